@@ -1,0 +1,6 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RandomSource } from '../../services/ports.ts';
+
+export function createRandomSource(): RandomSource {
+  return { bytes: (count) => randomBytes(count), id: () => randomUUID() };
+}

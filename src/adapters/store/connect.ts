@@ -1,0 +1,116 @@
+// Opens the store named by `database.url`: `sqlite:<path>` (embedded default, node:sqlite in WAL
+// mode) or `postgres://…` (high availability). Both run the same Kysely queries.
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from 'kysely';
+import { Migrator } from 'kysely/migration';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+import { migrationProvider } from './migrations.ts';
+
+export type StoreEngine = 'sqlite' | 'postgres';
+
+export interface OpenedDatabase {
+  db: Kysely<Database>;
+  engine: StoreEngine;
+  /** Where the SQLite file lives (null for PostgreSQL). */
+  file: string | null;
+}
+
+type SqliteValue = null | number | bigint | string | Uint8Array;
+
+function toSqliteValue(value: unknown): SqliteValue {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return value.getTime();
+  if (value === undefined) return null;
+  return value as SqliteValue;
+}
+
+/** node:sqlite exposes almost the interface Kysely's SqliteDialect wants; this closes the gap. */
+function nodeSqliteDatabase(file: string): SqliteDatabase {
+  const database = new DatabaseSync(file);
+  database.exec('PRAGMA journal_mode = WAL');
+  database.exec('PRAGMA synchronous = NORMAL');
+  database.exec('PRAGMA foreign_keys = ON');
+  database.exec('PRAGMA busy_timeout = 10000');
+  return {
+    close: () => database.close(),
+    prepare(sql: string): SqliteStatement {
+      const statement = database.prepare(sql);
+      const reader = statement.columns().length > 0;
+      return {
+        reader,
+        all: (parameters) => statement.all(...parameters.map(toSqliteValue)) as unknown[],
+        run: (parameters) => statement.run(...parameters.map(toSqliteValue)),
+        iterate: (parameters) => statement.iterate(...parameters.map(toSqliteValue)) as IterableIterator<unknown>,
+      };
+    },
+  };
+}
+
+/** Writers take the lock at BEGIN, so a transaction never fails half-way on a lock upgrade. */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #database: () => Promise<SqliteDatabase>;
+  constructor(database: () => Promise<SqliteDatabase>) {
+    super({ database });
+    this.#database = database;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({ database: this.#database });
+  }
+}
+
+export function sqliteFileFromUrl(url: string, dataDir: string): string {
+  const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
+  if (path === ':memory:') return path;
+  return isAbsolute(path) ? path : resolve(dataDir, path);
+}
+
+export function openDatabase(url: string, dataDir: string): OpenedDatabase {
+  if (url.startsWith('sqlite:')) {
+    const file = sqliteFileFromUrl(url, dataDir);
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const db = new Kysely<Database>({
+      dialect: new ImmediateSqliteDialect(async () => nodeSqliteDatabase(file)),
+    });
+    return { db, engine: 'sqlite', file };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 10,
+      // int8 columns hold millisecond timestamps and sequence numbers, all below 2^53.
+      types: {
+        getTypeParser: (oid: number, format?: string) =>
+          oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'),
+      },
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, engine: 'postgres', file: null };
+  }
+  throw new Error('database.url must start with sqlite: or postgres://');
+}
+
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,111 @@
+// Schema migrations, in order. Names sort lexically; never edit a migration that has shipped.
+import type { Kysely } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+import { genesisHash } from '../../domain/audit.ts';
+
+const initial: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('technicians')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('username', 'text', (c) => c.notNull().unique())
+      .addColumn('display_name', 'text', (c) => c.notNull())
+      .addColumn('email', 'text', (c) => c.notNull())
+      .addColumn('slack_user_id', 'text', (c) => c.unique())
+      .addColumn('roles', 'text', (c) => c.notNull())
+      .addColumn('approver_tenants', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('identity_source', 'text', (c) => c.notNull())
+      .addColumn('password_hash', 'text')
+      .addColumn('totp_secret_sealed', 'text')
+      .addColumn('totp_confirmed_at', 'bigint')
+      .addColumn('totp_last_step', 'bigint')
+      .addColumn('mfa_failures', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('mfa_locked_until', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('technician_id', 'text', (c) => c.notNull().references('technicians.id').onDelete('cascade'))
+      .addColumn('refresh_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_refreshed_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .addColumn('source_ip', 'text')
+      .addColumn('user_agent', 'text')
+      .execute();
+    await db.schema.createIndex('sessions_technician').on('sessions').column('technician_id').execute();
+
+    await db.schema
+      .createTable('tenants')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('display_name', 'text', (c) => c.notNull())
+      .addColumn('time_zone', 'text', (c) => c.notNull())
+      .addColumn('directory_url', 'text', (c) => c.notNull())
+      .addColumn('bind_dn', 'text', (c) => c.notNull())
+      .addColumn('base_dn', 'text', (c) => c.notNull())
+      .addColumn('ca_certificate', 'text', (c) => c.notNull())
+      .addColumn('bind_password_sealed', 'text', (c) => c.notNull())
+      .addColumn('keep_accounts_disabled', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('signing_keys')
+      .addColumn('kid', 'text', (c) => c.primaryKey())
+      .addColumn('algorithm', 'text', (c) => c.notNull())
+      .addColumn('public_jwk', 'text', (c) => c.notNull())
+      .addColumn('private_jwk_sealed', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('retired_at', 'bigint')
+      .execute();
+
+    await db.schema
+      .createTable('audit_events')
+      .addColumn('seq', 'bigint', (c) => c.primaryKey())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('actor', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('tenant_id', 'text')
+      .addColumn('target', 'text')
+      .addColumn('request_id', 'text')
+      .addColumn('source_ip', 'text')
+      .addColumn('details', 'text', (c) => c.notNull())
+      .addColumn('prev_hash', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('audit_events_at').on('audit_events').column('at').execute();
+    await db.schema.createIndex('audit_events_actor').on('audit_events').columns(['actor', 'seq']).execute();
+    await db.schema.createIndex('audit_events_tenant').on('audit_events').columns(['tenant_id', 'seq']).execute();
+    await db.schema.createIndex('audit_events_action').on('audit_events').columns(['action', 'seq']).execute();
+
+    // One row holding the chain head; every append updates it first, which serialises appenders
+    // (a row lock on PostgreSQL, the write lock on SQLite).
+    await db.schema
+      .createTable('audit_head')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .execute();
+    await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: genesisHash }).execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const table of ['audit_head', 'audit_events', 'signing_keys', 'tenants', 'sessions', 'technicians']) {
+      await db.schema.dropTable(table).execute();
+    }
+  },
+};
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,85 @@
+// Table shapes as Kysely sees them. Times are integer milliseconds since the epoch and JSON is
+// text, so the same queries run unchanged on SQLite and PostgreSQL.
+
+export interface TechniciansTable {
+  id: string;
+  username: string;
+  display_name: string;
+  email: string;
+  slack_user_id: string | null;
+  roles: string;
+  approver_tenants: string;
+  status: string;
+  identity_source: string;
+  password_hash: string | null;
+  totp_secret_sealed: string | null;
+  totp_confirmed_at: number | null;
+  totp_last_step: number | null;
+  mfa_failures: number;
+  mfa_locked_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  technician_id: string;
+  refresh_hash: string;
+  created_at: number;
+  last_refreshed_at: number;
+  revoked_at: number | null;
+  source_ip: string | null;
+  user_agent: string | null;
+}
+
+export interface TenantsTable {
+  id: string;
+  display_name: string;
+  time_zone: string;
+  directory_url: string;
+  bind_dn: string;
+  base_dn: string;
+  ca_certificate: string;
+  bind_password_sealed: string;
+  keep_accounts_disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  public_jwk: string;
+  private_jwk_sealed: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  tenant_id: string | null;
+  target: string | null;
+  request_id: string | null;
+  source_ip: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface Database {
+  technicians: TechniciansTable;
+  sessions: SessionsTable;
+  tenants: TenantsTable;
+  signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
+  audit_head: AuditHeadTable;
+}

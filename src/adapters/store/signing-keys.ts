@@ -1,0 +1,46 @@
+import type { Kysely } from 'kysely';
+import type { SigningKeyRecord, SigningKeyRepository } from '../../services/ports.ts';
+import type { Database } from './schema.ts';
+
+export function signingKeyRepository(db: Kysely<Database>): SigningKeyRepository {
+  return {
+    async insert(k) {
+      await db
+        .insertInto('signing_keys')
+        .values({
+          kid: k.kid,
+          algorithm: k.algorithm,
+          public_jwk: JSON.stringify(k.publicJwk),
+          private_jwk_sealed: k.privateJwkSealed,
+          created_at: k.createdAt.getTime(),
+          retired_at: k.retiredAt?.getTime() ?? null,
+        })
+        .execute();
+    },
+
+    async list() {
+      const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+      return rows.map((r) => ({
+        kid: r.kid,
+        algorithm: 'EdDSA' as const,
+        publicJwk: JSON.parse(r.public_jwk) as Record<string, unknown>,
+        privateJwkSealed: r.private_jwk_sealed,
+        createdAt: new Date(r.created_at),
+        retiredAt: r.retired_at === null ? null : new Date(r.retired_at),
+      }));
+    },
+
+    async retireAllExcept(kid, at) {
+      await db
+        .updateTable('signing_keys')
+        .set({ retired_at: at.getTime() })
+        .where('kid', '!=', kid)
+        .where('retired_at', 'is', null)
+        .execute();
+    },
+
+    async replaceSealedPrivateKey(kid, sealed) {
+      await db.updateTable('signing_keys').set({ private_jwk_sealed: sealed }).where('kid', '=', kid).execute();
+    },
+  };
+}

@@ -1,0 +1,212 @@
+// The `stint` command: serve, migrate, config check, admin/technician/tenant management, keys,
+// audit checks and the demo. Each command builds the container it needs and closes it.
+import { readFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, maskedConfig } from '../config/load.ts';
+import { createContainer, type Container } from '../container.ts';
+import { createRandomSource } from '../adapters/crypto/random.ts';
+import { createTotpEngine, totpCodeAt } from '../adapters/crypto/totp.ts';
+import { migrateToLatest, openDatabase } from '../adapters/store/index.ts';
+import { roles, type Role } from '../domain/roles.ts';
+import { systemContext } from '../services/context.ts';
+import { seedDemo, type DemoDomain } from '../services/demo-seed.ts';
+import { presentTechnician } from '../services/technician-service.ts';
+import { presentTenant } from '../services/tenant-service.ts';
+import { serve } from '../main.ts';
+
+function print(value: unknown): void {
+  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+}
+
+async function withContainer<T>(work: (container: Container) => Promise<T>): Promise<T> {
+  const container = await createContainer(loadConfig(), {});
+  try {
+    return await work(container);
+  } finally {
+    await container.close();
+  }
+}
+
+/** Secrets come from standard input (or a file), never from the command line, where `ps` shows them. */
+async function readSecret(file: string | undefined, what: string): Promise<string> {
+  const value = file ? readFileSync(file, 'utf8') : process.stdin.isTTY ? '' : await text(process.stdin);
+  const secret = value.replace(/\r?\n$/, '');
+  if (!secret) throw new Error(`give the ${what} on standard input or with --${what.replace(/ /g, '-')}-file`);
+  return secret;
+}
+
+const program = new Command('stint')
+  .description('Stint: just-in-time privileged access to clients’ Active Directory, with TOTP MFA and an audit trail')
+  .showHelpAfterError();
+
+program.command('serve').description('run the API server').action(async () => {
+  await serve();
+});
+
+program
+  .command('migrate')
+  .description('bring the database schema up to date')
+  .action(async () => {
+    const config = loadConfig();
+    const { db } = openDatabase(config.database.url, config.dataDir);
+    try {
+      const applied = await migrateToLatest(db);
+      print(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+const configCommand = program.command('config').description('configuration');
+configCommand
+  .command('check')
+  .description('validate the configuration and print it, secrets masked')
+  .action(() => {
+    print(maskedConfig(loadConfig()));
+  });
+
+const adminCommand = program.command('admin').description('first-run administration');
+adminCommand
+  .command('create')
+  .description('create an admin technician (password on standard input or --password-file)')
+  .requiredOption('--username <name>')
+  .requiredOption('--display-name <name>')
+  .requiredOption('--email <email>')
+  .option('--password-file <file>')
+  .action(async (options: { username: string; displayName: string; email: string; passwordFile?: string }) => {
+    const password = await readSecret(options.passwordFile, 'password');
+    await withContainer(async ({ services }) => {
+      const technician = await services.technicians.create(
+        {
+          username: options.username,
+          displayName: options.displayName,
+          email: options.email,
+          roles: ['admin'],
+          identitySource: 'local',
+          password,
+        },
+        'system',
+        systemContext,
+      );
+      print(presentTechnician(technician));
+    });
+  });
+
+const technicianCommand = program.command('technician').description('technicians');
+technicianCommand
+  .command('list')
+  .description('list technicians')
+  .action(() => withContainer(async ({ services }) => print((await services.technicians.list()).map(presentTechnician))));
+technicianCommand
+  .command('create')
+  .description('create a technician (local: password on standard input or --password-file)')
+  .requiredOption('--username <name>')
+  .requiredOption('--display-name <name>')
+  .requiredOption('--email <email>')
+  .addOption(new Option('--role <role...>', 'roles').choices(roles as unknown as string[]).default(['technician']))
+  .addOption(new Option('--identity-source <kind>').choices(['local', 'ldap']).default('local'))
+  .option('--password-file <file>')
+  .action(
+    async (options: { username: string; displayName: string; email: string; role: Role[]; identitySource: 'local' | 'ldap'; passwordFile?: string }) => {
+      const password = options.identitySource === 'local' ? await readSecret(options.passwordFile, 'password') : undefined;
+      await withContainer(async ({ services }) => {
+        const technician = await services.technicians.create(
+          { ...options, roles: options.role, password },
+          'system',
+          systemContext,
+        );
+        print(presentTechnician(technician));
+      });
+    },
+  );
+technicianCommand
+  .command('suspend <username>')
+  .description('suspend a technician and end their sessions at once')
+  .action((username: string) =>
+    withContainer(async ({ services, store }) => {
+      const technician = await store.technicians.findByUsername(username);
+      if (!technician) throw new Error(`no technician named ${username}`);
+      print(presentTechnician(await services.technicians.update(technician.id, { status: 'suspended' }, 'system', systemContext)));
+    }),
+  );
+technicianCommand
+  .command('reset-mfa <username>')
+  .description('clear a technician’s authenticator; they enrol again at the next login')
+  .action((username: string) =>
+    withContainer(async ({ services, store }) => {
+      const technician = await store.technicians.findByUsername(username);
+      if (!technician) throw new Error(`no technician named ${username}`);
+      await services.technicians.resetMfa(technician.id, 'system', systemContext);
+      print(`MFA reset for ${username}`);
+    }),
+  );
+
+const tenantCommand = program.command('tenant').description('tenants');
+tenantCommand
+  .command('list')
+  .description('list tenants')
+  .action(() => withContainer(async ({ services }) => print((await services.tenants.list()).map(presentTenant))));
+tenantCommand
+  .command('check <id>')
+  .description('check a tenant’s directory connection')
+  .action((id: string) => withContainer(async ({ services }) => print(await services.tenants.checkConnection(id))));
+
+const keysCommand = program.command('keys').description('key management');
+keysCommand
+  .command('rotate-master')
+  .description('re-seal every stored secret under the current master key (old keys in STINT_SECRETS__PREVIOUS_MASTER_KEYS)')
+  .action(() => withContainer(async ({ services }) => print(await services.keys.rotateMasterKey('system'))));
+keysCommand
+  .command('rotate-signing')
+  .description('start signing tokens with a new key; the old one keeps verifying for a grace period')
+  .action(() => withContainer(async ({ services }) => print({ kid: await services.keys.rotateSigningKey('system') })));
+keysCommand
+  .command('generate-master')
+  .description('print a new random master key (base64, 32 bytes)')
+  .action(() => print(createRandomSource().bytes(32).toString('base64')));
+
+const auditCommand = program.command('audit').description('the audit trail');
+auditCommand
+  .command('check')
+  .description('verify the stored hash chain from the first event to the head')
+  .action(() =>
+    withContainer(async ({ services }) => {
+      const result = await services.audit.verifyStoredChain();
+      print(result);
+      if (result.firstBreak) process.exitCode = 2;
+    }),
+  );
+
+const demoCommand = program.command('demo').description('the local demo');
+demoCommand
+  .command('seed')
+  .description('seed the demo tenant and accounts (JSON on standard input: domain, admin, technician)')
+  .action(async () => {
+    const input = JSON.parse(await text(process.stdin)) as {
+      domain: Omit<DemoDomain, 'caCertificate'> & { caFile: string };
+      admin: { username: string; password: string };
+      technician: { username: string; password: string };
+    };
+    const domain: DemoDomain = { ...input.domain, caCertificate: readFileSync(input.domain.caFile, 'utf8') };
+    await withContainer(async (c) => {
+      const result = await seedDemo(
+        { store: c.store, clock: c.clock, secrets: c.secrets, totp: createTotpEngine(createRandomSource()), technicians: c.services.technicians, tenants: c.services.tenants },
+        { domain, admin: input.admin, technician: input.technician },
+      );
+      print(result);
+    });
+  });
+demoCommand
+  .command('code')
+  .description('print the current TOTP code for a secret given on standard input (acts as an authenticator app)')
+  .action(async () => {
+    const secret = (await text(process.stdin)).trim();
+    print(await totpCodeAt(secret, new Date()));
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else process.stderr.write(`stint: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,139 @@
+// The composition root: the one place that builds adapters and wires them into services. Nothing
+// connects at import time; `close()` releases everything in order.
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type { Config } from './config/schema.ts';
+import { createLogger, type Logger } from './adapters/logging/logger.ts';
+import { createPasswordHasher } from './adapters/crypto/passwords.ts';
+import { createRandomSource } from './adapters/crypto/random.ts';
+import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/crypto/secret-box.ts';
+import { createTokenService } from './adapters/crypto/tokens.ts';
+import { createTotpEngine } from './adapters/crypto/totp.ts';
+import { createLdapIdentitySource } from './adapters/directory/identity.ts';
+import { createDirectoryProbe } from './adapters/directory/probe.ts';
+import { createRedis, redisHealth } from './adapters/queue/redis.ts';
+import { createStore, migrateToLatest, openDatabase, type StoreEngine } from './adapters/store/index.ts';
+import { createAuditService } from './services/audit-service.ts';
+import { createAuthService } from './services/auth-service.ts';
+import { createKeyService } from './services/key-service.ts';
+import { createLocalIdentitySource } from './services/local-identity.ts';
+import { createMfaService } from './services/mfa-service.ts';
+import type { Clock, IdentitySource, QueueHealth, Store } from './services/ports.ts';
+import { createTechnicianService } from './services/technician-service.ts';
+import { createTenantService } from './services/tenant-service.ts';
+
+export interface ContainerOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export function loadMasterKeys(config: Config): { current: MasterKey; previous: MasterKey[] } {
+  const encoded = config.secrets.masterKey ?? readFileSync(config.secrets.masterKeyFile!, 'utf8');
+  return { current: parseMasterKey(encoded), previous: config.secrets.previousMasterKeys.map(parseMasterKey) };
+}
+
+export async function createContainer(config: Config, options: ContainerOptions = {}) {
+  const clock: Clock = options.clock ?? { now: () => new Date() };
+  const logger = options.logger ?? createLogger(config.logging.level);
+  const production = config.mode === 'production';
+
+  const { current, previous } = loadMasterKeys(config);
+  const secrets = createSecretBox(current, previous);
+  const random = createRandomSource();
+  const hasher = createPasswordHasher();
+  const totp = createTotpEngine(random);
+
+  const opened = openDatabase(config.database.url, config.dataDir);
+  await migrateToLatest(opened.db);
+  const store: Store = createStore(opened.db);
+
+  const redis: Redis = createRedis(config.redis.url);
+  let redisDown = false;
+  redis.on('error', (error: Error) => {
+    // ioredis reconnects by itself; say so once per outage rather than on every retry.
+    if (!redisDown) logger.warn({ err: error.message }, 'redis unreachable; retrying');
+    redisDown = true;
+  });
+  redis.on('ready', () => {
+    if (redisDown) logger.info('redis reachable again');
+    redisDown = false;
+  });
+  const queueHealth: QueueHealth = redisHealth(redis);
+
+  const ldapOptions = { timeoutMs: config.directory.timeoutSeconds * 1000 };
+  const identitySources: Partial<Record<'local' | 'ldap', IdentitySource>> = { local: createLocalIdentitySource(hasher) };
+  if (config.auth.ldap) {
+    identitySources.ldap = createLdapIdentitySource(
+      {
+        url: config.auth.ldap.url,
+        caCertificate: readFileSync(config.auth.ldap.caFile, 'utf8'),
+        userPrincipalSuffix: config.auth.ldap.userPrincipalSuffix,
+      },
+      ldapOptions,
+    );
+  }
+
+  const tokens = createTokenService(store.signingKeys, secrets, random, {
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    retiredKeyGraceMs: config.auth.retiredSigningKeyGraceSeconds * 1000,
+  });
+  const sessionPolicy = {
+    accessTtlMs: config.auth.accessTokenTtlSeconds * 1000,
+    refreshIdleMs: config.auth.refreshIdleSeconds * 1000,
+    refreshAbsoluteMs: config.auth.refreshAbsoluteSeconds * 1000,
+  };
+  const mfa = createMfaService({
+    store,
+    clock,
+    secrets,
+    totp,
+    lockout: { maxFailures: config.auth.mfaMaxFailures, lockoutMs: config.auth.mfaLockoutSeconds * 1000 },
+  });
+  const keys = createKeyService({ store, clock, secrets, tokens });
+  await keys.ensureSigningKey();
+
+  const services = {
+    auth: createAuthService({
+      store,
+      clock,
+      hasher,
+      identitySources,
+      mfa,
+      totp,
+      secrets,
+      tokens,
+      random,
+      sessionPolicy,
+      mfaChallengeTtlMs: config.auth.mfaChallengeTtlSeconds * 1000,
+      totpIssuer: config.auth.totpIssuer,
+    }),
+    mfa,
+    technicians: createTechnicianService({ store, clock, hasher, random }),
+    tenants: createTenantService({ store, clock, secrets, directory: createDirectoryProbe(ldapOptions), production }),
+    audit: createAuditService({ store }),
+    keys,
+  };
+
+  return {
+    config,
+    clock,
+    logger,
+    store,
+    storeEngine: opened.engine as StoreEngine,
+    databaseFile: opened.file,
+    redis,
+    queueHealth,
+    tokens,
+    secrets,
+    services,
+    /** Closes connections in order: queues and Redis, then the store. */
+    async close() {
+      redis.disconnect();
+      await store.close();
+    },
+  };
+}
+
+export type Container = Awaited<ReturnType<typeof createContainer>>;
+export type Services = Container['services'];

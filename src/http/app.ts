@@ -1,0 +1,97 @@
+// createApp(container): the Express application, built without listening, so tests drive it
+// in-process over HTTP (supertest) and src/main.ts decides where it listens.
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Container } from '../container.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { RequestContext } from '../services/context.ts';
+import { errorHandler, sendError } from './errors.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { mountRoutes, type Route } from './route.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { authRoutes } from './routes/auth.ts';
+import { healthRoutes, notFound } from './routes/health.ts';
+import { technicianRoutes } from './routes/technicians.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+
+export const apiVersion = '0.1.0';
+
+const requestIdPattern = /^[A-Za-z0-9._-]{8,64}$/;
+
+function bearerToken(req: Request): string {
+  const header = req.get('authorization');
+  const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
+  if (!match) throw new DomainError('unauthenticated', 'Send an access token: Authorization: Bearer <token>');
+  return match[1]!;
+}
+
+function limiter(windowSeconds: number, limit: number): RequestHandler {
+  return rateLimit({
+    windowMs: windowSeconds * 1000,
+    limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => sendError(res, new DomainError('rate_limited', 'Too many attempts; slow down and try again shortly')),
+  });
+}
+
+export function createApp(container: Container) {
+  const { config, services, logger } = container;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.server.trustProxy);
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    }),
+  );
+  app.use(helmet());
+  app.use((_req, res, next) => {
+    res.setHeader('cache-control', 'no-store');
+    next();
+  });
+  app.use(express.json({ limit: config.server.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  const windowSeconds = config.rateLimit.windowSeconds;
+  const limits = {
+    login: limiter(windowSeconds, config.rateLimit.loginPerWindow),
+    mfa: limiter(windowSeconds, config.rateLimit.mfaPerWindow),
+  };
+
+  let openApiDocument: unknown;
+  const routes: Route[] = [
+    ...healthRoutes(container, () => openApiDocument),
+    ...authRoutes(services, limits),
+    ...technicianRoutes(services),
+    ...tenantRoutes(services),
+    ...auditRoutes(services),
+  ];
+  openApiDocument = buildOpenApiDocument(routes, { version: apiVersion, serverUrl: config.server.publicUrl });
+
+  const context = (req: Request): RequestContext => ({
+    requestId: typeof req.id === 'string' ? req.id : String(req.id ?? ''),
+    sourceIp: req.ip ?? null,
+    userAgent: req.get('user-agent') ?? null,
+  });
+
+  const router = express.Router();
+  mountRoutes(router, routes, {
+    authenticate: (req) => services.auth.authenticate(bearerToken(req)),
+    context,
+  });
+  app.use(router);
+  app.use((_req, _res, next) => next(notFound()));
+  app.use(errorHandler(logger));
+  return { app, routes, openApiDocument };
+}

@@ -1,0 +1,99 @@
+// A route is declared once — method, path, schemas, who may call it, handler — and that one
+// declaration both serves requests and describes them in the OpenAPI document.
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import type { ZodType } from 'zod';
+import { z } from 'zod';
+import { DomainError } from '../domain/errors.ts';
+import { hasAnyRole, type Role } from '../domain/roles.ts';
+import type { RequestContext } from '../services/context.ts';
+import type { Principal } from '../services/auth-service.ts';
+
+export type Method = 'get' | 'post' | 'patch' | 'delete';
+
+export interface HandlerInput<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  principal: Principal | null;
+  context: RequestContext;
+  req: Request;
+}
+
+export interface HandlerResult {
+  status: number;
+  body?: unknown;
+}
+
+export interface RouteResponse {
+  description: string;
+  schema?: ZodType;
+}
+
+export interface Route<B = unknown, Q = unknown, P = unknown> {
+  method: Method;
+  /** Express syntax (`/api/v1/technicians/:id`); converted to `{id}` for OpenAPI. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** `session`: a Bearer access token; `none`: public. */
+  auth: 'none' | 'session';
+  /** Any of these roles may call it (with auth: session). Empty: any authenticated technician. */
+  roles?: Role[];
+  body?: ZodType<B>;
+  query?: ZodType<Q>;
+  params?: ZodType<P>;
+  responses: Record<number, RouteResponse>;
+  /** Extra middleware before validation, e.g. a rate limiter. */
+  before?: RequestHandler[];
+  handler(input: HandlerInput<B, Q, P>): Promise<HandlerResult>;
+}
+
+export function defineRoute<B = undefined, Q = undefined, P = undefined>(route: Route<B, Q, P>): Route {
+  return route as unknown as Route;
+}
+
+function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new DomainError('validation_failed', `The ${where} is not valid`, {
+    issues: result.error.issues.map((issue) => ({
+      path: [where, ...issue.path.map(String)].join('.'),
+      message: issue.message,
+    })),
+  });
+}
+
+export interface MountDeps {
+  authenticate(req: Request): Promise<Principal>;
+  context(req: Request): RequestContext;
+}
+
+export function mountRoutes(router: Router, routes: readonly Route[], deps: MountDeps): void {
+  for (const route of routes) {
+    const handle = async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        // authenticate → validate → authorise → call the service → present
+        const principal = route.auth === 'session' ? await deps.authenticate(req) : null;
+        if (route.body && !req.is('application/json')) {
+          throw new DomainError('unsupported_media_type', 'Send the request body as application/json');
+        }
+        const body = parse(route.body, req.body, 'body');
+        const query = parse(route.query, req.query, 'query');
+        const params = parse(route.params, req.params, 'path');
+        if (principal && route.roles && route.roles.length > 0 && !hasAnyRole(principal.technician.roles, route.roles)) {
+          throw new DomainError('forbidden', `This needs one of the roles: ${route.roles.join(', ')}`);
+        }
+        const result = await route.handler({ body, query, params, principal, context: deps.context(req), req });
+        if (result.body === undefined) res.status(result.status).end();
+        else res.status(result.status).json(result.body);
+      } catch (error) {
+        next(error);
+      }
+    };
+    router[route.method](route.path, ...(route.before ?? []), handle);
+  }
+}
+
+/** Path parameters shared by most resources. */
+export const idParams = z.object({ id: z.string().min(1).max(128) });

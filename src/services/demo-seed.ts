@@ -1,0 +1,88 @@
+// Seeds the demo: a tenant on the local demo domain, an admin who enrols at first login, and a
+// technician whose authenticator is pre-enrolled so the printed secret works at once.
+import { systemContext } from './context.ts';
+import { totpSecretContext } from './mfa-service.ts';
+import type { Clock, SecretBox, Store, TotpEngine } from './ports.ts';
+import type { TechnicianService } from './technician-service.ts';
+import type { TenantService } from './tenant-service.ts';
+
+export interface DemoDomain {
+  name: string;
+  ldapsUrl: string;
+  baseDn: string;
+  bindDn: string;
+  bindPassword: string;
+  caCertificate: string;
+}
+
+export interface DemoAccount {
+  username: string;
+  password: string;
+}
+
+export async function seedDemo(
+  deps: { store: Store; clock: Clock; secrets: SecretBox; totp: TotpEngine; technicians: TechnicianService; tenants: TenantService },
+  input: { domain: DemoDomain; admin: DemoAccount; technician: DemoAccount },
+): Promise<{ technicianTotpSecret: string | null }> {
+  const ctx = systemContext;
+  if (!(await deps.store.tenants.findById(input.domain.name))) {
+    await deps.tenants.create(
+      {
+        id: input.domain.name,
+        displayName: `${input.domain.name[0]!.toUpperCase()}${input.domain.name.slice(1)} (demo)`,
+        timeZone: 'Europe/London',
+        directory: {
+          url: input.domain.ldapsUrl,
+          bindDn: input.domain.bindDn,
+          bindPassword: input.domain.bindPassword,
+          baseDn: input.domain.baseDn,
+          caCertificate: input.domain.caCertificate,
+        },
+      },
+      'system',
+      ctx,
+    );
+  }
+  if (!(await deps.store.technicians.findByUsername(input.admin.username))) {
+    await deps.technicians.create(
+      {
+        username: input.admin.username,
+        displayName: 'Demo Admin',
+        email: 'admin@demo.invalid',
+        roles: ['admin', 'auditor', 'approver', 'technician'],
+        approverTenants: [input.domain.name],
+        identitySource: 'local',
+        password: input.admin.password,
+      },
+      'system',
+      ctx,
+    );
+  }
+  let technicianTotpSecret: string | null = null;
+  if (!(await deps.store.technicians.findByUsername(input.technician.username))) {
+    const technician = await deps.technicians.create(
+      {
+        username: input.technician.username,
+        displayName: 'Demo Technician',
+        email: 'tech@demo.invalid',
+        roles: ['technician'],
+        identitySource: 'local',
+        password: input.technician.password,
+      },
+      'system',
+      ctx,
+    );
+    technicianTotpSecret = deps.totp.generateSecret();
+    const sealed = await deps.secrets.seal(technicianTotpSecret, totpSecretContext(technician.id));
+    const now = deps.clock.now();
+    await deps.store.transaction(async (tx) => {
+      await tx.technicians.setPendingTotpSecret(technician.id, sealed, now);
+      await tx.technicians.confirmTotp(technician.id, now);
+      await tx.audit.append(
+        { actor: 'system', action: 'mfa.enrolment.completed', target: technician.id, details: { demo: true } },
+        now,
+      );
+    });
+  }
+  return { technicianTotpSecret };
+}

@@ -1,0 +1,15 @@
+// The `local` identity source: argon2id hashes kept in the store (the embedded default).
+import type { IdentitySource, PasswordHasher } from './ports.ts';
+
+export function createLocalIdentitySource(hasher: PasswordHasher): IdentitySource {
+  return {
+    kind: 'local',
+    async verifyPassword(technician, password) {
+      if (technician.passwordHash === null) {
+        await hasher.verifyDummy(password);
+        return false;
+      }
+      return hasher.verify(technician.passwordHash, password);
+    },
+  };
+}

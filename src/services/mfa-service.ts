@@ -1,0 +1,129 @@
+// Verifies a fresh TOTP code for a technician (SPEC §5): current step ±1, a step accepted once is
+// never accepted again (replay, audited), and 5 consecutive failures lock for 15 minutes
+// (audited). Login uses it, and so will every step-up (elevate, approve, extend, sign-off).
+import { DomainError } from '../domain/errors.ts';
+import {
+  failedAttemptLocks,
+  isReplay,
+  isWellFormedTotpCode,
+  lockedUntilAfter,
+  mayCheckAttempt,
+  type MfaLockoutPolicy,
+} from '../domain/mfa.ts';
+import { auditOrigin, type RequestContext } from './context.ts';
+import type { Clock, SecretBox, Store, StoreRepositories, TechnicianRecord, TotpEngine } from './ports.ts';
+
+export interface MfaServiceDeps {
+  store: Store;
+  clock: Clock;
+  secrets: SecretBox;
+  totp: TotpEngine;
+  lockout: MfaLockoutPolicy;
+}
+
+export const totpSecretContext = (technicianId: string) => `technician:${technicianId}:totp`;
+
+export type MfaService = ReturnType<typeof createMfaService>;
+
+export function createMfaService(deps: MfaServiceDeps) {
+  const { store, clock, secrets, totp, lockout } = deps;
+
+  function lockedError(until: Date | null): DomainError {
+    return new DomainError('mfa_locked', 'MFA is locked after too many wrong codes; try again later', {
+      retryAfter: until?.toISOString(),
+    });
+  }
+
+  async function recordFailure(
+    technician: TechnicianRecord,
+    attempt: number,
+    reason: 'wrong_code' | 'replay',
+    purpose: string,
+    ctx: RequestContext,
+  ): Promise<never> {
+    const now = clock.now();
+    const locks = failedAttemptLocks(attempt, lockout);
+    const until = lockedUntilAfter(now, lockout);
+    await store.transaction(async (tx) => {
+      if (locks) await tx.technicians.lockMfa(technician.id, until, now);
+      await tx.audit.append(
+        {
+          actor: technician.id,
+          action: reason === 'replay' ? 'mfa.replay_refused' : 'mfa.verify.failed',
+          target: technician.id,
+          details: { purpose, consecutiveFailures: attempt },
+          ...auditOrigin(ctx),
+        },
+        now,
+      );
+      if (locks) {
+        await tx.audit.append(
+          {
+            actor: 'system',
+            action: 'mfa.locked',
+            target: technician.id,
+            details: { until: until.toISOString(), failures: attempt },
+            ...auditOrigin(ctx),
+          },
+          now,
+        );
+      }
+    });
+    if (locks) throw lockedError(until);
+    if (reason === 'replay') throw new DomainError('mfa_replay', 'This code has already been used; wait for the next one');
+    throw new DomainError('mfa_invalid', 'The code is not valid');
+  }
+
+  /**
+   * Checks `code` and, when it is good, records the accepted step; `onSuccess` runs in the same
+   * transaction, so the change the code authorises and its audit land together, or not at all.
+   */
+  async function verifyFreshCode<T>(
+    technician: TechnicianRecord,
+    code: string,
+    purpose: string,
+    ctx: RequestContext,
+    onSuccess: (tx: StoreRepositories, at: Date) => Promise<T>,
+  ): Promise<T> {
+    if (technician.totpSecretSealed === null) {
+      throw new DomainError('mfa_not_enrolled', 'No authenticator is enrolled for this technician');
+    }
+    const now = clock.now();
+    // The attempt is counted before the code is looked at, so parallel guesses each use a slot.
+    const attempt = await store.technicians.countMfaAttempt(technician.id, now);
+    if (attempt === null) throw lockedError(technician.mfaLockedUntil);
+    if (!mayCheckAttempt(attempt, lockout)) throw lockedError(null);
+    if (!isWellFormedTotpCode(code)) return recordFailure(technician, attempt, 'wrong_code', purpose, ctx);
+
+    const secret = await secrets.open(technician.totpSecretSealed, totpSecretContext(technician.id));
+    const match = await totp.match(secret, code, now);
+    if (match === null) return recordFailure(technician, attempt, 'wrong_code', purpose, ctx);
+    if (isReplay(technician.totpLastStep, match.step)) return recordFailure(technician, attempt, 'replay', purpose, ctx);
+
+    const replayedConcurrently = Symbol('replay');
+    const result = await store
+      .transaction(async (tx) => {
+        // Conditional update: of two requests racing with the same code, only one gets here.
+        if (!(await tx.technicians.acceptTotpStep(technician.id, match.step, now))) throw replayedConcurrently;
+        await tx.audit.append(
+          { actor: technician.id, action: 'mfa.verify.succeeded', target: technician.id, details: { purpose }, ...auditOrigin(ctx) },
+          now,
+        );
+        if (technician.totpConfirmedAt === null) {
+          await tx.audit.append(
+            { actor: technician.id, action: 'mfa.enrolment.completed', target: technician.id, details: {}, ...auditOrigin(ctx) },
+            now,
+          );
+        }
+        return { value: await onSuccess(tx, now) };
+      })
+      .catch((error: unknown) => {
+        if (error === replayedConcurrently) return null;
+        throw error;
+      });
+    if (result === null) return recordFailure(technician, attempt, 'replay', purpose, ctx);
+    return result.value;
+  }
+
+  return { verifyFreshCode };
+}

@@ -1,0 +1,171 @@
+// Managing technicians (admin): create, update roles and status, suspend (ends sessions at once),
+// reset MFA. Every change is audited in the same transaction.
+import { DomainError } from '../domain/errors.ts';
+import { hasRole, type Role } from '../domain/roles.ts';
+import { usernamePattern, type IdentitySourceKind, type Technician, type TechnicianStatus } from '../domain/technician.ts';
+import { auditOrigin, type Actor, type RequestContext } from './context.ts';
+import type { Clock, PasswordHasher, RandomSource, Store, TechnicianPatch, TechnicianRecord } from './ports.ts';
+
+export interface TechnicianServiceDeps {
+  store: Store;
+  clock: Clock;
+  hasher: PasswordHasher;
+  random: RandomSource;
+}
+
+export interface NewTechnicianInput {
+  username: string;
+  displayName: string;
+  email: string;
+  slackUserId?: string | null;
+  roles: Role[];
+  approverTenants?: string[];
+  identitySource: IdentitySourceKind;
+  /** Required for `local` technicians; never stored in clear. */
+  password?: string;
+}
+
+export interface TechnicianUpdateInput {
+  displayName?: string;
+  email?: string;
+  slackUserId?: string | null;
+  roles?: Role[];
+  approverTenants?: string[];
+  status?: TechnicianStatus;
+}
+
+export const minPasswordLength = 12;
+
+/** The public view: no hashes, no secrets. */
+export function presentTechnician(t: TechnicianRecord): Technician & { mfaLockedUntil: Date | null } {
+  return {
+    id: t.id,
+    username: t.username,
+    displayName: t.displayName,
+    email: t.email,
+    slackUserId: t.slackUserId,
+    roles: t.roles,
+    approverTenants: t.approverTenants,
+    status: t.status,
+    identitySource: t.identitySource,
+    mfaEnrolled: t.mfaEnrolled,
+    mfaLockedUntil: t.mfaLockedUntil,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
+}
+
+/** `system` when run from the CLI by an operator on the host. */
+type ActorId = Actor['technicianId'] | 'system';
+
+export type TechnicianService = ReturnType<typeof createTechnicianService>;
+
+export function createTechnicianService(deps: TechnicianServiceDeps) {
+  const { store, clock } = deps;
+
+  async function mustFind(id: string): Promise<TechnicianRecord> {
+    const technician = await store.technicians.findById(id);
+    if (!technician) throw new DomainError('not_found', 'No such technician');
+    return technician;
+  }
+
+  return {
+    async create(input: NewTechnicianInput, actor: ActorId, ctx: RequestContext): Promise<TechnicianRecord> {
+      const username = input.username.trim().toLowerCase();
+      if (!usernamePattern.test(username)) {
+        throw new DomainError('validation_failed', 'The username may hold lower-case letters, digits, ".", "-" and "_"', { field: 'username' });
+      }
+      let passwordHash: string | null = null;
+      if (input.identitySource === 'local') {
+        if (!input.password || input.password.length < minPasswordLength) {
+          throw new DomainError('validation_failed', `A local technician needs a password of at least ${minPasswordLength} characters`, {
+            field: 'password',
+          });
+        }
+        passwordHash = await deps.hasher.hash(input.password);
+      } else if (input.password !== undefined) {
+        throw new DomainError('validation_failed', 'An ldap technician has no password in Stint', { field: 'password' });
+      }
+      if (await store.technicians.findByUsername(username)) {
+        throw new DomainError('conflict', `A technician named ${username} already exists`);
+      }
+      const id = deps.random.id();
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        await tx.technicians.insert(
+          {
+            id,
+            username,
+            displayName: input.displayName,
+            email: input.email,
+            slackUserId: input.slackUserId ?? null,
+            roles: [...new Set(input.roles)],
+            approverTenants: [...new Set(input.approverTenants ?? [])],
+            identitySource: input.identitySource,
+            passwordHash,
+          },
+          now,
+        );
+        await tx.audit.append(
+          {
+            actor,
+            action: 'technician.created',
+            target: id,
+            details: { username, roles: input.roles, identitySource: input.identitySource },
+            ...auditOrigin(ctx),
+          },
+          now,
+        );
+      });
+      return mustFind(id);
+    },
+
+    list: () => store.technicians.list(),
+
+    get: mustFind,
+
+    async update(id: string, input: TechnicianUpdateInput, actor: ActorId, ctx: RequestContext): Promise<TechnicianRecord> {
+      const before = await mustFind(id);
+      const now = clock.now();
+      const patch: TechnicianPatch = { ...input };
+      if (input.roles) patch.roles = [...new Set(input.roles)];
+      const losesAdmin =
+        hasRole(before.roles, 'admin') &&
+        before.status === 'active' &&
+        ((input.roles !== undefined && !input.roles.includes('admin')) || input.status === 'suspended');
+      if (losesAdmin && (await store.technicians.countActiveAdmins()) <= 1) {
+        throw new DomainError('last_admin', 'This is the last active admin; make another admin first');
+      }
+      const suspending = input.status === 'suspended' && before.status !== 'suspended';
+      const reactivating = input.status === 'active' && before.status === 'suspended';
+      await store.transaction(async (tx) => {
+        await tx.technicians.update(id, patch, now);
+        let endedSessions = 0;
+        if (suspending) endedSessions = await tx.sessions.revokeAllForTechnician(id, now);
+        const changed = Object.keys(input).filter((k) => input[k as keyof TechnicianUpdateInput] !== undefined);
+        await tx.audit.append(
+          {
+            actor,
+            action: suspending ? 'technician.suspended' : reactivating ? 'technician.reactivated' : 'technician.updated',
+            target: id,
+            details: { changed, ...(input.roles && { roles: patch.roles }), ...(suspending && { endedSessions }) },
+            ...auditOrigin(ctx),
+          },
+          now,
+        );
+      });
+      return mustFind(id);
+    },
+
+    /** Clears the authenticator; the technician enrols again at the next login. Ends their sessions. */
+    async resetMfa(id: string, actor: ActorId, ctx: RequestContext): Promise<void> {
+      await mustFind(id);
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        await tx.technicians.clearTotp(id, now);
+        const endedSessions = await tx.sessions.revokeAllForTechnician(id, now);
+        await tx.audit.append({ actor, action: 'mfa.reset', target: id, details: { endedSessions }, ...auditOrigin(ctx) }, now);
+      });
+    },
+  };
+}

@@ -1,0 +1,155 @@
+// Managing tenants (admin). Creating or changing a tenant's directory connection first proves it
+// works (LDAPS with the given CA, bind, base DN); bind passwords are stored only sealed and never
+// returned.
+import { DomainError } from '../domain/errors.ts';
+import { assertDirectoryUrlAllowed, isValidTimeZone, tenantIdPattern, type DirectoryConnection, type Tenant } from '../domain/tenant.ts';
+import { auditOrigin, type RequestContext } from './context.ts';
+import type { Clock, DirectoryProbe, SecretBox, Store, TenantPatch, TenantRecord } from './ports.ts';
+
+export interface TenantServiceDeps {
+  store: Store;
+  clock: Clock;
+  secrets: SecretBox;
+  directory: DirectoryProbe;
+  production: boolean;
+}
+
+export interface NewTenantInput {
+  id: string;
+  displayName: string;
+  timeZone: string;
+  directory: DirectoryConnection & { bindPassword: string };
+  keepAccountsDisabled?: boolean;
+}
+
+export interface TenantUpdateInput {
+  displayName?: string;
+  timeZone?: string;
+  directory?: Partial<DirectoryConnection> & { bindPassword?: string };
+  keepAccountsDisabled?: boolean;
+}
+
+export const bindPasswordContext = (tenantId: string) => `tenant:${tenantId}:bind-password`;
+
+export function presentTenant(t: TenantRecord): Tenant {
+  return {
+    id: t.id,
+    displayName: t.displayName,
+    timeZone: t.timeZone,
+    directory: { ...t.directory },
+    keepAccountsDisabled: t.keepAccountsDisabled,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
+}
+
+export type TenantService = ReturnType<typeof createTenantService>;
+
+export function createTenantService(deps: TenantServiceDeps) {
+  const { store, clock, secrets } = deps;
+
+  function assertTimeZone(timeZone: string) {
+    if (!isValidTimeZone(timeZone)) {
+      throw new DomainError('validation_failed', `${timeZone} is not an IANA time zone`, { field: 'timeZone' });
+    }
+  }
+
+  async function mustFind(id: string): Promise<TenantRecord> {
+    const tenant = await store.tenants.findById(id);
+    if (!tenant) throw new DomainError('not_found', 'No such tenant');
+    return tenant;
+  }
+
+  return {
+    async create(input: NewTenantInput, actor: string, ctx: RequestContext) {
+      if (!tenantIdPattern.test(input.id)) {
+        throw new DomainError('validation_failed', 'A tenant id is a lower-case slug (letters, digits, dashes)', { field: 'id' });
+      }
+      assertTimeZone(input.timeZone);
+      const { bindPassword, ...connection } = input.directory;
+      assertDirectoryUrlAllowed(connection.url, deps.production);
+      if (await store.tenants.findById(input.id)) throw new DomainError('conflict', `Tenant ${input.id} already exists`);
+      const probe = await deps.directory.check(connection, bindPassword);
+      const sealed = await secrets.seal(bindPassword, bindPasswordContext(input.id));
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        await tx.tenants.insert(
+          {
+            id: input.id,
+            displayName: input.displayName,
+            timeZone: input.timeZone,
+            directory: connection,
+            keepAccountsDisabled: input.keepAccountsDisabled ?? true,
+            bindPasswordSealed: sealed,
+          },
+          now,
+        );
+        await tx.audit.append(
+          {
+            actor,
+            action: 'tenant.created',
+            tenantId: input.id,
+            target: input.id,
+            details: { url: connection.url, bindDn: connection.bindDn, baseDn: connection.baseDn },
+            ...auditOrigin(ctx),
+          },
+          now,
+        );
+      });
+      return { tenant: await mustFind(input.id), connection: probe };
+    },
+
+    list: () => store.tenants.list(),
+
+    get: mustFind,
+
+    async update(id: string, input: TenantUpdateInput, actor: string, ctx: RequestContext) {
+      const before = await mustFind(id);
+      if (input.timeZone !== undefined) assertTimeZone(input.timeZone);
+      const patch: TenantPatch = {
+        displayName: input.displayName,
+        timeZone: input.timeZone,
+        keepAccountsDisabled: input.keepAccountsDisabled,
+      };
+      let probe = null;
+      if (input.directory) {
+        const { bindPassword, ...changes } = input.directory;
+        const connection: DirectoryConnection = { ...before.directory, ...changes };
+        assertDirectoryUrlAllowed(connection.url, deps.production);
+        const password = bindPassword ?? (await secrets.open(before.bindPasswordSealed, bindPasswordContext(id)));
+        probe = await deps.directory.check(connection, password);
+        patch.directory = connection;
+        if (bindPassword !== undefined) patch.bindPasswordSealed = await secrets.seal(bindPassword, bindPasswordContext(id));
+      }
+      const now = clock.now();
+      const changed = [
+        ...Object.keys(input).filter((k) => k !== 'directory' && input[k as keyof TenantUpdateInput] !== undefined),
+        ...Object.keys(input.directory ?? {}).map((k) => `directory.${k}`),
+      ];
+      await store.transaction(async (tx) => {
+        await tx.tenants.update(id, patch, now);
+        await tx.audit.append(
+          { actor, action: 'tenant.updated', tenantId: id, target: id, details: { changed }, ...auditOrigin(ctx) },
+          now,
+        );
+      });
+      return { tenant: await mustFind(id), connection: probe };
+    },
+
+    /** Checks the stored connection again, e.g. for an admin page. */
+    async checkConnection(id: string) {
+      const tenant = await mustFind(id);
+      return deps.directory.check(tenant.directory, await secrets.open(tenant.bindPasswordSealed, bindPasswordContext(id)));
+    },
+
+    /** Only while nothing refers to the tenant (linked accounts, profiles and grants come later). */
+    async remove(id: string, actor: string, ctx: RequestContext): Promise<void> {
+      await mustFind(id);
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        await tx.tenants.delete(id);
+        await tx.audit.append({ actor, action: 'tenant.deleted', tenantId: id, target: id, details: {}, ...auditOrigin(ctx) }, now);
+      });
+    },
+  };
+}
