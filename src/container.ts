@@ -8,7 +8,7 @@ import { createPasswordHasher } from './adapters/crypto/passwords.ts';
 import { createRandomSource } from './adapters/crypto/random.ts';
 import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/crypto/secret-box.ts';
 import { createTokenService } from './adapters/crypto/tokens.ts';
-import { createTotpEngine } from './adapters/crypto/totp.ts';
+import { createTotpEngine, totpCodeAt } from './adapters/crypto/totp.ts';
 import { createLdapIdentitySource } from './adapters/directory/identity.ts';
 import { createDirectoryProbe } from './adapters/directory/probe.ts';
 import { createRedis, redisHealth } from './adapters/queue/redis.ts';
@@ -31,6 +31,22 @@ export function loadMasterKeys(config: Config): { current: MasterKey; previous: 
   const encoded = config.secrets.masterKey ?? readFileSync(config.secrets.masterKeyFile!, 'utf8');
   return { current: parseMasterKey(encoded), previous: config.secrets.previousMasterKeys.map(parseMasterKey) };
 }
+
+/** `stint migrate`: brings the schema up to date without building the rest. */
+export async function migrateDatabase(config: Config): Promise<string[]> {
+  const { db } = openDatabase(config.database.url, config.dataDir);
+  try {
+    return await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** A fresh random master key, base64 (`stint keys generate-master`). */
+export const generateMasterKey = (): string => createRandomSource().bytes(32).toString('base64');
+
+/** The current code for a TOTP secret: the demo's stand-in for an authenticator app. */
+export const currentTotpCode = (secret: string): Promise<string> => totpCodeAt(secret, new Date());
 
 export async function createContainer(config: Config, options: ContainerOptions = {}) {
   const clock: Clock = options.clock ?? { now: () => new Date() };
@@ -126,6 +142,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     queueHealth,
     tokens,
     secrets,
+    totp,
     services,
     /** Closes connections in order: queues and Redis, then the store. */
     async close() {

@@ -4,10 +4,7 @@ import { readFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, maskedConfig } from '../config/load.ts';
-import { createContainer, type Container } from '../container.ts';
-import { createRandomSource } from '../adapters/crypto/random.ts';
-import { createTotpEngine, totpCodeAt } from '../adapters/crypto/totp.ts';
-import { migrateToLatest, openDatabase } from '../adapters/store/index.ts';
+import { createContainer, currentTotpCode, generateMasterKey, migrateDatabase, type Container } from '../container.ts';
 import { roles, type Role } from '../domain/roles.ts';
 import { systemContext } from '../services/context.ts';
 import { seedDemo, type DemoDomain } from '../services/demo-seed.ts';
@@ -48,14 +45,8 @@ program
   .command('migrate')
   .description('bring the database schema up to date')
   .action(async () => {
-    const config = loadConfig();
-    const { db } = openDatabase(config.database.url, config.dataDir);
-    try {
-      const applied = await migrateToLatest(db);
-      print(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
-    } finally {
-      await db.destroy();
-    }
+    const applied = await migrateDatabase(loadConfig());
+    print(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
   });
 
 const configCommand = program.command('config').description('configuration');
@@ -164,7 +155,7 @@ keysCommand
 keysCommand
   .command('generate-master')
   .description('print a new random master key (base64, 32 bytes)')
-  .action(() => print(createRandomSource().bytes(32).toString('base64')));
+  .action(() => print(generateMasterKey()));
 
 const auditCommand = program.command('audit').description('the audit trail');
 auditCommand
@@ -191,7 +182,7 @@ demoCommand
     const domain: DemoDomain = { ...input.domain, caCertificate: readFileSync(input.domain.caFile, 'utf8') };
     await withContainer(async (c) => {
       const result = await seedDemo(
-        { store: c.store, clock: c.clock, secrets: c.secrets, totp: createTotpEngine(createRandomSource()), technicians: c.services.technicians, tenants: c.services.tenants },
+        { store: c.store, clock: c.clock, secrets: c.secrets, totp: c.totp, technicians: c.services.technicians, tenants: c.services.tenants },
         { domain, admin: input.admin, technician: input.technician },
       );
       print(result);
@@ -202,7 +193,7 @@ demoCommand
   .description('print the current TOTP code for a secret given on standard input (acts as an authenticator app)')
   .action(async () => {
     const secret = (await text(process.stdin)).trim();
-    print(await totpCodeAt(secret, new Date()));
+    print(await currentTotpCode(secret));
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

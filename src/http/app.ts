@@ -69,15 +69,16 @@ export function createApp(container: Container) {
     mfa: limiter(windowSeconds, config.rateLimit.mfaPerWindow),
   };
 
-  let openApiDocument: unknown;
+  const described: { document?: unknown } = {};
   const routes: Route[] = [
-    ...healthRoutes(container, () => openApiDocument),
+    ...healthRoutes(container, () => described.document),
     ...authRoutes(services, limits),
     ...technicianRoutes(services),
     ...tenantRoutes(services),
     ...auditRoutes(services),
   ];
-  openApiDocument = buildOpenApiDocument(routes, { version: apiVersion, serverUrl: config.server.publicUrl });
+  const openApiDocument = buildOpenApiDocument(routes, { version: apiVersion, serverUrl: config.server.publicUrl });
+  described.document = openApiDocument;
 
   const context = (req: Request): RequestContext => ({
     requestId: typeof req.id === 'string' ? req.id : String(req.id ?? ''),

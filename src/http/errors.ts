@@ -3,7 +3,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { DomainError, type ErrorCode } from '../domain/errors.ts';
-import type { Logger } from '../adapters/logging/logger.ts';
+import type { Logger } from 'pino';
 
 export const statusOf: Record<ErrorCode, number> = {
   validation_failed: 400,

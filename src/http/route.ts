@@ -73,17 +73,18 @@ export function mountRoutes(router: Router, routes: readonly Route[], deps: Moun
   for (const route of routes) {
     const handle = async (req: Request, res: Response, next: NextFunction) => {
       try {
-        // authenticate → validate → authorise → call the service → present
+        // authenticate → authorise the role → validate → call the service → present. The role
+        // check comes before validation so a caller without the role learns nothing of the schema.
         const principal = route.auth === 'session' ? await deps.authenticate(req) : null;
+        if (principal && route.roles && route.roles.length > 0 && !hasAnyRole(principal.technician.roles, route.roles)) {
+          throw new DomainError('forbidden', `This needs one of the roles: ${route.roles.join(', ')}`);
+        }
         if (route.body && !req.is('application/json')) {
           throw new DomainError('unsupported_media_type', 'Send the request body as application/json');
         }
         const body = parse(route.body, req.body, 'body');
         const query = parse(route.query, req.query, 'query');
         const params = parse(route.params, req.params, 'path');
-        if (principal && route.roles && route.roles.length > 0 && !hasAnyRole(principal.technician.roles, route.roles)) {
-          throw new DomainError('forbidden', `This needs one of the roles: ${route.roles.join(', ')}`);
-        }
         const result = await route.handler({ body, query, params, principal, context: deps.context(req), req });
         if (result.body === undefined) res.status(result.status).end();
         else res.status(result.status).json(result.body);

@@ -133,7 +133,16 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       const source = deps.identitySources[technician.identitySource];
       if (!source) return loginFailed(username, technician.id, 'identity_source_not_configured', ctx);
-      if (!(await source.verifyPassword(technician, password))) return loginFailed(username, technician.id, 'bad_password', ctx);
+      let passwordOk: boolean;
+      try {
+        passwordOk = await source.verifyPassword(technician, password);
+      } catch (error) {
+        if (error instanceof DomainError && error.code.startsWith('directory_')) {
+          throw new DomainError('identity_source_unavailable', 'The identity directory cannot be reached; try again shortly');
+        }
+        throw error;
+      }
+      if (!passwordOk) return loginFailed(username, technician.id, 'bad_password', ctx);
       // Same answer as a wrong password: a suspended technician learns nothing new.
       if (technician.status !== 'active') return loginFailed(username, technician.id, 'suspended', ctx);
 

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { SigningKeyRecord, SigningKeyRepository } from '../../services/ports.ts';
+import type { SigningKeyRepository } from '../../services/ports.ts';
 import type { Database } from './schema.ts';
 
 export function signingKeyRepository(db: Kysely<Database>): SigningKeyRepository {

@@ -1,0 +1,47 @@
+// Layering (STYLE.md): domain ← services ← (http, workers, cli); adapters implement the ports;
+// only src/container.ts knows every adapter. Import cycles fail the lint.
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'domain-is-pure',
+      comment: 'src/domain imports nothing else from src and does no I/O',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { path: '^src/(?!domain/)' },
+    },
+    {
+      name: 'domain-no-io',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { dependencyTypes: ['core'], path: '^(fs|net|http|https|tls|child_process|dgram|dns)$' },
+    },
+    { name: 'src-never-imports-workers', severity: 'error', from: { path: '^src/' }, to: { path: '^workers/' } },
+    {
+      name: 'services-use-ports-only',
+      severity: 'error',
+      from: { path: '^src/services/' },
+      to: { path: '^src/(adapters|http|cli|container|main)' },
+    },
+    {
+      name: 'adapters-implement-ports',
+      comment: 'adapters may use the domain and the port declarations, nothing above them',
+      severity: 'error',
+      from: { path: '^src/adapters/' },
+      to: { path: '^src/(http|cli|container|main|services/(?!ports\\.ts|context\\.ts))' },
+    },
+    {
+      name: 'only-the-container-knows-adapters',
+      severity: 'error',
+      from: { path: '^(src/(http|cli|services|domain|main)|workers)/?' },
+      to: { path: '^src/adapters/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+    exclude: { path: '^(node_modules|test|bench)/' },
+  },
+};

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the npm dependencies with `npm ci` (on Node >= 22) when node_modules is missing or
+# older than package-lock.json. Used by `npm test`, the demo and the bench.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$repo/scripts/node-env.sh"
+stamp="$repo/node_modules/.stint-lock.sha256"
+want="$( (cat "$repo/package-lock.json"; node --version) | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "installing npm dependencies (npm ci)…" >&2
+  (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+fi

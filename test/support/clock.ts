@@ -1,0 +1,20 @@
+// A clock the test moves by hand, so TOTP steps, token expiry and lockouts are exact.
+import type { Clock } from '../../src/services/ports.ts';
+
+export interface FakeClock extends Clock {
+  set(at: Date | number): void;
+  advance(ms: number): void;
+}
+
+export function fakeClock(start: Date | number = Date.UTC(2026, 10, 2, 9, 0, 10)): FakeClock {
+  let current = typeof start === 'number' ? start : start.getTime();
+  return {
+    now: () => new Date(current),
+    set: (at) => {
+      current = typeof at === 'number' ? at : at.getTime();
+    },
+    advance: (ms) => {
+      current += ms;
+    },
+  };
+}
