@@ -11,7 +11,7 @@ import { createTokenService } from './adapters/crypto/tokens.ts';
 import { createTotpEngine, totpCodeAt } from './adapters/crypto/totp.ts';
 import { createLdapIdentitySource } from './adapters/directory/identity.ts';
 import { createDirectoryProbe } from './adapters/directory/probe.ts';
-import { createRedis, redisHealth } from './adapters/queue/redis.ts';
+import { assertNoEviction, createRedis, redisHealth } from './adapters/queue/redis.ts';
 import { createStore, migrateToLatest, openDatabase, type StoreEngine } from './adapters/store/index.ts';
 import { createAuditService } from './services/audit-service.ts';
 import { createAuthService } from './services/auth-service.ts';
@@ -153,4 +153,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
 }
 
 export type Container = Awaited<ReturnType<typeof createContainer>>;
+
+/** Workers call this first: Redis must answer and must never evict jobs. */
+export async function verifyQueueStore(container: Container): Promise<void> {
+  await container.queueHealth.ping();
+  await assertNoEviction(container.redis);
+}
 export type Services = Container['services'];
