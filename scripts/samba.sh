@@ -91,6 +91,10 @@ start_one() {
   provision "$name"
   if is_running "$name"; then return 0; fi
   stop_one "$name" >/dev/null
+  if ss -Hltn "src $ip and sport = :636" | grep -q .; then
+    echo "$ip:636 is taken by another process (another checkout's domain? stop it with its scripts/samba.sh stop)" >&2
+    exit 1
+  fi
   [ -f "$samba_run/$name/.provisioned" ] || restore "$name"
   samba -D -s "$samba_run/$name/etc/smb.conf"
   wait_for 90 ldaps_answers "$ip" "$samba_run/$name/tls/ca.pem" \
