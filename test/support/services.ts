@@ -41,7 +41,13 @@ function read(): TestServices | null {
 export function testServices(): TestServices {
   if (cached) return cached;
   // services.sh start is idempotent: it leaves running servers alone and starts missing ones.
-  execFileSync('bash', [`${repoRoot}scripts/services.sh`, 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    execFileSync('bash', [`${repoRoot}scripts/services.sh`, 'start'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`scripts/services.sh start failed:
+${stdout ?? ''}${stderr ?? ''}`, { cause: error });
+  }
   const found = read();
   if (!found) throw new Error(`scripts/services.sh start did not leave ${runDir}/services.json with every server`);
   cached = found;
