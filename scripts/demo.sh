@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run demo`: runs Stint for real on its embedded default — SQLite, a local Redis and a local
 # demo AD domain (Samba) — seeds a demo tenant and two accounts, prints the URL and credentials,
-# and serves in the foreground (Ctrl-C stops it; scripts/services.sh stop stops the servers).
+# and serves the API and the worker in the foreground (Ctrl-C stops them; scripts/services.sh stop
+# stops the servers).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -56,4 +57,8 @@ node -e "
   console.log('  jdoe TOTP secret: ' + secret + '   (add it to an authenticator app, or: echo SECRET | bin/stint demo code)');
   console.log('');
 " "$demo/credentials.json" "$demo/jdoe.totp" "$url"
-exec node src/main.ts
+# The worker runs beside the API and stops with it.
+node workers/main.ts &
+worker=$!
+trap 'kill "$worker" 2>/dev/null || true' EXIT
+node src/main.ts
