@@ -33,8 +33,15 @@ module.exports = {
     {
       name: 'only-the-container-knows-adapters',
       severity: 'error',
-      from: { path: '^(src/(http|cli|services|domain|main)|workers)/?' },
+      from: { path: '^src/(http|cli|services|domain|main)' },
       to: { path: '^src/adapters/' },
+    },
+    {
+      name: 'workers-use-job-contracts-only',
+      comment: 'a processor parses its job with the contract in adapters/queue/jobs.ts and calls a service',
+      severity: 'error',
+      from: { path: '^workers/' },
+      to: { path: '^src/adapters/(?!queue/jobs\\.ts)' },
     },
   ],
   options: {

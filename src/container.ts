@@ -10,10 +10,17 @@ import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/cryp
 import { createTokenService } from './adapters/crypto/tokens.ts';
 import { createTotpEngine, totpCodeAt } from './adapters/crypto/totp.ts';
 import { createLdapIdentitySource } from './adapters/directory/identity.ts';
+import { createDirectoryGateway } from './adapters/directory/gateway.ts';
 import { createDirectoryProbe } from './adapters/directory/probe.ts';
+import { createQueues, createRevocationJobs } from './adapters/queue/jobs.ts';
 import { assertNoEviction, createRedis, redisHealth } from './adapters/queue/redis.ts';
 import { createStore, migrateToLatest, openDatabase, type StoreEngine } from './adapters/store/index.ts';
+import { createAccountService } from './services/account-service.ts';
 import { createAuditService } from './services/audit-service.ts';
+import { createElevationService } from './services/elevation-service.ts';
+import { createMemberRemoval } from './services/member-removal.ts';
+import { createProfileService } from './services/profile-service.ts';
+import { createTenantAccess } from './services/tenant-access.ts';
 import { createAuthService } from './services/auth-service.ts';
 import { createKeyService } from './services/key-service.ts';
 import { createLocalIdentitySource } from './services/local-identity.ts';
@@ -109,6 +116,16 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const keys = createKeyService({ store, clock, secrets, tokens });
   await keys.ensureSigningKey();
 
+  const queues = createQueues(redis, config.queue.prefix);
+  const jobs = createRevocationJobs(queues.revocations, clock);
+  const directory = createDirectoryGateway({ ...ldapOptions, connectionsPerTenant: config.directory.connectionsPerTenant });
+  const access = createTenantAccess({ store, secrets, directory });
+  const removal = createMemberRemoval({
+    lingerMs: config.queue.batchLingerMs,
+    maxBatch: config.queue.maxBatch,
+    concurrentBatchesPerTenant: config.queue.batchesPerTenant,
+  });
+
   const services = {
     auth: createAuthService({
       store,
@@ -129,6 +146,23 @@ export async function createContainer(config: Config, options: ContainerOptions 
     tenants: createTenantService({ store, clock, secrets, directory: createDirectoryProbe(ldapOptions), production }),
     audit: createAuditService({ store }),
     keys,
+    accounts: createAccountService({ store, clock, random, access }),
+    profiles: createProfileService({ store, clock, random, access }),
+    elevations: createElevationService({
+      store,
+      clock,
+      random,
+      access,
+      mfa,
+      jobs,
+      removal,
+      log: logger,
+      settings: {
+        accountExpirySkewMs: config.elevation.accountExpirySkewSeconds * 1000,
+        overdueAfterMs: config.elevation.overdueAlertSeconds * 1000,
+        stuckAfterMs: config.elevation.stuckAfterSeconds * 1000,
+      },
+    }),
   };
 
   return {
@@ -143,10 +177,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
     tokens,
     secrets,
     totp,
+    queues,
+    jobs,
     services,
-    /** Closes connections in order: queues and Redis, then the store. */
+    /** Closes connections in order: queues and Redis, the directories, then the store. */
     async close() {
+      await queues.close();
       redis.disconnect();
+      await directory.close();
       await store.close();
     },
   };

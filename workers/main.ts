@@ -1,13 +1,15 @@
-// The worker process: connects to Redis, refuses to run unless Redis is configured never to evict
-// (a dropped job would be a revocation that never happens, SPEC §7), and shuts down cleanly on
-// SIGTERM. The queues it serves arrive with the elevation core (revocations, reconcile).
+// The worker process: refuses to run unless Redis never evicts (a dropped job would be a
+// revocation that never happens, SPEC §7), serves the queues, and on SIGTERM finishes the jobs in
+// hand before it exits.
 import { ConfigError, loadConfig } from '../src/config/load.ts';
-import { createContainer, verifyQueueStore } from '../src/container.ts';
+import { createContainer } from '../src/container.ts';
+import { startWorkers } from './runtime.ts';
 
-export async function startWorker() {
+export async function main() {
   const container = await createContainer(loadConfig());
+  let workers;
   try {
-    await verifyQueueStore(container);
+    workers = await startWorkers(container);
   } catch (error) {
     await container.close();
     throw error;
@@ -18,18 +20,17 @@ export async function startWorker() {
     if (stopping) return;
     stopping = true;
     container.logger.info({ signal }, 'worker shutting down');
-    setTimeout(() => process.exit(1), 10_000).unref();
+    setTimeout(() => process.exit(1), 30_000).unref();
+    await workers.close();
     await container.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  // Keep the event loop alive until a signal arrives.
-  setInterval(() => {}, 1 << 30);
 }
 
 if (import.meta.main) {
-  startWorker().catch((error: unknown) => {
+  main().catch((error: unknown) => {
     process.stderr.write(`${error instanceof ConfigError ? error.message : `Stint worker could not start: ${(error as Error).message}`}\n`);
     process.exit(1);
   });

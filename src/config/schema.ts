@@ -44,7 +44,34 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
-  directory: z.strictObject({ timeoutSeconds: seconds(10) }).prefault({}),
+  directory: z
+    .strictObject({
+      timeoutSeconds: seconds(10),
+      connectionsPerTenant: z.coerce.number().int().min(1).max(32).default(4),
+    })
+    .prefault({}),
+  elevation: z
+    .strictObject({
+      /** accountExpires is set this long after a grant's end, so AD stops logons even if Stint is down. */
+      accountExpirySkewSeconds: z.coerce.number().int().min(0).max(3600).default(300),
+      /** A grant still not revoked this long after its end raises an alert. */
+      overdueAlertSeconds: seconds(120),
+      /** An elevation left `activating` or `revoking` this long is finished or undone by the reconciler. */
+      stuckAfterSeconds: seconds(120),
+    })
+    .prefault({}),
+  queue: z
+    .strictObject({
+      /** Redis key prefix; one per deployment (tests use one per test file). */
+      prefix: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('stint'),
+      revocationConcurrency: z.coerce.number().int().min(1).max(5000).default(200),
+      reconcileIntervalSeconds: seconds(30),
+      /** Removals for the same group arriving within this window go to the directory as one modify. */
+      batchLingerMs: z.coerce.number().int().min(0).max(5000).default(25),
+      maxBatch: z.coerce.number().int().min(1).max(5000).default(1000),
+      batchesPerTenant: z.coerce.number().int().min(1).max(32).default(2),
+    })
+    .prefault({}),
   rateLimit: z
     .strictObject({
       windowSeconds: seconds(60),

@@ -25,6 +25,22 @@ export const auditActions = [
   'tenant.deleted',
   'keys.master_rotated',
   'keys.signing_rotated',
+  'account.linked',
+  'account.unlinked',
+  'account.moved',
+  'profile.created',
+  'profile.updated',
+  'profile.deleted',
+  'profile.refused_protected_group',
+  'profile.suspended',
+  'elevation.requested',
+  'elevation.activated',
+  'elevation.failed',
+  'elevation.revoking',
+  'elevation.expired',
+  'elevation.revoked',
+  'elevation.revocation_overdue',
+  'elevation.reconciled',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

@@ -11,7 +11,9 @@ import type { RequestContext } from '../services/context.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { mountRoutes, type Route } from './route.ts';
+import { accessRoutes } from './routes/access.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { elevationRoutes } from './routes/elevations.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes, notFound } from './routes/health.ts';
 import { technicianRoutes } from './routes/technicians.ts';
@@ -75,6 +77,8 @@ export function createApp(container: Container) {
     ...authRoutes(services, limits),
     ...technicianRoutes(services),
     ...tenantRoutes(services),
+    ...accessRoutes(services),
+    ...elevationRoutes(services),
     ...auditRoutes(services),
   ];
   const openApiDocument = buildOpenApiDocument(routes, { version: apiVersion, serverUrl: config.server.publicUrl });

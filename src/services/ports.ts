@@ -1,12 +1,22 @@
 // The ports through which use cases reach the world. Adapters implement them; only
 // src/container.ts knows which adapter stands behind which port.
 import type { AuditEvent, AuditEventInput, AuditAction } from '../domain/audit.ts';
+import type { ElevationState, RevocationReason } from '../domain/elevation.ts';
+import type { AccessProfile, ProfileStatus } from '../domain/profile.ts';
+import type { ProtectedFinding } from '../domain/protected-groups.ts';
 import type { Role } from '../domain/roles.ts';
 import type { DirectoryConnection, Tenant } from '../domain/tenant.ts';
 import type { IdentitySourceKind, Technician, TechnicianStatus } from '../domain/technician.ts';
 
 export interface Clock {
   now(): Date;
+}
+
+/** Operational log lines (pino's shape); never given a secret. */
+export interface EventLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
 }
 
 // ---- Store --------------------------------------------------------------------------------
@@ -152,12 +162,113 @@ export interface SigningKeyRepository {
   replaceSealedPrivateKey(kid: string, sealed: string): Promise<void>;
 }
 
+export interface TenantAccount {
+  id: string;
+  tenantId: string;
+  technicianId: string;
+  guid: string;
+  dn: string;
+  samAccountName: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TenantAccountRepository {
+  insert(account: TenantAccount): Promise<void>;
+  find(tenantId: string, technicianId: string): Promise<TenantAccount | null>;
+  findById(id: string): Promise<TenantAccount | null>;
+  findByGuid(tenantId: string, guid: string): Promise<TenantAccount | null>;
+  listForTenant(tenantId: string): Promise<TenantAccount[]>;
+  updateDn(id: string, dn: string, samAccountName: string, at: Date): Promise<void>;
+  delete(id: string): Promise<void>;
+  countForTenant(tenantId: string): Promise<number>;
+}
+
+export type NewAccessProfile = Omit<AccessProfile, 'createdAt' | 'updatedAt' | 'status' | 'suspendedReason'>;
+
+export interface ProfileRepository {
+  insert(profile: NewAccessProfile, at: Date): Promise<void>;
+  findById(id: string): Promise<AccessProfile | null>;
+  findByName(tenantId: string, name: string): Promise<AccessProfile | null>;
+  listForTenant(tenantId: string): Promise<AccessProfile[]>;
+  listAll(): Promise<AccessProfile[]>;
+  update(id: string, profile: Omit<NewAccessProfile, 'id' | 'tenantId'>, at: Date): Promise<void>;
+  setStatus(id: string, status: ProfileStatus, reason: string | null, at: Date): Promise<void>;
+  delete(id: string): Promise<void>;
+  countForTenant(tenantId: string): Promise<number>;
+}
+
+export interface ElevationGroup {
+  dn: string;
+  guid: string;
+  name: string;
+}
+
+/** What activation changed in the directory, so a failure or a crash can be undone exactly. */
+export interface ActivationSteps {
+  previousUserAccountControl: number | null;
+  previousAccountExpires: string | null;
+  enabled: boolean;
+  groupsAdded: string[];
+  ttlMembership: boolean;
+}
+
+export interface Elevation {
+  id: string;
+  tenantId: string;
+  profileId: string;
+  profileName: string;
+  technicianId: string;
+  accountId: string;
+  accountDn: string;
+  accountGuid: string;
+  groups: ElevationGroup[];
+  state: ElevationState;
+  durationSeconds: number;
+  justification: string | null;
+  ticket: string | null;
+  requestedAt: Date;
+  activatedAt: Date | null;
+  endsAt: Date | null;
+  endedAt: Date | null;
+  revocationReason: RevocationReason | null;
+  failureReason: string | null;
+  steps: ActivationSteps | null;
+  overdueAlertedAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface ElevationFilter {
+  states?: ElevationState[];
+  tenantIds?: string[];
+  technicianId?: string;
+  endsBefore?: Date;
+  limit?: number;
+}
+
+export interface ElevationRepository {
+  insert(elevation: Elevation): Promise<void>;
+  findById(id: string): Promise<Elevation | null>;
+  list(filter: ElevationFilter): Promise<Elevation[]>;
+  /** Moves to `to` only from `from` (optimistic); false when another process moved it first. */
+  transition(id: string, from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'activatedAt' | 'endsAt' | 'endedAt' | 'revocationReason' | 'failureReason' | 'steps'>>, at: Date): Promise<boolean>;
+  recordSteps(id: string, steps: ActivationSteps, at: Date): Promise<void>;
+  markOverdueAlerted(id: string, at: Date): Promise<void>;
+  /** Other elevations of this technician in this tenant that hold (or may hold) membership. */
+  holding(tenantId: string, technicianId: string, exceptId: string): Promise<Elevation[]>;
+  countByState(): Promise<Record<string, number>>;
+  countForTenant(tenantId: string): Promise<number>;
+}
+
 export interface StoreRepositories {
   technicians: TechnicianRepository;
   sessions: SessionRepository;
   tenants: TenantRepository;
   audit: AuditRepository;
   signingKeys: SigningKeyRepository;
+  accounts: TenantAccountRepository;
+  profiles: ProfileRepository;
+  elevations: ElevationRepository;
 }
 
 export interface Store extends StoreRepositories {
@@ -241,6 +352,66 @@ export interface DirectoryProbe {
 export interface IdentitySource {
   readonly kind: IdentitySourceKind;
   verifyPassword(technician: TechnicianRecord, password: string): Promise<boolean>;
+}
+
+export interface DirectoryAccount {
+  guid: string;
+  dn: string;
+  samAccountName: string;
+  userPrincipalName: string | null;
+  userAccountControl: number;
+  accountExpires: string;
+  logonHours: Uint8Array | null;
+  userWorkstations: string | null;
+  lastLogonTimestamp: string | null;
+}
+
+export interface DirectoryGroup {
+  guid: string;
+  sid: string;
+  dn: string;
+  name: string;
+  adminCount: number | null;
+}
+
+export interface AccountChanges {
+  userAccountControl?: number;
+  accountExpires?: string;
+  logonHours?: Uint8Array | null;
+  userWorkstations?: string | null;
+}
+
+/** One tenant's domain. Every write is confirmed by reading back before it reports success. */
+export interface TenantDirectory {
+  /** By sAMAccountName, userPrincipalName (contains @) or DN (contains =). */
+  findAccount(identifier: string): Promise<DirectoryAccount | null>;
+  accountByGuid(guid: string): Promise<DirectoryAccount | null>;
+  groupByDn(dn: string): Promise<DirectoryGroup | null>;
+  groupByGuid(guid: string): Promise<DirectoryGroup | null>;
+  /** The group is protected itself, or nested at any depth inside a protected group (SPEC §6). */
+  findProtection(group: DirectoryGroup, extra: readonly string[]): Promise<ProtectedFinding | null>;
+  updateAccount(dn: string, changes: AccountChanges): Promise<void>;
+  /** Adds (already present counts), then reads back; throws if any is missing. */
+  addMembers(groupDn: string, memberDns: readonly string[], ttlSeconds?: number): Promise<void>;
+  /** Removes in one batched modify, split on conflicts; answers who is still a member after a read-back. */
+  removeMembers(groupDn: string, memberDns: readonly string[]): Promise<{ stillMembers: string[] }>;
+  currentMembers(groupDn: string, memberDns: readonly string[]): Promise<Set<string>>;
+  /** Windows Server 2016 Privileged Access Management (TTL links): detected, never assumed. */
+  supportsTtlMembership(): Promise<boolean>;
+}
+
+export interface DirectoryGateway {
+  forTenant(tenant: TenantRecord, bindPassword: string): TenantDirectory;
+  close(): Promise<void>;
+}
+
+// ---- Jobs -----------------------------------------------------------------------------------
+
+export interface RevocationJobs {
+  /** One job per elevation (its id is derived from the elevation's), due at `at`; scheduling twice is harmless. */
+  schedule(elevationId: string, at: Date): Promise<void>;
+  isScheduled(elevationId: string): Promise<boolean>;
+  cancel(elevationId: string): Promise<void>;
 }
 
 // ---- Readiness ----------------------------------------------------------------------------

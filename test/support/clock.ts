@@ -1,4 +1,4 @@
-// A clock the test moves by hand, so TOTP steps, token expiry and lockouts are exact.
+// Clocks the test moves by hand, so TOTP steps, token expiry and lockouts are exact.
 import type { Clock } from '../../src/services/ports.ts';
 
 export interface FakeClock extends Clock {
@@ -6,6 +6,7 @@ export interface FakeClock extends Clock {
   advance(ms: number): void;
 }
 
+/** Stands still until moved. */
 export function fakeClock(start: Date | number = Date.UTC(2026, 10, 2, 9, 0, 10)): FakeClock {
   let current = typeof start === 'number' ? start : start.getTime();
   return {
@@ -15,6 +16,20 @@ export function fakeClock(start: Date | number = Date.UTC(2026, 10, 2, 9, 0, 10)
     },
     advance: (ms) => {
       current += ms;
+    },
+  };
+}
+
+/** Real time plus an offset the test can move forward: for tests with real queues and timers. */
+export function runningClock(): FakeClock {
+  let offset = 0;
+  return {
+    now: () => new Date(Date.now() + offset),
+    set: (at) => {
+      offset = (typeof at === 'number' ? at : at.getTime()) - Date.now();
+    },
+    advance: (ms) => {
+      offset += ms;
     },
   };
 }

@@ -61,6 +61,18 @@ export function testConfig(overrides: Record<string, unknown>): Config {
   return configSchema.parse(overrides);
 }
 
+function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current)
+        ? merge(current as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const engine = options.engine ?? 'sqlite';
   const services = testServices();
@@ -68,7 +80,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const database = engine === 'postgres' ? await freshPostgresDatabase() : { url: 'sqlite:stint.db', drop: async () => {} };
   const masterKey = options.masterKey ?? randomBytes(32).toString('base64');
   const overrides = options.config ?? {};
-  const config = testConfig({
+  const config = testConfig(merge({
     mode: 'production',
     dataDir,
     database: { url: database.url },
@@ -77,8 +89,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logging: { level: 'silent' },
     // High limits: the rate limiter has its own test, the rest must not trip it.
     rateLimit: { loginPerWindow: 1000, mfaPerWindow: 1000 },
-    ...overrides,
-  });
+    // Each test file has its own queues.
+    queue: { prefix: `t${randomBytes(5).toString('hex')}` },
+  }, overrides));
   const clock = options.clock ?? fakeClock();
   const container = await createContainer(config, { clock, logger: createLogger('silent') });
   const { app } = createApp(container);

@@ -2,7 +2,10 @@
 import { sql, type Kysely } from 'kysely';
 import type { Store, StoreRepositories } from '../../services/ports.ts';
 import type { Database } from './schema.ts';
+import { tenantAccountRepository } from './accounts.ts';
 import { auditRepository } from './audit.ts';
+import { elevationRepository } from './elevations.ts';
+import { profileRepository } from './profiles.ts';
 import { sessionRepository } from './sessions.ts';
 import { signingKeyRepository } from './signing-keys.ts';
 import { technicianRepository } from './technicians.ts';
@@ -17,6 +20,9 @@ function repositories(db: Kysely<Database>): StoreRepositories {
     tenants: tenantRepository(db),
     audit: auditRepository(db),
     signingKeys: signingKeyRepository(db),
+    accounts: tenantAccountRepository(db),
+    profiles: profileRepository(db),
+    elevations: elevationRepository(db),
   };
 }
 

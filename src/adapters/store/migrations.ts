@@ -100,8 +100,80 @@ const initial: Migration = {
   },
 };
 
+const elevationCore: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('tenant_accounts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+      .addColumn('technician_id', 'text', (c) => c.notNull().references('technicians.id'))
+      .addColumn('object_guid', 'text', (c) => c.notNull())
+      .addColumn('dn', 'text', (c) => c.notNull())
+      .addColumn('sam_account_name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addUniqueConstraint('tenant_accounts_one_per_technician', ['tenant_id', 'technician_id'])
+      .addUniqueConstraint('tenant_accounts_one_per_guid', ['tenant_id', 'object_guid'])
+      .execute();
+
+    await db.schema
+      .createTable('access_profiles')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('groups', 'text', (c) => c.notNull())
+      .addColumn('eligible_technicians', 'text', (c) => c.notNull())
+      .addColumn('eligible_roles', 'text', (c) => c.notNull())
+      .addColumn('default_duration_seconds', 'integer', (c) => c.notNull())
+      .addColumn('max_duration_seconds', 'integer', (c) => c.notNull())
+      .addColumn('windows', 'text', (c) => c.notNull())
+      .addColumn('workstations', 'text', (c) => c.notNull())
+      .addColumn('require_justification', 'integer', (c) => c.notNull())
+      .addColumn('ticket_pattern', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('suspended_reason', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addUniqueConstraint('access_profiles_name', ['tenant_id', 'name'])
+      .execute();
+
+    await db.schema
+      .createTable('elevations')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+      .addColumn('profile_id', 'text', (c) => c.notNull())
+      .addColumn('profile_name', 'text', (c) => c.notNull())
+      .addColumn('technician_id', 'text', (c) => c.notNull().references('technicians.id'))
+      .addColumn('account_id', 'text', (c) => c.notNull())
+      .addColumn('account_dn', 'text', (c) => c.notNull())
+      .addColumn('account_guid', 'text', (c) => c.notNull())
+      .addColumn('groups', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('duration_seconds', 'integer', (c) => c.notNull())
+      .addColumn('justification', 'text')
+      .addColumn('ticket', 'text')
+      .addColumn('requested_at', 'bigint', (c) => c.notNull())
+      .addColumn('activated_at', 'bigint')
+      .addColumn('ends_at', 'bigint')
+      .addColumn('ended_at', 'bigint')
+      .addColumn('revocation_reason', 'text')
+      .addColumn('failure_reason', 'text')
+      .addColumn('steps', 'text')
+      .addColumn('overdue_alerted_at', 'bigint')
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('elevations_state_ends').on('elevations').columns(['state', 'ends_at']).execute();
+    await db.schema.createIndex('elevations_holder').on('elevations').columns(['tenant_id', 'technician_id', 'state']).execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const table of ['elevations', 'access_profiles', 'tenant_accounts']) await db.schema.dropTable(table).execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_elevation_core': elevationCore,
 };
 
 export const migrationProvider: MigrationProvider = {

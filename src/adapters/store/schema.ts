@@ -75,7 +75,66 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+export interface TenantAccountsTable {
+  id: string;
+  tenant_id: string;
+  technician_id: string;
+  object_guid: string;
+  dn: string;
+  sam_account_name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AccessProfilesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string;
+  groups: string;
+  eligible_technicians: string;
+  eligible_roles: string;
+  default_duration_seconds: number;
+  max_duration_seconds: number;
+  windows: string;
+  workstations: string;
+  require_justification: number;
+  ticket_pattern: string | null;
+  status: string;
+  suspended_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ElevationsTable {
+  id: string;
+  tenant_id: string;
+  profile_id: string;
+  profile_name: string;
+  technician_id: string;
+  account_id: string;
+  account_dn: string;
+  account_guid: string;
+  groups: string;
+  state: string;
+  duration_seconds: number;
+  justification: string | null;
+  ticket: string | null;
+  requested_at: number;
+  activated_at: number | null;
+  ends_at: number | null;
+  ended_at: number | null;
+  revocation_reason: string | null;
+  failure_reason: string | null;
+  steps: string | null;
+  overdue_alerted_at: number | null;
+  updated_at: number;
+}
+
 export interface Database {
+  tenant_accounts: TenantAccountsTable;
+  access_profiles: AccessProfilesTable;
+  elevations: ElevationsTable;
   technicians: TechniciansTable;
   sessions: SessionsTable;
   tenants: TenantsTable;

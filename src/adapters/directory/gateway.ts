@@ -1,0 +1,98 @@
+// Connections to tenants' domains: a few bound LDAPS connections per tenant, reused across
+// operations, rebuilt when a connection breaks or the tenant's settings change.
+import { createHash } from 'node:crypto';
+import { ResultCodeError, type Client } from 'ldapts';
+import type { DirectoryGateway, TenantDirectory, TenantRecord } from '../../services/ports.ts';
+import { closeQuietly, openLdapClient, type LdapClientOptions } from './client.ts';
+import { createTenantDirectory } from './tenant-directory.ts';
+
+export interface GatewayOptions extends LdapClientOptions {
+  /** Connections per tenant; Samba serialises writes, so a few are enough. */
+  connectionsPerTenant: number;
+  observe?(tenantId: string, operation: string, ms: number): void;
+}
+
+interface Pool {
+  key: string;
+  slots: Array<Promise<Client> | null>;
+  next: number;
+  directory: TenantDirectory;
+}
+
+export function createDirectoryGateway(options: GatewayOptions): DirectoryGateway {
+  const pools = new Map<string, Pool>();
+
+  function poolFor(tenant: TenantRecord, bindPassword: string): Pool {
+    const key = createHash('sha256')
+      .update(JSON.stringify([tenant.directory.url, tenant.directory.bindDn, tenant.directory.caCertificate, bindPassword]))
+      .digest('hex');
+    const existing = pools.get(tenant.id);
+    if (existing && existing.key === key) return existing;
+    if (existing) void drain(existing);
+
+    const connect = async (): Promise<Client> => {
+      const client = openLdapClient(tenant.directory, options);
+      try {
+        await client.bind(tenant.directory.bindDn, bindPassword);
+      } catch (error) {
+        await closeQuietly(client);
+        throw error;
+      }
+      return client;
+    };
+
+    const pool: Pool = {
+      key,
+      slots: Array.from({ length: Math.max(1, options.connectionsPerTenant) }, () => null),
+      next: 0,
+      directory: undefined as unknown as TenantDirectory,
+    };
+    pool.directory = createTenantDirectory(
+      {
+        baseDn: tenant.directory.baseDn,
+        observe: options.observe ? (operation, ms) => options.observe!(tenant.id, operation, ms) : undefined,
+        async use(work) {
+          const index = pool.next++ % pool.slots.length;
+          for (let attempt = 0; ; attempt++) {
+            pool.slots[index] ??= connect();
+            const slot = pool.slots[index]!;
+            let client: Client;
+            try {
+              client = await slot;
+            } catch (error) {
+              if (pool.slots[index] === slot) pool.slots[index] = null;
+              if (attempt >= 1) throw error;
+              continue;
+            }
+            try {
+              return await work(client);
+            } catch (error) {
+              // An LDAP result (no such object, already exists…) is an answer; anything else is a
+              // broken connection: drop it and try once more on a fresh one.
+              if (error instanceof ResultCodeError) throw error;
+              if (pool.slots[index] === slot) pool.slots[index] = null;
+              void slot.then(closeQuietly, () => undefined);
+              if (attempt >= 1) throw error;
+            }
+          }
+        },
+      },
+      `tenant ${tenant.id}`,
+    );
+    pools.set(tenant.id, pool);
+    return pool;
+  }
+
+  async function drain(pool: Pool) {
+    const slots = pool.slots.splice(0);
+    await Promise.all(slots.map((slot) => slot?.then(closeQuietly, () => undefined)));
+  }
+
+  return {
+    forTenant: (tenant, bindPassword) => poolFor(tenant, bindPassword).directory,
+    async close() {
+      await Promise.all([...pools.values()].map(drain));
+      pools.clear();
+    },
+  };
+}

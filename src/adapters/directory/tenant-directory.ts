@@ -1,0 +1,287 @@
+// A tenant's domain as Stint uses it: find accounts and groups, check protection through nesting,
+// change accounts, add and remove group members in batches, and read everything back. Values that
+// go into filters are escaped by ldapts's filter classes (RFC 4515); DNs come from the directory.
+import {
+  AndFilter,
+  Attribute,
+  Change,
+  EqualityFilter,
+  ExtensibleFilter,
+  OrFilter,
+  type Client,
+  type Entry,
+  type Filter,
+} from 'ldapts';
+import {
+  AlreadyExistsError,
+  NoSuchAttributeError,
+  NoSuchObjectError,
+  TypeOrValueExistsError,
+  UnwillingToPerformError,
+} from 'ldapts';
+import { guidToBytes, guidToString, sidToString } from '../../domain/ad.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { protectionReason, type GroupFacts, type ProtectedFinding } from '../../domain/protected-groups.ts';
+import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory } from '../../services/ports.ts';
+import { translateDirectoryError } from './errors.ts';
+
+const inChain = '1.2.840.113556.1.4.1941';
+const accountAttributes = ['distinguishedName', 'objectGUID', 'sAMAccountName', 'userPrincipalName', 'userAccountControl', 'accountExpires', 'logonHours', 'userWorkstations', 'lastLogonTimestamp'];
+const groupAttributes = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'cn', 'adminCount', 'memberOf'];
+const binary = ['objectGUID', 'objectSid', 'logonHours'];
+const readChunk = 200;
+
+export interface LdapSession {
+  /** Runs `work` with a bound client; connection failures are retried once on a fresh connection. */
+  use<T>(work: (client: Client) => Promise<T>): Promise<T>;
+  baseDn: string;
+  observe?(operation: string, ms: number): void;
+}
+
+const first = (entry: Entry, name: string): string | undefined => {
+  const value = entry[name];
+  if (Array.isArray(value)) return value.length ? String(value[0]) : undefined;
+  return value === undefined ? undefined : String(value);
+};
+const buffer = (entry: Entry, name: string): Buffer | undefined => {
+  const value = entry[name];
+  const one = Array.isArray(value) ? value[0] : value;
+  return Buffer.isBuffer(one) ? one : undefined;
+};
+const strings = (entry: Entry, name: string): string[] => {
+  const value = entry[name];
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+};
+
+function toAccount(entry: Entry): DirectoryAccount {
+  const guid = buffer(entry, 'objectGUID');
+  if (!guid) throw new DomainError('directory_error', 'An account has no objectGUID');
+  return {
+    guid: guidToString(guid),
+    dn: entry.dn,
+    samAccountName: first(entry, 'sAMAccountName') ?? '',
+    userPrincipalName: first(entry, 'userPrincipalName') ?? null,
+    userAccountControl: Number(first(entry, 'userAccountControl') ?? '0'),
+    accountExpires: first(entry, 'accountExpires') ?? '0',
+    logonHours: buffer(entry, 'logonHours') ?? null,
+    userWorkstations: first(entry, 'userWorkstations') ?? null,
+    lastLogonTimestamp: first(entry, 'lastLogonTimestamp') ?? null,
+  };
+}
+
+function toGroup(entry: Entry): DirectoryGroup & { memberOf: string[] } {
+  const guid = buffer(entry, 'objectGUID');
+  const sid = buffer(entry, 'objectSid');
+  if (!guid || !sid) throw new DomainError('directory_error', 'A group has no objectGUID or objectSid');
+  const adminCount = first(entry, 'adminCount');
+  return {
+    guid: guidToString(guid),
+    sid: sidToString(sid),
+    dn: entry.dn,
+    name: first(entry, 'sAMAccountName') ?? first(entry, 'cn') ?? entry.dn,
+    adminCount: adminCount === undefined ? null : Number(adminCount),
+    memberOf: strings(entry, 'memberOf'),
+  };
+}
+
+const sameDn = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function memberChange(operation: 'add' | 'delete', values: string[]): Change {
+  return new Change({ operation, modification: new Attribute({ type: 'member', values }) });
+}
+
+/** Errors that mean "some value in this batch was already in (or already out of) the group". */
+const isValueConflict = (error: unknown) =>
+  error instanceof AlreadyExistsError ||
+  error instanceof TypeOrValueExistsError ||
+  error instanceof UnwillingToPerformError ||
+  error instanceof NoSuchAttributeError;
+
+export function createTenantDirectory(session: LdapSession, what: string): TenantDirectory {
+  async function run<T>(operation: string, work: (client: Client) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await session.use(work);
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      if (isValueConflict(error) || error instanceof NoSuchObjectError) throw error;
+      throw translateDirectoryError(error, `${operation} in ${what}`);
+    } finally {
+      session.observe?.(operation, performance.now() - started);
+    }
+  }
+
+  async function searchOne(baseDn: string, filter: Filter | string, attributes: string[], scope: 'base' | 'sub' = 'sub') {
+    return run('search', async (client) => {
+      try {
+        const { searchEntries } = await client.search(baseDn, { scope, filter, attributes, explicitBufferAttributes: binary, sizeLimit: 2 });
+        if (searchEntries.length > 1) throw new DomainError('conflict', 'More than one directory object matches');
+        return searchEntries[0] ?? null;
+      } catch (error) {
+        if (error instanceof NoSuchObjectError) return null;
+        throw error;
+      }
+    });
+  }
+
+  async function groupWithParents(dn: string) {
+    const entry = await searchOne(dn, '(objectClass=group)', groupAttributes, 'base');
+    return entry ? toGroup(entry) : null;
+  }
+
+  /** Which of `memberDns` are direct members of `groupDn` now (a read-back). */
+  async function currentMembers(groupDn: string, memberDns: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const part of chunks(memberDns, readChunk)) {
+      const filter = new AndFilter({
+        filters: [
+          new EqualityFilter({ attribute: 'memberOf', value: groupDn }),
+          new OrFilter({ filters: part.map((dn) => new EqualityFilter({ attribute: 'distinguishedName', value: dn })) }),
+        ],
+      });
+      const entries = await run('read-back', async (client) =>
+        (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['distinguishedName'], paged: { pageSize: 500 } })).searchEntries,
+      );
+      for (const entry of entries) found.add(entry.dn.toLowerCase());
+    }
+    return found;
+  }
+
+  /** Applies a batched member change, splitting the batch when one value conflicts (the modify is atomic). */
+  async function changeMembers(operation: 'add' | 'delete', groupDn: string, values: string[], failures: string[]): Promise<void> {
+    if (values.length === 0) return;
+    try {
+      await run(operation === 'add' ? 'add-members' : 'remove-members', (client) => client.modify(groupDn, memberChange(operation, values)));
+    } catch (error) {
+      if (!isValueConflict(error)) {
+        if (error instanceof NoSuchObjectError) throw new DomainError('directory_error', `The group ${groupDn} or a member no longer exists`);
+        throw error;
+      }
+      if (values.length === 1) {
+        failures.push(values[0]!);
+        return;
+      }
+      const middle = Math.ceil(values.length / 2);
+      await changeMembers(operation, groupDn, values.slice(0, middle), failures);
+      await changeMembers(operation, groupDn, values.slice(middle), failures);
+    }
+  }
+
+  return {
+    async findAccount(identifier) {
+      const filter = identifier.includes('=')
+        ? null
+        : identifier.includes('@')
+          ? new EqualityFilter({ attribute: 'userPrincipalName', value: identifier })
+          : new EqualityFilter({ attribute: 'sAMAccountName', value: identifier });
+      const entry = filter
+        ? await searchOne(session.baseDn, new AndFilter({ filters: [new EqualityFilter({ attribute: 'objectCategory', value: 'person' }), filter] }), accountAttributes)
+        : await searchOne(identifier, '(objectClass=user)', accountAttributes, 'base');
+      return entry ? toAccount(entry) : null;
+    },
+
+    async accountByGuid(guid) {
+      // A binary value in a filter string is re-encoded by ldapts; the <GUID=…> base avoids that.
+      guidToBytes(guid);
+      const entry = await searchOne(`<GUID=${guid}>`, '(objectClass=user)', accountAttributes, 'base');
+      return entry ? toAccount(entry) : null;
+    },
+
+    async groupByDn(dn) {
+      return groupWithParents(dn);
+    },
+
+    async groupByGuid(guid) {
+      guidToBytes(guid);
+      const entry = await searchOne(`<GUID=${guid}>`, '(objectClass=group)', groupAttributes, 'base');
+      return entry ? toGroup(entry) : null;
+    },
+
+    async findProtection(group, extra): Promise<ProtectedFinding | null> {
+      const own = protectionReason(group, extra);
+      if (own) return { protectedDn: group.dn, reason: own, path: [group.dn] };
+      // Every group that contains this one at any depth, in one query (the in-chain rule).
+      const filter = new AndFilter({
+        filters: [
+          new EqualityFilter({ attribute: 'objectClass', value: 'group' }),
+          new ExtensibleFilter({ rule: inChain, matchType: 'member', value: group.dn }),
+        ],
+      });
+      const ancestors = await run('nesting', async (client) =>
+        (await client.search(session.baseDn, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } }))
+          .searchEntries.map(toGroup),
+      );
+      const byDn = new Map(ancestors.map((a) => [a.dn.toLowerCase(), a]));
+      const found = ancestors.map((a) => ({ group: a, reason: protectionReason(a as GroupFacts, extra) })).find((a) => a.reason);
+      if (!found) return null;
+      // The nesting path, breadth first along memberOf from the group to the protected one.
+      const start = await groupWithParents(group.dn);
+      const previous = new Map<string, string | null>([[group.dn.toLowerCase(), null]]);
+      const queue = [{ dn: group.dn, memberOf: start?.memberOf ?? [] }];
+      while (queue.length) {
+        const node = queue.shift()!;
+        if (sameDn(node.dn, found.group.dn)) break;
+        for (const parent of node.memberOf) {
+          if (previous.has(parent.toLowerCase())) continue;
+          previous.set(parent.toLowerCase(), node.dn);
+          const known = byDn.get(parent.toLowerCase());
+          queue.push({ dn: known?.dn ?? parent, memberOf: known?.memberOf ?? [] });
+        }
+      }
+      const path: string[] = [];
+      for (let at: string | null | undefined = found.group.dn; at; at = previous.get(at.toLowerCase())) {
+        path.unshift(byDn.get(at.toLowerCase())?.dn ?? at);
+      }
+      return { protectedDn: found.group.dn, reason: found.reason!, path: sameDn(path[0] ?? '', group.dn) ? path : [group.dn, found.group.dn] };
+    },
+
+    async updateAccount(dn, changes: AccountChanges) {
+      const list: Change[] = [];
+      const replace = (type: string, values: string[] | Buffer[]) =>
+        list.push(new Change({ operation: 'replace', modification: new Attribute({ type, values }) }));
+      if (changes.userAccountControl !== undefined) replace('userAccountControl', [String(changes.userAccountControl)]);
+      if (changes.accountExpires !== undefined) replace('accountExpires', [changes.accountExpires]);
+      if (changes.logonHours !== undefined) {
+        if (changes.logonHours !== null && changes.logonHours.length !== 21) throw new DomainError('validation_failed', 'logonHours is 21 bytes');
+        replace('logonHours', changes.logonHours === null ? ([] as string[]) : [Buffer.from(changes.logonHours)]);
+      }
+      if (changes.userWorkstations !== undefined) replace('userWorkstations', changes.userWorkstations === null ? [] : [changes.userWorkstations]);
+      if (list.length === 0) return;
+      await run('update-account', (client) => client.modify(dn, list));
+    },
+
+    async addMembers(groupDn, memberDns, ttlSeconds) {
+      const failures: string[] = [];
+      const values = ttlSeconds ? memberDns.map((dn) => `<TTL=${ttlSeconds},${dn}>`) : [...memberDns];
+      await changeMembers('add', groupDn, values, failures);
+      const present = await currentMembers(groupDn, memberDns);
+      const missing = memberDns.filter((dn) => !present.has(dn.toLowerCase()));
+      if (missing.length) throw new DomainError('directory_error', `The directory did not keep ${missing.length} new member(s) of ${groupDn}`);
+    },
+
+    async removeMembers(groupDn, memberDns) {
+      const failures: string[] = [];
+      await changeMembers('delete', groupDn, [...memberDns], failures);
+      // Absent counts as removed only once a read-back confirms it; so does every batched delete.
+      const still = await currentMembers(groupDn, memberDns);
+      return { stillMembers: memberDns.filter((dn) => still.has(dn.toLowerCase())) };
+    },
+
+    currentMembers: (groupDn, memberDns) => currentMembers(groupDn, memberDns),
+
+    async supportsTtlMembership() {
+      const root = await searchOne('', '(objectClass=*)', ['configurationNamingContext'], 'base');
+      const configuration = root ? first(root, 'configurationNamingContext') : undefined;
+      if (!configuration) return false;
+      const partitions = await searchOne(`CN=Partitions,${configuration}`, '(objectClass=*)', ['msDS-EnabledFeature'], 'base');
+      return partitions ? strings(partitions, 'msDS-EnabledFeature').some((f) => /^CN=Privileged Access Management Feature,/i.test(f)) : false;
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import type { Kysely, Selectable } from 'kysely';
+import { holdingStates, type ElevationState, type RevocationReason } from '../../domain/elevation.ts';
+import type { Elevation, ElevationRepository } from '../../services/ports.ts';
+import type { Database, ElevationsTable } from './schema.ts';
+
+const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+const ms = (d: Date | null | undefined) => (d ? d.getTime() : null);
+
+function toElevation(row: Selectable<ElevationsTable>): Elevation {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    profileId: row.profile_id,
+    profileName: row.profile_name,
+    technicianId: row.technician_id,
+    accountId: row.account_id,
+    accountDn: row.account_dn,
+    accountGuid: row.account_guid,
+    groups: JSON.parse(row.groups),
+    state: row.state as ElevationState,
+    durationSeconds: row.duration_seconds,
+    justification: row.justification,
+    ticket: row.ticket,
+    requestedAt: new Date(row.requested_at),
+    activatedAt: date(row.activated_at),
+    endsAt: date(row.ends_at),
+    endedAt: date(row.ended_at),
+    revocationReason: row.revocation_reason as RevocationReason | null,
+    failureReason: row.failure_reason,
+    steps: row.steps === null ? null : JSON.parse(row.steps),
+    overdueAlertedAt: date(row.overdue_alerted_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+export function elevationRepository(db: Kysely<Database>): ElevationRepository {
+  const base = () => db.selectFrom('elevations').selectAll();
+  return {
+    async insert(e) {
+      await db
+        .insertInto('elevations')
+        .values({
+          id: e.id,
+          tenant_id: e.tenantId,
+          profile_id: e.profileId,
+          profile_name: e.profileName,
+          technician_id: e.technicianId,
+          account_id: e.accountId,
+          account_dn: e.accountDn,
+          account_guid: e.accountGuid,
+          groups: JSON.stringify(e.groups),
+          state: e.state,
+          duration_seconds: e.durationSeconds,
+          justification: e.justification,
+          ticket: e.ticket,
+          requested_at: e.requestedAt.getTime(),
+          activated_at: ms(e.activatedAt),
+          ends_at: ms(e.endsAt),
+          ended_at: ms(e.endedAt),
+          revocation_reason: e.revocationReason,
+          failure_reason: e.failureReason,
+          steps: e.steps === null ? null : JSON.stringify(e.steps),
+          overdue_alerted_at: ms(e.overdueAlertedAt),
+          updated_at: e.updatedAt.getTime(),
+        })
+        .execute();
+    },
+
+    async findById(id) {
+      const row = await base().where('id', '=', id).executeTakeFirst();
+      return row ? toElevation(row) : null;
+    },
+
+    async list(filter) {
+      let query = base();
+      if (filter.states?.length) query = query.where('state', 'in', filter.states);
+      if (filter.tenantIds) query = filter.tenantIds.length ? query.where('tenant_id', 'in', filter.tenantIds) : query.where('id', '=', '');
+      if (filter.technicianId) query = query.where('technician_id', '=', filter.technicianId);
+      if (filter.endsBefore) query = query.where('ends_at', '<=', filter.endsBefore.getTime());
+      const rows = await query.orderBy('requested_at', 'desc').orderBy('id').limit(filter.limit ?? 1000).execute();
+      return rows.map(toElevation);
+    },
+
+    async transition(id, from, to, changes, at) {
+      const result = await db
+        .updateTable('elevations')
+        .set({
+          state: to,
+          updated_at: at.getTime(),
+          ...(changes.activatedAt !== undefined && { activated_at: ms(changes.activatedAt) }),
+          ...(changes.endsAt !== undefined && { ends_at: ms(changes.endsAt) }),
+          ...(changes.endedAt !== undefined && { ended_at: ms(changes.endedAt) }),
+          ...(changes.revocationReason !== undefined && { revocation_reason: changes.revocationReason }),
+          ...(changes.failureReason !== undefined && { failure_reason: changes.failureReason }),
+          ...(changes.steps !== undefined && { steps: changes.steps === null ? null : JSON.stringify(changes.steps) }),
+        })
+        .where('id', '=', id)
+        .where('state', '=', from)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async recordSteps(id, steps, at) {
+      await db.updateTable('elevations').set({ steps: JSON.stringify(steps), updated_at: at.getTime() }).where('id', '=', id).execute();
+    },
+
+    async markOverdueAlerted(id, at) {
+      await db.updateTable('elevations').set({ overdue_alerted_at: at.getTime() }).where('id', '=', id).execute();
+    },
+
+    async holding(tenantId, technicianId, exceptId) {
+      const rows = await base()
+        .where('tenant_id', '=', tenantId)
+        .where('technician_id', '=', technicianId)
+        .where('state', 'in', [...holdingStates])
+        .where('id', '!=', exceptId)
+        .execute();
+      return rows.map(toElevation);
+    },
+
+    async countByState() {
+      const rows = await db.selectFrom('elevations').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+      return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    },
+
+    async countForTenant(tenantId) {
+      const row = await db.selectFrom('elevations').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// Active Directory value encodings: SIDs and GUIDs from their binary form, FILETIME for
+// accountExpires, and the userAccountControl bit that disables an account.
+
+/** SID: revision, sub-authority count, 48-bit big-endian authority, then 32-bit little-endian sub-authorities. */
+export function sidToString(bytes: Uint8Array): string {
+  if (bytes.length < 8) throw new Error('a SID has at least 8 bytes');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = bytes[1]!;
+  if (bytes.length !== 8 + count * 4) throw new Error('SID length does not match its sub-authority count');
+  let authority = 0;
+  for (let i = 2; i < 8; i++) authority = authority * 256 + bytes[i]!;
+  const parts = [`S-${bytes[0]}-${authority}`];
+  for (let i = 0; i < count; i++) parts.push(String(view.getUint32(8 + i * 4, true)));
+  return parts.join('-');
+}
+
+/** GUID: the first three fields are little-endian, the last 8 bytes as they are. */
+export function guidToString(bytes: Uint8Array): string {
+  if (bytes.length !== 16) throw new Error('a GUID has 16 bytes');
+  const hex = (i: number) => bytes[i]!.toString(16).padStart(2, '0');
+  const seq = (idx: number[]) => idx.map(hex).join('');
+  return `${seq([3, 2, 1, 0])}-${seq([5, 4])}-${seq([7, 6])}-${seq([8, 9])}-${seq([10, 11, 12, 13, 14, 15])}`;
+}
+
+export function guidToBytes(guid: string): Uint8Array {
+  const hex = guid.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/i.test(hex)) throw new Error('not a GUID');
+  const raw = Uint8Array.from({ length: 16 }, (_, i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16));
+  const order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+  return Uint8Array.from(order.map((i) => raw[i]!));
+}
+
+export const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The last sub-authority of a domain SID (S-1-5-21-a-b-c-RID). */
+export function ridOf(sid: string): number | null {
+  const match = /^S-1-5-21-\d+-\d+-\d+-(\d+)$/.exec(sid);
+  return match ? Number(match[1]) : null;
+}
+
+const filetimeEpochOffsetMs = 11_644_473_600_000n;
+
+/** accountExpires / pwdLastSet: 100-nanosecond intervals since 1601-01-01 UTC, as a decimal string. */
+export function toFileTime(at: Date): string {
+  return ((BigInt(at.getTime()) + filetimeEpochOffsetMs) * 10_000n).toString();
+}
+
+export function fromFileTime(value: string): Date | null {
+  if (value === '0' || value === '9223372036854775807') return null; // "never"
+  return new Date(Number(BigInt(value) / 10_000n - filetimeEpochOffsetMs));
+}
+
+export const accountDisableFlag = 0x2;
+
+export function withAccountEnabled(userAccountControl: number, enabled: boolean): number {
+  return enabled ? userAccountControl & ~accountDisableFlag : userAccountControl | accountDisableFlag;
+}
+
+export function isAccountEnabled(userAccountControl: number): boolean {
+  return (userAccountControl & accountDisableFlag) === 0;
+}

@@ -1,0 +1,168 @@
+// Per-tenant administration of what may be granted: linked accounts and access profiles (admin).
+import { z } from 'zod';
+import type { Services } from '../../container.ts';
+import type { AccessProfile } from '../../domain/profile.ts';
+import { roles } from '../../domain/roles.ts';
+import type { TenantAccount } from '../../services/ports.ts';
+import { defineRoute, type Route } from '../route.ts';
+
+const tenantParams = z.object({ id: z.string().min(1).max(40) });
+const tenantItemParams = z.object({ id: z.string().min(1).max(40), itemId: z.string().min(1).max(64) });
+
+const accountView = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  technicianId: z.string(),
+  guid: z.string(),
+  dn: z.string(),
+  samAccountName: z.string(),
+  createdAt: z.iso.datetime(),
+});
+const presentAccount = (a: TenantAccount) => ({ ...a, createdAt: a.createdAt.toISOString(), updatedAt: undefined });
+
+const hhmm = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM');
+const profileBody = z.strictObject({
+  name: z.string().min(1).max(64),
+  description: z.string().max(500).optional(),
+  groups: z.array(z.string().min(3).max(1024)).min(1).max(50),
+  eligibleTechnicians: z.array(z.string().min(1).max(64)).max(1000).optional(),
+  eligibleRoles: z.array(z.enum(roles)).max(4).optional(),
+  defaultDurationSeconds: z.number().int().positive().max(7 * 24 * 3600),
+  maxDurationSeconds: z.number().int().positive().max(7 * 24 * 3600),
+  windows: z.array(z.strictObject({ days: z.array(z.number().int().min(0).max(6)).min(1).max(7), start: hhmm, end: hhmm })).max(20).optional(),
+  workstations: z.array(z.string().min(1).max(15)).max(64).optional(),
+  requireJustification: z.boolean().optional(),
+  ticketPattern: z.string().min(1).max(200).nullable().optional(),
+});
+
+const profileView = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  name: z.string(),
+  description: z.string(),
+  groups: z.array(z.object({ dn: z.string(), guid: z.string(), sid: z.string(), name: z.string() })),
+  eligibleTechnicians: z.array(z.string()),
+  eligibleRoles: z.array(z.string()),
+  defaultDurationSeconds: z.number(),
+  maxDurationSeconds: z.number(),
+  windows: z.array(z.object({ days: z.array(z.number()), start: z.string(), end: z.string() })),
+  workstations: z.array(z.string()),
+  requireJustification: z.boolean(),
+  ticketPattern: z.string().nullable(),
+  status: z.enum(['active', 'suspended']),
+  suspendedReason: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+const presentProfile = (p: AccessProfile) => ({ ...p, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString() });
+
+export function accessRoutes(services: Services): Route[] {
+  const admin = { auth: 'session' as const, roles: ['admin' as const] };
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/tenants/:id/accounts',
+      summary: 'Technicians’ linked accounts in this tenant',
+      tag: 'accounts',
+      ...admin,
+      params: tenantParams,
+      responses: { 200: { description: 'Linked accounts', schema: z.object({ accounts: z.array(accountView) }) } },
+      async handler({ params }) {
+        return { status: 200, body: { accounts: (await services.accounts.list(params.id)).map(presentAccount) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/tenants/:id/accounts',
+      summary: 'Link a technician to their own account in the tenant’s domain (by sAMAccountName, UPN or DN); stored by objectGUID',
+      tag: 'accounts',
+      ...admin,
+      params: tenantParams,
+      body: z.strictObject({ technicianId: z.string().min(1).max(64), account: z.string().min(1).max(1024) }),
+      responses: { 201: { description: 'Linked', schema: accountView }, 409: { description: 'Already linked' }, 422: { description: 'No such account' } },
+      async handler({ params, body, principal, context }) {
+        const account = await services.accounts.link(params.id, body.technicianId, body.account, principal!.technician.id, context);
+        return { status: 201, body: presentAccount(account) };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/v1/tenants/:id/accounts/:itemId',
+      summary: 'Unlink an account (not while it holds an elevation)',
+      tag: 'accounts',
+      ...admin,
+      params: tenantItemParams,
+      responses: { 204: { description: 'Unlinked' } },
+      async handler({ params, principal, context }) {
+        await services.accounts.unlink(params.id, params.itemId, principal!.technician.id, context);
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/tenants/:id/profiles',
+      summary: 'Access profiles of this tenant',
+      tag: 'profiles',
+      ...admin,
+      params: tenantParams,
+      responses: { 200: { description: 'Profiles', schema: z.object({ profiles: z.array(profileView) }) } },
+      async handler({ params }) {
+        return { status: 200, body: { profiles: (await services.profiles.list(params.id)).map(presentProfile) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/tenants/:id/profiles',
+      summary: 'Create a profile; groups are resolved in the directory and protected groups are refused with the nesting path',
+      tag: 'profiles',
+      ...admin,
+      params: tenantParams,
+      body: profileBody,
+      responses: {
+        201: { description: 'Created', schema: profileView },
+        422: { description: 'A group is protected (details name it and the nesting path) or does not exist' },
+      },
+      async handler({ params, body, principal, context }) {
+        return { status: 201, body: presentProfile(await services.profiles.create(params.id, body, principal!.technician.id, context)) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/tenants/:id/profiles/:itemId',
+      summary: 'One profile',
+      tag: 'profiles',
+      ...admin,
+      params: tenantItemParams,
+      responses: { 200: { description: 'The profile', schema: profileView } },
+      async handler({ params }) {
+        return { status: 200, body: presentProfile(await services.profiles.get(params.id, params.itemId)) };
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/api/v1/tenants/:id/profiles/:itemId',
+      summary: 'Replace a profile’s settings (checked like a new one; a suspended profile that checks clean is active again)',
+      tag: 'profiles',
+      ...admin,
+      params: tenantItemParams,
+      body: profileBody,
+      responses: { 200: { description: 'Updated', schema: profileView }, 422: { description: 'A group is protected' } },
+      async handler({ params, body, principal, context }) {
+        return { status: 200, body: presentProfile(await services.profiles.update(params.id, params.itemId, body, principal!.technician.id, context)) };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/v1/tenants/:id/profiles/:itemId',
+      summary: 'Delete a profile with no open elevations',
+      tag: 'profiles',
+      ...admin,
+      params: tenantItemParams,
+      responses: { 204: { description: 'Deleted' } },
+      async handler({ params, principal, context }) {
+        await services.profiles.remove(params.id, params.itemId, principal!.technician.id, context);
+        return { status: 204 };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,406 @@
+// Elevations (SPEC §3, §4, §7): request → activation in the directory → revocation at the end,
+// with the store as the source of truth. State is written before the directory is touched, every
+// directory write is read back, a failed activation is undone, and the reconciler finishes or
+// undoes whatever a crash left half-done.
+import { isAccountEnabled, toFileTime, withAccountEnabled } from '../domain/ad.ts';
+import type { AuditAction } from '../domain/audit.ts';
+import { checkRequest, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
+import { DomainError } from '../domain/errors.ts';
+import { isEligible } from '../domain/profile.ts';
+import { hasAnyRole } from '../domain/roles.ts';
+import type { TechnicianRecord } from './ports.ts';
+import { auditOrigin, systemContext, type RequestContext } from './context.ts';
+import type { MemberRemoval } from './member-removal.ts';
+import type { MfaService } from './mfa-service.ts';
+import type {
+  ActivationSteps,
+  Clock,
+  Elevation,
+  ElevationFilter,
+  EventLog,
+  RandomSource,
+  RevocationJobs,
+  Store,
+  TenantDirectory,
+  TenantRecord,
+} from './ports.ts';
+import type { TenantAccess } from './tenant-access.ts';
+
+export interface ElevationSettings {
+  accountExpirySkewMs: number;
+  overdueAfterMs: number;
+  stuckAfterMs: number;
+}
+
+export interface ElevationRequestInput {
+  tenantId: string;
+  profile: string;
+  durationSeconds?: number;
+  justification?: string;
+  ticket?: string;
+  code: string;
+}
+
+const activeStates: ElevationState[] = ['activating', 'active'];
+
+export type ElevationService = ReturnType<typeof createElevationService>;
+
+export function createElevationService(deps: {
+  store: Store;
+  clock: Clock;
+  random: RandomSource;
+  access: TenantAccess;
+  mfa: MfaService;
+  jobs: RevocationJobs;
+  removal: MemberRemoval;
+  log: EventLog;
+  settings: ElevationSettings;
+  protectedExtra?: (tenantId: string) => string[];
+}) {
+  const { store, clock, access, jobs, log, settings } = deps;
+
+  /** Moves the elevation and writes its audit event in one transaction; false if someone moved it first. */
+  async function move(
+    e: Elevation,
+    to: ElevationState,
+    changes: Parameters<Store['elevations']['transition']>[3],
+    action: AuditAction,
+    actor: string,
+    details: Record<string, unknown>,
+    ctx: RequestContext,
+  ): Promise<boolean> {
+    const at = clock.now();
+    return store.transaction(async (tx) => {
+      if (!(await tx.elevations.transition(e.id, e.state, to, changes, at))) return false;
+      await tx.audit.append({ actor, action, tenantId: e.tenantId, target: e.id, details, ...auditOrigin(ctx) }, at);
+      return true;
+    });
+  }
+
+  /** Other elevations of the same technician in the same tenant that keep (or are getting) access. */
+  async function othersActive(e: Elevation): Promise<Elevation[]> {
+    return (await store.elevations.holding(e.tenantId, e.technicianId, e.id)).filter((o) => activeStates.includes(o.state));
+  }
+
+  /** Puts the account back as it was before this elevation, keeping what other live grants need. */
+  async function undoInDirectory(e: Elevation, directory: TenantDirectory, steps: ActivationSteps, tenant: TenantRecord) {
+    const others = await othersActive(e);
+    const needed = new Set(others.flatMap((o) => o.groups.map((g) => g.dn.toLowerCase())));
+    for (const group of e.groups) {
+      if (needed.has(group.dn.toLowerCase())) continue;
+      await deps.removal.remove(e.tenantId, directory, group.dn, e.accountDn);
+    }
+    if (others.length > 0) return;
+    const changes: { userAccountControl?: number; accountExpires?: string } = {};
+    if (steps.previousUserAccountControl !== null && tenant.keepAccountsDisabled) {
+      changes.userAccountControl = withAccountEnabled(steps.previousUserAccountControl, false);
+    }
+    if (steps.previousAccountExpires !== null) changes.accountExpires = steps.previousAccountExpires;
+    await directory.updateAccount(e.accountDn, changes);
+  }
+
+  async function activate(e: Elevation, ctx: RequestContext): Promise<Elevation> {
+    const tenant = await access.tenant(e.tenantId);
+    const profile = await store.profiles.findById(e.profileId);
+    const directory = await access.directory(tenant);
+    let steps: ActivationSteps | null = null;
+    try {
+      if (!profile) throw new DomainError('not_found', 'The profile no longer exists');
+      // The account may have moved or been renamed since it was linked: find it by GUID.
+      const account = await directory.accountByGuid(e.accountGuid);
+      if (!account) throw new DomainError('account_not_found', 'The linked account no longer exists in the domain');
+      if (account.dn !== e.accountDn) {
+        await store.accounts.updateDn(e.accountId, account.dn, account.samAccountName, clock.now());
+        e.accountDn = account.dn;
+      }
+      // 1. Nesting may have changed since the profile was saved: check every group again.
+      for (const group of profile.groups) {
+        const current = await directory.groupByGuid(group.guid);
+        if (!current) throw new DomainError('group_not_found', `The group ${group.dn} no longer exists`);
+        const finding = await directory.findProtection(current, deps.protectedExtra?.(e.tenantId) ?? []);
+        if (finding) {
+          const at = clock.now();
+          await store.transaction(async (tx) => {
+            await tx.profiles.setStatus(profile.id, 'suspended', `${current.dn} is protected: ${finding.reason}`, at);
+            await tx.audit.append(
+              { actor: 'system', action: 'profile.suspended', tenantId: e.tenantId, target: profile.id, details: { group: current.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path } },
+              at,
+            );
+          });
+          throw new DomainError('group_protected', `${current.dn} has become protected (${finding.reason}); the profile is suspended`, {
+            group: current.dn,
+            protectedGroup: finding.protectedDn,
+            path: finding.path,
+          });
+        }
+      }
+      // Remember what the account looked like before any write, so a failure or crash can undo.
+      steps = {
+        previousUserAccountControl: account.userAccountControl,
+        previousAccountExpires: (await othersActive(e)).length ? null : account.accountExpires,
+        enabled: false,
+        groupsAdded: [],
+        ttlMembership: await directory.supportsTtlMembership(),
+      };
+      await store.elevations.recordSteps(e.id, steps, clock.now());
+
+      const activatedAt = clock.now();
+      const endsAt = new Date(activatedAt.getTime() + e.durationSeconds * 1000);
+      const latestEnd = Math.max(endsAt.getTime(), ...(await othersActive(e)).map((o) => o.endsAt?.getTime() ?? 0));
+      // 2–4. Enable (where accounts are kept disabled), accountExpires = end + skew, workstations.
+      const changes: { userAccountControl?: number; accountExpires: string; userWorkstations?: string } = {
+        accountExpires: toFileTime(new Date(latestEnd + settings.accountExpirySkewMs)),
+      };
+      if (tenant.keepAccountsDisabled && !isAccountEnabled(account.userAccountControl)) {
+        changes.userAccountControl = withAccountEnabled(account.userAccountControl, true);
+        steps.enabled = true;
+      }
+      if (profile.workstations.length) changes.userWorkstations = profile.workstations.join(',');
+      await directory.updateAccount(account.dn, changes);
+      const written = await directory.accountByGuid(e.accountGuid);
+      if (!written || written.accountExpires !== changes.accountExpires || (steps.enabled && !isAccountEnabled(written.userAccountControl))) {
+        throw new DomainError('directory_error', 'The account settings did not read back as written');
+      }
+      // 5. Group membership, with a time-to-live where the forest supports it; read back inside.
+      for (const group of e.groups) {
+        steps.groupsAdded.push(group.dn);
+        await store.elevations.recordSteps(e.id, steps, clock.now());
+        await directory.addMembers(group.dn, [account.dn], steps.ttlMembership ? e.durationSeconds : undefined);
+      }
+      // 6. Active, then the revocation job (the reconciler re-creates it should this process die here).
+      const moved = await move(
+        e,
+        'active',
+        { activatedAt, endsAt, steps },
+        'elevation.activated',
+        'system',
+        { endsAt: endsAt.toISOString(), groups: e.groups.map((g) => g.dn), ttlMembership: steps.ttlMembership, accountEnabled: steps.enabled },
+        ctx,
+      );
+      if (!moved) throw new DomainError('conflict', 'The elevation changed while it was being activated');
+      await jobs.schedule(e.id, endsAt);
+      return (await store.elevations.findById(e.id))!;
+    } catch (error) {
+      const reason = error instanceof DomainError ? error.message : 'The directory refused a change';
+      try {
+        if (steps) await undoInDirectory(e, directory, steps, tenant);
+      } catch (undoError) {
+        // Left for the reconciler, which retries the undo of anything stuck in `activating`.
+        log.error({ elevationId: e.id, err: (undoError as Error).message }, 'undo after a failed activation did not complete');
+        throw new DomainError('activation_failed', `${reason}; undoing it is not finished yet and will be retried`, { elevationId: e.id });
+      }
+      await move(e, 'failed', { failureReason: reason, endedAt: clock.now() }, 'elevation.failed', 'system', { reason }, ctx);
+      if (error instanceof DomainError && (error.code === 'group_protected' || error.code === 'account_not_found')) {
+        throw new DomainError(error.code, error.message, { ...error.details, elevationId: e.id });
+      }
+      throw new DomainError('activation_failed', reason, { elevationId: e.id });
+    }
+  }
+
+  /** Ends an elevation in the directory, then in the store. Idempotent: safe to run again after a crash. */
+  async function revoke(id: string, reason: RevocationReason, actor: string, ctx: RequestContext): Promise<Elevation> {
+    let e = await store.elevations.findById(id);
+    if (!e) throw new DomainError('not_found', 'No such elevation');
+    if (e.state === 'expired' || e.state === 'revoked') return e;
+    if (e.state === 'active') {
+      if (!(await move(e, 'revoking', {}, 'elevation.revoking', actor, { reason }, ctx))) return revoke(id, reason, actor, ctx);
+      e = { ...e, state: 'revoking' };
+    } else if (e.state !== 'revoking') {
+      throw new DomainError('conflict', `An elevation that is ${e.state} cannot be revoked`);
+    }
+    const tenant = await access.tenant(e.tenantId);
+    const directory = await access.directory(tenant);
+    const others = await othersActive(e);
+    const needed = new Set(others.flatMap((o) => o.groups.map((g) => g.dn.toLowerCase())));
+    // Membership first, each removal confirmed by a read-back (a batch per group across grants).
+    await Promise.all(
+      e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(e.tenantId, directory, g.dn, e.accountDn)),
+    );
+    const accountDisabled = others.length === 0 && tenant.keepAccountsDisabled;
+    if (others.length === 0) {
+      const account = await directory.accountByGuid(e.accountGuid);
+      if (account) {
+        await directory.updateAccount(account.dn, {
+          ...(tenant.keepAccountsDisabled && { userAccountControl: withAccountEnabled(account.userAccountControl, false) }),
+          accountExpires: tenant.keepAccountsDisabled ? toFileTime(clock.now()) : (e.steps?.previousAccountExpires ?? '0'),
+        });
+      }
+    }
+    const final: ElevationState = reason === 'expired' ? 'expired' : 'revoked';
+    const now = clock.now();
+    const lagMs = e.endsAt ? now.getTime() - e.endsAt.getTime() : null;
+    const moved = await move(
+      e,
+      final,
+      { endedAt: now, revocationReason: reason },
+      final === 'expired' ? 'elevation.expired' : 'elevation.revoked',
+      actor,
+      { reason, groups: e.groups.map((g) => g.dn), accountDisabled, ...(reason === 'expired' && lagMs !== null && { lagMs }) },
+      ctx,
+    );
+    if (!moved) return (await store.elevations.findById(id))!;
+    if (reason !== 'expired') await jobs.cancel(id).catch(() => undefined);
+    return (await store.elevations.findById(id))!;
+  }
+
+  function canSeeAll(t: TechnicianRecord) {
+    return hasAnyRole(t.roles, ['auditor', 'admin']);
+  }
+
+  function visible(t: TechnicianRecord, e: Elevation) {
+    return canSeeAll(t) || e.technicianId === t.id || (t.roles.includes('approver') && t.approverTenants.includes(e.tenantId));
+  }
+
+  return {
+    async request(technician: TechnicianRecord, input: ElevationRequestInput, ctx: RequestContext): Promise<Elevation> {
+      const tenant = await store.tenants.findById(input.tenantId);
+      const profile = tenant ? await store.profiles.findByName(tenant.id, input.profile) : null;
+      // Same answer for "no such tenant/profile" and "not yours": nothing about other tenants leaks.
+      if (!tenant || !profile || !isEligible(profile, technician)) {
+        throw new DomainError('not_eligible', 'You are not eligible for that profile');
+      }
+      if (profile.status !== 'active') throw new DomainError('profile_suspended', `The profile is suspended: ${profile.suspendedReason ?? ''}`);
+      const account = await store.accounts.find(tenant.id, technician.id);
+      if (!account) throw new DomainError('no_tenant_account', 'You have no linked account in this tenant; ask an admin to link it');
+      const durationSeconds = checkRequest(profile, input);
+      const open = await store.elevations.holding(tenant.id, technician.id, '');
+      if (open.some((o) => o.profileId === profile.id)) {
+        throw new DomainError('already_active', 'You already hold this profile; extend it instead');
+      }
+      const now = clock.now();
+      const e: Elevation = {
+        id: deps.random.id(),
+        tenantId: tenant.id,
+        profileId: profile.id,
+        profileName: profile.name,
+        technicianId: technician.id,
+        accountId: account.id,
+        accountDn: account.dn,
+        accountGuid: account.guid,
+        groups: profile.groups.map((g) => ({ dn: g.dn, guid: g.guid, name: g.name })),
+        state: 'activating',
+        durationSeconds,
+        justification: input.justification?.trim() || null,
+        ticket: input.ticket ?? null,
+        requestedAt: now,
+        activatedAt: null,
+        endsAt: null,
+        endedAt: null,
+        revocationReason: null,
+        failureReason: null,
+        steps: null,
+        overdueAlertedAt: null,
+        updatedAt: now,
+      };
+      // A fresh TOTP code; the intent and its audit land in the same transaction as the accepted code.
+      await deps.mfa.verifyFreshCode(technician, input.code, 'elevation.request', ctx, async (tx, at) => {
+        await tx.elevations.insert(e);
+        await tx.audit.append(
+          {
+            actor: technician.id,
+            action: 'elevation.requested',
+            tenantId: tenant.id,
+            target: e.id,
+            details: { profile: profile.name, durationSeconds, justification: e.justification, ticket: e.ticket },
+            ...auditOrigin(ctx),
+          },
+          at,
+        );
+      });
+      return activate(e, ctx);
+    },
+
+    revoke,
+
+    /** The owner ends their own grant early, or an admin ends anyone's. */
+    async revokeByUser(technician: TechnicianRecord, id: string, ctx: RequestContext): Promise<Elevation> {
+      const e = await store.elevations.findById(id);
+      if (!e || !visible(technician, e)) throw new DomainError('not_found', 'No such elevation');
+      const reason: RevocationReason = e.technicianId === technician.id ? 'self' : 'admin';
+      if (reason === 'admin' && !technician.roles.includes('admin')) throw new DomainError('forbidden', 'Only the owner or an admin may revoke');
+      return revoke(id, reason, technician.id, ctx);
+    },
+
+    /** The revocation job: ends the grant if it is due; a grant moved later is rescheduled. */
+    async revokeIfDue(id: string): Promise<'revoked' | 'rescheduled' | 'nothing'> {
+      const e = await store.elevations.findById(id);
+      if (!e || !['active', 'revoking'].includes(e.state) || !e.endsAt) return 'nothing';
+      if (e.state === 'active' && e.endsAt.getTime() > clock.now().getTime() + 1000) {
+        await jobs.schedule(id, e.endsAt);
+        return 'rescheduled';
+      }
+      await revoke(id, 'expired', 'system', systemContext);
+      return 'revoked';
+    },
+
+    /** SPEC §7: the safety net that runs every 30 s. */
+    async reconcile(): Promise<{ expired: number; resumed: number; undone: number; rescheduled: number; overdue: number; errors: number }> {
+      const now = clock.now();
+      const counts = { expired: 0, resumed: 0, undone: 0, rescheduled: 0, overdue: 0, errors: 0 };
+      const open = await store.elevations.list({ states: ['activating', 'active', 'revoking'], limit: 100_000 });
+      const attempt = async (work: () => Promise<unknown>, e: Elevation) => {
+        try {
+          await work();
+          return true;
+        } catch (error) {
+          counts.errors++;
+          log.warn({ elevationId: e.id, err: (error as Error).message }, 'reconcile could not finish an elevation; will retry');
+          return false;
+        }
+      };
+      await Promise.all(
+        open.map(async (e) => {
+          const overdue = e.endsAt && now.getTime() - e.endsAt.getTime() > settings.overdueAfterMs;
+          if (overdue && !e.overdueAlertedAt && e.state !== 'activating') {
+            counts.overdue++;
+            log.warn({ elevationId: e.id, tenantId: e.tenantId, endsAt: e.endsAt }, 'revocation overdue');
+            await store.transaction(async (tx) => {
+              await tx.elevations.markOverdueAlerted(e.id, now);
+              await tx.audit.append(
+                { actor: 'system', action: 'elevation.revocation_overdue', tenantId: e.tenantId, target: e.id, details: { endsAt: e.endsAt!.toISOString(), overdueMs: now.getTime() - e.endsAt!.getTime() } },
+                now,
+              );
+            });
+          }
+          if (e.state === 'active' && e.endsAt && e.endsAt.getTime() <= now.getTime()) {
+            if (await attempt(() => revoke(e.id, 'expired', 'system', systemContext), e)) counts.expired++;
+          } else if (e.state === 'revoking' && now.getTime() - e.updatedAt.getTime() > settings.stuckAfterMs) {
+            if (await attempt(() => revoke(e.id, e.revocationReason ?? 'expired', 'system', systemContext), e)) counts.resumed++;
+          } else if (e.state === 'activating' && now.getTime() - e.updatedAt.getTime() > settings.stuckAfterMs) {
+            const undone = await attempt(async () => {
+              const tenant = await access.tenant(e.tenantId);
+              const steps = e.steps ?? { previousUserAccountControl: null, previousAccountExpires: null, enabled: false, groupsAdded: [], ttlMembership: false };
+              await undoInDirectory(e, await access.directory(tenant), steps, tenant);
+              await move(e, 'failed', { failureReason: 'interrupted during activation; undone', endedAt: now }, 'elevation.failed', 'system', { reason: 'interrupted', undone: true }, systemContext);
+            }, e);
+            if (undone) counts.undone++;
+          } else if (e.state === 'active' && e.endsAt && !(await jobs.isScheduled(e.id))) {
+            await jobs.schedule(e.id, e.endsAt);
+            counts.rescheduled++;
+          }
+        }),
+      );
+      if (counts.expired + counts.resumed + counts.undone + counts.rescheduled > 0) {
+        await store.transaction((tx) => tx.audit.append({ actor: 'system', action: 'elevation.reconciled', details: counts }, clock.now()));
+      }
+      return counts;
+    },
+
+    async list(technician: TechnicianRecord, filter: ElevationFilter): Promise<Elevation[]> {
+      if (canSeeAll(technician)) return store.elevations.list(filter);
+      const own = filter.technicianId && filter.technicianId !== technician.id ? [] : await store.elevations.list({ ...filter, technicianId: technician.id });
+      const approverTenants = technician.roles.includes('approver')
+        ? technician.approverTenants.filter((t) => !filter.tenantIds || filter.tenantIds.includes(t))
+        : [];
+      const approvable = approverTenants.length ? await store.elevations.list({ ...filter, tenantIds: approverTenants }) : [];
+      const merged = new Map([...own, ...approvable].map((e) => [e.id, e]));
+      return [...merged.values()].sort((a, b) => b.requestedAt.getTime() - a.requestedAt.getTime()).slice(0, filter.limit ?? 1000);
+    },
+
+    async get(technician: TechnicianRecord, id: string): Promise<Elevation> {
+      const e = await store.elevations.findById(id);
+      if (!e || !visible(technician, e)) throw new DomainError('not_found', 'No such elevation');
+      return e;
+    },
+  };
+}

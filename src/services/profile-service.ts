@@ -1,0 +1,136 @@
+// Access profiles: groups are resolved from the directory and refused when protected, directly or
+// through nesting at any depth (SPEC §6); the refusal names the protected group and the path.
+import { DomainError } from '../domain/errors.ts';
+import { assertProfileRules, profileNamePattern, type AccessProfile, type ProfileGroup, type WeeklyWindow } from '../domain/profile.ts';
+import type { Role } from '../domain/roles.ts';
+import { auditOrigin, type RequestContext } from './context.ts';
+import type { Clock, RandomSource, Store, TenantDirectory } from './ports.ts';
+import type { TenantAccess } from './tenant-access.ts';
+
+export interface ProfileInput {
+  name: string;
+  description?: string;
+  /** Group DNs as the admin gives them; stored by objectGUID and SID. */
+  groups: string[];
+  eligibleTechnicians?: string[];
+  eligibleRoles?: Role[];
+  defaultDurationSeconds: number;
+  maxDurationSeconds: number;
+  windows?: WeeklyWindow[];
+  workstations?: string[];
+  requireJustification?: boolean;
+  ticketPattern?: string | null;
+}
+
+export type ProfileService = ReturnType<typeof createProfileService>;
+
+export function createProfileService(deps: { store: Store; clock: Clock; random: RandomSource; access: TenantAccess; protectedExtra?: (tenantId: string) => string[] }) {
+  const { store, clock } = deps;
+  const extra = (tenantId: string) => deps.protectedExtra?.(tenantId) ?? [];
+
+  async function resolveGroups(tenantId: string, directory: TenantDirectory, dns: string[], actor: string, ctx: RequestContext): Promise<ProfileGroup[]> {
+    const groups: ProfileGroup[] = [];
+    for (const dn of [...new Set(dns)]) {
+      const group = await directory.groupByDn(dn);
+      if (!group) throw new DomainError('group_not_found', `No group ${dn} in the tenant's domain`, { group: dn });
+      const finding = await directory.findProtection(group, extra(tenantId));
+      if (finding) {
+        const details = { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path };
+        await store.transaction((tx) =>
+          tx.audit.append({ actor, action: 'profile.refused_protected_group', tenantId, target: group.dn, details, ...auditOrigin(ctx) }, clock.now()),
+        );
+        throw new DomainError(
+          'group_protected',
+          finding.path.length > 1
+            ? `${group.dn} is nested inside the protected group ${finding.protectedDn} (${finding.reason}); it can never be granted`
+            : `${group.dn} is a protected group (${finding.reason}); it can never be granted`,
+          details,
+        );
+      }
+      groups.push({ dn: group.dn, guid: group.guid, sid: group.sid, name: group.name });
+    }
+    return groups;
+  }
+
+  function normalise(input: ProfileInput) {
+    const profile = {
+      name: input.name,
+      description: input.description ?? '',
+      eligibleTechnicians: [...new Set(input.eligibleTechnicians ?? [])],
+      eligibleRoles: [...new Set(input.eligibleRoles ?? [])],
+      defaultDurationSeconds: input.defaultDurationSeconds,
+      maxDurationSeconds: input.maxDurationSeconds,
+      windows: input.windows ?? [],
+      workstations: input.workstations ?? [],
+      requireJustification: input.requireJustification ?? false,
+      ticketPattern: input.ticketPattern ?? null,
+    };
+    if (!profileNamePattern.test(profile.name)) {
+      throw new DomainError('validation_failed', 'A profile name is a lower-case slug', { field: 'name' });
+    }
+    if (input.groups.length === 0) throw new DomainError('validation_failed', 'A profile grants at least one group', { field: 'groups' });
+    assertProfileRules(profile);
+    return profile;
+  }
+
+  async function mustFind(tenantId: string, id: string): Promise<AccessProfile> {
+    const profile = await store.profiles.findById(id);
+    if (!profile || profile.tenantId !== tenantId) throw new DomainError('not_found', 'No such profile');
+    return profile;
+  }
+
+  return {
+    async create(tenantId: string, input: ProfileInput, actor: string, ctx: RequestContext): Promise<AccessProfile> {
+      const tenant = await deps.access.tenant(tenantId);
+      const base = normalise(input);
+      if (await store.profiles.findByName(tenantId, base.name)) throw new DomainError('conflict', `Profile ${base.name} already exists`);
+      const groups = await resolveGroups(tenantId, await deps.access.directory(tenant), input.groups, actor, ctx);
+      const id = deps.random.id();
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        await tx.profiles.insert({ id, tenantId, ...base, groups }, now);
+        await tx.audit.append(
+          { actor, action: 'profile.created', tenantId, target: id, details: { name: base.name, groups: groups.map((g) => g.dn) }, ...auditOrigin(ctx) },
+          now,
+        );
+      });
+      return mustFind(tenantId, id);
+    },
+
+    async update(tenantId: string, id: string, input: ProfileInput, actor: string, ctx: RequestContext): Promise<AccessProfile> {
+      const tenant = await deps.access.tenant(tenantId);
+      const before = await mustFind(tenantId, id);
+      const base = normalise(input);
+      if (base.name !== before.name && (await store.profiles.findByName(tenantId, base.name))) {
+        throw new DomainError('conflict', `Profile ${base.name} already exists`);
+      }
+      const groups = await resolveGroups(tenantId, await deps.access.directory(tenant), input.groups, actor, ctx);
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        await tx.profiles.update(id, { ...base, groups }, now);
+        // A profile checked clean again may be used again.
+        if (before.status === 'suspended') await tx.profiles.setStatus(id, 'active', null, now);
+        await tx.audit.append(
+          { actor, action: 'profile.updated', tenantId, target: id, details: { name: base.name, groups: groups.map((g) => g.dn) }, ...auditOrigin(ctx) },
+          now,
+        );
+      });
+      return mustFind(tenantId, id);
+    },
+
+    list: (tenantId: string) => store.profiles.listForTenant(tenantId),
+    get: mustFind,
+    findByName: (tenantId: string, name: string) => store.profiles.findByName(tenantId, name),
+
+    async remove(tenantId: string, id: string, actor: string, ctx: RequestContext): Promise<void> {
+      await mustFind(tenantId, id);
+      const holding = await store.elevations.list({ tenantIds: [tenantId], states: ['pending_approval', 'activating', 'active', 'revoking'] });
+      if (holding.some((e) => e.profileId === id)) throw new DomainError('conflict', 'Elevations of this profile are still open');
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        await tx.profiles.delete(id);
+        await tx.audit.append({ actor, action: 'profile.deleted', tenantId, target: id, details: {}, ...auditOrigin(ctx) }, now);
+      });
+    },
+  };
+}

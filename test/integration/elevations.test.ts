@@ -1,0 +1,184 @@
+// The elevation core against a real Samba domain, real Redis/BullMQ and both stores: a grant puts
+// the technician's own account into the group and takes it out again on time.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
+import { fromFileTime, isAccountEnabled } from '../../src/domain/ad.ts';
+import { runningClock } from '../support/clock.ts';
+import { addMember, canBind, createTestOu, domainAdminsDn, membersOf, readUser } from '../support/directory.ts';
+import { engines, startHarness, type Harness } from '../support/harness.ts';
+import { bearer, createTechnician, login } from '../support/factories.ts';
+import { testServices } from '../support/services.ts';
+import { addTenant, eventually, operative, requestElevation, type Operative } from '../support/world.ts';
+import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
+
+const { acme, globex } = testServices().domains;
+
+for (const engine of engines) {
+  describe(`elevations on ${engine}`, () => {
+    let h: Harness;
+    let workers: RunningWorkers;
+    let ou: Awaited<ReturnType<typeof createTestOu>>;
+    let adminToken: string;
+    let helpdesk: string;
+    let tech: Operative;
+
+    before(async () => {
+      h = await startHarness({ engine, clock: runningClock(), config: { queue: { reconcileIntervalSeconds: 2 } } });
+      workers = await startWorkers(h.container);
+      await addTenant(h, acme);
+      await addTenant(h, globex);
+      ou = await createTestOu(acme, `el-${engine}`);
+      helpdesk = await ou.group('Helpdesk-Admins');
+      adminToken = (await login(h, await createTechnician(h, ['admin']))).accessToken;
+      tech = await operative(h, acme, ou);
+      const profile = await h.http
+        .post('/api/v1/tenants/acme/profiles')
+        .set(bearer(adminToken))
+        .send({ name: 'helpdesk', groups: [helpdesk], eligibleRoles: ['technician'], defaultDurationSeconds: 4, maxDurationSeconds: 60, ticketPattern: 'INC-[0-9]+' });
+      assert.equal(profile.status, 201, JSON.stringify(profile.body));
+    });
+    after(async () => {
+      await workers.close();
+      await h.close();
+      await ou.cleanup();
+    });
+
+    it('when a technician requests, then their account is enabled, in the group and can bind; at the end it is all taken away', async () => {
+      assert.equal(await canBind(acme, tech.accountDn, tech.accountPassword), false, 'kept disabled between grants');
+      const response = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-42', justification: 'printer queue' });
+      assert.equal(response.status, 201, JSON.stringify(response.body));
+      assert.equal(response.body.state, 'active');
+      const endsAt = new Date(response.body.endsAt);
+      assert.ok((await membersOf(acme, helpdesk)).includes(tech.accountDn.toLowerCase()));
+      const account = await readUser(acme, tech.accountDn);
+      assert.equal(isAccountEnabled(account.userAccountControl), true);
+      const expires = fromFileTime(account.accountExpires)!;
+      assert.ok(Math.abs(expires.getTime() - (endsAt.getTime() + 300_000)) < 2000, 'accountExpires is the end plus the skew');
+      assert.equal(await canBind(acme, tech.accountDn, tech.accountPassword), true);
+
+      const ended = await eventually(
+        async () => (await h.http.get(`/api/v1/elevations/${response.body.id}`).set(bearer(tech.accessToken))).body,
+        (e) => e.state === 'expired',
+        20_000,
+        'expiry',
+      );
+      assert.equal(ended.revocationReason, 'expired');
+      assert.ok(!(await membersOf(acme, helpdesk)).includes(tech.accountDn.toLowerCase()));
+      assert.equal(isAccountEnabled((await readUser(acme, tech.accountDn)).userAccountControl), false);
+      assert.equal(await canBind(acme, tech.accountDn, tech.accountPassword), false);
+      const actions = (await h.container.store.audit.list({ limit: 50 })).filter((e) => e.target === response.body.id).map((e) => e.action).reverse();
+      assert.deepEqual(actions, ['elevation.requested', 'elevation.activated', 'elevation.revoking', 'elevation.expired']);
+    });
+
+    it('when the same code is sent twice, then the second request is refused as a replay and nothing is granted', async () => {
+      h.clock.advance(30_000);
+      const code = await totpCodeAt(tech.totpSecret!, h.clock.now());
+      const send = () => h.http.post('/api/v1/elevations').set(bearer(tech.accessToken)).send({ tenant: 'acme', profile: 'helpdesk', ticket: 'INC-1', code, durationSeconds: 2 });
+      const first = await send();
+      assert.equal(first.status, 201);
+      assert.equal((await h.http.post(`/api/v1/elevations/${first.body.id}/revoke`).set(bearer(tech.accessToken))).status, 200);
+      const again = await send();
+      assert.equal(again.status, 401);
+      assert.equal(again.body.error.code, 'mfa_replay');
+      assert.ok(!(await membersOf(acme, helpdesk)).includes(tech.accountDn.toLowerCase()));
+    });
+
+    it('when the owner revokes early, then the membership is gone at once and the reason is self', async () => {
+      await eventually(() => h.container.store.elevations.holding('acme', tech.id, ''), (list) => list.length === 0, 20_000, 'previous grant to end');
+      const granted = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-7', durationSeconds: 60 });
+      assert.equal(granted.status, 201, JSON.stringify(granted.body));
+      const revoked = await h.http.post(`/api/v1/elevations/${granted.body.id}/revoke`).set(bearer(tech.accessToken));
+      assert.equal(revoked.status, 200);
+      assert.equal(revoked.body.state, 'revoked');
+      assert.equal(revoked.body.revocationReason, 'self');
+      assert.ok(!(await membersOf(acme, helpdesk)).includes(tech.accountDn.toLowerCase()));
+      assert.equal(await h.container.jobs.isScheduled(granted.body.id), false);
+    });
+
+    it('when a request breaks the profile rules, then it is refused with 4xx and nothing changes in AD', async () => {
+      const before = await membersOf(acme, helpdesk);
+      const tooLong = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-1', durationSeconds: 61 });
+      assert.equal(tooLong.status, 400);
+      assert.equal(tooLong.body.error.details.field, 'durationSeconds');
+      const badTicket = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'JIRA-1' });
+      assert.equal(badTicket.status, 400);
+      const wrongCode = await h.http.post('/api/v1/elevations').set(bearer(tech.accessToken)).send({ tenant: 'acme', profile: 'helpdesk', ticket: 'INC-1', code: '000000' });
+      assert.equal(wrongCode.status, 401);
+      assert.deepEqual(await membersOf(acme, helpdesk), before);
+    });
+
+    it('when protected groups are put in a profile, then each is refused with the protected group and the nesting path', async () => {
+      const middle = await ou.group('Tier-Middle');
+      const deep = await ou.group('Tier-Deep');
+      await addMember(acme, domainAdminsDn(acme), middle);
+      await addMember(acme, middle, deep);
+      const flagged = await ou.group('Flagged', { adminCount: '1' });
+      const create = (name: string, group: string) =>
+        h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken)).send({ name, groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 60 });
+
+      const direct = await create('da', domainAdminsDn(acme));
+      assert.equal(direct.status, 422);
+      assert.equal(direct.body.error.code, 'group_protected');
+      assert.match(direct.body.error.details.reason, /Domain Admins/);
+
+      const nested = await create('deep', deep);
+      assert.equal(nested.status, 422);
+      assert.equal(nested.body.error.details.protectedGroup.toLowerCase(), domainAdminsDn(acme).toLowerCase());
+      assert.deepEqual(nested.body.error.details.path.map((p: string) => p.toLowerCase()), [deep, middle, domainAdminsDn(acme)].map((p) => p.toLowerCase()));
+      assert.match(nested.body.error.message, /nested inside the protected group/);
+
+      const admins = await create('builtin', `CN=Administrators,CN=Builtin,${acme.baseDn}`);
+      assert.equal(admins.status, 422);
+      const marked = await create('flagged', flagged);
+      assert.equal(marked.status, 422);
+      assert.equal(marked.body.error.details.reason, 'adminCount=1');
+      assert.equal((await h.http.get('/api/v1/tenants/acme/profiles').set(bearer(adminToken))).body.profiles.length, 1);
+      const refusals = await h.container.store.audit.list({ action: 'profile.refused_protected_group', limit: 10 });
+      assert.equal(refusals.length, 4);
+    });
+
+    it('when a group is nested into a protected group after the profile was made, then activation refuses it and suspends the profile', async () => {
+      const later = await ou.group('Later-Danger');
+      const created = await h.http
+        .post('/api/v1/tenants/acme/profiles')
+        .set(bearer(adminToken))
+        .send({ name: 'later', groups: [later], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 60 });
+      assert.equal(created.status, 201);
+      const wrapper = await ou.group('Later-Wrapper');
+      await addMember(acme, domainAdminsDn(acme), wrapper);
+      await addMember(acme, wrapper, later);
+      const refused = await requestElevation(h, tech, { tenant: 'acme', profile: 'later' });
+      assert.equal(refused.status, 422, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.code, 'group_protected');
+      assert.equal((await membersOf(acme, later)).length, 0);
+      const elevation = await h.container.store.elevations.findById(refused.body.error.details.elevationId);
+      assert.equal(elevation?.state, 'failed');
+      const profile = await h.http.get(`/api/v1/tenants/acme/profiles/${created.body.id}`).set(bearer(adminToken));
+      assert.equal(profile.body.status, 'suspended');
+      const again = await requestElevation(h, tech, { tenant: 'acme', profile: 'later' });
+      assert.equal(again.status, 409);
+    });
+
+    it('when a technician reaches for another tenant or another technician’s elevation, then they get 403 or 404', async () => {
+      const profile = await h.http
+        .post('/api/v1/tenants/globex/profiles')
+        .set(bearer(adminToken))
+        .send({ name: 'globex-only', groups: [`CN=Users,${globex.baseDn}`.replace('CN=Users', 'CN=Domain Users,CN=Users')], eligibleTechnicians: ['someone-else'], defaultDurationSeconds: 60, maxDurationSeconds: 60 });
+      assert.equal(profile.status, 201, JSON.stringify(profile.body));
+      const crossTenant = await requestElevation(h, tech, { tenant: 'globex', profile: 'globex-only' });
+      assert.equal(crossTenant.status, 403);
+      assert.equal((await requestElevation(h, tech, { tenant: 'no-such-tenant', profile: 'helpdesk' })).status, 403);
+
+      const other = await operative(h, acme, ou);
+      const mine = await h.http.get('/api/v1/elevations').set(bearer(other.accessToken));
+      assert.equal(mine.status, 200);
+      assert.equal(mine.body.elevations.length, 0);
+      const someoneElses = (await h.container.store.elevations.list({ technicianId: tech.id, limit: 1 }))[0]!;
+      assert.equal((await h.http.get(`/api/v1/elevations/${someoneElses.id}`).set(bearer(other.accessToken))).status, 404);
+      assert.equal((await h.http.post(`/api/v1/elevations/${someoneElses.id}/revoke`).set(bearer(other.accessToken))).status, 404);
+      const all = await h.http.get(`/api/v1/elevations?technician=${tech.id}`).set(bearer(adminToken));
+      assert.ok(all.body.elevations.length >= 3);
+    });
+  });
+}

@@ -1,0 +1,61 @@
+// A ready-to-elevate world for a test: a tenant on a real domain, a test OU with groups, an admin,
+// and technicians whose own tenant accounts are linked.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { systemContext } from '../../src/services/context.ts';
+import type { Role } from '../../src/domain/roles.ts';
+import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
+import type { Harness } from './harness.ts';
+import { createTechnician, login, type TestTechnician } from './factories.ts';
+import type { createTestOu } from './directory.ts';
+import type { SambaDomain } from './services.ts';
+
+export async function addTenant(h: Harness, domain: SambaDomain, options: { keepAccountsDisabled?: boolean } = {}) {
+  if (await h.container.store.tenants.findById(domain.name)) return;
+  await h.container.services.tenants.create(
+    {
+      id: domain.name,
+      displayName: domain.name,
+      timeZone: 'UTC',
+      keepAccountsDisabled: options.keepAccountsDisabled,
+      directory: { url: domain.ldapsUrl, bindDn: domain.bindDn, bindPassword: domain.bindPassword, baseDn: domain.baseDn, caCertificate: readFileSync(domain.caFile, 'utf8') },
+    },
+    'system',
+    systemContext,
+  );
+}
+
+export interface Operative extends TestTechnician {
+  accountDn: string;
+  accountPassword: string;
+  accessToken: string;
+}
+
+/** A technician with a linked, disabled account in the tenant, logged in. */
+export async function operative(h: Harness, domain: SambaDomain, ou: Awaited<ReturnType<typeof createTestOu>>, roles: Role[] = ['technician']): Promise<Operative> {
+  const t = await createTechnician(h, roles);
+  const accountPassword = `Acct-${Math.random().toString(36).slice(2)}-9Z`;
+  const accountName = `msp-${t.username.slice(0, 12)}`;
+  const accountDn = await ou.user(accountName, accountPassword);
+  await h.container.services.accounts.link(domain.name, t.id, accountName, 'system', systemContext);
+  const { accessToken } = await login(h, t);
+  return { ...t, accountDn, accountPassword, accessToken };
+}
+
+/** Requests an elevation over HTTP with a fresh code (the clock moves one TOTP step first). */
+export async function requestElevation(h: Harness, who: Operative, body: Record<string, unknown>) {
+  h.clock.advance(30_000);
+  const code = await totpCodeAt(who.totpSecret!, h.clock.now());
+  return h.http.post('/api/v1/elevations').set({ authorization: `Bearer ${who.accessToken}` }).send({ code, ...body });
+}
+
+export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!accept(last)) {
+    if (Date.now() > deadline) assert.fail(`${what} not reached within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 150));
+    last = await probe();
+  }
+  return last;
+}
