@@ -32,14 +32,19 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     );
     worker.on('error', (error) => logger.error({ queue: name, err: error.message }, 'worker error'));
   }
-  await container.queues.reconcile.upsertJobScheduler(
-    'reconcile',
-    { every: config.queue.reconcileIntervalSeconds * 1000 },
-    { name: 'reconcile', opts: { removeOnComplete: true, removeOnFail: 100 } },
-  );
+  const intervalMs = config.queue.reconcileIntervalSeconds * 1000;
+  const ensureSchedule = () =>
+    container.queues.reconcile.upsertJobScheduler('reconcile', { every: intervalMs }, { name: 'reconcile', opts: { removeOnComplete: true, removeOnFail: 100 } });
+  await ensureSchedule();
+  // Should Redis lose its data, the schedule is written again, and the reconciler rebuilds the rest.
+  const keeper = setInterval(() => {
+    ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile schedule'));
+  }, intervalMs);
+  keeper.unref();
   await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady()]);
   return {
     async close() {
+      clearInterval(keeper);
       await Promise.all([revocations.close(), reconcile.close()]);
     },
   };

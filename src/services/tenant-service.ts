@@ -142,9 +142,17 @@ export function createTenantService(deps: TenantServiceDeps) {
       return deps.directory.check(tenant.directory, await secrets.open(tenant.bindPasswordSealed, bindPasswordContext(id)));
     },
 
-    /** Only while nothing refers to the tenant (linked accounts, profiles and grants come later). */
+    /** Only while nothing refers to the tenant: no linked accounts, profiles or elevations. */
     async remove(id: string, actor: string, ctx: RequestContext): Promise<void> {
       await mustFind(id);
+      const [accounts, profiles, elevations] = await Promise.all([
+        store.accounts.countForTenant(id),
+        store.profiles.countForTenant(id),
+        store.elevations.countForTenant(id),
+      ]);
+      if (accounts + profiles + elevations > 0) {
+        throw new DomainError('tenant_in_use', 'The tenant still has linked accounts, profiles or elevations', { accounts, profiles, elevations });
+      }
       const now = clock.now();
       await store.transaction(async (tx) => {
         await tx.tenants.delete(id);

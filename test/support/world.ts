@@ -31,20 +31,40 @@ export interface Operative extends TestTechnician {
   accessToken: string;
 }
 
-/** A technician with a linked, disabled account in the tenant, logged in. */
-export async function operative(h: Harness, domain: SambaDomain, ou: Awaited<ReturnType<typeof createTestOu>>, roles: Role[] = ['technician']): Promise<Operative> {
+/**
+ * A technician with a linked, disabled account in the tenant, logged in. With `stillClock` the
+ * clock is never moved (for tests that share real time with another process): the login uses
+ * the previous TOTP step's code, which the ±1 window accepts, so the current step stays fresh.
+ */
+export async function operative(
+  h: Harness,
+  domain: SambaDomain,
+  ou: Awaited<ReturnType<typeof createTestOu>>,
+  roles: Role[] = ['technician'],
+  stillClock = false,
+): Promise<Operative> {
   const t = await createTechnician(h, roles);
   const accountPassword = `Acct-${Math.random().toString(36).slice(2)}-9Z`;
   const accountName = `msp-${t.username.slice(0, 12)}`;
   const accountDn = await ou.user(accountName, accountPassword);
   await h.container.services.accounts.link(domain.name, t.id, accountName, 'system', systemContext);
-  const { accessToken } = await login(h, t);
+  const { accessToken } = stillClock ? await loginAtPreviousStep(h, t) : await login(h, t);
   return { ...t, accountDn, accountPassword, accessToken };
 }
 
-/** Requests an elevation over HTTP with a fresh code (the clock moves one TOTP step first). */
-export async function requestElevation(h: Harness, who: Operative, body: Record<string, unknown>) {
-  h.clock.advance(30_000);
+async function loginAtPreviousStep(h: Harness, t: TestTechnician) {
+  const step = await h.http.post('/api/v1/auth/login').send({ username: t.username, password: t.password });
+  const enrol = await h.http.post('/api/v1/auth/mfa/enrol').send({ mfaToken: step.body.mfaToken });
+  t.totpSecret = enrol.body.secret as string;
+  const code = await totpCodeAt(t.totpSecret, new Date(h.clock.now().getTime() - 30_000));
+  const verify = await h.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: step.body.mfaToken, code });
+  assert.equal(verify.status, 200, JSON.stringify(verify.body));
+  return { accessToken: verify.body.accessToken as string };
+}
+
+/** Requests an elevation over HTTP with a fresh code (the clock moves one TOTP step first, unless `stillClock`). */
+export async function requestElevation(h: Harness, who: Operative, body: Record<string, unknown>, stillClock = false) {
+  if (!stillClock) h.clock.advance(30_000);
   const code = await totpCodeAt(who.totpSecret!, h.clock.now());
   return h.http.post('/api/v1/elevations').set({ authorization: `Bearer ${who.accessToken}` }).send({ code, ...body });
 }
