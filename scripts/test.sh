@@ -11,5 +11,5 @@ bash scripts/services.sh start
 echo "== type check" && npx tsc --noEmit -p tsconfig.json
 echo "== lint" && npx eslint . && npx depcruise src workers --config .dependency-cruiser.cjs
 echo "== tests"
-node --test --test-concurrency=1 --test-timeout=120000 \
+node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit \
   'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'

@@ -16,6 +16,7 @@ import { createQueues, createRevocationJobs } from './adapters/queue/jobs.ts';
 import { assertNoEviction, createRedis, redisHealth } from './adapters/queue/redis.ts';
 import { createStore, migrateToLatest, openDatabase, type StoreEngine } from './adapters/store/index.ts';
 import { createAccountService } from './services/account-service.ts';
+import { createApplyService } from './services/apply-service.ts';
 import { createAuditService } from './services/audit-service.ts';
 import { createElevationService } from './services/elevation-service.ts';
 import { createMemberRemoval } from './services/member-removal.ts';
@@ -126,6 +127,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     concurrentBatchesPerTenant: config.queue.batchesPerTenant,
   });
 
+  const tenants = createTenantService({ store, clock, secrets, directory: createDirectoryProbe(ldapOptions), production });
+  const profiles = createProfileService({ store, clock, random, access });
   const services = {
     auth: createAuthService({
       store,
@@ -143,11 +146,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
     mfa,
     technicians: createTechnicianService({ store, clock, hasher, random }),
-    tenants: createTenantService({ store, clock, secrets, directory: createDirectoryProbe(ldapOptions), production }),
+    tenants,
     audit: createAuditService({ store }),
     keys,
     accounts: createAccountService({ store, clock, random, access }),
-    profiles: createProfileService({ store, clock, random, access }),
+    profiles,
+    apply: createApplyService({ store, secrets, tenants, profiles }),
     elevations: createElevationService({
       store,
       clock,

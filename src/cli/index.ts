@@ -8,6 +8,7 @@ import { createContainer, currentTotpCode, generateMasterKey, migrateDatabase, t
 import { roles, type Role } from '../domain/roles.ts';
 import { systemContext } from '../services/context.ts';
 import { seedDemo, type DemoDomain } from '../services/demo-seed.ts';
+import { readApplyFile } from './apply-file.ts';
 import { presentTechnician } from '../services/technician-service.ts';
 import { presentTenant } from '../services/tenant-service.ts';
 import { serve } from '../main.ts';
@@ -142,6 +143,17 @@ tenantCommand
   .command('check <id>')
   .description('check a tenant’s directory connection')
   .action((id: string) => withContainer(async ({ services }) => print(await services.tenants.checkConnection(id))));
+
+program
+  .command('apply')
+  .description('create or update tenants and their profiles from a YAML file (idempotent; nothing is deleted)')
+  .requiredOption('-f, --file <file>', 'tenants and profiles as code (see config/tenants.example.yaml)')
+  .action((options: { file: string }) =>
+    withContainer(async ({ services }) => {
+      const report = await services.apply.apply(readApplyFile(options.file, process.env));
+      print(report);
+    }),
+  );
 
 const keysCommand = program.command('keys').description('key management');
 keysCommand

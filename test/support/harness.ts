@@ -95,7 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const clock = options.clock ?? fakeClock();
   const container = await createContainer(config, { clock, logger: createLogger('silent') });
   const { app } = createApp(container);
-  return {
+  const harness: Harness = {
     engine,
     config,
     container,
@@ -105,9 +105,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dataDir,
     databaseUrl: database.url,
     async close() {
-      await container.close();
+      // A test may have swapped in another container (key rotation does): close the current one.
+      await harness.container.close();
       await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return harness;
 }

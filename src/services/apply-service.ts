@@ -1,0 +1,102 @@
+// Tenants and profiles as code (`stint apply -f`): creates what is missing, updates what differs,
+// leaves the rest untouched, so applying the same file twice changes nothing the second time.
+// Nothing is deleted: a tenant or profile missing from the file is reported, not removed.
+import type { Role } from '../domain/roles.ts';
+import { systemContext } from './context.ts';
+import type { ProfileInput, ProfileService } from './profile-service.ts';
+import type { SecretBox, Store } from './ports.ts';
+import { bindPasswordContext, type TenantService } from './tenant-service.ts';
+
+export interface TenantPlan {
+  id: string;
+  displayName: string;
+  timeZone: string;
+  keepAccountsDisabled: boolean;
+  directory: { url: string; bindDn: string; baseDn: string; caCertificate: string; bindPassword: string };
+  profiles: ProfileInput[];
+}
+
+export interface ApplyReport {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+  notInFile: string[];
+}
+
+const sortedLower = (values: readonly string[]) => values.map((v) => v.toLowerCase()).sort();
+
+export function createApplyService(deps: { store: Store; secrets: SecretBox; tenants: TenantService; profiles: ProfileService }) {
+  const { store } = deps;
+
+  async function applyTenant(plan: TenantPlan, actor: string, report: ApplyReport) {
+    const label = `tenant ${plan.id}`;
+    const existing = await store.tenants.findById(plan.id);
+    const { bindPassword, ...connection } = plan.directory;
+    if (!existing) {
+      await deps.tenants.create({ ...plan, directory: plan.directory }, actor, systemContext);
+      report.created.push(label);
+      return;
+    }
+    const storedPassword = await deps.secrets.open(existing.bindPasswordSealed, bindPasswordContext(plan.id));
+    const directoryChanged =
+      storedPassword !== bindPassword ||
+      (Object.keys(connection) as Array<keyof typeof connection>).some((k) => existing.directory[k] !== connection[k]);
+    const changes = {
+      ...(existing.displayName !== plan.displayName && { displayName: plan.displayName }),
+      ...(existing.timeZone !== plan.timeZone && { timeZone: plan.timeZone }),
+      ...(existing.keepAccountsDisabled !== plan.keepAccountsDisabled && { keepAccountsDisabled: plan.keepAccountsDisabled }),
+      ...(directoryChanged && { directory: plan.directory }),
+    };
+    if (Object.keys(changes).length === 0) {
+      report.unchanged.push(label);
+      return;
+    }
+    await deps.tenants.update(plan.id, changes, actor, systemContext);
+    report.updated.push(label);
+  }
+
+  async function applyProfile(tenantId: string, input: ProfileInput, actor: string, report: ApplyReport) {
+    const label = `profile ${tenantId}/${input.name}`;
+    const existing = await store.profiles.findByName(tenantId, input.name);
+    if (!existing) {
+      await deps.profiles.create(tenantId, input, actor, systemContext);
+      report.created.push(label);
+      return;
+    }
+    const same =
+      existing.status === 'active' &&
+      existing.description === (input.description ?? '') &&
+      JSON.stringify(sortedLower(existing.groups.map((g) => g.dn))) === JSON.stringify(sortedLower(input.groups)) &&
+      JSON.stringify([...existing.eligibleTechnicians].sort()) === JSON.stringify([...(input.eligibleTechnicians ?? [])].sort()) &&
+      JSON.stringify([...existing.eligibleRoles].sort()) === JSON.stringify([...((input.eligibleRoles ?? []) as Role[])].sort()) &&
+      existing.defaultDurationSeconds === input.defaultDurationSeconds &&
+      existing.maxDurationSeconds === input.maxDurationSeconds &&
+      JSON.stringify(existing.windows) === JSON.stringify(input.windows ?? []) &&
+      JSON.stringify(existing.workstations) === JSON.stringify(input.workstations ?? []) &&
+      existing.requireJustification === (input.requireJustification ?? false) &&
+      existing.ticketPattern === (input.ticketPattern ?? null);
+    if (same) {
+      report.unchanged.push(label);
+      return;
+    }
+    await deps.profiles.update(tenantId, existing.id, input, actor, systemContext);
+    report.updated.push(label);
+  }
+
+  return {
+    async apply(plans: TenantPlan[], actor = 'system'): Promise<ApplyReport> {
+      const report: ApplyReport = { created: [], updated: [], unchanged: [], notInFile: [] };
+      for (const plan of plans) {
+        await applyTenant(plan, actor, report);
+        for (const profile of plan.profiles) await applyProfile(plan.id, profile, actor, report);
+        const named = new Set(plan.profiles.map((p) => p.name));
+        for (const profile of await store.profiles.listForTenant(plan.id)) {
+          if (!named.has(profile.name)) report.notInFile.push(`profile ${plan.id}/${profile.name}`);
+        }
+      }
+      const planned = new Set(plans.map((p) => p.id));
+      for (const tenant of await store.tenants.list()) if (!planned.has(tenant.id)) report.notInFile.push(`tenant ${tenant.id}`);
+      return report;
+    },
+  };
+}
