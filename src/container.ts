@@ -13,6 +13,7 @@ import { createLdapIdentitySource } from './adapters/directory/identity.ts';
 import { createDirectoryGateway } from './adapters/directory/gateway.ts';
 import { createDirectoryProbe } from './adapters/directory/probe.ts';
 import { createQueues, createRevocationJobs } from './adapters/queue/jobs.ts';
+import { createMetrics } from './adapters/metrics/prometheus.ts';
 import { assertNoEviction, createRedis, redisHealth } from './adapters/queue/redis.ts';
 import { createStore, migrateToLatest, openDatabase, type StoreEngine } from './adapters/store/index.ts';
 import { createAccountService } from './services/account-service.ts';
@@ -119,7 +120,16 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   const queues = createQueues(redis, config.queue.prefix);
   const jobs = createRevocationJobs(queues.revocations, clock);
-  const directory = createDirectoryGateway({ ...ldapOptions, connectionsPerTenant: config.directory.connectionsPerTenant });
+  const metrics = createMetrics({
+    elevationsByState: () => store.elevations.countByState(),
+    queueDepth: () => queues.revocations.getJobCounts('delayed', 'waiting', 'active', 'failed'),
+    recentRevocationLags: () => store.elevations.revocationLags(new Date(clock.now().getTime() - 3_600_000)),
+  });
+  const directory = createDirectoryGateway({
+    ...ldapOptions,
+    connectionsPerTenant: config.directory.connectionsPerTenant,
+    observe: (tenantId, operation, ms) => metrics.observeLdap(tenantId, operation, ms),
+  });
   const access = createTenantAccess({ store, secrets, directory });
   const removal = createMemberRemoval({
     lingerMs: config.queue.batchLingerMs,
@@ -183,6 +193,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     totp,
     queues,
     jobs,
+    metrics,
     services,
     /** Closes connections in order: queues and Redis, the directories, then the store. */
     async close() {

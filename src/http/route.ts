@@ -22,6 +22,8 @@ export interface HandlerInput<B, Q, P> {
 export interface HandlerResult {
   status: number;
   body?: unknown;
+  /** A non-JSON answer (the Prometheus exposition format). */
+  text?: { contentType: string; body: string };
 }
 
 export interface RouteResponse {
@@ -86,7 +88,8 @@ export function mountRoutes(router: Router, routes: readonly Route[], deps: Moun
         const query = parse(route.query, req.query, 'query');
         const params = parse(route.params, req.params, 'path');
         const result = await route.handler({ body, query, params, principal, context: deps.context(req), req });
-        if (result.body === undefined) res.status(result.status).end();
+        if (result.text) res.status(result.status).type(result.text.contentType).send(result.text.body);
+        else if (result.body === undefined) res.status(result.status).end();
         else res.status(result.status).json(result.body);
       } catch (error) {
         next(error);

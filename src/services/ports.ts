@@ -258,6 +258,8 @@ export interface ElevationRepository {
   holding(tenantId: string, technicianId: string, exceptId: string): Promise<Elevation[]>;
   countByState(): Promise<Record<string, number>>;
   countForTenant(tenantId: string): Promise<number>;
+  /** Seconds from end to revocation for grants that expired since `since`. */
+  revocationLags(since: Date): Promise<number[]>;
 }
 
 export interface StoreRepositories {

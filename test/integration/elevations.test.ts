@@ -69,6 +69,13 @@ for (const engine of engines) {
       assert.equal(await canBind(acme, tech.accountDn, tech.accountPassword), false);
       const actions = (await h.container.store.audit.list({ limit: 50 })).filter((e) => e.target === response.body.id).map((e) => e.action).reverse();
       assert.deepEqual(actions, ['elevation.requested', 'elevation.activated', 'elevation.revoking', 'elevation.expired']);
+
+      const metrics = await h.http.get('/metrics');
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.text, /stint_elevations\{state="expired"\} 1/);
+      assert.match(metrics.text, /stint_revocation_lag_seconds\{quantile="0.5"\} [0-9.]+/);
+      assert.match(metrics.text, /stint_ldap_operation_seconds_count\{tenant="acme",operation="add-members"\} [1-9]/);
+      assert.match(metrics.text, /stint_revocation_queue_jobs\{state="delayed"\} 0/);
     });
 
     it('when the same code is sent twice, then the second request is refused as a replay and nothing is granted', async () => {

@@ -123,6 +123,16 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
       return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
     },
 
+    async revocationLags(since) {
+      const rows = await db
+        .selectFrom('elevations')
+        .select(['ends_at', 'ended_at'])
+        .where('state', '=', 'expired')
+        .where('ended_at', '>=', since.getTime())
+        .execute();
+      return rows.filter((r) => r.ends_at !== null && r.ended_at !== null).map((r) => Math.max(0, (r.ended_at! - r.ends_at!) / 1000));
+    },
+
     async countForTenant(tenantId) {
       const row = await db.selectFrom('elevations').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
       return Number(row.n);

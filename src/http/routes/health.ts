@@ -18,7 +18,7 @@ async function check(probe: () => Promise<void>): Promise<string> {
   }
 }
 
-export function healthRoutes(container: Pick<Container, 'store' | 'queueHealth' | 'tokens' | 'clock'>, openApi: () => unknown): Route[] {
+export function healthRoutes(container: Pick<Container, 'store' | 'queueHealth' | 'tokens' | 'clock' | 'metrics'>, openApi: () => unknown): Route[] {
   return [
     defineRoute({
       method: 'get',
@@ -44,6 +44,17 @@ export function healthRoutes(container: Pick<Container, 'store' | 'queueHealth' 
         };
         const ready = Object.values(checks).every((c) => c === 'ok');
         return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not_ready', checks } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics: elevations by state, revocation lag, queue depth, LDAP latency',
+      tag: 'health',
+      auth: 'none',
+      responses: { 200: { description: 'Prometheus text exposition format' } },
+      async handler() {
+        return { status: 200, text: { contentType: container.metrics.contentType, body: await container.metrics.render() } };
       },
     }),
     defineRoute({

@@ -1,0 +1,84 @@
+// Tenants and profiles as code: a file applied twice changes nothing the second time, a changed
+// file updates only what changed, and a protected group in the file is refused.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { readApplyFile } from '../../src/cli/apply-file.ts';
+import { createTestOu } from '../support/directory.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { testServices } from '../support/services.ts';
+
+const { acme } = testServices().domains;
+
+describe('stint apply -f', () => {
+  let h: Harness;
+  let ou: Awaited<ReturnType<typeof createTestOu>>;
+  let group: string;
+  const dir = mkdtempSync(join(tmpdir(), 'stint-apply-'));
+  const env = { ACME_BIND: acme.bindPassword };
+
+  function file(profiles: object[]): string {
+    const path = join(dir, `tenants-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(
+      path,
+      stringify({
+        tenants: [
+          {
+            id: 'acme',
+            displayName: 'Acme',
+            timeZone: 'Europe/London',
+            directory: { url: acme.ldapsUrl, bindDn: acme.bindDn, baseDn: acme.baseDn, caFile: acme.caFile, bindPasswordEnv: 'ACME_BIND' },
+            profiles,
+          },
+        ],
+      }),
+    );
+    return path;
+  }
+
+  before(async () => {
+    h = await startHarness();
+    ou = await createTestOu(acme, 'apply');
+    group = await ou.group('Apply-Helpdesk');
+  });
+  after(async () => {
+    await h.close();
+    await ou.cleanup();
+  });
+
+  const profile = (changes: object = {}) => ({ name: 'helpdesk', groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 3600, ...changes });
+
+  it('when the same file is applied twice, then the second run changes nothing', async () => {
+    const path = file([profile()]);
+    const first = await h.container.services.apply.apply(readApplyFile(path, env));
+    assert.deepEqual(first.created, ['tenant acme', 'profile acme/helpdesk']);
+    const headAfterFirst = await h.container.store.audit.head();
+    const second = await h.container.services.apply.apply(readApplyFile(path, env));
+    assert.deepEqual(second, { created: [], updated: [], unchanged: ['tenant acme', 'profile acme/helpdesk'], notInFile: [] });
+    assert.deepEqual(await h.container.store.audit.head(), headAfterFirst, 'an unchanged apply wrote audit events');
+  });
+
+  it('when the file changes a profile, then only that profile is updated', async () => {
+    const report = await h.container.services.apply.apply(readApplyFile(file([profile({ maxDurationSeconds: 7200 })]), env));
+    assert.deepEqual(report.updated, ['profile acme/helpdesk']);
+    assert.equal((await h.container.store.profiles.findByName('acme', 'helpdesk'))!.maxDurationSeconds, 7200);
+  });
+
+  it('when the file names a protected group, then apply stops with the reason and the profile is not created', async () => {
+    await assert.rejects(
+      h.container.services.apply.apply(readApplyFile(file([profile(), profile({ name: 'danger', groups: [`CN=Domain Admins,CN=Users,${acme.baseDn}`] })]), env)),
+      (error: Error & { code?: string }) => error.code === 'group_protected',
+    );
+    assert.equal(await h.container.store.profiles.findByName('acme', 'danger'), null);
+  });
+
+  it('when the bind password variable is missing or the file is malformed, then nothing is read', () => {
+    assert.throws(() => readApplyFile(file([profile()]), {}), /ACME_BIND is not set/);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'tenants:\n  - id: acme\n    surprise: true\n');
+    assert.throws(() => readApplyFile(bad, env), /is not valid/);
+  });
+});
