@@ -105,6 +105,8 @@ const isValueConflict = (error: unknown) =>
   error instanceof NoSuchAttributeError;
 
 export function createTenantDirectory(session: LdapSession, what: string): TenantDirectory {
+  // The forest's optional features change rarely; asked once per connection pool.
+  let ttlSupport: Promise<boolean> | undefined;
   async function run<T>(operation: string, work: (client: Client) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
@@ -276,12 +278,17 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
 
     currentMembers: (groupDn, memberDns) => currentMembers(groupDn, memberDns),
 
-    async supportsTtlMembership() {
-      const root = await searchOne('', '(objectClass=*)', ['configurationNamingContext'], 'base');
-      const configuration = root ? first(root, 'configurationNamingContext') : undefined;
-      if (!configuration) return false;
-      const partitions = await searchOne(`CN=Partitions,${configuration}`, '(objectClass=*)', ['msDS-EnabledFeature'], 'base');
-      return partitions ? strings(partitions, 'msDS-EnabledFeature').some((f) => /^CN=Privileged Access Management Feature,/i.test(f)) : false;
-    },
+    supportsTtlMembership: () => (ttlSupport ??= detectTtlSupport().catch((error: unknown) => {
+      ttlSupport = undefined;
+      throw error;
+    })),
   };
+
+  async function detectTtlSupport(): Promise<boolean> {
+    const root = await searchOne('', '(objectClass=*)', ['configurationNamingContext'], 'base');
+    const configuration = root ? first(root, 'configurationNamingContext') : undefined;
+    if (!configuration) return false;
+    const partitions = await searchOne(`CN=Partitions,${configuration}`, '(objectClass=*)', ['msDS-EnabledFeature'], 'base');
+    return partitions ? strings(partitions, 'msDS-EnabledFeature').some((f) => /^CN=Privileged Access Management Feature,/i.test(f)) : false;
+  }
 }

@@ -1,0 +1,198 @@
+// Elevation benchmarks against the local Samba domain, each beside its raw LDAP baseline measured
+// in the same run (printed figures only; nothing is asserted):
+//   activation latency   POST /api/v1/elevations until the membership is readable in AD, vs the
+//                        same LDAP operations issued directly with ldapts
+//   mass expiry          N grants ending in the same second (BENCH_GRANTS, default 2000; --big: 10000)
+//   single expiry        lag between one grant's end and its membership being gone
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Attribute, Change, type Client } from 'ldapts';
+import { toFileTime } from '../src/domain/ad.ts';
+import type { Elevation } from '../src/services/ports.ts';
+import { runningClock } from '../test/support/clock.ts';
+import { adminClient, createTestOu, membersOf } from '../test/support/directory.ts';
+import { bearer, createTechnician, login } from '../test/support/factories.ts';
+import { startHarness, type Harness } from '../test/support/harness.ts';
+import { testServices } from '../test/support/services.ts';
+import { addTenant, operative, requestElevation } from '../test/support/world.ts';
+import { startWorkers } from '../workers/runtime.ts';
+
+const grants = process.argv.includes('--big') ? 10_000 : Number(process.env.BENCH_GRANTS ?? 2000);
+const activations = Number(process.env.BENCH_ACTIVATIONS ?? 40);
+const singles = Number(process.env.BENCH_SINGLES ?? 20);
+const { acme } = testServices().domains;
+
+const pct = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+};
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
+
+async function bound(): Promise<Client> {
+  const client = adminClient(acme);
+  await client.bind(acme.bindDn, acme.bindPassword);
+  return client;
+}
+
+async function createUsers(ou: Awaited<ReturnType<typeof createTestOu>>, count: number, prefix: string): Promise<string[]> {
+  const dns: string[] = [];
+  const client = await bound();
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, count - i) }, async (_, j) => {
+        const dn = `CN=${prefix}${i + j},${ou.dn}`;
+        await client.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: `${prefix}${i + j}`, userAccountControl: '514' });
+        dns.push(dn);
+      }),
+    );
+  }
+  await client.unbind();
+  return dns;
+}
+
+async function activationLatency(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string, adminToken: string) {
+  const profile = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken))
+    .send({ name: 'bench-activate', groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 600 });
+  if (profile.status !== 201) throw new Error(JSON.stringify(profile.body));
+  const team = [];
+  for (let i = 0; i < activations; i++) team.push(await operative(h, acme, ou, ['technician'], true));
+  const stint: number[] = [];
+  for (const who of team) {
+    const started = performance.now();
+    const response = await requestElevation(h, who, { tenant: 'acme', profile: 'bench-activate' }, true);
+    if (response.status !== 201) throw new Error(JSON.stringify(response.body));
+    stint.push(performance.now() - started);
+  }
+  // The same LDAP operations, issued directly: find the account, find the group, its nesting, the
+  // optional features, write and read back the account, add the member and read it back.
+  const rawUsers = await createUsers(ou, activations, 'rawact');
+  const client = await bound();
+  const raw: number[] = [];
+  for (const dn of rawUsers) {
+    const started = performance.now();
+    await client.search(dn, { scope: 'base', attributes: ['objectGUID', 'userAccountControl', 'accountExpires'] });
+    await client.search(group, { scope: 'base', attributes: ['objectGUID', 'objectSid', 'adminCount', 'memberOf'] });
+    await client.search(acme.baseDn, { filter: `(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=${group}))`, attributes: ['objectSid'] });
+    await client.modify(dn, [
+      new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: ['512'] }) }),
+      new Change({ operation: 'replace', modification: new Attribute({ type: 'accountExpires', values: [toFileTime(new Date(Date.now() + 900_000))] }) }),
+    ]);
+    await client.search(dn, { scope: 'base', attributes: ['userAccountControl', 'accountExpires'] });
+    await client.modify(group, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [dn] }) }));
+    await client.search(acme.baseDn, { filter: `(&(memberOf=${group})(distinguishedName=${dn}))`, attributes: ['distinguishedName'] });
+    raw.push(performance.now() - started);
+  }
+  await client.unbind();
+  console.log(
+    `activation (${activations}): Stint p50 ${ms(pct(stint, 0.5))}, p99 ${ms(pct(stint, 0.99))} | raw LDAP p50 ${ms(pct(raw, 0.5))}, p99 ${ms(pct(raw, 0.99))} | ratio p50 ${(pct(stint, 0.5) / pct(raw, 0.5)).toFixed(2)}×`,
+  );
+}
+
+/** Grants as activation leaves them (state, account, membership), seeded in bulk to measure expiry alone. */
+async function seedGrants(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string, count: number, endsAt: Date, prefix: string) {
+  const dns = await createUsers(ou, count, prefix);
+  const profile = await h.container.store.profiles.findByName('acme', 'bench-expiry');
+  const technician = await createTechnician(h);
+  const now = h.clock.now();
+  const ids: string[] = [];
+  for (const dn of dns) {
+    const e: Elevation = {
+      id: randomUUID(), tenantId: 'acme', profileId: profile!.id, profileName: profile!.name, technicianId: technician.id,
+      accountId: randomUUID(), accountDn: dn, accountGuid: randomUUID(), groups: [{ dn: group, guid: profile!.groups[0]!.guid, name: 'bench' }],
+      state: 'active', durationSeconds: 60, justification: null, ticket: null, requestedAt: now, activatedAt: now, endsAt, endedAt: null,
+      revocationReason: null, failureReason: null, steps: null, overdueAlertedAt: null, updatedAt: now,
+    };
+    await h.container.store.elevations.insert(e);
+    ids.push(e.id);
+  }
+  const client = await bound();
+  for (let i = 0; i < dns.length; i += 1000) {
+    await client.modify(group, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }));
+  }
+  await client.unbind();
+  for (const id of ids) await h.container.jobs.schedule(id, endsAt);
+  return { ids, dns };
+}
+
+async function massExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string) {
+  const setup = performance.now();
+  const endsAt = new Date(Date.now() + 3_600_000);
+  const { ids, dns } = await seedGrants(h, ou, group, grants, endsAt, 'mass');
+  const seconds = (performance.now() - setup) / 1000;
+  // All end in the same second: move the end to 3 s from now for every grant and its job.
+  const due = new Date(h.clock.now().getTime() + 3000);
+  for (const id of ids) await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: due }, h.clock.now());
+  for (const id of ids) await h.container.jobs.schedule(id, due);
+  const workers = await startWorkers(h.container);
+  let emptiedAt = 0;
+  while (!emptiedAt) {
+    await sleep(100);
+    const left = await membersOf(acme, group);
+    if (left.length === 0) emptiedAt = Date.now();
+  }
+  let states: Elevation[] = [];
+  for (;;) {
+    states = await h.container.store.elevations.list({ states: ['expired'], tenantIds: ['acme'], limit: grants + 10 });
+    if (states.length >= grants) break;
+    await sleep(200);
+  }
+  await workers.close();
+  const lags = states.map((e) => e.endedAt!.getTime() - due.getTime());
+  const membershipGoneS = (emptiedAt - due.getTime()) / 1000;
+  // Raw: the same members removed from the same group with batched modifies of 1,000 values.
+  const client = await bound();
+  for (let i = 0; i < dns.length; i += 1000) {
+    await client.modify(group, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }));
+  }
+  const rawStart = performance.now();
+  for (let i = 0; i < dns.length; i += 1000) {
+    await client.modify(group, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }));
+  }
+  const rawSeconds = (performance.now() - rawStart) / 1000;
+  await client.unbind();
+  const stintRate = grants / Math.max(membershipGoneS, 0.001);
+  const rawRate = grants / rawSeconds;
+  console.log(
+    `mass expiry (${grants} grants, one group, seeded in ${seconds.toFixed(0)} s): last membership gone ${membershipGoneS.toFixed(2)} s after the end; ` +
+      `grants marked expired (membership confirmed, account disabled) lag p50 ${ms(pct(lags, 0.5))}, p99 ${ms(pct(lags, 0.99))}, max ${ms(pct(lags, 1))}; ` +
+      `membership throughput ${stintRate.toFixed(0)}/s vs raw batched delete ${rawRate.toFixed(0)}/s (ratio ${(stintRate / rawRate).toFixed(2)})`,
+  );
+}
+
+async function singleExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string) {
+  const workers = await startWorkers(h.container);
+  const lags: number[] = [];
+  for (let i = 0; i < singles; i++) {
+    const endsAt = new Date(h.clock.now().getTime() + 1500);
+    const { dns } = await seedGrants(h, ou, group, 1, endsAt, `single${i}-`);
+    const dn = dns[0]!.toLowerCase();
+    while ((await membersOf(acme, group)).includes(dn)) await sleep(10);
+    lags.push(Date.now() - endsAt.getTime());
+  }
+  await workers.close();
+  console.log(`single expiry (${singles}): lag from end to membership gone p50 ${ms(pct(lags, 0.5))}, p99 ${ms(pct(lags, 0.99))}, max ${ms(pct(lags, 1))}`);
+}
+
+const h = await startHarness({ clock: runningClock(), config: { logging: { level: 'silent' }, queue: { revocationConcurrency: 1000 } } });
+const ou = await createTestOu(acme, 'bench');
+try {
+  await addTenant(h, acme);
+  const adminToken = (await login(h, await createTechnician(h, ['admin']))).accessToken;
+  h.clock.set(Date.now());
+  const activateGroup = await ou.group('Bench-Activate');
+  const expiryGroup = await ou.group('Bench-Expiry');
+  await activationLatency(h, ou, activateGroup, adminToken);
+  const created = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken))
+    .send({ name: 'bench-expiry', groups: [expiryGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 600 });
+  if (created.status !== 201) throw new Error(JSON.stringify(created.body));
+  await singleExpiry(h, ou, expiryGroup);
+  await massExpiry(h, ou, expiryGroup);
+} finally {
+  await h.close();
+  const client = await bound();
+  const { searchEntries } = await client.search(ou.dn, { scope: 'one', attributes: ['dn'], paged: { pageSize: 1000 } });
+  for (const entry of searchEntries) await client.del(entry.dn).catch(() => undefined);
+  await client.unbind();
+  await ou.cleanup();
+}
