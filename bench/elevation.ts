@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Attribute, Change, type Client } from 'ldapts';
-import { toFileTime } from '../src/domain/ad.ts';
+import { guidToString, toFileTime } from '../src/domain/ad.ts';
 import type { Elevation } from '../src/services/ports.ts';
 import { runningClock } from '../test/support/clock.ts';
 import { adminClient, createTestOu, membersOf } from '../test/support/directory.ts';
@@ -36,19 +36,24 @@ async function bound(): Promise<Client> {
 }
 
 async function createUsers(ou: Awaited<ReturnType<typeof createTestOu>>, count: number, prefix: string): Promise<string[]> {
-  const dns: string[] = [];
+  return (await createUsersWithGuids(ou, count, prefix)).map((u) => u.dn);
+}
+
+async function createUsersWithGuids(ou: Awaited<ReturnType<typeof createTestOu>>, count: number, prefix: string) {
+  const users: Array<{ dn: string; guid: string }> = [];
   const client = await bound();
   for (let i = 0; i < count; i += 50) {
     await Promise.all(
       Array.from({ length: Math.min(50, count - i) }, async (_, j) => {
         const dn = `CN=${prefix}${i + j},${ou.dn}`;
         await client.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: `${prefix}${i + j}`, userAccountControl: '514' });
-        dns.push(dn);
+        const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'] });
+        users.push({ dn, guid: guidToString(searchEntries[0]!.objectGUID as Buffer) });
       }),
     );
   }
   await client.unbind();
-  return dns;
+  return users;
 }
 
 async function activationLatency(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string, adminToken: string) {
@@ -91,15 +96,21 @@ async function activationLatency(h: Harness, ou: Awaited<ReturnType<typeof creat
 
 /** Grants as activation leaves them (state, account, membership), seeded in bulk to measure expiry alone. */
 async function seedGrants(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string, count: number, endsAt: Date, prefix: string) {
-  const dns = await createUsers(ou, count, prefix);
+  const users = await createUsersWithGuids(ou, count, prefix);
+  const dns = users.map((u) => u.dn);
   const profile = await h.container.store.profiles.findByName('acme', 'bench-expiry');
-  const technician = await createTechnician(h);
   const now = h.clock.now();
   const ids: string[] = [];
-  for (const dn of dns) {
+  for (const { dn, guid } of users) {
+    // Each grant belongs to a different technician, so each revocation also disables its account.
+    const technicianId = randomUUID();
+    await h.container.store.technicians.insert(
+      { id: technicianId, username: `bench-${technicianId.slice(0, 8)}`, displayName: 'Bench', email: 'bench@example.test', slackUserId: null, roles: ['technician'], approverTenants: [], identitySource: 'local', passwordHash: null },
+      now,
+    );
     const e: Elevation = {
-      id: randomUUID(), tenantId: 'acme', profileId: profile!.id, profileName: profile!.name, technicianId: technician.id,
-      accountId: randomUUID(), accountDn: dn, accountGuid: randomUUID(), groups: [{ dn: group, guid: profile!.groups[0]!.guid, name: 'bench' }],
+      id: randomUUID(), tenantId: 'acme', profileId: profile!.id, profileName: profile!.name, technicianId,
+      accountId: randomUUID(), accountDn: dn, accountGuid: guid, groups: [{ dn: group, guid: profile!.groups[0]!.guid, name: 'bench' }],
       state: 'active', durationSeconds: 60, justification: null, ticket: null, requestedAt: now, activatedAt: now, endsAt, endedAt: null,
       revocationReason: null, failureReason: null, steps: null, overdueAlertedAt: null, updatedAt: now,
     };
@@ -131,7 +142,7 @@ async function massExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu
     const left = await membersOf(acme, group);
     if (left.length === 0) emptiedAt = Date.now();
   }
-  let states: Elevation[] = [];
+  let states: Elevation[];
   for (;;) {
     states = await h.container.store.elevations.list({ states: ['expired'], tenantIds: ['acme'], limit: grants + 10 });
     if (states.length >= grants) break;

@@ -8,8 +8,11 @@ cd "$repo"
 . scripts/node-env.sh
 bash scripts/install-deps.sh
 bash scripts/services.sh start
-echo "== type check" && npx tsc --noEmit -p tsconfig.json
-echo "== lint" && npx eslint . && npx depcruise src workers --config .dependency-cruiser.cjs
+echo "== type check"
+npx tsc --noEmit -p tsconfig.json
+echo "== lint"
+npx eslint .
+npx depcruise src workers --config .dependency-cruiser.cjs
 echo "== tests"
 node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit \
   'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'

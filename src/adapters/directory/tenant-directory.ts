@@ -85,8 +85,6 @@ function toGroup(entry: Entry): DirectoryGroup & { memberOf: string[] } {
   };
 }
 
-const sameDn = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -221,27 +219,28 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
           .searchEntries.map(toGroup),
       );
       const byDn = new Map(ancestors.map((a) => [a.dn.toLowerCase(), a]));
-      const found = ancestors.map((a) => ({ group: a, reason: protectionReason(a as GroupFacts, extra) })).find((a) => a.reason);
-      if (!found) return null;
-      // The nesting path, breadth first along memberOf from the group to the protected one.
+      // Breadth first along memberOf, so the nearest protected group is named, with its path.
       const start = await groupWithParents(group.dn);
       const previous = new Map<string, string | null>([[group.dn.toLowerCase(), null]]);
-      const queue = [{ dn: group.dn, memberOf: start?.memberOf ?? [] }];
+      const queue = [...(start?.memberOf ?? [])].map((parent) => ({ parent, child: group.dn }));
       while (queue.length) {
-        const node = queue.shift()!;
-        if (sameDn(node.dn, found.group.dn)) break;
-        for (const parent of node.memberOf) {
-          if (previous.has(parent.toLowerCase())) continue;
-          previous.set(parent.toLowerCase(), node.dn);
-          const known = byDn.get(parent.toLowerCase());
-          queue.push({ dn: known?.dn ?? parent, memberOf: known?.memberOf ?? [] });
+        const { parent, child } = queue.shift()!;
+        const key = parent.toLowerCase();
+        if (previous.has(key)) continue;
+        previous.set(key, child);
+        const node = byDn.get(key);
+        if (!node) continue;
+        const reason = protectionReason(node as GroupFacts, extra);
+        if (reason) {
+          const path: string[] = [];
+          for (let at: string | null | undefined = node.dn; at; at = previous.get(at.toLowerCase())) path.unshift(byDn.get(at.toLowerCase())?.dn ?? at);
+          return { protectedDn: node.dn, reason, path };
         }
+        for (const next of node.memberOf) queue.push({ parent: next, child: node.dn });
       }
-      const path: string[] = [];
-      for (let at: string | null | undefined = found.group.dn; at; at = previous.get(at.toLowerCase())) {
-        path.unshift(byDn.get(at.toLowerCase())?.dn ?? at);
-      }
-      return { protectedDn: found.group.dn, reason: found.reason!, path: sameDn(path[0] ?? '', group.dn) ? path : [group.dn, found.group.dn] };
+      // The in-chain rule saw a protected ancestor that memberOf did not lead to (e.g. a primary group).
+      const found = ancestors.map((a) => ({ group: a, reason: protectionReason(a as GroupFacts, extra) })).find((a) => a.reason);
+      return found ? { protectedDn: found.group.dn, reason: found.reason!, path: [group.dn, found.group.dn] } : null;
     },
 
     async updateAccount(dn, changes: AccountChanges) {
