@@ -45,8 +45,6 @@ const activeStates: ElevationState[] = ['activating', 'active'];
 /** A job that fires this early is treated as on time (timers are not exact). */
 const dueToleranceMs = 1000;
 const accountConcurrency = 16;
-/** A grant left `revoking` this long by a batch is taken over by its own job. */
-const resumeAfterMs = 10_000;
 
 /** Runs `work` over `items`, at most `limit` at a time; answers the results that succeeded. */
 async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -227,7 +225,7 @@ export function createElevationService(deps: {
     if (!e) throw new DomainError('not_found', 'No such elevation');
     if (e.state === 'expired' || e.state === 'revoked') return e;
     if (e.state === 'active') {
-      if (!(await move(e, 'revoking', {}, 'elevation.revoking', actor, { reason }, ctx))) return revoke(id, reason, actor, ctx);
+      if (!(await move(e, 'revoking', { revocationReason: reason }, 'elevation.revoking', actor, { reason }, ctx))) return revoke(id, reason, actor, ctx);
       e = { ...e, state: 'revoking' };
     } else if (e.state !== 'revoking') {
       throw new DomainError('conflict', `An elevation that is ${e.state} cannot be revoked`);
@@ -276,12 +274,20 @@ export function createElevationService(deps: {
     const claimed = await store.transaction(async (tx) => {
       const mine: Elevation[] = [];
       for (const e of due) {
-        if (!(await tx.elevations.transition(e.id, 'active', 'revoking', {}, claimedAt))) continue;
+        if (!(await tx.elevations.transition(e.id, 'active', 'revoking', { revocationReason: 'expired' }, claimedAt))) continue;
         await tx.audit.append({ actor: 'system', action: 'elevation.revoking', tenantId: e.tenantId, target: e.id, details: { reason: 'expired' } }, claimedAt);
-        mine.push({ ...e, state: 'revoking', updatedAt: claimedAt });
+        mine.push({ ...e, state: 'revoking', revocationReason: 'expired', updatedAt: claimedAt });
       }
       return mine;
     });
+    return endTogether(claimed);
+  }
+
+  /**
+   * Ends grants already marked `revoking` because they expired: memberships first (batched per
+   * group), then each account, then the final state. Safe to run again: what is done stays done.
+   */
+  async function endTogether(claimed: Elevation[]): Promise<number> {
     const byTenant = new Map<string, Elevation[]>();
     for (const e of claimed) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
     let ended = 0;
@@ -430,14 +436,16 @@ export function createElevationService(deps: {
      * A grant moved later (extended) is rescheduled; one another worker is already ending is left
      * to it (the reconciler resumes it should that worker die).
      */
-    async revokeIfDue(id: string): Promise<'revoked' | 'rescheduled' | 'busy' | 'nothing'> {
+    async revokeIfDue(id: string, retry = false): Promise<'revoked' | 'rescheduled' | 'nothing'> {
       const e = await store.elevations.findById(id);
       if (!e || !e.endsAt) return 'nothing';
       const now = clock.now();
       if (e.state === 'revoking') {
-        // Claimed by a batch moments ago: ask again shortly rather than doing the work twice.
-        if (now.getTime() - e.updatedAt.getTime() < resumeAfterMs) return 'busy';
-        await revoke(id, e.revocationReason ?? 'expired', 'system', systemContext);
+        // First run: another worker's batch claimed it and is ending it. A retry means this job's
+        // own batch failed part-way: finish every expiring grant of the tenant left behind.
+        if (!retry) return 'nothing';
+        const left = await store.elevations.list({ states: ['revoking'], tenantIds: [e.tenantId], limit: 5000 });
+        await endTogether(left.filter((o) => o.revocationReason === 'expired'));
         return 'revoked';
       }
       if (e.state !== 'active') return 'nothing';
@@ -456,6 +464,7 @@ export function createElevationService(deps: {
       const now = clock.now();
       const counts = { expired: 0, resumed: 0, undone: 0, rescheduled: 0, overdue: 0, errors: 0 };
       const open = await store.elevations.list({ states: ['activating', 'active', 'revoking'], limit: 100_000 });
+      const stuckExpiring: Elevation[] = [];
       const attempt = async (work: () => Promise<unknown>, e: Elevation) => {
         try {
           await work();
@@ -483,7 +492,11 @@ export function createElevationService(deps: {
           if (e.state === 'active' && e.endsAt && e.endsAt.getTime() <= now.getTime()) {
             // Past its end and still active (a job lost or late): ended together below.
           } else if (e.state === 'revoking' && now.getTime() - e.updatedAt.getTime() > settings.stuckAfterMs) {
-            if (await attempt(() => revoke(e.id, e.revocationReason ?? 'expired', 'system', systemContext), e)) counts.resumed++;
+            if (e.revocationReason !== 'expired') {
+              if (await attempt(() => revoke(e.id, e.revocationReason ?? 'admin', 'system', systemContext), e)) counts.resumed++;
+            } else {
+              stuckExpiring.push(e);
+            }
           } else if (e.state === 'activating' && now.getTime() - e.updatedAt.getTime() > settings.stuckAfterMs) {
             const undone = await attempt(async () => {
               const tenant = await access.tenant(e.tenantId);
@@ -499,6 +512,7 @@ export function createElevationService(deps: {
         }),
       );
       try {
+        if (stuckExpiring.length) counts.resumed += await endTogether(stuckExpiring);
         counts.expired = await expireDue(now);
       } catch (error) {
         counts.errors++;

@@ -1,19 +1,13 @@
 // The revocations queue: one job per elevation, due at its end. Parse the job, call the service;
 // any failure (the directory unreachable, most often) is retried with a capped backoff, forever.
-import { DelayedError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { parseRevocationJob } from '../../src/adapters/queue/jobs.ts';
 import type { Services } from '../../src/container.ts';
 
 export function revocationProcessor(services: Services) {
-  return async (job: Job, token?: string) => {
+  return async (job: Job) => {
     const { elevationId } = parseRevocationJob(job.data);
-    const outcome = await services.elevations.revokeIfDue(elevationId);
-    if (outcome === 'busy') {
-      // Another worker's batch holds this grant: look again in 2 s (not counted as a failure).
-      await job.moveToDelayed(Date.now() + 2000, token);
-      throw new DelayedError();
-    }
-    return outcome;
+    return services.elevations.revokeIfDue(elevationId, job.attemptsMade > 0);
   };
 }
 
