@@ -4,6 +4,7 @@
 //                        same LDAP operations issued directly with ldapts
 //   mass expiry          N grants ending in the same second (BENCH_GRANTS, default 2000; --big: 10000)
 //   single expiry        lag between one grant's end and its membership being gone
+// BENCH_ONLY=activation|single|mass runs one of them.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Attribute, Change, type Client } from 'ldapts';
@@ -193,12 +194,13 @@ try {
   h.clock.set(Date.now());
   const activateGroup = await ou.group('Bench-Activate');
   const expiryGroup = await ou.group('Bench-Expiry');
-  await activationLatency(h, ou, activateGroup, adminToken);
+  const only = process.env.BENCH_ONLY; // activation | single | mass
+  if (!only || only === 'activation') await activationLatency(h, ou, activateGroup, adminToken);
   const created = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken))
     .send({ name: 'bench-expiry', groups: [expiryGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 600 });
   if (created.status !== 201) throw new Error(JSON.stringify(created.body));
-  await singleExpiry(h, ou, expiryGroup);
-  await massExpiry(h, ou, expiryGroup);
+  if (!only || only === 'single') await singleExpiry(h, ou, expiryGroup);
+  if (!only || only === 'mass') await massExpiry(h, ou, expiryGroup);
 } finally {
   await h.close();
   const client = await bound();

@@ -80,6 +80,8 @@ export function createElevationService(deps: {
   protectedExtra?: (tenantId: string) => string[];
 }) {
   const { store, clock, access, jobs, log, settings } = deps;
+  /** The batch of expiries this process is running now, if any. */
+  let expiring: Promise<number> | null = null;
 
   /** Moves the elevation and writes its audit event in one transaction; false if someone moved it first. */
   async function move(
@@ -453,7 +455,12 @@ export function createElevationService(deps: {
         await jobs.schedule(id, e.endsAt);
         return 'rescheduled';
       }
-      await expireDue(now);
+      // Hundreds of jobs fall due together: the first starts the batch, the rest join it.
+      await (expiring ??= expireDue(now).finally(() => {
+        expiring = null;
+      }));
+      const after = await store.elevations.findById(id);
+      if (after?.state === 'active') await expireDue(clock.now());
       return 'revoked';
     },
 

@@ -136,8 +136,33 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
     return entry ? toGroup(entry) : null;
   }
 
+  /**
+   * Every direct member of a group. Windows returns large `member` values in ranges
+   * (`member;range=0-1499`); Samba returns them all at once; both are handled.
+   */
+  async function allMembers(groupDn: string): Promise<Set<string>> {
+    const found = new Set<string>();
+    let start = 0;
+    for (;;) {
+      const attribute = start === 0 ? 'member' : `member;range=${start}-*`;
+      const entry = await searchOne(groupDn, '(objectClass=group)', [attribute], 'base');
+      if (!entry) throw new DomainError('directory_error', `The group ${groupDn} no longer exists`);
+      const key = Object.keys(entry).find((k) => k.toLowerCase() === 'member' || k.toLowerCase().startsWith('member;range='));
+      if (!key) return found;
+      for (const dn of strings(entry, key)) found.add(dn.toLowerCase());
+      const range = /;range=\d+-(\d+|\*)$/i.exec(key);
+      if (!range || range[1] === '*') return found;
+      start = Number(range[1]) + 1;
+    }
+  }
+
   /** Which of `memberDns` are direct members of `groupDn` now (a read-back). */
   async function currentMembers(groupDn: string, memberDns: readonly string[]): Promise<Set<string>> {
+    // Many at once: one read of the group's member values is cheaper than filtered searches.
+    if (memberDns.length > readChunk / 4) {
+      const all = await allMembers(groupDn);
+      return new Set(memberDns.map((dn) => dn.toLowerCase()).filter((dn) => all.has(dn)));
+    }
     const found = new Set<string>();
     for (const part of chunks(memberDns, readChunk)) {
       const filter = new AndFilter({
