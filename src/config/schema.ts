@@ -68,7 +68,7 @@ export const configSchema = z.strictObject({
       reconcileIntervalSeconds: seconds(30),
       /** Removals for the same group arriving within this window go to the directory as one modify. */
       batchLingerMs: z.coerce.number().int().min(0).max(5000).default(25),
-      maxBatch: z.coerce.number().int().min(1).max(5000).default(1000),
+      maxBatch: z.coerce.number().int().min(1).max(10_000).default(5000),
       batchesPerTenant: z.coerce.number().int().min(1).max(32).default(2),
     })
     .prefault({}),

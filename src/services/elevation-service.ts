@@ -299,37 +299,40 @@ export function createElevationService(deps: {
         const directory = await access.directory(tenant);
         const endingIds = new Set(grants.map((g) => g.id));
         // What the technicians' other live grants still need, and who keeps no live grant at all.
-        const keep = new Map<string, { groups: Set<string>; live: boolean }>();
-        for (const e of grants) {
-          if (keep.has(e.technicianId)) continue;
-          const live = (await store.elevations.holding(tenantId, e.technicianId, '')).filter((o) => activeStates.includes(o.state) && !endingIds.has(o.id));
-          keep.set(e.technicianId, { groups: new Set(live.flatMap((o) => o.groups.map((g) => g.dn.toLowerCase()))), live: live.length > 0 });
+        const keep = new Map<string, { groups: Set<string>; live: boolean }>(grants.map((e) => [e.technicianId, { groups: new Set<string>(), live: false }]));
+        for (const o of await store.elevations.list({ states: activeStates, tenantIds: [tenantId], limit: 1_000_000 })) {
+          const entry = keep.get(o.technicianId);
+          if (!entry || endingIds.has(o.id)) continue;
+          entry.live = true;
+          for (const g of o.groups) entry.groups.add(g.dn.toLowerCase());
         }
-        // Memberships first: the batcher turns these into one modify per group (per 1,000 members).
+        // Memberships first: the batcher turns these into one modify per group (queue.maxBatch values at most).
         const removals = grants.map(async (e) => {
           const needed = keep.get(e.technicianId)!.groups;
           await Promise.all(e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, e.accountDn)));
           return e;
         });
         const gone = (await Promise.allSettled(removals)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-        // Then the accounts, a few at a time; and each grant is final only once both are done.
-        const finished = await mapLimit(gone, accountConcurrency, async (e) => {
-          const rest = keep.get(e.technicianId)!;
-          if (!rest.live) {
-            const account = await directory.accountByGuid(e.accountGuid);
-            if (account) {
-              await directory.updateAccount(account.dn, {
-                ...(tenant.keepAccountsDisabled && { userAccountControl: withAccountEnabled(account.userAccountControl, false) }),
-                accountExpires: tenant.keepAccountsDisabled ? toFileTime(clock.now()) : (e.steps?.previousAccountExpires ?? '0'),
-              });
+        // Then the accounts, a few at a time, in slices: each slice of grants is final once both
+        // its memberships and its accounts are done, so early grants do not wait for late ones.
+        let finishedCount = 0;
+        for (let i = 0; i < gone.length; i += 200) {
+          const finished = await mapLimit(gone.slice(i, i + 200), accountConcurrency, async (e) => {
+            const rest = keep.get(e.technicianId)!;
+            if (!rest.live) {
+              const account = await directory.accountByGuid(e.accountGuid);
+              if (account) {
+                await directory.updateAccount(account.dn, {
+                  ...(tenant.keepAccountsDisabled && { userAccountControl: withAccountEnabled(account.userAccountControl, false) }),
+                  accountExpires: tenant.keepAccountsDisabled ? toFileTime(clock.now()) : (e.steps?.previousAccountExpires ?? '0'),
+                });
+              }
             }
-          }
-          return e;
-        });
-        const endedAt = clock.now();
-        for (let i = 0; i < finished.length; i += 500) {
+            return e;
+          });
+          const endedAt = clock.now();
           await store.transaction(async (tx) => {
-            for (const e of finished.slice(i, i + 500)) {
+            for (const e of finished) {
               if (!(await tx.elevations.transition(e.id, 'revoking', 'expired', { endedAt, revocationReason: 'expired' }, endedAt))) continue;
               await tx.audit.append(
                 {
@@ -344,10 +347,11 @@ export function createElevationService(deps: {
               ended++;
             }
           });
+          finishedCount += finished.length;
         }
-        if (finished.length < grants.length) {
+        if (finishedCount < grants.length) {
           // Left in `revoking`: the job's retry or the reconciler finishes them.
-          throw new DomainError('directory_unreachable', `${grants.length - finished.length} grant(s) of ${tenantId} could not be revoked yet`);
+          throw new DomainError('directory_unreachable', `${grants.length - finishedCount} grant(s) of ${tenantId} could not be revoked yet`);
         }
       }),
     );
