@@ -31,13 +31,14 @@ export STINT_REDIS__URL="$(cat "$run_dir/redis/url")"
 export STINT_SERVER__PORT="${STINT_SERVER__PORT:-8080}"
 export STINT_LOGGING__LEVEL="${STINT_LOGGING__LEVEL:-warn}"
 
+grantable="$(node scripts/demo-directory.ts "$run_dir/samba/domains.json")"
 seed_input="$(node -e "
   const fs = require('node:fs');
   const domains = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'));
   const creds = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   const d = domains.acme;
-  process.stdout.write(JSON.stringify({ domain: { name: d.name, ldapsUrl: d.ldapsUrl, baseDn: d.baseDn, bindDn: d.bindDn, bindPassword: d.bindPassword, caFile: d.caFile }, ...creds }));
-" "$run_dir/samba/domains.json" "$demo/credentials.json")"
+  process.stdout.write(JSON.stringify({ domain: { name: d.name, ldapsUrl: d.ldapsUrl, baseDn: d.baseDn, bindDn: d.bindDn, bindPassword: d.bindPassword, caFile: d.caFile }, ...creds, grantable: JSON.parse(process.argv[3]) }));
+" "$run_dir/samba/domains.json" "$demo/credentials.json" "$grantable")"
 seeded="$(printf '%s' "$seed_input" | node src/cli/index.ts demo seed)"
 secret="$(printf '%s' "$seeded" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>process.stdout.write(JSON.parse(s).technicianTotpSecret??''))")"
 [ -n "$secret" ] && printf '%s' "$secret" > "$demo/jdoe.totp"
@@ -51,7 +52,7 @@ node -e "
   console.log('Stint demo');
   console.log('  URL:         ' + process.argv[3]);
   console.log('  API docs:    ' + process.argv[3] + '/api/v1/openapi.json');
-  console.log('  tenant:      acme (demo domain ACME.TEST on ldaps://127.0.0.2)');
+  console.log('  tenant:      acme (demo domain ACME.TEST on ldaps://127.0.0.2); jdoe may request profile helpdesk');
   console.log('  admin:       ' + c.admin.username + ' / ' + c.admin.password + '   (enrols TOTP at first login)');
   console.log('  technician:  ' + c.technician.username + ' / ' + c.technician.password);
   console.log('  jdoe TOTP secret: ' + secret + '   (add it to an authenticator app, or: echo SECRET | bin/stint demo code)');

@@ -155,6 +155,21 @@ program
     }),
   );
 
+const accountCommand = program.command('account').description('technicians’ own accounts in tenants’ domains');
+accountCommand
+  .command('link')
+  .description('link a technician to their account in a tenant (by sAMAccountName, UPN or DN; stored by objectGUID)')
+  .requiredOption('--tenant <id>')
+  .requiredOption('--technician <username>')
+  .requiredOption('--account <name>')
+  .action((options: { tenant: string; technician: string; account: string }) =>
+    withContainer(async ({ services, store }) => {
+      const technician = await store.technicians.findByUsername(options.technician);
+      if (!technician) throw new Error(`no technician named ${options.technician}`);
+      print(await services.accounts.link(options.tenant, technician.id, options.account, 'system', systemContext));
+    }),
+  );
+
 const keysCommand = program.command('keys').description('key management');
 keysCommand
   .command('rotate-master')
@@ -190,12 +205,22 @@ demoCommand
       domain: Omit<DemoDomain, 'caCertificate'> & { caFile: string };
       admin: { username: string; password: string };
       technician: { username: string; password: string };
+      grantable: { group: string; account: string };
     };
     const domain: DemoDomain = { ...input.domain, caCertificate: readFileSync(input.domain.caFile, 'utf8') };
     await withContainer(async (c) => {
       const result = await seedDemo(
-        { store: c.store, clock: c.clock, secrets: c.secrets, totp: c.totp, technicians: c.services.technicians, tenants: c.services.tenants },
-        { domain, admin: input.admin, technician: input.technician },
+        {
+          store: c.store,
+          clock: c.clock,
+          secrets: c.secrets,
+          totp: c.totp,
+          technicians: c.services.technicians,
+          tenants: c.services.tenants,
+          accounts: c.services.accounts,
+          profiles: c.services.profiles,
+        },
+        { domain, admin: input.admin, technician: input.technician, grantable: input.grantable },
       );
       print(result);
     });

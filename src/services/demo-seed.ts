@@ -3,6 +3,8 @@
 import { systemContext } from './context.ts';
 import { totpSecretContext } from './mfa-service.ts';
 import type { Clock, SecretBox, Store, TotpEngine } from './ports.ts';
+import type { AccountService } from './account-service.ts';
+import type { ProfileService } from './profile-service.ts';
 import type { TechnicianService } from './technician-service.ts';
 import type { TenantService } from './tenant-service.ts';
 
@@ -21,8 +23,17 @@ export interface DemoAccount {
 }
 
 export async function seedDemo(
-  deps: { store: Store; clock: Clock; secrets: SecretBox; totp: TotpEngine; technicians: TechnicianService; tenants: TenantService },
-  input: { domain: DemoDomain; admin: DemoAccount; technician: DemoAccount },
+  deps: {
+    store: Store;
+    clock: Clock;
+    secrets: SecretBox;
+    totp: TotpEngine;
+    technicians: TechnicianService;
+    tenants: TenantService;
+    accounts: AccountService;
+    profiles: ProfileService;
+  },
+  input: { domain: DemoDomain; admin: DemoAccount; technician: DemoAccount; grantable: { group: string; account: string } },
 ): Promise<{ technicianTotpSecret: string | null }> {
   const ctx = systemContext;
   if (!(await deps.store.tenants.findById(input.domain.name))) {
@@ -83,6 +94,26 @@ export async function seedDemo(
         now,
       );
     });
+  }
+  // jdoe's own account in the demo domain, and a profile granting an ordinary group for 15 minutes.
+  const jdoe = (await deps.store.technicians.findByUsername(input.technician.username))!;
+  if (!(await deps.store.accounts.find(input.domain.name, jdoe.id))) {
+    await deps.accounts.link(input.domain.name, jdoe.id, input.grantable.account, 'system', ctx);
+  }
+  if (!(await deps.store.profiles.findByName(input.domain.name, 'helpdesk'))) {
+    await deps.profiles.create(
+      input.domain.name,
+      {
+        name: 'helpdesk',
+        description: 'Demo: the Demo Helpdesk group',
+        groups: [input.grantable.group],
+        eligibleRoles: ['technician'],
+        defaultDurationSeconds: 900,
+        maxDurationSeconds: 3600,
+      },
+      'system',
+      ctx,
+    );
   }
   return { technicianTotpSecret };
 }

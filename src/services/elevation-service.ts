@@ -135,6 +135,7 @@ export function createElevationService(deps: {
       if (!account) throw new DomainError('account_not_found', 'The linked account no longer exists in the domain');
       if (account.dn !== e.accountDn) {
         await store.accounts.updateDn(e.accountId, account.dn, account.samAccountName, clock.now());
+        await store.elevations.updateAccountDn(e.id, account.dn, clock.now());
         e.accountDn = account.dn;
       }
       // 1. Nesting may have changed since the profile was saved: check every group again.
@@ -234,6 +235,12 @@ export function createElevationService(deps: {
     }
     const tenant = await access.tenant(e.tenantId);
     const directory = await access.directory(tenant);
+    // The account may have been renamed or moved during the grant: remove it under its DN of now.
+    const current = await directory.accountByGuid(e.accountGuid);
+    if (current && current.dn !== e.accountDn) {
+      await store.elevations.updateAccountDn(e.id, current.dn, clock.now());
+      e = { ...e, accountDn: current.dn };
+    }
     const others = await othersActive(e);
     const needed = new Set(others.flatMap((o) => o.groups.map((g) => g.dn.toLowerCase())));
     // Membership first, each removal confirmed by a read-back (a batch per group across grants).
@@ -298,6 +305,15 @@ export function createElevationService(deps: {
         const tenant = await access.tenant(tenantId);
         const directory = await access.directory(tenant);
         const endingIds = new Set(grants.map((g) => g.id));
+        // Accounts renamed or moved during their grant are removed under their DN of now.
+        const dns = await directory.accountDnsByGuid(grants.map((g) => g.accountGuid));
+        for (const e of grants) {
+          const dn = dns.get(e.accountGuid.toLowerCase());
+          if (dn && dn !== e.accountDn) {
+            await store.elevations.updateAccountDn(e.id, dn, clock.now());
+            e.accountDn = dn;
+          }
+        }
         // What the technicians' other live grants still need, and who keeps no live grant at all.
         const keep = new Map<string, { groups: Set<string>; live: boolean }>(grants.map((e) => [e.technicianId, { groups: new Set<string>(), live: false }]));
         for (const o of await store.elevations.list({ states: activeStates, tenantIds: [tenantId], limit: 1_000_000 })) {

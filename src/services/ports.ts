@@ -253,6 +253,8 @@ export interface ElevationRepository {
   /** Moves to `to` only from `from` (optimistic); false when another process moved it first. */
   transition(id: string, from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'activatedAt' | 'endsAt' | 'endedAt' | 'revocationReason' | 'failureReason' | 'steps'>>, at: Date): Promise<boolean>;
   recordSteps(id: string, steps: ActivationSteps, at: Date): Promise<void>;
+  /** The account was found under a new DN (moved or renamed). */
+  updateAccountDn(id: string, dn: string, at: Date): Promise<void>;
   markOverdueAlerted(id: string, at: Date): Promise<void>;
   /** Other elevations of this technician in this tenant that hold (or may hold) membership. */
   holding(tenantId: string, technicianId: string, exceptId: string): Promise<Elevation[]>;
@@ -388,6 +390,8 @@ export interface TenantDirectory {
   /** By sAMAccountName, userPrincipalName (contains @) or DN (contains =). */
   findAccount(identifier: string): Promise<DirectoryAccount | null>;
   accountByGuid(guid: string): Promise<DirectoryAccount | null>;
+  /** Current DNs of many accounts at once, by objectGUID (absent ones are left out). */
+  accountDnsByGuid(guids: readonly string[]): Promise<Map<string, string>>;
   groupByDn(dn: string): Promise<DirectoryGroup | null>;
   groupByGuid(guid: string): Promise<DirectoryGroup | null>;
   /** The group is protected itself, or nested at any depth inside a protected group (SPEC §6). */

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
 import { fromFileTime, isAccountEnabled } from '../../src/domain/ad.ts';
 import { runningClock } from '../support/clock.ts';
-import { addMember, canBind, createTestOu, domainAdminsDn, membersOf, readUser } from '../support/directory.ts';
+import { addMember, canBind, createTestOu, domainAdminsDn, membersOf, readUser, renameEntry } from '../support/directory.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
 import { bearer, createTechnician, login } from '../support/factories.ts';
 import { testServices } from '../support/services.ts';
@@ -165,6 +165,39 @@ for (const engine of engines) {
       assert.equal(profile.body.status, 'suspended');
       const again = await requestElevation(h, tech, { tenant: 'acme', profile: 'later' });
       assert.equal(again.status, 409);
+    });
+
+    it('when an admin links accounts, then UPN, sAMAccountName and DN all resolve, once per technician, unknown ones refused', async () => {
+      const t = await createTechnician(h);
+      const dn = await ou.user(`msp-link-${engine}`, 'Link-Password-1a');
+      const link = (account: string, technicianId = t.id) =>
+        h.http.post('/api/v1/tenants/acme/accounts').set(bearer(adminToken)).send({ technicianId, account });
+      const created = await link(`msp-link-${engine}@${acme.realm.toLowerCase()}`);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.body.dn.toLowerCase(), dn.toLowerCase());
+      assert.match(created.body.guid, /^[0-9a-f-]{36}$/);
+      assert.equal((await link(dn)).status, 409, 'one account per technician per tenant');
+      assert.equal((await link(`msp-link-${engine}`, (await createTechnician(h)).id)).status, 409, 'one technician per account');
+      const unknown = await link('nobody-by-that-name', (await createTechnician(h)).id);
+      assert.equal(unknown.status, 422);
+      assert.equal(unknown.body.error.code, 'account_not_found');
+      const forTechnician = await h.http.post('/api/v1/tenants/acme/accounts').set(bearer(tech.accessToken)).send({ technicianId: t.id, account: dn });
+      assert.equal(forTechnician.status, 403);
+    });
+
+    it('when the linked account is renamed in AD, then activation finds it by GUID and keeps the new DN', async () => {
+      const mover = await operative(h, acme, ou);
+      const renamed = await renameEntry(acme, mover.accountDn, `moved-${engine}-${Date.now() % 100000}`);
+      const granted = await requestElevation(h, mover, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-9', durationSeconds: 30 });
+      assert.equal(granted.status, 201, JSON.stringify(granted.body));
+      assert.equal(granted.body.account.toLowerCase(), renamed.toLowerCase());
+      assert.ok((await membersOf(acme, helpdesk)).includes(renamed.toLowerCase()));
+      const accounts = await h.http.get('/api/v1/tenants/acme/accounts').set(bearer(adminToken));
+      assert.ok(accounts.body.accounts.some((a: { dn: string }) => a.dn.toLowerCase() === renamed.toLowerCase()));
+      // Renamed again while the grant is live: the revocation still finds and removes it.
+      const renamedAgain = await renameEntry(acme, renamed, `again-${engine}-${Date.now() % 100000}`);
+      assert.equal((await h.http.post(`/api/v1/elevations/${granted.body.id}/revoke`).set(bearer(adminToken))).body.revocationReason, 'admin');
+      assert.ok(!(await membersOf(acme, helpdesk)).includes(renamedAgain.toLowerCase()));
     });
 
     it('when a technician reaches for another tenant or another technician’s elevation, then they get 403 or 404', async () => {

@@ -126,3 +126,10 @@ export async function canBind(domain: SambaDomain, dn: string, password: string)
 }
 
 export const domainAdminsDn = (domain: SambaDomain) => `CN=Domain Admins,CN=Users,${domain.baseDn}`;
+
+/** Renames an entry in place (a new CN), as an admin renaming an account would. */
+export async function renameEntry(domain: SambaDomain, dn: string, newCn: string): Promise<string> {
+  const parent = dn.slice(dn.indexOf(',') + 1);
+  await withAdmin(domain, (client) => client.modifyDN(dn, `CN=${newCn},${parent}`));
+  return `CN=${newCn},${parent}`;
+}

@@ -104,6 +104,10 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
       await db.updateTable('elevations').set({ steps: JSON.stringify(steps), updated_at: at.getTime() }).where('id', '=', id).execute();
     },
 
+    async updateAccountDn(id, dn, at) {
+      await db.updateTable('elevations').set({ account_dn: dn, updated_at: at.getTime() }).where('id', '=', id).execute();
+    },
+
     async markOverdueAlerted(id, at) {
       await db.updateTable('elevations').set({ overdue_alerted_at: at.getTime() }).where('id', '=', id).execute();
     },

@@ -18,7 +18,15 @@ const accountView = z.object({
   samAccountName: z.string(),
   createdAt: z.iso.datetime(),
 });
-const presentAccount = (a: TenantAccount) => ({ ...a, createdAt: a.createdAt.toISOString(), updatedAt: undefined });
+const presentAccount = (a: TenantAccount) => ({
+  id: a.id,
+  tenantId: a.tenantId,
+  technicianId: a.technicianId,
+  guid: a.guid,
+  dn: a.dn,
+  samAccountName: a.samAccountName,
+  createdAt: a.createdAt.toISOString(),
+});
 
 const hhmm = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM');
 const profileBody = z.strictObject({
