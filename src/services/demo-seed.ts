@@ -36,7 +36,25 @@ export async function seedDemo(
   input: { domain: DemoDomain; admin: DemoAccount; technician: DemoAccount; grantable: { group: string; account: string } },
 ): Promise<{ technicianTotpSecret: string | null }> {
   const ctx = systemContext;
-  if (!(await deps.store.tenants.findById(input.domain.name))) {
+  const existing = await deps.store.tenants.findById(input.domain.name);
+  if (existing && existing.directory.caCertificate !== input.domain.caCertificate) {
+    // The local demo domain was provisioned again (new CA, new password): follow it.
+    await deps.tenants.update(
+      input.domain.name,
+      {
+        directory: {
+          url: input.domain.ldapsUrl,
+          bindDn: input.domain.bindDn,
+          bindPassword: input.domain.bindPassword,
+          baseDn: input.domain.baseDn,
+          caCertificate: input.domain.caCertificate,
+        },
+      },
+      'system',
+      ctx,
+    );
+  }
+  if (!existing) {
     await deps.tenants.create(
       {
         id: input.domain.name,
