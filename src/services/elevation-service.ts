@@ -8,7 +8,6 @@ import { checkRequest, type ElevationState, type RevocationReason } from '../dom
 import { DomainError } from '../domain/errors.ts';
 import { isEligible } from '../domain/profile.ts';
 import { hasAnyRole } from '../domain/roles.ts';
-import type { TechnicianRecord } from './ports.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import type { MemberRemoval } from './member-removal.ts';
 import type { MfaService } from './mfa-service.ts';
@@ -21,6 +20,7 @@ import type {
   RandomSource,
   RevocationJobs,
   Store,
+  TechnicianRecord,
   TenantDirectory,
   TenantRecord,
 } from './ports.ts';
@@ -77,7 +77,6 @@ export function createElevationService(deps: {
   removal: MemberRemoval;
   log: EventLog;
   settings: ElevationSettings;
-  protectedExtra?: (tenantId: string) => string[];
 }) {
   const { store, clock, access, jobs, log, settings } = deps;
   /** The batch of expiries this process is running now, if any. */
@@ -142,7 +141,7 @@ export function createElevationService(deps: {
       for (const group of profile.groups) {
         const current = await directory.groupByGuid(group.guid);
         if (!current) throw new DomainError('group_not_found', `The group ${group.dn} no longer exists`);
-        const finding = await directory.findProtection(current, deps.protectedExtra?.(e.tenantId) ?? []);
+        const finding = await directory.findProtection(current, []);
         if (finding) {
           const at = clock.now();
           await store.transaction(async (tx) => {

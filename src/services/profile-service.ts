@@ -24,16 +24,15 @@ export interface ProfileInput {
 
 export type ProfileService = ReturnType<typeof createProfileService>;
 
-export function createProfileService(deps: { store: Store; clock: Clock; random: RandomSource; access: TenantAccess; protectedExtra?: (tenantId: string) => string[] }) {
+export function createProfileService(deps: { store: Store; clock: Clock; random: RandomSource; access: TenantAccess }) {
   const { store, clock } = deps;
-  const extra = (tenantId: string) => deps.protectedExtra?.(tenantId) ?? [];
 
   async function resolveGroups(tenantId: string, directory: TenantDirectory, dns: string[], actor: string, ctx: RequestContext): Promise<ProfileGroup[]> {
     const groups: ProfileGroup[] = [];
     for (const dn of [...new Set(dns)]) {
       const group = await directory.groupByDn(dn);
       if (!group) throw new DomainError('group_not_found', `No group ${dn} in the tenant's domain`, { group: dn });
-      const finding = await directory.findProtection(group, extra(tenantId));
+      const finding = await directory.findProtection(group, []);
       if (finding) {
         const details = { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path };
         await store.transaction((tx) =>
