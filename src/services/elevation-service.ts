@@ -280,12 +280,12 @@ export function createElevationService(deps: {
     const claimedAt = clock.now();
     // One transaction claims the lot: each grant moves to `revoking` with its audit event, or not at all.
     const claimed = await store.transaction(async (tx) => {
-      const mine: Elevation[] = [];
-      for (const e of due) {
-        if (!(await tx.elevations.transition(e.id, 'active', 'revoking', { revocationReason: 'expired' }, claimedAt))) continue;
-        await tx.audit.append({ actor: 'system', action: 'elevation.revoking', tenantId: e.tenantId, target: e.id, details: { reason: 'expired' } }, claimedAt);
-        mine.push({ ...e, state: 'revoking', revocationReason: 'expired', updatedAt: claimedAt });
-      }
+      const moved = new Set(await tx.elevations.transitionMany(due.map((e) => e.id), 'active', 'revoking', { revocationReason: 'expired' }, claimedAt));
+      const mine = due.filter((e) => moved.has(e.id)).map((e) => ({ ...e, state: 'revoking' as const, revocationReason: 'expired' as const, updatedAt: claimedAt }));
+      await tx.audit.appendMany(
+        mine.map((e) => ({ actor: 'system', action: 'elevation.revoking' as const, tenantId: e.tenantId, target: e.id, details: { reason: 'expired' } })),
+        claimedAt,
+      );
       return mine;
     });
     return endTogether(claimed);
@@ -347,20 +347,19 @@ export function createElevationService(deps: {
           });
           const endedAt = clock.now();
           await store.transaction(async (tx) => {
-            for (const e of finished) {
-              if (!(await tx.elevations.transition(e.id, 'revoking', 'expired', { endedAt, revocationReason: 'expired' }, endedAt))) continue;
-              await tx.audit.append(
-                {
-                  actor: 'system',
-                  action: 'elevation.expired',
-                  tenantId,
-                  target: e.id,
-                  details: { reason: 'expired', groups: e.groups.map((g) => g.dn), accountDisabled: !keep.get(e.technicianId)!.live && tenant.keepAccountsDisabled, lagMs: endedAt.getTime() - e.endsAt!.getTime() },
-                },
-                endedAt,
-              );
-              ended++;
-            }
+            const moved = new Set(await tx.elevations.transitionMany(finished.map((e) => e.id), 'revoking', 'expired', { endedAt, revocationReason: 'expired' }, endedAt));
+            const done = finished.filter((e) => moved.has(e.id));
+            await tx.audit.appendMany(
+              done.map((e) => ({
+                actor: 'system',
+                action: 'elevation.expired' as const,
+                tenantId,
+                target: e.id,
+                details: { reason: 'expired', groups: e.groups.map((g) => g.dn), accountDisabled: !keep.get(e.technicianId)!.live && tenant.keepAccountsDisabled, lagMs: endedAt.getTime() - e.endsAt!.getTime() },
+              })),
+              endedAt,
+            );
+            ended += done.length;
           });
           finishedCount += finished.length;
         }

@@ -59,6 +59,22 @@ for (const engine of engines) {
       assert.equal(head.hash, events.at(-1)!.hash);
     });
 
+    it('when events are appended in bulk among single appends, then the chain stays whole and gapless', async () => {
+      const { store } = h.container;
+      const start = await store.audit.head();
+      await Promise.all([
+        store.transaction((tx) => tx.audit.appendMany(Array.from({ length: 250 }, (_, i) => ({ actor: 'bulk', action: 'elevation.expired' as const, details: { i } })), h.clock.now())),
+        ...Array.from({ length: 5 }, (_, i) => store.transaction((tx) => tx.audit.append({ actor: 'single', action: 'auth.logout', details: { i } }, h.clock.now()))),
+        store.transaction((tx) => tx.audit.appendMany([{ actor: 'bulk2', action: 'elevation.revoking' }], h.clock.now())),
+      ]);
+      const events = await store.audit.range(start.seq + 1, 1000);
+      assert.equal(events.length, 256);
+      events.forEach((event, index) => assert.equal(event.seq, start.seq + 1 + index));
+      assert.equal(findChainBreak(events, start.seq === 0 ? genesisHash : start.hash), null);
+      assert.equal((await store.audit.head()).hash, events.at(-1)!.hash);
+      assert.equal((await h.container.services.audit.verifyStoredChain()).firstBreak, null);
+    });
+
     it('when a transaction fails after appending, then neither the change nor its audit event is kept', async () => {
       const { store } = h.container;
       const before = await store.audit.head();

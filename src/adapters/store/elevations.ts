@@ -100,6 +100,26 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
       return Number(result.numUpdatedRows) === 1;
     },
 
+    async transitionMany(ids, from, to, changes, at) {
+      const moved: string[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await db
+          .updateTable('elevations')
+          .set({
+            state: to,
+            updated_at: at.getTime(),
+            ...(changes.endedAt !== undefined && { ended_at: ms(changes.endedAt) }),
+            ...(changes.revocationReason !== undefined && { revocation_reason: changes.revocationReason }),
+          })
+          .where('id', 'in', ids.slice(i, i + 500))
+          .where('state', '=', from)
+          .returning(['id'])
+          .execute();
+        moved.push(...rows.map((r) => r.id));
+      }
+      return moved;
+    },
+
     async recordSteps(id, steps, at) {
       await db.updateTable('elevations').set({ steps: JSON.stringify(steps), updated_at: at.getTime() }).where('id', '=', id).execute();
     },
