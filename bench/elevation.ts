@@ -22,6 +22,8 @@ const grants = process.argv.includes('--big') ? 10_000 : Number(process.env.BENC
 const activations = Number(process.env.BENCH_ACTIVATIONS ?? 40);
 const singles = Number(process.env.BENCH_SINGLES ?? 20);
 const { acme } = testServices().domains;
+/** sAMAccountNames are unique domain-wide: every run names its objects afresh. */
+const run = Math.random().toString(36).slice(2, 6);
 
 const pct = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -46,8 +48,9 @@ async function createUsersWithGuids(ou: Awaited<ReturnType<typeof createTestOu>>
   for (let i = 0; i < count; i += 50) {
     await Promise.all(
       Array.from({ length: Math.min(50, count - i) }, async (_, j) => {
-        const dn = `CN=${prefix}${i + j},${ou.dn}`;
-        await client.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: `${prefix}${i + j}`, userAccountControl: '514' });
+        const name = `${prefix}${run}${i + j}`;
+        const dn = `CN=${name},${ou.dn}`;
+        await client.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: name, userAccountControl: '514' });
         const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'] });
         users.push({ dn, guid: guidToString(searchEntries[0]!.objectGUID as Buffer) });
       }),
@@ -177,7 +180,7 @@ async function singleExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTest
   const lags: number[] = [];
   for (let i = 0; i < singles; i++) {
     const endsAt = new Date(h.clock.now().getTime() + 1500);
-    const { dns } = await seedGrants(h, ou, group, 1, endsAt, `single${i}-`);
+    const { dns } = await seedGrants(h, ou, group, 1, endsAt, `s${i}-`);
     const dn = dns[0]!.toLowerCase();
     while ((await membersOf(acme, group)).includes(dn)) await sleep(10);
     lags.push(Date.now() - endsAt.getTime());
@@ -192,8 +195,8 @@ try {
   await addTenant(h, acme);
   const adminToken = (await login(h, await createTechnician(h, ['admin']))).accessToken;
   h.clock.set(Date.now());
-  const activateGroup = await ou.group('Bench-Activate');
-  const expiryGroup = await ou.group('Bench-Expiry');
+  const activateGroup = await ou.group(`Bench-Activate-${run}`);
+  const expiryGroup = await ou.group(`Bench-Expiry-${run}`);
   const only = process.env.BENCH_ONLY; // activation | single | mass
   if (!only || only === 'activation') await activationLatency(h, ou, activateGroup, adminToken);
   const created = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken))

@@ -221,17 +221,20 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
 
     async accountDnsByGuid(guids) {
       const found = new Map<string, string>();
-      for (const part of chunks(guids, readChunk)) {
-        // A Buffer value: ldapts would re-encode escaped bytes in a filter string (FACTS).
-        const filter = new OrFilter({ filters: part.map((guid) => new EqualityFilter({ attribute: 'objectGUID', value: Buffer.from(guidToBytes(guid)) })) });
-        const entries = await run('resolve-accounts', async (client) =>
-          (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'], paged: { pageSize: 500 } })).searchEntries,
-        );
-        for (const entry of entries) {
-          const guid = buffer(entry, 'objectGUID');
-          if (guid) found.set(guidToString(guid), entry.dn);
-        }
-      }
+      // Chunks run side by side over the pooled connections (reads are not serialised like writes).
+      await Promise.all(
+        chunks(guids, readChunk).map(async (part) => {
+          // A Buffer value: ldapts would re-encode escaped bytes in a filter string (FACTS).
+          const filter = new OrFilter({ filters: part.map((guid) => new EqualityFilter({ attribute: 'objectGUID', value: Buffer.from(guidToBytes(guid)) })) });
+          const entries = await run('resolve-accounts', async (client) =>
+            (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'], paged: { pageSize: 500 } })).searchEntries,
+          );
+          for (const entry of entries) {
+            const guid = buffer(entry, 'objectGUID');
+            if (guid) found.set(guidToString(guid), entry.dn);
+          }
+        }),
+      );
       return found;
     },
 
