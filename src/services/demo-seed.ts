@@ -36,23 +36,17 @@ export async function seedDemo(
   input: { domain: DemoDomain; admin: DemoAccount; technician: DemoAccount; grantable: { group: string; account: string } },
 ): Promise<{ technicianTotpSecret: string | null }> {
   const ctx = systemContext;
+  const directory = {
+    url: input.domain.ldapsUrl,
+    bindDn: input.domain.bindDn,
+    bindPassword: input.domain.bindPassword,
+    baseDn: input.domain.baseDn,
+    caCertificate: input.domain.caCertificate,
+  };
   const existing = await deps.store.tenants.findById(input.domain.name);
   if (existing && existing.directory.caCertificate !== input.domain.caCertificate) {
     // The local demo domain was provisioned again (new CA, new password): follow it.
-    await deps.tenants.update(
-      input.domain.name,
-      {
-        directory: {
-          url: input.domain.ldapsUrl,
-          bindDn: input.domain.bindDn,
-          bindPassword: input.domain.bindPassword,
-          baseDn: input.domain.baseDn,
-          caCertificate: input.domain.caCertificate,
-        },
-      },
-      'system',
-      ctx,
-    );
+    await deps.tenants.update(input.domain.name, { directory }, 'system', ctx);
   }
   if (!existing) {
     await deps.tenants.create(
@@ -60,13 +54,7 @@ export async function seedDemo(
         id: input.domain.name,
         displayName: `${input.domain.name[0]!.toUpperCase()}${input.domain.name.slice(1)} (demo)`,
         timeZone: 'Europe/London',
-        directory: {
-          url: input.domain.ldapsUrl,
-          bindDn: input.domain.bindDn,
-          bindPassword: input.domain.bindPassword,
-          baseDn: input.domain.baseDn,
-          caCertificate: input.domain.caCertificate,
-        },
+        directory,
       },
       'system',
       ctx,

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { chainAuditEvent, type AuditAction, type AuditEvent } from '../../domain/audit.ts';
 import type { AuditRepository } from '../../services/ports.ts';
 import type { AuditEventsTable, Database } from './schema.ts';
@@ -19,6 +19,22 @@ function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
   };
 }
 
+function toRow(event: AuditEvent): Insertable<AuditEventsTable> {
+  return {
+    seq: event.seq,
+    at: event.at.getTime(),
+    actor: event.actor,
+    action: event.action,
+    tenant_id: event.tenantId,
+    target: event.target,
+    request_id: event.requestId,
+    source_ip: event.sourceIp,
+    details: JSON.stringify(event.details),
+    prev_hash: event.prevHash,
+    hash: event.hash,
+  };
+}
+
 export function auditRepository(db: Kysely<Database>): AuditRepository {
   return {
     async append(input, at) {
@@ -32,22 +48,7 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
         .executeTakeFirstOrThrow();
       const event = chainAuditEvent(input, Number(head.seq), head.hash, at);
       await db.updateTable('audit_head').set({ hash: event.hash }).where('id', '=', 1).execute();
-      await db
-        .insertInto('audit_events')
-        .values({
-          seq: event.seq,
-          at: event.at.getTime(),
-          actor: event.actor,
-          action: event.action,
-          tenant_id: event.tenantId,
-          target: event.target,
-          request_id: event.requestId,
-          source_ip: event.sourceIp,
-          details: JSON.stringify(event.details),
-          prev_hash: event.prevHash,
-          hash: event.hash,
-        })
-        .execute();
+      await db.insertInto('audit_events').values(toRow(event)).execute();
       return event;
     },
 
@@ -64,19 +65,7 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
       const rows = inputs.map((input) => {
         const event = chainAuditEvent(input, ++seq, prevHash, at);
         prevHash = event.hash;
-        return {
-          seq: event.seq,
-          at: event.at.getTime(),
-          actor: event.actor,
-          action: event.action,
-          tenant_id: event.tenantId,
-          target: event.target,
-          request_id: event.requestId,
-          source_ip: event.sourceIp,
-          details: JSON.stringify(event.details),
-          prev_hash: event.prevHash,
-          hash: event.hash,
-        };
+        return toRow(event);
       });
       await db.updateTable('audit_head').set({ hash: prevHash }).where('id', '=', 1).execute();
       // 11 columns a row: 80 rows stay under SQLite's default limit of bound parameters.
