@@ -1,75 +1,159 @@
+// Configuration (SPEC §12, STYLE habit 2): defaults, files, STINT_* overrides, every problem listed
+// at once, secrets masked when printed. YAML files are written to a temporary folder.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfig, maskedConfig } from '../../src/config/load.ts';
 
-const key = Buffer.alloc(32, 7).toString('base64');
+const masterKey = Buffer.alloc(32, 7).toString('base64');
+const withKey = (env: Record<string, string> = {}) => ({ STINT_SECRETS__MASTER_KEY: masterKey, ...env });
+
 const dir = mkdtempSync(join(tmpdir(), 'stint-config-'));
-function yamlFile(name: string, text: string): string {
-  const file = join(dir, name);
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileCount = 0;
+function yamlFile(text: string): string {
+  fileCount += 1;
+  const file = join(dir, `config-${fileCount}.yaml`);
   writeFileSync(file, text);
   return file;
 }
 
-function problemsOf(work: () => unknown): string[] {
+function problemsOf(load: () => unknown): string[] {
   try {
-    work();
+    load();
   } catch (error) {
-    assert.ok(error instanceof ConfigError);
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    for (const problem of error.problems) assert.ok(error.message.includes(problem), 'the message lists every problem');
     return error.problems;
   }
   assert.fail('expected a ConfigError');
 }
 
-describe('configuration', () => {
-  it('when only the master key is given, then every default applies', () => {
-    const config = loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key }, files: [] });
-    assert.equal(config.server.port, 8080);
-    assert.equal(config.audit.retentionDays, 400);
-    assert.equal(config.auth.mfaMaxFailures, 5);
+function assertListed(problems: string[], ...expected: string[]): void {
+  for (const text of expected) assert.ok(problems.some((p) => p.includes(text)), `"${text}" not in: ${problems.join(' | ')}`);
+}
+
+describe('loading configuration', () => {
+  it('when only the master key is given, then the schema defaults apply', () => {
+    const config = loadConfig({ env: withKey(), files: [] });
+    assert.equal(config.mode, 'production');
+    assert.deepEqual(config.server, { host: '127.0.0.1', port: 8080, trustProxy: false, bodyLimitBytes: 65_536 });
     assert.equal(config.database.url, 'sqlite:stint.db');
+    assert.equal(config.auth.accessTokenTtlSeconds, 900);
+    assert.equal(config.auth.mfaMaxFailures, 5);
+    assert.equal(config.auth.mfaLockoutSeconds, 900);
+    assert.equal(config.audit.retentionDays, 400);
+    assert.deepEqual(config.secrets, { masterKey, previousMasterKeys: [] });
   });
 
-  it('when a file and the environment both set values, then the environment wins and names map to camelCase', () => {
-    const file = yamlFile('a.yaml', 'server:\n  port: 9000\n  bodyLimitBytes: 1000\nlogging:\n  level: debug\n');
-    const config = loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key, STINT_SERVER__BODY_LIMIT_BYTES: '2048' }, files: [file] });
-    assert.equal(config.server.port, 9000);
-    assert.equal(config.server.bodyLimitBytes, 2048);
+  it('when config/default.yaml is read, then it says the same as the schema defaults', () => {
+    assert.deepEqual(loadConfig({ env: withKey() }), loadConfig({ env: withKey(), files: [] }));
+  });
+
+  it('when a file sets some values, then they replace the defaults and the values beside them stay', () => {
+    const file = yamlFile('server:\n  port: 7000\nlogging:\n  level: debug\n');
+    const config = loadConfig({ env: withKey(), files: [file] });
+    assert.equal(config.server.port, 7000);
+    assert.equal(config.server.host, '127.0.0.1');
     assert.equal(config.logging.level, 'debug');
   });
 
-  it('when there is no master key, then that is a problem and there is no default', () => {
-    assert.ok(problemsOf(() => loadConfig({ env: {}, files: [] })).some((p) => p.includes('master key is required')));
+  it('when two files set the same value, then the later file wins', () => {
+    const first = yamlFile('server:\n  port: 7000\n  host: 0.0.0.0\n');
+    const second = yamlFile('server:\n  port: 7001\n');
+    const config = loadConfig({ env: withKey(), files: [first, second] });
+    assert.equal(config.server.port, 7001);
+    assert.equal(config.server.host, '0.0.0.0');
+  });
+
+  it('when STINT_SERVER__PORT=9000 is set, then it wins over the file', () => {
+    const file = yamlFile('server:\n  port: 7000\n');
+    assert.equal(loadConfig({ env: withKey({ STINT_SERVER__PORT: '9000' }), files: [file] }).server.port, 9000);
+  });
+
+  it('when a variable names a snake_case key, then it maps to the camelCase setting', () => {
+    const config = loadConfig({
+      env: withKey({ STINT_SERVER__BODY_LIMIT_BYTES: '2048', STINT_AUTH__MFA_MAX_FAILURES: '3', STINT_QUEUE__RECONCILE_INTERVAL_SECONDS: '45', STINT_DATA_DIR: '/var/lib/stint' }),
+      files: [],
+    });
+    assert.equal(config.server.bodyLimitBytes, 2048);
+    assert.equal(config.auth.mfaMaxFailures, 3);
+    assert.equal(config.queue.reconcileIntervalSeconds, 45);
+    assert.equal(config.dataDir, '/var/lib/stint');
+  });
+
+  it('when a variable says true or a number, then it becomes a boolean or a number', () => {
+    assert.equal(loadConfig({ env: withKey({ STINT_SERVER__TRUST_PROXY: 'true' }), files: [] }).server.trustProxy, true);
+    assert.equal(loadConfig({ env: withKey({ STINT_SERVER__TRUST_PROXY: '1' }), files: [] }).server.trustProxy, 1);
+  });
+
+  it('when STINT_CONFIG_FILE names a file and no files are passed, then it is read over config/default.yaml', () => {
+    const file = yamlFile('server:\n  port: 7100\n');
+    const config = loadConfig({ env: withKey({ STINT_CONFIG_FILE: file }) });
+    assert.equal(config.server.port, 7100);
+    assert.equal(config.auth.issuer, 'stint');
+  });
+
+  it('when previous master keys come as "a,b", then they become a list', () => {
+    const list = (value: string) => loadConfig({ env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: value }), files: [] }).secrets.previousMasterKeys;
+    assert.deepEqual(list('a,b'), ['a', 'b']);
+    assert.deepEqual(list(' a , b ,'), ['a', 'b']);
+  });
+});
+
+describe('configuration problems', () => {
+  it('when there is no master key, then a ConfigError lists it, since secrets have no default', () => {
+    assertListed(problemsOf(() => loadConfig({ env: {}, files: [] })), 'secrets: a master key is required');
+  });
+
+  it('when both a master key and a master key file are set, then that is a problem', () => {
+    assertListed(problemsOf(() => loadConfig({ env: withKey({ STINT_SECRETS__MASTER_KEY_FILE: '/run/secrets/key' }), files: [] })), 'not both');
   });
 
   it('when several things are wrong, then all of them are listed at once', () => {
-    const file = yamlFile('bad.yaml', 'server:\n  port: 70000\nnonsense: true\naudit:\n  retentionDays: 3\n');
-    const problems = problemsOf(() => loadConfig({ env: { STINT_REDIS__URL: 'http://x' }, files: [file] }));
-    for (const expected of ['server.port', 'nonsense', 'audit.retentionDays', 'redis.url', 'master key']) {
-      assert.ok(problems.some((p) => p.includes(expected)), `${expected} not in ${problems.join(' | ')}`);
-    }
+    const file = yamlFile('server:\n  port: 70000\nnonsense: true\naudit:\n  retentionDays: 3\n');
+    const problems = problemsOf(() => loadConfig({ env: { STINT_REDIS__URL: 'http://cache:6379' }, files: [file] }));
+    assertListed(problems, 'server.port', 'nonsense', 'audit.retentionDays: must be at least 7 days', 'redis.url', 'master key is required');
+    assert.equal(problems.length, 5, problems.join(' | '));
   });
 
-  it('when a YAML file is broken, then the problem names the file', () => {
-    const file = yamlFile('broken.yaml', 'server: [unclosed\n');
-    assert.ok(problemsOf(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key }, files: [file] })).some((p) => p.startsWith(file)));
+  it('when a variable names an unknown setting, then it is reported like a typo in a file', () => {
+    assertListed(problemsOf(() => loadConfig({ env: withKey({ STINT_SERVR__HOST: '0.0.0.0' }), files: [] })), 'servr');
   });
 
-  it('when previous master keys come from the environment, then they become a list', () => {
-    const config = loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key, STINT_SECRETS__PREVIOUS_MASTER_KEYS: 'a, b' }, files: [] });
-    assert.deepEqual(config.secrets.previousMasterKeys, ['a', 'b']);
+  it('when a YAML file is broken, missing or not a mapping, then each problem names its file, beside the other problems', () => {
+    const broken = yamlFile('server: [unclosed\n');
+    const list = yamlFile('- a\n- b\n');
+    const missing = join(dir, 'missing.yaml');
+    const problems = problemsOf(() => loadConfig({ env: {}, files: [broken, list, missing] }));
+    for (const file of [broken, list, missing]) assert.ok(problems.some((p) => p.startsWith(`${file}:`)), `${file} not named in ${problems.join(' | ')}`);
+    assertListed(problems, 'the top level must be a mapping', 'master key is required');
   });
+});
 
-  it('when the configuration is printed, then secrets and URL passwords are masked and the rest kept', () => {
+describe('printing configuration', () => {
+  it('when the configuration is masked, then the master keys and the database password are hidden and the rest kept', () => {
     const config = loadConfig({
-      env: { STINT_SECRETS__MASTER_KEY: key, STINT_SECRETS__PREVIOUS_MASTER_KEYS: 'old', STINT_DATABASE__URL: 'postgres://u:hunter2@db/stint' },
+      env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: 'old-1,old-2', STINT_DATABASE__URL: 'postgres://u:pw@h/db' }),
       files: [],
     });
-    const masked = JSON.stringify(maskedConfig(config));
-    assert.ok(!masked.includes(key) && !masked.includes('hunter2') && !masked.includes('"old"'));
-    assert.ok(masked.includes('postgres://u:****@db/stint'));
-    assert.equal(config.secrets.masterKey, key, 'masking must not change the configuration itself');
+    const expected = {
+      ...structuredClone(config),
+      database: { url: 'postgres://u:****@h/db' },
+      secrets: { masterKey: '****', previousMasterKeys: ['****', '****'] },
+    };
+    assert.deepEqual(maskedConfig(config), expected);
+    assert.equal(config.secrets.masterKey, masterKey, 'masking leaves the configuration itself alone');
+    assert.equal(config.database.url, 'postgres://u:pw@h/db');
+  });
+
+  it('when the Redis URL carries a password, then it is masked too, and URLs without one are unchanged', () => {
+    const config = loadConfig({ env: withKey({ STINT_REDIS__URL: 'rediss://default:s3cret@cache:6380/0' }), files: [] });
+    const masked = maskedConfig(config) as { redis: { url: string }; database: { url: string } };
+    assert.equal(masked.redis.url, 'rediss://default:****@cache:6380/0');
+    assert.equal(masked.database.url, 'sqlite:stint.db');
   });
 });

@@ -1,67 +1,201 @@
-// Session tokens with an in-memory key store: types cannot be swapped, rotation keeps old tokens
-// valid for the grace period only.
+// Session tokens (SPEC §5) with an in-memory signing-key store and a real secret box: claims round
+// trip, algorithm pinned, iss/aud/exp/typ checked, rotation keeps old tokens valid for the grace
+// period only.
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { createRandomSource } from '../../src/adapters/crypto/random.ts';
 import { createSecretBox, parseMasterKey } from '../../src/adapters/crypto/secret-box.ts';
-import { createTokenService } from '../../src/adapters/crypto/tokens.ts';
+import { createTokenService, type TokenSettings } from '../../src/adapters/crypto/tokens.ts';
 import { DomainError } from '../../src/domain/errors.ts';
-import type { SigningKeyRecord, SigningKeyRepository } from '../../src/services/ports.ts';
+import type { SecretBox, SigningKeyRecord, SigningKeyRepository, TokenService } from '../../src/services/ports.ts';
 
-function memoryKeys(): SigningKeyRepository {
-  const keys: SigningKeyRecord[] = [];
+/** The signing-key table, in memory; list() answers newest first, as the store does. */
+function memoryKeyRepository(): SigningKeyRepository & { records: SigningKeyRecord[] } {
+  const records: SigningKeyRecord[] = [];
   return {
-    insert: async (k) => void keys.unshift({ ...k }),
-    list: async () => keys.map((k) => ({ ...k })),
-    retireAllExcept: async (kid, at) => keys.forEach((k) => (k.kid !== kid && k.retiredAt === null ? (k.retiredAt = at) : undefined)),
-    replaceSealedPrivateKey: async (kid, sealed) => keys.forEach((k) => (k.kid === kid ? (k.privateJwkSealed = sealed) : undefined)),
+    records,
+    async insert(key) {
+      records.unshift({ ...key });
+    },
+    async list() {
+      return records.map((k) => ({ ...k }));
+    },
+    async retireAllExcept(kid, at) {
+      for (const k of records) if (k.kid !== kid && k.retiredAt === null) k.retiredAt = at;
+    },
+    async replaceSealedPrivateKey(kid, sealed) {
+      for (const k of records) if (k.kid === kid) k.privateJwkSealed = sealed;
+    },
   };
 }
 
+const hour = 3_600_000;
 const t0 = new Date(Date.UTC(2026, 0, 1, 9));
 const later = (ms: number) => new Date(t0.getTime() + ms);
-const isTokenInvalid = (e: unknown) => e instanceof DomainError && e.code === 'token_invalid';
+const graceMs = hour;
+const isTokenInvalid = (error: unknown) => error instanceof DomainError && error.code === 'token_invalid';
+const newBox = () => createSecretBox(parseMasterKey(randomBytes(32).toString('base64')));
 
-function service(repo = memoryKeys(), audience = 'stint-api') {
-  const box = createSecretBox(parseMasterKey(randomBytes(32).toString('base64')));
-  return createTokenService(repo, box, { bytes: (n) => randomBytes(n), id: () => randomUUID() }, { issuer: 'stint', audience, retiredKeyGraceMs: 3_600_000 });
+interface Deployment {
+  tokens: TokenService;
+  keys: ReturnType<typeof memoryKeyRepository>;
+  box: SecretBox;
 }
 
-describe('session tokens', () => {
-  it('when an access token is issued, then it verifies with its claims until it expires', async () => {
-    const tokens = service();
-    await tokens.rotate(t0);
-    const token = await tokens.issueAccessToken({ technicianId: 'tech', sessionId: 'sess', expiresAt: later(900_000) }, t0);
-    assert.deepEqual(await tokens.verifyAccessToken(token, later(1000)), { technicianId: 'tech', sessionId: 'sess', expiresAt: later(900_000) });
-    await assert.rejects(tokens.verifyAccessToken(token, later(901_000)), isTokenInvalid);
+function deployment(settings: Partial<TokenSettings> = {}, keys = memoryKeyRepository(), box = newBox()): Deployment {
+  const tokens = createTokenService(keys, box, createRandomSource(), { issuer: 'stint', audience: 'stint-api', retiredKeyGraceMs: graceMs, ...settings });
+  return { tokens, keys, box };
+}
+
+async function withKey(settings: Partial<TokenSettings> = {}): Promise<Deployment> {
+  const d = deployment(settings);
+  await d.tokens.rotate(t0);
+  return d;
+}
+
+const accessClaims = { technicianId: 'tech-1', sessionId: 'sess-1', expiresAt: later(15 * 60_000) };
+const issue = (d: Deployment, now = t0) => d.tokens.issueAccessToken(accessClaims, now);
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const headerOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+
+describe('access tokens', () => {
+  it('when an access token is issued, then it verifies back to the same claims', async () => {
+    const d = await withKey();
+    assert.deepEqual(await d.tokens.verifyAccessToken(await issue(d), later(60_000)), accessClaims);
   });
 
-  it('when an MFA challenge token is used as an access token, or the reverse, then it is refused', async () => {
-    const tokens = service();
-    await tokens.rotate(t0);
-    const challenge = await tokens.issueMfaChallenge({ technicianId: 'tech', expiresAt: later(300_000) }, t0);
-    const access = await tokens.issueAccessToken({ technicianId: 'tech', sessionId: 's', expiresAt: later(300_000) }, t0);
-    await assert.rejects(tokens.verifyAccessToken(challenge, t0), isTokenInvalid);
-    await assert.rejects(tokens.verifyMfaChallenge(access, t0), isTokenInvalid);
+  it('when a token is issued, then its header pins EdDSA, names the key and says it is an access token', async () => {
+    const d = await withKey();
+    const header = headerOf(await issue(d));
+    assert.deepEqual(header, { alg: 'EdDSA', kid: d.keys.records[0]!.kid, typ: 'at+jwt' });
   });
 
-  it('when the audience differs, then the token is refused even with the same keys', async () => {
-    const repo = memoryKeys();
-    const ours = service(repo);
-    await ours.rotate(t0);
-    const theirs = createTokenService(repo, createSecretBox(parseMasterKey(randomBytes(32).toString('base64'))), { bytes: randomBytes, id: randomUUID }, { issuer: 'stint', audience: 'other', retiredKeyGraceMs: 1 });
-    await assert.rejects(theirs.verifyAccessToken(await ours.issueAccessToken({ technicianId: 't', sessionId: 's', expiresAt: later(60_000) }, t0), t0), isTokenInvalid);
+  it('when the expiry has passed, then the token is refused as token_invalid, and a second before it is accepted', async () => {
+    const d = await withKey();
+    const token = await issue(d);
+    assert.equal((await d.tokens.verifyAccessToken(token, later(15 * 60_000 - 1000))).technicianId, 'tech-1');
+    await assert.rejects(d.tokens.verifyAccessToken(token, later(15 * 60_000 + 1000)), isTokenInvalid);
   });
 
-  it('when the key rotates, then old tokens verify during the grace period and not after', async () => {
-    const tokens = service();
-    const firstKid = await tokens.rotate(t0);
-    const old = await tokens.issueAccessToken({ technicianId: 't', sessionId: 's', expiresAt: later(10 * 3_600_000) }, t0);
-    const secondKid = await tokens.rotate(later(1000));
-    assert.notEqual(firstKid, secondKid);
-    assert.deepEqual((await tokens.jwks(later(2000))).keys.map((k) => k.kid).sort(), [firstKid, secondKid].sort());
-    assert.equal((await tokens.verifyAccessToken(old, later(60_000))).technicianId, 't');
-    await assert.rejects(tokens.verifyAccessToken(old, later(2 * 3_600_000)), isTokenInvalid);
-    assert.deepEqual((await tokens.jwks(later(2 * 3_600_000))).keys.map((k) => k.kid), [secondKid]);
+  it('when a token was signed for another audience with the same keys, then it is refused', async () => {
+    const ours = await withKey();
+    const theirs = deployment({ audience: 'other-api' }, ours.keys, ours.box);
+    const token = await theirs.tokens.issueAccessToken(accessClaims, t0);
+    assert.equal((await theirs.tokens.verifyAccessToken(token, t0)).technicianId, 'tech-1', 'valid for its own audience');
+    await assert.rejects(ours.tokens.verifyAccessToken(token, t0), isTokenInvalid);
+  });
+
+  it('when a token was signed by another issuer with the same keys, then it is refused', async () => {
+    const ours = await withKey();
+    const theirs = deployment({ issuer: 'someone-else' }, ours.keys, ours.box);
+    await assert.rejects(ours.tokens.verifyAccessToken(await theirs.tokens.issueAccessToken(accessClaims, t0), t0), isTokenInvalid);
+  });
+
+  it('when a token was signed by another deployment\'s key, then it is refused', async () => {
+    const ours = await withKey();
+    const stranger = await withKey();
+    await assert.rejects(ours.tokens.verifyAccessToken(await issue(stranger), t0), isTokenInvalid);
+  });
+
+  it('when a token says alg none and has no signature, then it is refused', async () => {
+    const d = await withKey();
+    const [header, payload] = (await issue(d)).split('.');
+    const unsigned = `${b64({ ...JSON.parse(Buffer.from(header!, 'base64url').toString('utf8')), alg: 'none' })}.${payload}.`;
+    await assert.rejects(d.tokens.verifyAccessToken(unsigned, t0), isTokenInvalid);
+  });
+
+  it('when a token is HS256-signed with the public key bytes as the secret, then it is refused', async () => {
+    const d = await withKey();
+    const publicJwk = (await d.tokens.jwks(t0)).keys[0]!;
+    const payload = (await issue(d)).split('.')[1]!;
+    const header = b64({ alg: 'HS256', kid: publicJwk.kid, typ: 'at+jwt' });
+    const signature = createHmac('sha256', Buffer.from(publicJwk.x as string, 'base64url')).update(`${header}.${payload}`).digest('base64url');
+    await assert.rejects(d.tokens.verifyAccessToken(`${header}.${payload}.${signature}`, t0), isTokenInvalid);
+  });
+
+  it('when a character of the payload is changed, then the token is refused', async () => {
+    const d = await withKey();
+    const [header, payload, signature] = (await issue(d)).split('.');
+    const i = Math.floor(payload!.length / 2);
+    const changed = payload!.slice(0, i) + (payload![i] === 'A' ? 'B' : 'A') + payload!.slice(i + 1);
+    await assert.rejects(d.tokens.verifyAccessToken(`${header}.${changed}.${signature}`, t0), isTokenInvalid);
+  });
+
+  it('when the payload claims another technician under the original signature, then the token is refused', async () => {
+    const d = await withKey();
+    const [header, payload, signature] = (await issue(d)).split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    await assert.rejects(d.tokens.verifyAccessToken(`${header}.${b64({ ...claims, sub: 'admin-1' })}.${signature}`, t0), isTokenInvalid);
+  });
+
+  it('when the text is not a token at all, then it is refused as token_invalid', async () => {
+    const d = await withKey();
+    for (const text of ['', 'abc', 'a.b.c']) await assert.rejects(d.tokens.verifyAccessToken(text, t0), isTokenInvalid, JSON.stringify(text));
+  });
+});
+
+describe('MFA challenge tokens', () => {
+  it('when a challenge token is issued, then it verifies back to its claims', async () => {
+    const d = await withKey();
+    const claims = { technicianId: 'tech-1', expiresAt: later(300_000) };
+    assert.deepEqual(await d.tokens.verifyMfaChallenge(await d.tokens.issueMfaChallenge(claims, t0), t0), claims);
+  });
+
+  it('when a challenge token is presented as an access token, or the reverse, then it is refused', async () => {
+    const d = await withKey();
+    const challenge = await d.tokens.issueMfaChallenge({ technicianId: 'tech-1', expiresAt: later(300_000) }, t0);
+    await assert.rejects(d.tokens.verifyAccessToken(challenge, t0), isTokenInvalid);
+    await assert.rejects(d.tokens.verifyMfaChallenge(await issue(d), t0), isTokenInvalid);
+  });
+});
+
+describe('signing keys', () => {
+  it('when no key has been created yet, then issuing fails with key_unavailable', async () => {
+    const d = deployment();
+    await assert.rejects(issue(d), (error: unknown) => error instanceof DomainError && error.code === 'key_unavailable');
+  });
+
+  it('when a key is created, then its private half is stored sealed and only the public half is published', async () => {
+    const d = await withKey();
+    const record = d.keys.records[0]!;
+    const privateJwk = JSON.parse(await d.box.open(record.privateJwkSealed, `signing-key:${record.kid}`)) as { d: string };
+    assert.ok(!record.privateJwkSealed.includes(privateJwk.d));
+    const published = (await d.tokens.jwks(t0)).keys;
+    assert.deepEqual(published.map((k) => [k.kid, k.kty, k.crv, k.alg, k.use, 'd' in k]), [[record.kid, 'OKP', 'Ed25519', 'EdDSA', 'sig', false]]);
+  });
+
+  it('when the key rotates, then new tokens use the new key, old tokens still verify and the JWKS lists both', async () => {
+    const d = await withKey();
+    const [firstKid] = d.keys.records.map((k) => k.kid);
+    const old = await d.tokens.issueAccessToken({ ...accessClaims, expiresAt: later(10 * hour) }, t0);
+    const secondKid = await d.tokens.rotate(later(1000));
+    assert.notEqual(secondKid, firstKid);
+
+    assert.equal(headerOf(await issue(d, later(2000))).kid, secondKid);
+    assert.equal((await d.tokens.verifyAccessToken(old, later(30 * 60_000))).technicianId, 'tech-1');
+    assert.deepEqual((await d.tokens.jwks(later(2000))).keys.map((k) => k.kid).sort(), [firstKid, secondKid].sort());
+  });
+
+  it('when the grace period after a rotation has passed, then tokens of the old key are refused and it leaves the JWKS', async () => {
+    const d = await withKey();
+    const longLived = { ...accessClaims, expiresAt: later(10 * hour) };
+    const old = await d.tokens.issueAccessToken(longLived, t0);
+    const secondKid = await d.tokens.rotate(later(1000));
+    const fresh = await d.tokens.issueAccessToken(longLived, later(1000));
+    const afterGrace = later(1000 + graceMs + 1000);
+
+    await assert.rejects(d.tokens.verifyAccessToken(old, afterGrace), isTokenInvalid);
+    assert.equal((await d.tokens.verifyAccessToken(fresh, afterGrace)).technicianId, 'tech-1', 'the current key still verifies');
+    assert.deepEqual((await d.tokens.jwks(afterGrace)).keys.map((k) => k.kid), [secondKid]);
+  });
+
+  it('when another replica rotated the key, then a token signed with the new key verifies at once here', async () => {
+    const here = await withKey();
+    const there = deployment({}, here.keys, here.box);
+    await here.tokens.verifyAccessToken(await issue(here), t0); // fills this replica's key cache
+    await there.tokens.rotate(later(1000));
+    assert.equal((await here.tokens.verifyAccessToken(await issue(there, later(2000)), later(3000))).technicianId, 'tech-1');
   });
 });
