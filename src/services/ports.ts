@@ -429,3 +429,22 @@ export interface RevocationJobs {
 export interface QueueHealth {
   ping(): Promise<void>;
 }
+
+// ---- Notifications ------------------------------------------------------------------------
+
+/**
+ * What happened to an elevation, for the people who should hear about it (Slack DMs, approval
+ * messages, the alert channel). Ids only: the notifier reads the rest from the store. Publishing
+ * queues the notice; it never blocks or fails the change it reports.
+ */
+export type Notice =
+  | { kind: 'approval_requested'; elevationId: string }
+  | { kind: 'decided'; elevationId: string; approverId: string; decision: 'approve' | 'deny' }
+  | { kind: 'activated'; elevationId: string }
+  | { kind: 'extended'; elevationId: string }
+  | { kind: 'ended'; elevationId: string }
+  | { kind: 'alert'; alert: 'mfa_lockout' | 'revocation_overdue' | 'kill_switch' | 'risk'; subject: string; details: Record<string, string | number> };
+
+export interface Notifications {
+  publish(notices: readonly Notice[]): Promise<void>;
+}
