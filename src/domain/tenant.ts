@@ -21,13 +21,30 @@ export interface Tenant {
 
 export const tenantIdPattern = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 
-export function isValidTimeZone(timeZone: string): boolean {
+// ICU lists one name per zone, sometimes an older alias (Asia/Calcutta, not Asia/Kolkata), and
+// leaves out UTC; it also accepts offsets ("+01:00") and any letter case, which are not zone names.
+let icuZoneNames: ReadonlySet<string> | undefined;
+const utcNames = /^(?:UTC|Etc\/(?:UTC|GMT(?:[+-](?:[1-9]|1[0-4]))?))$/;
+const regionZoneName = /^(?:Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific)(?:\/[A-Z][A-Za-z0-9_+-]*)+$/;
+
+function resolvedZone(timeZone: string): string | undefined {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
+    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** A canonical IANA zone name, as written in the tz database: 'Europe/Berlin', 'UTC', 'Etc/GMT+5'. */
+export function isValidTimeZone(timeZone: string): boolean {
+  icuZoneNames ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (icuZoneNames.has(timeZone)) return true;
+  const resolved = resolvedZone(timeZone);
+  if (resolved === undefined) return false;
+  if (utcNames.test(timeZone)) return true;
+  // A region name ICU knows under another spelling (Asia/Kolkata → Asia/Calcutta); the same name
+  // in another letter case is not another spelling.
+  return regionZoneName.test(timeZone) && icuZoneNames.has(resolved) && resolved.toLowerCase() !== timeZone.toLowerCase();
 }
 
 /** SPEC §4: `ldaps://` only; plain `ldap://` is refused in production mode. */
@@ -38,8 +55,11 @@ export function assertDirectoryUrlAllowed(url: string, production: boolean): voi
   } catch {
     throw new DomainError('validation_failed', 'The directory URL is not a valid URL', { field: 'directory.url' });
   }
-  if (parsed.protocol === 'ldaps:') return;
-  if (parsed.protocol === 'ldap:' && !production) return;
+  const secure = parsed.protocol === 'ldaps:';
+  if (secure || (parsed.protocol === 'ldap:' && !production)) {
+    if (parsed.hostname === '') throw new DomainError('validation_failed', 'The directory URL names no host', { field: 'directory.url' });
+    return;
+  }
   throw new DomainError(
     'directory_insecure',
     parsed.protocol === 'ldap:'

@@ -57,6 +57,8 @@ export interface TechnicianRepository {
   insert(technician: NewTechnician, at: Date): Promise<void>;
   findById(id: string): Promise<TechnicianRecord | null>;
   findByUsername(username: string): Promise<TechnicianRecord | null>;
+  /** The technician whose stored Slack user id this is (ids are unique), or null. */
+  findBySlackUserId(slackUserId: string): Promise<TechnicianRecord | null>;
   list(): Promise<TechnicianRecord[]>;
   update(id: string, patch: TechnicianPatch, at: Date): Promise<void>;
   countActiveAdmins(): Promise<number>;
@@ -447,4 +449,51 @@ export type Notice =
 
 export interface Notifications {
   publish(notices: readonly Notice[]): Promise<void>;
+}
+
+// ---- Slack ----------------------------------------------------------------------------------
+
+/** Block Kit JSON, as Slack's API takes it (blocks, modal views). */
+export type SlackBlock = Record<string, unknown>;
+export type SlackView = Record<string, unknown>;
+
+export interface SlackMessage {
+  /** The notification and accessibility text; the blocks are what people see. */
+  text: string;
+  blocks?: SlackBlock[];
+}
+
+/** The few Slack Web API methods Stint uses. Errors carry Slack's own error string. */
+export interface SlackApi {
+  /** A channel id, or a user id for a DM from the app. */
+  postMessage(channel: string, message: SlackMessage): Promise<{ channel: string; ts: string }>;
+  updateMessage(channel: string, ts: string, message: SlackMessage): Promise<void>;
+  postEphemeral(channel: string, user: string, message: SlackMessage): Promise<void>;
+  openView(triggerId: string, view: SlackView): Promise<{ viewId: string }>;
+  updateView(viewId: string, view: SlackView): Promise<void>;
+}
+
+export interface SlackSignedRequest {
+  timestamp: string | undefined;
+  signature: string | undefined;
+  rawBody: Buffer;
+}
+
+export interface SlackRequestVerifier {
+  /**
+   * Throws DomainError `unauthenticated` unless Slack signed this request within 5 minutes of
+   * now (either way). Answers `replayed` for a request that passed before: it must change nothing.
+   */
+  verify(request: SlackSignedRequest): Promise<'fresh' | 'replayed'>;
+}
+
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** Where an elevation's approval messages were posted, so a decision can update them. */
+export interface SlackApprovalMessages {
+  remember(elevationId: string, ref: SlackMessageRef): Promise<void>;
+  list(elevationId: string): Promise<SlackMessageRef[]>;
 }

@@ -34,15 +34,29 @@ describe('directory URL', () => {
   it('when the text is not a URL, then it is refused as invalid input', () => {
     assert.throws(() => assertDirectoryUrlAllowed('dc1.acme.example', false), refusedWith('validation_failed'));
   });
+
+  it('when the URL names no host, then it is refused as invalid input in either mode', () => {
+    for (const url of ['ldaps://', 'ldaps:///DC=acme,DC=example', 'ldap://']) {
+      assert.throws(() => assertDirectoryUrlAllowed(url, false), refusedWith('validation_failed'), url);
+    }
+    assert.throws(() => assertDirectoryUrlAllowed('ldaps://', true), refusedWith('validation_failed'));
+  });
 });
 
 describe('time zones', () => {
   it('when the name is an IANA time zone, then it is valid', () => {
-    for (const zone of ['Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'UTC']) assert.equal(isValidTimeZone(zone), true, zone);
+    const zones = ['Europe/Berlin', 'America/New_York', 'America/Argentina/Buenos_Aires', 'America/Port-au-Prince', 'Asia/Kolkata', 'Europe/Kyiv', 'UTC', 'Etc/UTC', 'Etc/GMT+5', 'Etc/GMT-14'];
+    for (const zone of zones) assert.equal(isValidTimeZone(zone), true, zone);
   });
 
   it('when the name is not a time zone, then it is invalid', () => {
-    for (const zone of ['', 'Mars/Olympus', 'Europe/Berlin/x', 'GMT+25']) assert.equal(isValidTimeZone(zone), false, zone);
+    for (const zone of ['', 'Mars/Olympus', 'Europe/Berlin/x', 'GMT+25', 'Etc/GMT+15']) assert.equal(isValidTimeZone(zone), false, zone);
+  });
+
+  it('when the text is an offset, an abbreviation or a zone name in the wrong case, then it is invalid, though Intl would take it', () => {
+    for (const zone of ['+01:00', '-0500', 'europe/berlin', 'EUROPE/BERLIN', 'Europe/BERLIN', 'utc', 'etc/utc', 'EST', 'US/Eastern']) {
+      assert.equal(isValidTimeZone(zone), false, zone);
+    }
   });
 });
 

@@ -66,6 +66,11 @@ export function technicianRepository(db: Kysely<Database>): TechnicianRepository
       return row ? toRecord(row) : null;
     },
 
+    async findBySlackUserId(slackUserId) {
+      const row = await db.selectFrom('technicians').selectAll().where('slack_user_id', '=', slackUserId).executeTakeFirst();
+      return row ? toRecord(row) : null;
+    },
+
     async list() {
       const rows = await db.selectFrom('technicians').selectAll().orderBy('username').execute();
       return rows.map(toRecord);

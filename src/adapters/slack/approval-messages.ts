@@ -1,0 +1,21 @@
+// Where each elevation's approval messages were posted in Slack (channel and message ts), so they
+// can be updated when someone decides. Kept in Redis beside the jobs: it is presentation only (the
+// decision itself lives in the store), and should it be lost the messages simply stay as posted.
+import type { Redis } from 'ioredis';
+import type { SlackApprovalMessages } from '../../services/ports.ts';
+
+/** Longer than any approval can wait, so an approval's messages are still known when it ends. */
+const keepSeconds = 7 * 24 * 3600;
+
+export function createSlackApprovalMessages(redis: Redis, keyPrefix: string): SlackApprovalMessages {
+  const key = (elevationId: string) => `${keyPrefix}:slack:approval-messages:${elevationId}`;
+  return {
+    async remember(elevationId, ref) {
+      await redis.multi().hset(key(elevationId), ref.channel, ref.ts).expire(key(elevationId), keepSeconds).exec();
+    },
+    async list(elevationId) {
+      const refs = await redis.hgetall(key(elevationId));
+      return Object.entries(refs).map(([channel, ts]) => ({ channel, ts }));
+    },
+  };
+}
