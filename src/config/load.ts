@@ -1,10 +1,12 @@
 // Reads configuration once: config/default.yaml, then the file named by STINT_CONFIG_FILE, then
-// STINT_* environment variables (STINT_SERVER__PORT=9000 sets server.port). Validates it all and
-// reports every problem at once.
+// environment variables STINT_<SECTION>__<KEY> (STINT_SERVER__PORT=9000 sets server.port) and
+// STINT_<TOP_LEVEL_KEY> (STINT_MODE, STINT_DATA_DIR). Other STINT_* variables (the scripts' own,
+// such as STINT_RUN_DIR or STINT_REDIS_PORT) are not configuration and are left alone. Validates
+// it all and reports every problem at once, naming the variable a wrong value came from.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { configSchema, secretPaths, urlPathsWithCredentials, type Config } from './schema.ts';
+import { configSchema, masterKeyProblem, secretPaths, urlPathsWithCredentials, type Config } from './schema.ts';
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -54,25 +56,75 @@ function envValue(raw: string): unknown {
   return raw;
 }
 
-export function envOverrides(env: NodeJS.ProcessEnv): Tree {
-  const tree: Tree = {};
-  for (const [name, raw] of Object.entries(env)) {
+export interface EnvOverrides {
+  tree: Tree;
+  /** The variable each setting came from, by dotted path ('server.port' → 'STINT_SERVER__PORT'). */
+  origins: Map<string, string>;
+  problems: string[];
+}
+
+const topLevelKeys: ReadonlySet<string> = new Set(Object.keys(configSchema.shape));
+
+export function envOverrides(env: NodeJS.ProcessEnv): EnvOverrides {
+  const out: EnvOverrides = { tree: {}, origins: new Map(), problems: [] };
+  for (const name of Object.keys(env).sort()) {
+    const raw = env[name];
     if (!name.startsWith('STINT_') || raw === undefined || name === 'STINT_CONFIG_FILE') continue;
-    const path = name.slice('STINT_'.length).split('__').map(camel);
-    if (path.some((p) => p === '')) continue;
-    let node = tree;
+    const rest = name.slice('STINT_'.length);
+    let path: string[];
+    if (rest.includes('__')) {
+      path = rest.split('__').map(camel);
+      if (path.some((p) => p === '')) {
+        out.problems.push(`${name}: not a setting name; write STINT_<SECTION>__<KEY>, e.g. STINT_SERVER__PORT`);
+        continue;
+      }
+    } else if (topLevelKeys.has(camel(rest))) {
+      path = [camel(rest)];
+    } else {
+      continue;
+    }
+    if (raw.trim() === '') {
+      out.problems.push(`${name} is set but empty: give it a value or unset it`);
+      continue;
+    }
+    let node = out.tree;
     for (const key of path.slice(0, -1)) {
       if (!isTree(node[key])) node[key] = {};
       node = node[key] as Tree;
     }
     node[path[path.length - 1]!] = envValue(raw);
+    out.origins.set(path.join('.'), name);
   }
-  return tree;
+  return out;
 }
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   files?: string[];
+}
+
+/**
+ * The variables to name beside a problem at `path`: the one that set it (or the list it is an item
+ * of), and for an unknown section, those that set something inside it.
+ */
+function fromVariables(origins: Map<string, string>, path: string, inside: boolean): string {
+  const related = (p: string) => p === path || path.startsWith(`${p}.`) || (inside && p.startsWith(`${path}.`));
+  const names = [...origins].filter(([p]) => related(p)).map(([, name]) => name);
+  return names.length > 0 ? ` (from ${names.join(', ')})` : '';
+}
+
+/** A master key file must exist and hold a key, or the service could not start. */
+function masterKeyFileProblem(raw: Tree): string | undefined {
+  const file = isTree(raw.secrets) ? raw.secrets.masterKeyFile : undefined;
+  if (typeof file !== 'string' || file === '') return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return `secrets.masterKeyFile: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  const problem = masterKeyProblem(text);
+  return problem === undefined ? undefined : `secrets.masterKeyFile: the key in ${file} ${problem}`;
 }
 
 export function loadConfig(options: LoadOptions = {}): Config {
@@ -81,15 +133,25 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const files = options.files ?? [defaultFile, ...(env.STINT_CONFIG_FILE ? [env.STINT_CONFIG_FILE] : [])];
   let raw: Tree = {};
   for (const file of files) raw = merge(raw, readYaml(file, problems));
-  raw = merge(raw, envOverrides(env));
+  const fromEnv = envOverrides(env);
+  problems.push(...fromEnv.problems);
+  raw = merge(raw, fromEnv.tree);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) {
-      const path = issue.path.join('.') || '(root)';
-      const keys = 'keys' in issue && Array.isArray(issue.keys) ? `: ${issue.keys.join(', ')}` : '';
-      problems.push(`${path}: ${issue.message}${keys}`);
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          const path = [...issue.path, key].join('.');
+          problems.push(`${path}: unknown setting${fromVariables(fromEnv.origins, path, true)}`);
+        }
+        continue;
+      }
+      const path = issue.path.join('.');
+      problems.push(`${path || '(root)'}: ${issue.message}${path ? fromVariables(fromEnv.origins, path, false) : ''}`);
     }
   }
+  const keyFileProblem = masterKeyFileProblem(raw);
+  if (keyFileProblem !== undefined) problems.push(keyFileProblem);
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;
 }

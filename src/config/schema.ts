@@ -1,8 +1,35 @@
 // The one typed configuration object. Defaults live here and in config/default.yaml; secrets have
 // no defaults. Unknown keys are errors, so a typo is reported instead of silently ignored.
 import { z } from 'zod';
+import { DomainError } from '../domain/errors.ts';
+import { assertDirectoryUrlAllowed } from '../domain/tenant.ts';
 
-const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/**
+ * A number, also given as a string of one (environment variables are strings). Unlike zod's
+ * coercion, an empty string or a YAML key with no value is an error rather than 0.
+ */
+const numeric = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value), schema);
+const seconds = (fallback: number) => numeric(z.number().int().positive()).default(fallback);
+
+const base64Text = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * What is wrong with the text of a master key (32 bytes, base64; surrounding whitespace is
+ * ignored), or undefined when nothing is. The answer never repeats the key.
+ */
+export function masterKeyProblem(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (!base64Text.test(trimmed)) return 'is not base64 text (a master key is 32 random bytes, base64-encoded)';
+  const length = Buffer.from(trimmed, 'base64').length;
+  if (length !== 32) return `must be 32 bytes, base64-encoded (this one is ${length} bytes)`;
+  return undefined;
+}
+
+const masterKeyText = z.string().superRefine((text, ctx) => {
+  const problem = masterKeyProblem(text);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const commaList = z.preprocess(
   (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
@@ -15,10 +42,10 @@ export const configSchema = z.strictObject({
   server: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
-      port: z.coerce.number().int().min(0).max(65535).default(8080),
+      port: numeric(z.number().int().min(0).max(65535)).default(8080),
       publicUrl: z.url().optional(),
-      trustProxy: z.union([z.boolean(), z.coerce.number().int().min(0), z.string()]).default(false),
-      bodyLimitBytes: z.coerce.number().int().positive().max(10 * 1024 * 1024).default(64 * 1024),
+      trustProxy: z.union([z.boolean(), numeric(z.number().int().min(0)), z.string().min(1)]).default(false),
+      bodyLimitBytes: numeric(z.number().int().positive().max(10 * 1024 * 1024)).default(64 * 1024),
     })
     .prefault({}),
   database: z.strictObject({ url: z.string().min(1).default('sqlite:stint.db') }).prefault({}),
@@ -33,11 +60,12 @@ export const configSchema = z.strictObject({
       mfaChallengeTtlSeconds: seconds(300),
       retiredSigningKeyGraceSeconds: seconds(86_400),
       totpIssuer: z.string().min(1).default('Stint'),
-      mfaMaxFailures: z.coerce.number().int().min(1).max(20).default(5),
+      mfaMaxFailures: numeric(z.number().int().min(1).max(20)).default(5),
       mfaLockoutSeconds: seconds(900),
       ldap: z
         .strictObject({
-          url: z.string().regex(/^ldaps?:\/\//, 'must be an ldaps:// URL'),
+          /** ldaps:// (plain ldap:// only in development mode; checked with the mode, below). */
+          url: z.string().min(1),
           caFile: z.string().min(1),
           userPrincipalSuffix: z.string().min(1),
         })
@@ -47,13 +75,13 @@ export const configSchema = z.strictObject({
   directory: z
     .strictObject({
       timeoutSeconds: seconds(10),
-      connectionsPerTenant: z.coerce.number().int().min(1).max(32).default(4),
+      connectionsPerTenant: numeric(z.number().int().min(1).max(32)).default(4),
     })
     .prefault({}),
   elevation: z
     .strictObject({
       /** accountExpires is set this long after a grant's end, so AD stops logons even if Stint is down. */
-      accountExpirySkewSeconds: z.coerce.number().int().min(0).max(3600).default(300),
+      accountExpirySkewSeconds: numeric(z.number().int().min(0).max(3600)).default(300),
       /** A grant still not revoked this long after its end raises an alert. */
       overdueAlertSeconds: seconds(120),
       /** An elevation left `activating` or `revoking` this long is finished or undone by the reconciler. */
@@ -64,31 +92,31 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Redis key prefix; one per deployment (tests use one per test file). */
       prefix: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('stint'),
-      revocationConcurrency: z.coerce.number().int().min(1).max(5000).default(200),
+      revocationConcurrency: numeric(z.number().int().min(1).max(5000)).default(200),
       reconcileIntervalSeconds: seconds(30),
       /** Removals for the same group arriving within this window go to the directory as one modify. */
-      batchLingerMs: z.coerce.number().int().min(0).max(5000).default(25),
-      maxBatch: z.coerce.number().int().min(1).max(10_000).default(5000),
-      batchesPerTenant: z.coerce.number().int().min(1).max(32).default(2),
+      batchLingerMs: numeric(z.number().int().min(0).max(5000)).default(25),
+      maxBatch: numeric(z.number().int().min(1).max(10_000)).default(5000),
+      batchesPerTenant: numeric(z.number().int().min(1).max(32)).default(2),
     })
     .prefault({}),
   rateLimit: z
     .strictObject({
       windowSeconds: seconds(60),
-      loginPerWindow: z.coerce.number().int().positive().default(10),
-      mfaPerWindow: z.coerce.number().int().positive().default(10),
+      loginPerWindow: numeric(z.number().int().positive()).default(10),
+      mfaPerWindow: numeric(z.number().int().positive()).default(10),
     })
     .prefault({}),
-  audit: z.strictObject({ retentionDays: z.coerce.number().int().min(7, 'must be at least 7 days').default(400) }).prefault({}),
+  audit: z.strictObject({ retentionDays: numeric(z.number().int().min(7, 'must be at least 7 days')).default(400) }).prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   secrets: z
     .strictObject({
       /** 32 bytes, base64. From STINT_SECRETS__MASTER_KEY, never from a committed file. */
-      masterKey: z.string().min(1).optional(),
+      masterKey: masterKeyText.optional(),
       /** A file holding the base64 master key (e.g. a Docker or Kubernetes secret). */
       masterKeyFile: z.string().min(1).optional(),
       /** Earlier master keys, still able to open secrets until `stint keys rotate-master` has run. */
-      previousMasterKeys: commaList.default([]),
+      previousMasterKeys: commaList.pipe(z.array(masterKeyText)).default([]),
     })
     .prefault({})
     .refine((s) => s.masterKey !== undefined || s.masterKeyFile !== undefined, {
@@ -97,10 +125,57 @@ export const configSchema = z.strictObject({
     .refine((s) => !(s.masterKey !== undefined && s.masterKeyFile !== undefined), {
       message: 'set the master key or the master key file, not both',
     }),
-});
+  slack: z
+    .strictObject({
+      /** Slash commands, approval buttons and DMs (SPEC §11). Off unless turned on. */
+      enabled: z.boolean().default(false),
+      /** Slack's Web API. https, except on loopback (the tests' local fake Slack). */
+      apiUrl: z
+        .url()
+        .default('https://slack.com/api/')
+        .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(u), 'must be an https:// URL'),
+      /** The bot token (xoxb-…), from STINT_SLACK__BOT_TOKEN or a file; never committed. */
+      botToken: z.string().min(1).optional(),
+      botTokenFile: z.string().min(1).optional(),
+      /** The app's signing secret: every request from Slack is verified with it. */
+      signingSecret: z.string().min(1).optional(),
+      signingSecretFile: z.string().min(1).optional(),
+      /** The channel id alerts go to (lockouts, overdue revocations, kill switches). */
+      alertChannel: z.string().min(1).optional(),
+      /** The requester is told this long before their grant ends. */
+      expiryWarningSeconds: seconds(600),
+    })
+    .prefault({})
+    .superRefine((s, ctx) => {
+      if (!s.enabled) return;
+      for (const [name, value, file] of [
+        ['botToken', s.botToken, s.botTokenFile],
+        ['signingSecret', s.signingSecret, s.signingSecretFile],
+      ] as const) {
+        if (value === undefined && file === undefined) ctx.addIssue({ code: 'custom', path: [name], message: `required when Slack is enabled: set it or ${name}File` });
+        if (value !== undefined && file !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: `set ${name} or ${name}File, not both` });
+      }
+    }),
+}).superRefine(
+  (config, ctx) => {
+    // SPEC §4/§5: TLS to every directory, the MSP's own identity source included. Checked even when
+    // other settings are wrong (`when`), so that every problem is listed at once; hence the care
+    // about the shape of what was given.
+    const given = config as unknown as { mode?: unknown; auth?: { ldap?: { url?: unknown } } } | null;
+    const url = typeof given?.auth === 'object' ? given.auth?.ldap?.url : undefined;
+    if (typeof url !== 'string' || url === '') return;
+    try {
+      assertDirectoryUrlAllowed(url, given?.mode !== 'development');
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      ctx.addIssue({ code: 'custom', path: ['auth', 'ldap', 'url'], message: error.message });
+    }
+  },
+  { when: () => true },
+);
 
 export type Config = z.infer<typeof configSchema>;
 
 /** Paths of configuration values that are secret or may embed one, masked when printed. */
-export const secretPaths = ['secrets.masterKey', 'secrets.previousMasterKeys'] as const;
+export const secretPaths = ['secrets.masterKey', 'secrets.previousMasterKeys', 'slack.botToken', 'slack.signingSecret'] as const;
 export const urlPathsWithCredentials = ['database.url', 'redis.url'] as const;

@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfig, maskedConfig } from '../../src/config/load.ts';
 
 const masterKey = Buffer.alloc(32, 7).toString('base64');
+const otherKey = (fill: number) => Buffer.alloc(32, fill).toString('base64');
 const withKey = (env: Record<string, string> = {}) => ({ STINT_SECRETS__MASTER_KEY: masterKey, ...env });
 
 const dir = mkdtempSync(join(tmpdir(), 'stint-config-'));
@@ -99,12 +100,135 @@ describe('loading configuration', () => {
 
   it('when previous master keys come as "a,b", then they become a list', () => {
     const list = (value: string) => loadConfig({ env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: value }), files: [] }).secrets.previousMasterKeys;
-    assert.deepEqual(list('a,b'), ['a', 'b']);
-    assert.deepEqual(list(' a , b ,'), ['a', 'b']);
+    const [a, b] = [otherKey(1), otherKey(2)];
+    assert.deepEqual(list(`${a},${b}`), [a, b]);
+    assert.deepEqual(list(` ${a} , ${b} ,`), [a, b]);
+  });
+
+  it('when the scripts\' own STINT_ variables are set, then they are not read as configuration', () => {
+    const scriptVariables = {
+      STINT_REDIS_PORT: '6390',
+      STINT_PG_PORT: '5440',
+      STINT_PG_DIR: '/tmp/pg',
+      STINT_RUN_DIR: '/tmp/run',
+      STINT_CACHE_DIR: '/tmp/cache',
+    };
+    assert.deepEqual(loadConfig({ env: withKey(scriptVariables), files: [] }), loadConfig({ env: withKey(), files: [] }));
+  });
+
+  it('when a variable names a top-level setting with a single underscore, then it is configuration', () => {
+    const config = loadConfig({ env: withKey({ STINT_MODE: 'development', STINT_DATA_DIR: '/var/lib/stint' }), files: [] });
+    assert.equal(config.mode, 'development');
+    assert.equal(config.dataDir, '/var/lib/stint');
+  });
+
+  it('when an LDAP identity source is configured with ldaps://, then it is accepted in production', () => {
+    const ldap = { url: 'ldaps://dc1.msp.example:636', caFile: '/etc/stint/msp-ca.pem', userPrincipalSuffix: 'msp.example' };
+    assert.deepEqual(loadConfig({ env: withKey(), files: [yamlFile(`auth:\n  ldap:\n${yamlLines(ldap, 4)}`)] }).auth.ldap, ldap);
+  });
+
+  it('when the LDAP identity source is plain ldap:// in development mode, then it is accepted', () => {
+    const file = yamlFile(`mode: development\nauth:\n  ldap:\n${yamlLines({ ...msp, url: 'ldap://dc1.msp.example:389' }, 4)}`);
+    assert.equal(loadConfig({ env: withKey(), files: [file] }).auth.ldap?.url, 'ldap://dc1.msp.example:389');
   });
 });
 
+const msp = { url: 'ldaps://dc1.msp.example:636', caFile: '/etc/stint/msp-ca.pem', userPrincipalSuffix: 'msp.example' };
+
+function yamlLines(values: Record<string, string>, indent: number): string {
+  return Object.entries(values).map(([key, value]) => `${' '.repeat(indent)}${key}: ${value}\n`).join('');
+}
+
+/** Asserts that no problem, nor the error's message, contains `secret`. */
+function assertNotShown(load: () => unknown, secret: string): string[] {
+  const problems = problemsOf(load);
+  try {
+    load();
+  } catch (error) {
+    assert.ok(!(error as Error).message.includes(secret), 'the message shows the key');
+  }
+  for (const problem of problems) assert.ok(!problem.includes(secret), `the key is shown in: ${problem}`);
+  return problems;
+}
+
 describe('configuration problems', () => {
+  it('when the LDAP identity source is plain ldap:// in production mode, then it is refused, naming the setting', () => {
+    const file = yamlFile(`auth:\n  ldap:\n${yamlLines({ ...msp, url: 'ldap://dc1.msp.example:389' }, 4)}`);
+    const problems = problemsOf(() => loadConfig({ env: withKey(), files: [file] }));
+    assertListed(problems, 'auth.ldap.url: Plain ldap:// is refused in production mode');
+    assert.equal(problems.length, 1, problems.join(' | '));
+  });
+
+  it('when the LDAP identity source is plain ldap:// from a variable, then the problem names the variable, beside the other problems', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: withKey({ STINT_AUTH__LDAP__URL: 'ldap://dc1.msp.example', STINT_AUTH__LDAP__CA_FILE: msp.caFile, STINT_AUTH__LDAP__USER_PRINCIPAL_SUFFIX: msp.userPrincipalSuffix, STINT_SERVER__PORT: 'eighty' }),
+        files: [],
+      }),
+    );
+    assertListed(problems, 'auth.ldap.url: Plain ldap:// is refused', 'STINT_AUTH__LDAP__URL', 'server.port');
+  });
+
+  it('when the LDAP identity source URL names no host, then it is refused in either mode', () => {
+    for (const mode of ['production', 'development']) {
+      const file = yamlFile(`mode: ${mode}\nauth:\n  ldap:\n${yamlLines({ ...msp, url: 'ldaps://' }, 4)}`);
+      assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [file] })), 'auth.ldap.url: The directory URL names no host');
+    }
+  });
+
+  it('when the LDAP identity source URL is not LDAP, then it is refused', () => {
+    const file = yamlFile(`auth:\n  ldap:\n${yamlLines({ ...msp, url: 'https://dc1.msp.example' }, 4)}`);
+    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [file] })), 'auth.ldap.url: The directory URL must use ldaps://');
+  });
+
+  it('when a variable is set but empty, then that is a problem naming it, rather than 0 or an empty value', () => {
+    const problems = problemsOf(() => loadConfig({ env: withKey({ STINT_SERVER__PORT: '', STINT_SERVER__HOST: '  ' }), files: [] }));
+    assertListed(problems, 'STINT_SERVER__PORT is set but empty', 'STINT_SERVER__HOST is set but empty');
+    assert.equal(problems.length, 2, problems.join(' | '));
+  });
+
+  it('when a file gives a number setting no value, then that is a problem rather than 0', () => {
+    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [yamlFile('server:\n  port:\n')] })), 'server.port');
+    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [yamlFile('server:\n  port: ""\n')] })), 'server.port');
+  });
+
+  it('when a variable has an empty section or key, then that is a problem naming it', () => {
+    assertListed(problemsOf(() => loadConfig({ env: withKey({ STINT_SERVER____PORT: '1' }), files: [] })), 'STINT_SERVER____PORT: not a setting name');
+  });
+
+  it('when the master key is not 32 bytes, then it is a problem that does not show the key', () => {
+    for (const key of [Buffer.alloc(16, 9).toString('base64'), Buffer.alloc(33, 9).toString('base64'), 'c2hvcnQ=']) {
+      assertListed(assertNotShown(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key }, files: [] }), key), 'secrets.masterKey: must be 32 bytes', 'STINT_SECRETS__MASTER_KEY');
+    }
+  });
+
+  it('when the master key is not base64, then it is a problem that does not show the key', () => {
+    const key = `${masterKey.slice(0, 20)}!*${masterKey.slice(22)}`;
+    assertListed(assertNotShown(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key }, files: [] }), key.slice(0, 20)), 'secrets.masterKey: is not base64');
+  });
+
+  it('when a previous master key is malformed, then the problem says which one, without showing it', () => {
+    const bad = 'not-a-key-at-all';
+    const problems = assertNotShown(() => loadConfig({ env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: `${otherKey(3)},${bad}` }), files: [] }), bad);
+    assertListed(problems, 'secrets.previousMasterKeys.1: is not base64', 'STINT_SECRETS__PREVIOUS_MASTER_KEYS');
+    assert.equal(problems.length, 1, problems.join(' | '));
+  });
+
+  it('when the master key file holds a key, then it loads, a trailing newline included', () => {
+    const file = join(dir, 'good.key');
+    writeFileSync(file, `${masterKey}\n`);
+    assert.equal(loadConfig({ env: { STINT_SECRETS__MASTER_KEY_FILE: file }, files: [] }).secrets.masterKeyFile, file);
+  });
+
+  it('when the master key file is missing or holds no valid key, then it is a problem that does not show the content', () => {
+    const missing = join(dir, 'missing.key');
+    assertListed(problemsOf(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY_FILE: missing }, files: [] })), `secrets.masterKeyFile: ${missing} cannot be read`);
+    const short = join(dir, 'short.key');
+    const shortKey = Buffer.alloc(24, 5).toString('base64');
+    writeFileSync(short, shortKey);
+    assertListed(assertNotShown(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY_FILE: short }, files: [] }), shortKey), 'secrets.masterKeyFile', 'must be 32 bytes');
+  });
+
   it('when there is no master key, then a ConfigError lists it, since secrets have no default', () => {
     assertListed(problemsOf(() => loadConfig({ env: {}, files: [] })), 'secrets: a master key is required');
   });
@@ -124,6 +248,11 @@ describe('configuration problems', () => {
     assertListed(problemsOf(() => loadConfig({ env: withKey({ STINT_SERVR__HOST: '0.0.0.0' }), files: [] })), 'servr');
   });
 
+  it('when settings are unknown, then each is reported once, by its path and the variable it came from', () => {
+    const problems = problemsOf(() => loadConfig({ env: withKey({ STINT_SERVR__HOST: '0.0.0.0', STINT_SERVER__PROT: '80' }), files: [] }));
+    assert.deepEqual(problems.sort(), ['server.prot: unknown setting (from STINT_SERVER__PROT)', 'servr: unknown setting (from STINT_SERVR__HOST)']);
+  });
+
   it('when a YAML file is broken, missing or not a mapping, then each problem names its file, beside the other problems', () => {
     const broken = yamlFile('server: [unclosed\n');
     const list = yamlFile('- a\n- b\n');
@@ -137,7 +266,7 @@ describe('configuration problems', () => {
 describe('printing configuration', () => {
   it('when the configuration is masked, then the master keys and the database password are hidden and the rest kept', () => {
     const config = loadConfig({
-      env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: 'old-1,old-2', STINT_DATABASE__URL: 'postgres://u:pw@h/db' }),
+      env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: `${otherKey(1)},${otherKey(2)}`, STINT_DATABASE__URL: 'postgres://u:pw@h/db' }),
       files: [],
     });
     const expected = {
