@@ -170,6 +170,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
       mfa,
       jobs,
       removal,
+      // Slack notices are wired in with the Slack adapter; until then nobody is told.
+      notifications: { publish: async () => undefined },
       log: logger,
       settings: {
         accountExpirySkewMs: config.elevation.accountExpirySkewSeconds * 1000,

@@ -4,24 +4,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { roles } from '../domain/roles.ts';
 import type { TenantPlan } from '../services/apply-service.ts';
-
-const hhmm = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM');
-
-const profileSchema = z.strictObject({
-  name: z.string().min(1).max(64),
-  description: z.string().max(500).optional(),
-  groups: z.array(z.string().min(3)).min(1),
-  eligibleTechnicians: z.array(z.string()).optional(),
-  eligibleRoles: z.array(z.enum(roles)).optional(),
-  defaultDurationSeconds: z.number().int().positive(),
-  maxDurationSeconds: z.number().int().positive(),
-  windows: z.array(z.strictObject({ days: z.array(z.number().int().min(0).max(6)).min(1), start: hhmm, end: hhmm })).optional(),
-  workstations: z.array(z.string()).optional(),
-  requireJustification: z.boolean().optional(),
-  ticketPattern: z.string().nullable().optional(),
-});
+import { profileInputSchema } from '../services/profile-service.ts';
 
 const fileSchema = z.strictObject({
   tenants: z.array(
@@ -30,6 +14,7 @@ const fileSchema = z.strictObject({
       displayName: z.string().min(1),
       timeZone: z.string().min(1),
       keepAccountsDisabled: z.boolean().default(true),
+      slackChannel: z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD').nullable().default(null),
       directory: z.strictObject({
         url: z.string().min(1),
         bindDn: z.string().min(3),
@@ -37,7 +22,7 @@ const fileSchema = z.strictObject({
         caFile: z.string().min(1).describe('PEM file, relative to this file'),
         bindPasswordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name'),
       }),
-      profiles: z.array(profileSchema).default([]),
+      profiles: z.array(profileInputSchema).default([]),
     }),
   ),
 });

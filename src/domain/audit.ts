@@ -41,6 +41,16 @@ export const auditActions = [
   'elevation.revoked',
   'elevation.revocation_overdue',
   'elevation.reconciled',
+  'elevation.approved',
+  'elevation.denied',
+  'elevation.cancelled',
+  'elevation.extension_requested',
+  'elevation.extended',
+  'elevation.extension_denied',
+  'elevation.extension_expired',
+  'kill_switch.technician',
+  'kill_switch.tenant',
+  'slack.interaction',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

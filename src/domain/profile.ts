@@ -1,4 +1,5 @@
 // Access profiles: what may be requested in one tenant (SPEC §2, §3).
+import { assertApprovalRule, type ApprovalRule } from './approval.ts';
 import { DomainError } from './errors.ts';
 import type { Role } from './roles.ts';
 
@@ -29,6 +30,9 @@ export interface AccessProfile {
   eligibleRoles: Role[];
   defaultDurationSeconds: number;
   maxDurationSeconds: number;
+  /** The longest a grant may run in all, extensions included (default: maxDurationSeconds). */
+  maxTotalDurationSeconds: number;
+  approval: ApprovalRule;
   windows: WeeklyWindow[];
   workstations: string[];
   requireJustification: boolean;
@@ -45,6 +49,8 @@ export const maxJustificationLength = 1000;
 export function assertProfileRules(p: {
   defaultDurationSeconds: number;
   maxDurationSeconds: number;
+  maxTotalDurationSeconds: number;
+  approval: ApprovalRule;
   windows: WeeklyWindow[];
   ticketPattern: string | null;
   workstations: string[];
@@ -52,6 +58,12 @@ export function assertProfileRules(p: {
   if (p.defaultDurationSeconds > p.maxDurationSeconds) {
     throw new DomainError('validation_failed', 'The default duration is longer than the maximum', { field: 'defaultDurationSeconds' });
   }
+  if (p.maxTotalDurationSeconds < p.maxDurationSeconds) {
+    throw new DomainError('validation_failed', 'The maximum total (with extensions) is shorter than the maximum duration', {
+      field: 'maxTotalDurationSeconds',
+    });
+  }
+  assertApprovalRule(p.approval);
   for (const window of p.windows) {
     if (window.days.length === 0 || window.days.some((d) => !Number.isInteger(d) || d < 0 || d > 6)) {
       throw new DomainError('validation_failed', 'A window names days 0 (Sunday) to 6', { field: 'windows' });

@@ -15,6 +15,8 @@ export interface Tenant {
   directory: DirectoryConnection;
   /** Keep MSP accounts disabled between grants (SPEC §1; on by default). */
   keepAccountsDisabled: boolean;
+  /** The Slack channel where this tenant's approval requests are posted (e.g. C0123ABCD), if any. */
+  slackChannel: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -13,9 +13,11 @@ import { buildOpenApiDocument } from './openapi.ts';
 import { mountRoutes, type Route } from './route.ts';
 import { accessRoutes } from './routes/access.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { killSwitchRoutes } from './routes/kill-switches.ts';
 import { elevationRoutes } from './routes/elevations.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes, notFound } from './routes/health.ts';
+import { slackRoutes } from './routes/slack.ts';
 import { technicianRoutes } from './routes/technicians.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 

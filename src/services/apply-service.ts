@@ -1,9 +1,8 @@
 // Tenants and profiles as code (`stint apply -f`): creates what is missing, updates what differs,
 // leaves the rest untouched, so applying the same file twice changes nothing the second time.
 // Nothing is deleted: a tenant or profile missing from the file is reported, not removed.
-import type { Role } from '../domain/roles.ts';
 import { systemContext } from './context.ts';
-import type { ProfileInput, ProfileService } from './profile-service.ts';
+import { normaliseProfileInput, type ProfileInput, type ProfileService } from './profile-service.ts';
 import type { SecretBox, Store } from './ports.ts';
 import { bindPasswordContext, type TenantService } from './tenant-service.ts';
 
@@ -12,6 +11,7 @@ export interface TenantPlan {
   displayName: string;
   timeZone: string;
   keepAccountsDisabled: boolean;
+  slackChannel: string | null;
   directory: { url: string; bindDn: string; baseDn: string; caCertificate: string; bindPassword: string };
   profiles: ProfileInput[];
 }
@@ -24,6 +24,11 @@ export interface ApplyReport {
 }
 
 const sortedLower = (values: readonly string[]) => values.map((v) => v.toLowerCase()).sort();
+/** Lists whose order carries no meaning are sorted, so a reordered file is not a change. */
+const canonicalProfile = (p: Record<string, unknown>) =>
+  JSON.stringify(p, (key, value: unknown) =>
+    ['eligibleTechnicians', 'eligibleRoles', 'approvers'].includes(key) && Array.isArray(value) ? [...(value as string[])].sort() : value,
+  );
 
 export function createApplyService(deps: { store: Store; secrets: SecretBox; tenants: TenantService; profiles: ProfileService }) {
   const { store } = deps;
@@ -45,6 +50,7 @@ export function createApplyService(deps: { store: Store; secrets: SecretBox; ten
       ...(existing.displayName !== plan.displayName && { displayName: plan.displayName }),
       ...(existing.timeZone !== plan.timeZone && { timeZone: plan.timeZone }),
       ...(existing.keepAccountsDisabled !== plan.keepAccountsDisabled && { keepAccountsDisabled: plan.keepAccountsDisabled }),
+      ...(existing.slackChannel !== plan.slackChannel && { slackChannel: plan.slackChannel }),
       ...(directoryChanged && { directory: plan.directory }),
     };
     if (Object.keys(changes).length === 0) {
@@ -63,18 +69,13 @@ export function createApplyService(deps: { store: Store; secrets: SecretBox; ten
       report.created.push(label);
       return;
     }
+    // Compare the stored form with what the file's input would store (defaults filled in).
+    const wanted = normaliseProfileInput(input);
+    const stored = Object.fromEntries(Object.keys(wanted).map((k) => [k, existing[k as keyof typeof wanted]]));
     const same =
       existing.status === 'active' &&
-      existing.description === (input.description ?? '') &&
       JSON.stringify(sortedLower(existing.groups.map((g) => g.dn))) === JSON.stringify(sortedLower(input.groups)) &&
-      JSON.stringify([...existing.eligibleTechnicians].sort()) === JSON.stringify([...(input.eligibleTechnicians ?? [])].sort()) &&
-      JSON.stringify([...existing.eligibleRoles].sort()) === JSON.stringify([...((input.eligibleRoles ?? []) as Role[])].sort()) &&
-      existing.defaultDurationSeconds === input.defaultDurationSeconds &&
-      existing.maxDurationSeconds === input.maxDurationSeconds &&
-      JSON.stringify(existing.windows) === JSON.stringify(input.windows ?? []) &&
-      JSON.stringify(existing.workstations) === JSON.stringify(input.workstations ?? []) &&
-      existing.requireJustification === (input.requireJustification ?? false) &&
-      existing.ticketPattern === (input.ticketPattern ?? null);
+      canonicalProfile(stored) === canonicalProfile(wanted);
     if (same) {
       report.unchanged.push(label);
       return;

@@ -3,20 +3,26 @@
 // directory write is read back, a failed activation is undone, and the reconciler finishes or
 // undoes whatever a crash left half-done.
 import { isAccountEnabled, toFileTime, withAccountEnabled } from '../domain/ad.ts';
+import { assertMayDecide, tally, type Decision, type DecisionKind } from '../domain/approval.ts';
 import type { AuditAction } from '../domain/audit.ts';
 import { checkRequest, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
 import { DomainError } from '../domain/errors.ts';
-import { isEligible } from '../domain/profile.ts';
-import { hasAnyRole } from '../domain/roles.ts';
+import { isEligible, type AccessProfile } from '../domain/profile.ts';
+import { hasAnyRole, hasRole } from '../domain/roles.ts';
+import { checkWindow, localTime, logonHoursFor, unionLogonHours } from '../domain/windows.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import type { MemberRemoval } from './member-removal.ts';
 import type { MfaService } from './mfa-service.ts';
 import type {
+  AccountChanges,
   ActivationSteps,
   Clock,
+  DirectoryAccount,
   Elevation,
   ElevationFilter,
   EventLog,
+  Notice,
+  Notifications,
   RandomSource,
   RevocationJobs,
   Store,
@@ -65,6 +71,8 @@ async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Prom
   return results;
 }
 
+const sameBytes = (a: Uint8Array | null, b: Uint8Array) => a !== null && Buffer.from(a).equals(Buffer.from(b));
+
 export type ElevationService = ReturnType<typeof createElevationService>;
 
 export function createElevationService(deps: {
@@ -75,6 +83,7 @@ export function createElevationService(deps: {
   mfa: MfaService;
   jobs: RevocationJobs;
   removal: MemberRemoval;
+  notifications: Notifications;
   log: EventLog;
   settings: ElevationSettings;
 }) {
@@ -100,6 +109,26 @@ export function createElevationService(deps: {
     });
   }
 
+  /** Tells whoever should hear (Slack); a notice that cannot be queued is logged, never fatal. */
+  async function notify(...notices: Notice[]): Promise<void> {
+    try {
+      await deps.notifications.publish(notices);
+    } catch (error) {
+      log.warn({ err: (error as Error).message, notices: notices.map((n) => n.kind) }, 'a notification could not be queued');
+    }
+  }
+
+  /** The account as it was before the technician's first live grant in the tenant, once the last one ends. */
+  function restoredAccount(e: Elevation, tenant: TenantRecord, account: DirectoryAccount): AccountChanges {
+    const steps = e.steps;
+    return {
+      ...(tenant.keepAccountsDisabled && { userAccountControl: withAccountEnabled(account.userAccountControl, false) }),
+      accountExpires: tenant.keepAccountsDisabled ? toFileTime(clock.now()) : (steps?.previousAccountExpires ?? '0'),
+      ...(steps?.previousLogonHours !== undefined && { logonHours: steps.previousLogonHours === null ? null : Buffer.from(steps.previousLogonHours, 'base64') }),
+      ...(steps?.previousUserWorkstations !== undefined && { userWorkstations: steps.previousUserWorkstations }),
+    };
+  }
+
   /** Other elevations of the same technician in the same tenant that keep (or are getting) access. */
   async function othersActive(e: Elevation): Promise<Elevation[]> {
     return (await store.elevations.holding(e.tenantId, e.technicianId, e.id)).filter((o) => activeStates.includes(o.state));
@@ -114,11 +143,13 @@ export function createElevationService(deps: {
       await deps.removal.remove(e.tenantId, directory, group.dn, e.accountDn);
     }
     if (others.length > 0) return;
-    const changes: { userAccountControl?: number; accountExpires?: string } = {};
+    const changes: AccountChanges = {};
     if (steps.previousUserAccountControl !== null && tenant.keepAccountsDisabled) {
       changes.userAccountControl = withAccountEnabled(steps.previousUserAccountControl, false);
     }
     if (steps.previousAccountExpires !== null) changes.accountExpires = steps.previousAccountExpires;
+    if (steps.previousLogonHours !== undefined) changes.logonHours = steps.previousLogonHours === null ? null : Buffer.from(steps.previousLogonHours, 'base64');
+    if (steps.previousUserWorkstations !== undefined) changes.userWorkstations = steps.previousUserWorkstations;
     await directory.updateAccount(e.accountDn, changes);
   }
 
@@ -158,10 +189,22 @@ export function createElevationService(deps: {
           });
         }
       }
-      // Remember what the account looked like before any write, so a failure or crash can undo.
+      // Approval may have come after the window closed.
+      const window = checkWindow(profile.windows, tenant.timeZone, clock.now());
+      if (!window.open) {
+        throw new DomainError('outside_window', `The profile's window closed before the grant could start; it opens again ${localTime(window.opensAt, tenant.timeZone)}`, {
+          opensAt: window.opensAt.toISOString(),
+        });
+      }
+      // Remember what the account looked like before the technician's first live grant, so a
+      // failure, a crash or the last grant's end can put it back.
+      const others = await othersActive(e);
+      const baseline = others.find((o) => o.steps)?.steps;
       steps = {
         previousUserAccountControl: account.userAccountControl,
-        previousAccountExpires: (await othersActive(e)).length ? null : account.accountExpires,
+        previousAccountExpires: others.length ? (baseline?.previousAccountExpires ?? null) : account.accountExpires,
+        previousLogonHours: others.length ? baseline?.previousLogonHours : account.logonHours ? Buffer.from(account.logonHours).toString('base64') : null,
+        previousUserWorkstations: others.length ? baseline?.previousUserWorkstations : account.userWorkstations,
         enabled: false,
         groupsAdded: [],
         ttlMembership: await directory.supportsTtlMembership(),
@@ -169,20 +212,41 @@ export function createElevationService(deps: {
       await store.elevations.recordSteps(e.id, steps, clock.now());
 
       const activatedAt = clock.now();
-      const endsAt = new Date(activatedAt.getTime() + e.durationSeconds * 1000);
-      const latestEnd = Math.max(endsAt.getTime(), ...(await othersActive(e)).map((o) => o.endsAt?.getTime() ?? 0));
-      // 2–4. Enable (where accounts are kept disabled), accountExpires = end + skew, workstations.
-      const changes: { userAccountControl?: number; accountExpires: string; userWorkstations?: string } = {
+      let endsAt = new Date(activatedAt.getTime() + e.durationSeconds * 1000);
+      // A grant never outlives its window (SPEC §3.4): cut short, and the answer says so.
+      let windowClosesAt: Date | null = null;
+      if (window.closesAt && window.closesAt < endsAt) {
+        endsAt = window.closesAt;
+        windowClosesAt = window.closesAt;
+      }
+      const latestEnd = Math.max(endsAt.getTime(), ...others.map((o) => o.endsAt?.getTime() ?? 0));
+      // 2–4. Enable (where accounts are kept disabled), accountExpires = end + skew, logon hours, workstations.
+      const changes: AccountChanges & { accountExpires: string } = {
         accountExpires: toFileTime(new Date(latestEnd + settings.accountExpirySkewMs)),
       };
       if (tenant.keepAccountsDisabled && !isAccountEnabled(account.userAccountControl)) {
         changes.userAccountControl = withAccountEnabled(account.userAccountControl, true);
         steps.enabled = true;
       }
-      if (profile.workstations.length) changes.userWorkstations = profile.workstations.join(',');
+      if (profile.windows.length) {
+        const hours = logonHoursFor(profile.windows, tenant.timeZone, activatedAt);
+        // Another live grant's hours stay allowed; one without any limit keeps the account unlimited.
+        if (others.length === 0) changes.logonHours = hours;
+        else if (account.logonHours) changes.logonHours = unionLogonHours(hours, account.logonHours);
+      }
+      if (profile.workstations.length) {
+        const current = others.length && account.userWorkstations ? account.userWorkstations.split(',') : [];
+        if (others.length === 0 || current.length) changes.userWorkstations = [...new Set([...current, ...profile.workstations])].join(',');
+      }
       await directory.updateAccount(account.dn, changes);
       const written = await directory.accountByGuid(e.accountGuid);
-      if (!written || written.accountExpires !== changes.accountExpires || (steps.enabled && !isAccountEnabled(written.userAccountControl))) {
+      if (
+        !written ||
+        written.accountExpires !== changes.accountExpires ||
+        (steps.enabled && !isAccountEnabled(written.userAccountControl)) ||
+        (changes.logonHours && !sameBytes(written.logonHours, changes.logonHours)) ||
+        (changes.userWorkstations !== undefined && written.userWorkstations !== changes.userWorkstations)
+      ) {
         throw new DomainError('directory_error', 'The account settings did not read back as written');
       }
       // 5. Group membership, with a time-to-live where the forest supports it; read back inside.
@@ -195,14 +259,22 @@ export function createElevationService(deps: {
       const moved = await move(
         e,
         'active',
-        { activatedAt, endsAt, steps },
+        { activatedAt, endsAt, steps, windowClosesAt },
         'elevation.activated',
         'system',
-        { endsAt: endsAt.toISOString(), groups: e.groups.map((g) => g.dn), ttlMembership: steps.ttlMembership, accountEnabled: steps.enabled },
+        {
+          endsAt: endsAt.toISOString(),
+          groups: e.groups.map((g) => g.dn),
+          ttlMembership: steps.ttlMembership,
+          accountEnabled: steps.enabled,
+          ...(windowClosesAt && { clampedToWindowEnd: windowClosesAt.toISOString() }),
+          ...(changes.logonHours && { logonHours: Buffer.from(changes.logonHours).toString('hex') }),
+        },
         ctx,
       );
       if (!moved) throw new DomainError('conflict', 'The elevation changed while it was being activated');
       await jobs.schedule(e.id, endsAt);
+      await notify({ kind: 'activated', elevationId: e.id });
       return (await store.elevations.findById(e.id))!;
     } catch (error) {
       const reason = error instanceof DomainError ? error.message : 'The directory refused a change';
@@ -214,7 +286,8 @@ export function createElevationService(deps: {
         throw new DomainError('activation_failed', `${reason}; undoing it is not finished yet and will be retried`, { elevationId: e.id });
       }
       await move(e, 'failed', { failureReason: reason, endedAt: clock.now() }, 'elevation.failed', 'system', { reason }, ctx);
-      if (error instanceof DomainError && (error.code === 'group_protected' || error.code === 'account_not_found')) {
+      await notify({ kind: 'ended', elevationId: e.id });
+      if (error instanceof DomainError && (error.code === 'group_protected' || error.code === 'account_not_found' || error.code === 'outside_window')) {
         throw new DomainError(error.code, error.message, { ...error.details, elevationId: e.id });
       }
       throw new DomainError('activation_failed', reason, { elevationId: e.id });
@@ -249,12 +322,7 @@ export function createElevationService(deps: {
     const accountDisabled = others.length === 0 && tenant.keepAccountsDisabled;
     if (others.length === 0) {
       const account = await directory.accountByGuid(e.accountGuid);
-      if (account) {
-        await directory.updateAccount(account.dn, {
-          ...(tenant.keepAccountsDisabled && { userAccountControl: withAccountEnabled(account.userAccountControl, false) }),
-          accountExpires: tenant.keepAccountsDisabled ? toFileTime(clock.now()) : (e.steps?.previousAccountExpires ?? '0'),
-        });
-      }
+      if (account) await directory.updateAccount(account.dn, restoredAccount(e, tenant, account));
     }
     const final: ElevationState = reason === 'expired' ? 'expired' : 'revoked';
     const now = clock.now();
@@ -270,6 +338,7 @@ export function createElevationService(deps: {
     );
     if (!moved) return (await store.elevations.findById(id))!;
     if (reason !== 'expired') await jobs.cancel(id).catch(() => undefined);
+    await notify({ kind: 'ended', elevationId: id });
     return (await store.elevations.findById(id))!;
   }
 
@@ -292,10 +361,10 @@ export function createElevationService(deps: {
   }
 
   /**
-   * Ends grants already marked `revoking` because they expired: memberships first (batched per
-   * group), then each account, then the final state. Safe to run again: what is done stays done.
+   * Ends grants already marked `revoking` (expired, or a kill switch): memberships first (batched
+   * per group), then each account, then the final state. Safe to run again: what is done stays done.
    */
-  async function endTogether(claimed: Elevation[]): Promise<number> {
+  async function endTogether(claimed: Elevation[], actor = 'system', ctx: RequestContext = systemContext): Promise<number> {
     const byTenant = new Map<string, Elevation[]>();
     for (const e of claimed) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
     let ended = 0;
@@ -336,31 +405,39 @@ export function createElevationService(deps: {
             const rest = keep.get(e.technicianId)!;
             if (!rest.live) {
               const account = await directory.accountByGuid(e.accountGuid);
-              if (account) {
-                await directory.updateAccount(account.dn, {
-                  ...(tenant.keepAccountsDisabled && { userAccountControl: withAccountEnabled(account.userAccountControl, false) }),
-                  accountExpires: tenant.keepAccountsDisabled ? toFileTime(clock.now()) : (e.steps?.previousAccountExpires ?? '0'),
-                });
-              }
+              if (account) await directory.updateAccount(account.dn, restoredAccount(e, tenant, account));
             }
             return e;
           });
           const endedAt = clock.now();
-          await store.transaction(async (tx) => {
-            const moved = new Set(await tx.elevations.transitionMany(finished.map((e) => e.id), 'revoking', 'expired', { endedAt, revocationReason: 'expired' }, endedAt));
-            const done = finished.filter((e) => moved.has(e.id));
+          const done = await store.transaction(async (tx) => {
+            const expiring = finished.filter((e) => e.revocationReason === 'expired');
+            const revoking = finished.filter((e) => e.revocationReason !== 'expired');
+            const moved = new Set([
+              ...(await tx.elevations.transitionMany(expiring.map((e) => e.id), 'revoking', 'expired', { endedAt }, endedAt)),
+              ...(await tx.elevations.transitionMany(revoking.map((e) => e.id), 'revoking', 'revoked', { endedAt }, endedAt)),
+            ]);
+            const movedNow = finished.filter((e) => moved.has(e.id));
             await tx.audit.appendMany(
-              done.map((e) => ({
-                actor: 'system',
-                action: 'elevation.expired' as const,
+              movedNow.map((e) => ({
+                actor,
+                action: e.revocationReason === 'expired' ? ('elevation.expired' as const) : ('elevation.revoked' as const),
                 tenantId,
                 target: e.id,
-                details: { reason: 'expired', groups: e.groups.map((g) => g.dn), accountDisabled: !keep.get(e.technicianId)!.live && tenant.keepAccountsDisabled, lagMs: endedAt.getTime() - e.endsAt!.getTime() },
+                details: {
+                  reason: e.revocationReason,
+                  groups: e.groups.map((g) => g.dn),
+                  accountDisabled: !keep.get(e.technicianId)!.live && tenant.keepAccountsDisabled,
+                  ...(e.revocationReason === 'expired' && { lagMs: endedAt.getTime() - e.endsAt!.getTime() }),
+                },
+                ...auditOrigin(ctx),
               })),
               endedAt,
             );
-            ended += done.length;
+            return movedNow;
           });
+          ended += done.length;
+          await notify(...done.map((e) => ({ kind: 'ended' as const, elevationId: e.id })));
           finishedCount += finished.length;
         }
         if (finishedCount < grants.length) {
@@ -370,6 +447,207 @@ export function createElevationService(deps: {
       }),
     );
     return ended;
+  }
+
+  const pendingOf = (technicianId: string, tenantId: string) =>
+    store.elevations.list({ states: ['pending_approval'], technicianId, tenantIds: [tenantId], limit: 1000 });
+
+  /** Where an extension by `seconds` would end: within the profile's maximum total and the window. */
+  function plannedExtension(e: Elevation, profile: AccessProfile, tenant: TenantRecord, seconds: number): { endsAt: Date; windowClosesAt: Date | null } {
+    if (!Number.isInteger(seconds) || seconds <= 0) throw new DomainError('validation_failed', 'An extension is a positive number of seconds', { field: 'durationSeconds' });
+    const latest = e.activatedAt!.getTime() + profile.maxTotalDurationSeconds * 1000;
+    let endsAt = new Date(e.endsAt!.getTime() + seconds * 1000);
+    if (endsAt.getTime() > latest) {
+      throw new DomainError('extension_refused', `A grant of this profile runs ${profile.maxTotalDurationSeconds} seconds at most in all; this one may run until ${new Date(latest).toISOString()}`, {
+        maxTotalDurationSeconds: profile.maxTotalDurationSeconds,
+        latestEndsAt: new Date(latest).toISOString(),
+      });
+    }
+    let windowClosesAt = e.windowClosesAt;
+    const window = checkWindow(profile.windows, tenant.timeZone, clock.now());
+    if (!window.open) throw new DomainError('outside_window', 'The profile’s window has closed; the grant cannot be extended', { opensAt: window.opensAt.toISOString() });
+    if (window.closesAt && window.closesAt < endsAt) {
+      endsAt = window.closesAt;
+      windowClosesAt = window.closesAt;
+      if (endsAt.getTime() <= e.endsAt!.getTime()) {
+        throw new DomainError('extension_refused', `The window closes ${localTime(window.closesAt, tenant.timeZone)}; the grant already ends then`, {
+          windowClosesAt: window.closesAt.toISOString(),
+        });
+      }
+    }
+    return { endsAt, windowClosesAt };
+  }
+
+  /** Moves the end of an active grant: the directory first (accountExpires, TTL), then the store, then the job. */
+  async function applyExtension(before: Elevation, seconds: number, actor: string, at: Date, ctx: RequestContext): Promise<Elevation> {
+    const e = await store.elevations.findById(before.id);
+    if (!e || e.state !== 'active') throw new DomainError('conflict', 'The grant ended before it could be extended');
+    const profile = await store.profiles.findById(e.profileId);
+    if (!profile) throw new DomainError('not_found', 'The profile no longer exists');
+    const tenant = await access.tenant(e.tenantId);
+    const target = plannedExtension(e, profile, tenant, seconds);
+    const directory = await access.directory(tenant);
+    const account = await directory.accountByGuid(e.accountGuid);
+    if (!account) throw new DomainError('account_not_found', 'The linked account no longer exists in the domain');
+    const latestEnd = Math.max(target.endsAt.getTime(), ...(await othersActive(e)).map((o) => o.endsAt?.getTime() ?? 0));
+    const accountExpires = toFileTime(new Date(latestEnd + settings.accountExpirySkewMs));
+    // A later accountExpires first: should the store write fail, the directory errs on the side
+    // of the revocation job, which still runs at the old end and takes everything away.
+    await directory.updateAccount(account.dn, { accountExpires });
+    if ((await directory.accountByGuid(e.accountGuid))?.accountExpires !== accountExpires) {
+      throw new DomainError('directory_error', 'The new accountExpires did not read back as written');
+    }
+    if (e.steps?.ttlMembership) {
+      const ttl = Math.ceil((target.endsAt.getTime() - clock.now().getTime()) / 1000);
+      for (const group of e.groups) await directory.addMembers(group.dn, [account.dn], ttl);
+    }
+    const addedSeconds = (target.endsAt.getTime() - e.endsAt!.getTime()) / 1000;
+    const now = clock.now();
+    await store.transaction(async (tx) => {
+      const changes = { endsAt: target.endsAt, windowClosesAt: target.windowClosesAt, extension: null, extendedSeconds: e.extendedSeconds + addedSeconds };
+      if (!(await tx.elevations.transition(e.id, 'active', 'active', changes, now))) throw new DomainError('conflict', 'The grant ended before it could be extended');
+      await tx.audit.append(
+        {
+          actor,
+          action: 'elevation.extended',
+          tenantId: e.tenantId,
+          target: e.id,
+          details: {
+            requestedSeconds: seconds,
+            addedSeconds,
+            previousEndsAt: e.endsAt!.toISOString(),
+            endsAt: target.endsAt.toISOString(),
+            ...(target.windowClosesAt && target.windowClosesAt.getTime() === target.endsAt.getTime() && { clampedToWindowEnd: target.windowClosesAt.toISOString() }),
+            requestedAt: at.toISOString(),
+          },
+          ...auditOrigin(ctx),
+        },
+        now,
+      );
+    });
+    await jobs.schedule(e.id, target.endsAt);
+    await notify({ kind: 'extended', elevationId: e.id });
+    return (await store.elevations.findById(e.id))!;
+  }
+
+  /**
+   * One approver's decision on a request (round 0) or on an extension (its round). The elevation
+   * row is locked first, so concurrent decisions are counted one after the other.
+   */
+  async function decide(approver: TechnicianRecord, id: string, decision: DecisionKind, code: string, reason: string | null, ctx: RequestContext): Promise<Elevation> {
+    const e = await store.elevations.findById(id);
+    if (!e || !visible(approver, e)) throw new DomainError('not_found', 'No such elevation');
+    const round = e.state === 'pending_approval' ? 0 : e.state === 'active' && e.extension ? e.extension.round : null;
+    if (round === null) throw new DomainError('approval_closed', `Nothing of this elevation waits for approval (it is ${e.state})`);
+    assertMayDecide(approver, e);
+    const deadline = round === 0 ? e.approvalDeadline : e.extension!.deadline;
+    if (deadline && deadline.getTime() <= clock.now().getTime()) {
+      await endOverdueApprovals([e]);
+      throw new DomainError('approval_closed', 'The request was not decided in time and has lapsed');
+    }
+    if (e.decisions.some((d) => d.round === round && d.approverId === approver.id)) {
+      throw new DomainError('already_decided', 'You have already decided on this request; your decision counts once');
+    }
+    const from: ElevationState = round === 0 ? 'pending_approval' : 'active';
+    const outcome = await deps.mfa.verifyFreshCode(approver, code, `elevation.${decision}`, ctx, async (tx, at) => {
+      // The lock: a no-op update of the row, guarded by its state.
+      if (!(await tx.elevations.transition(id, from, from, {}, at))) throw new DomainError('approval_closed', 'The request was decided meanwhile');
+      const d: Decision = { round, approverId: approver.id, decision, reason, at };
+      if (!(await tx.elevations.addDecision(id, d))) throw new DomainError('already_decided', 'You have already decided on this request; your decision counts once');
+      const current = (await tx.elevations.findById(id))!;
+      if (round > 0 && current.extension?.round !== round) throw new DomainError('approval_closed', 'The extension request was decided meanwhile');
+      const result = tally(current.decisions, round, e.approvalsRequired);
+      const details = { round, approvals: result.approvals, required: e.approvalsRequired, reason, ...(round > 0 && { extensionSeconds: current.extension!.seconds }) };
+      await tx.audit.append(
+        { actor: approver.id, action: decision === 'approve' ? 'elevation.approved' : 'elevation.denied', tenantId: e.tenantId, target: id, details, ...auditOrigin(ctx) },
+        at,
+      );
+      if (result.outcome === 'denied' && round === 0) {
+        await tx.elevations.transition(id, 'pending_approval', 'denied', { endedAt: at }, at);
+      } else if (result.outcome === 'denied') {
+        await tx.elevations.transition(id, 'active', 'active', { extension: null }, at);
+        await tx.audit.append({ actor: approver.id, action: 'elevation.extension_denied', tenantId: e.tenantId, target: id, details: { round }, ...auditOrigin(ctx) }, at);
+      } else if (result.outcome === 'approved' && round === 0) {
+        await tx.elevations.transition(id, 'pending_approval', 'activating', {}, at);
+      } else if (result.outcome === 'approved') {
+        await tx.elevations.transition(id, 'active', 'active', { extension: null }, at);
+      }
+      return { outcome: result.outcome, extension: current.extension, at };
+    });
+    await notify({ kind: 'decided', elevationId: id, approverId: approver.id, decision });
+    if (outcome.outcome === 'denied' && round === 0) await notify({ kind: 'ended', elevationId: id });
+    if (outcome.outcome === 'approved' && round === 0) return activate({ ...e, state: 'activating' }, ctx);
+    if (outcome.outcome === 'approved') return applyExtension(e, outcome.extension!.seconds, approver.id, outcome.extension!.requestedAt, ctx);
+    return (await store.elevations.findById(id))!;
+  }
+
+  /** Requests (and extension requests) nobody decided on in time: the request ends `cancelled`, the extension lapses. */
+  async function endOverdueApprovals(lapsed: Elevation[]): Promise<number> {
+    let ended = 0;
+    for (const e of lapsed) {
+      const at = clock.now();
+      const done = await store.transaction(async (tx) => {
+        if (e.state === 'pending_approval') {
+          if (!(await tx.elevations.transition(e.id, 'pending_approval', 'cancelled', { endedAt: at }, at))) return false;
+          await tx.audit.append({ actor: 'system', action: 'elevation.cancelled', tenantId: e.tenantId, target: e.id, details: { reason: 'approval_timeout', deadline: e.approvalDeadline?.toISOString() ?? null } }, at);
+          return true;
+        }
+        if (!e.extension || !(await tx.elevations.transition(e.id, 'active', 'active', { extension: null }, at))) return false;
+        await tx.audit.append({ actor: 'system', action: 'elevation.extension_expired', tenantId: e.tenantId, target: e.id, details: { round: e.extension.round, deadline: e.extension.deadline.toISOString() } }, at);
+        return true;
+      });
+      if (done) {
+        ended++;
+        if (e.state === 'pending_approval') await notify({ kind: 'ended', elevationId: e.id });
+      }
+    }
+    return ended;
+  }
+
+  /** Claims active grants for `reason` (one transaction), then ends them through the batched path. */
+  async function revokeMany(grants: Elevation[], reason: RevocationReason, actor: string, ctx: RequestContext): Promise<{ claimed: number; revoked: number }> {
+    const active = grants.filter((e) => e.state === 'active');
+    if (active.length === 0) return { claimed: 0, revoked: 0 };
+    const at = clock.now();
+    const claimed = await store.transaction(async (tx) => {
+      const moved = new Set(await tx.elevations.transitionMany(active.map((e) => e.id), 'active', 'revoking', { revocationReason: reason }, at));
+      const mine = active.filter((e) => moved.has(e.id)).map((e) => ({ ...e, state: 'revoking' as const, revocationReason: reason, updatedAt: at }));
+      await tx.audit.appendMany(
+        mine.map((e) => ({ actor, action: 'elevation.revoking' as const, tenantId: e.tenantId, target: e.id, details: { reason }, ...auditOrigin(ctx) })),
+        at,
+      );
+      return mine;
+    });
+    try {
+      return { claimed: claimed.length, revoked: await endTogether(claimed, actor, ctx) };
+    } catch (error) {
+      // Those left `revoking` are finished by the reconciler once the directory answers.
+      log.warn({ err: (error as Error).message, reason }, 'some grants could not be ended yet; the reconciler retries');
+      const now = await Promise.all(claimed.map((e) => store.elevations.findById(e.id)));
+      return { claimed: claimed.length, revoked: now.filter((e) => e?.state === 'revoked').length };
+    }
+  }
+
+  /** The kill switches' common part: pending requests withdrawn, active grants ended together. */
+  async function killAll(open: Elevation[], actor: string, ctx: RequestContext): Promise<{ revoked: number; cancelled: number; stillRevoking: number }> {
+    const pending = open.filter((e) => e.state === 'pending_approval');
+    let cancelled = 0;
+    if (pending.length) {
+      const at = clock.now();
+      const moved = await store.transaction(async (tx) => {
+        const ids = await tx.elevations.transitionMany(pending.map((e) => e.id), 'pending_approval', 'cancelled', { endedAt: at }, at);
+        const byId = new Map(pending.map((e) => [e.id, e]));
+        await tx.audit.appendMany(
+          ids.map((id) => ({ actor, action: 'elevation.cancelled' as const, tenantId: byId.get(id)!.tenantId, target: id, details: { reason: 'kill_switch' }, ...auditOrigin(ctx) })),
+          at,
+        );
+        return ids;
+      });
+      cancelled = moved.length;
+      await notify(...moved.map((id) => ({ kind: 'ended' as const, elevationId: id })));
+    }
+    const { claimed, revoked } = await revokeMany(open, 'kill_switch', actor, ctx);
+    return { revoked, cancelled, stillRevoking: claimed - revoked };
   }
 
   function canSeeAll(t: TechnicianRecord) {
@@ -392,11 +670,19 @@ export function createElevationService(deps: {
       const account = await store.accounts.find(tenant.id, technician.id);
       if (!account) throw new DomainError('no_tenant_account', 'You have no linked account in this tenant; ask an admin to link it');
       const durationSeconds = checkRequest(profile, input);
-      const open = await store.elevations.holding(tenant.id, technician.id, '');
+      const open = [...(await store.elevations.holding(tenant.id, technician.id, '')), ...(await pendingOf(technician.id, tenant.id))];
       if (open.some((o) => o.profileId === profile.id)) {
-        throw new DomainError('already_active', 'You already hold this profile; extend it instead');
+        throw new DomainError('already_active', 'You already hold or await this profile; extend it instead');
       }
       const now = clock.now();
+      const window = checkWindow(profile.windows, tenant.timeZone, now);
+      if (!window.open) {
+        throw new DomainError('outside_window', `This profile may be requested only in its windows; the next opens ${localTime(window.opensAt, tenant.timeZone)}`, {
+          opensAt: window.opensAt.toISOString(),
+          timeZone: tenant.timeZone,
+        });
+      }
+      const needsApproval = profile.approval.required > 0;
       const e: Elevation = {
         id: deps.random.id(),
         tenantId: tenant.id,
@@ -407,7 +693,7 @@ export function createElevationService(deps: {
         accountDn: account.dn,
         accountGuid: account.guid,
         groups: profile.groups.map((g) => ({ dn: g.dn, guid: g.guid, name: g.name })),
-        state: 'activating',
+        state: needsApproval ? 'pending_approval' : 'activating',
         durationSeconds,
         justification: input.justification?.trim() || null,
         ticket: input.ticket ?? null,
@@ -420,6 +706,13 @@ export function createElevationService(deps: {
         steps: null,
         overdueAlertedAt: null,
         updatedAt: now,
+        approvalsRequired: profile.approval.required,
+        approverIds: profile.approval.approvers,
+        approvalDeadline: needsApproval ? new Date(now.getTime() + profile.approval.timeoutSeconds * 1000) : null,
+        windowClosesAt: null,
+        extension: null,
+        extendedSeconds: 0,
+        decisions: [],
       };
       // A fresh TOTP code; the intent and its audit land in the same transaction as the accepted code.
       await deps.mfa.verifyFreshCode(technician, input.code, 'elevation.request', ctx, async (tx, at) => {
@@ -430,13 +723,140 @@ export function createElevationService(deps: {
             action: 'elevation.requested',
             tenantId: tenant.id,
             target: e.id,
-            details: { profile: profile.name, durationSeconds, justification: e.justification, ticket: e.ticket },
+            details: {
+              profile: profile.name,
+              durationSeconds,
+              justification: e.justification,
+              ticket: e.ticket,
+              approvalsRequired: e.approvalsRequired,
+              ...(e.approvalDeadline && { approvalDeadline: e.approvalDeadline.toISOString() }),
+            },
             ...auditOrigin(ctx),
           },
           at,
         );
       });
+      if (needsApproval) {
+        await notify({ kind: 'approval_requested', elevationId: e.id });
+        return e;
+      }
       return activate(e, ctx);
+    },
+
+    /** An approver's yes (SPEC §3.6), with a fresh TOTP code; the last one needed starts the grant. */
+    approve: (approver: TechnicianRecord, id: string, code: string, ctx: RequestContext) => decide(approver, id, 'approve', code, null, ctx),
+
+    /** An approver's no: one is enough to end the request (or the extension request). */
+    deny: (approver: TechnicianRecord, id: string, code: string, reason: string | null, ctx: RequestContext) => decide(approver, id, 'deny', code, reason, ctx),
+
+    /** The requester withdraws a request still waiting for approval, or an extension still waiting. */
+    async cancel(technician: TechnicianRecord, id: string, ctx: RequestContext): Promise<Elevation> {
+      const e = await store.elevations.findById(id);
+      if (!e || !visible(technician, e)) throw new DomainError('not_found', 'No such elevation');
+      if (e.technicianId !== technician.id) throw new DomainError('forbidden', 'Only the requester may cancel a request');
+      if (e.state === 'pending_approval') {
+        if (!(await move(e, 'cancelled', { endedAt: clock.now() }, 'elevation.cancelled', technician.id, { reason: 'withdrawn' }, ctx))) {
+          throw new DomainError('approval_closed', 'The request was decided meanwhile');
+        }
+        await notify({ kind: 'ended', elevationId: id });
+      } else if (e.state === 'active' && e.extension) {
+        const at = clock.now();
+        await store.transaction(async (tx) => {
+          if (!(await tx.elevations.transition(id, 'active', 'active', { extension: null }, at))) throw new DomainError('conflict', 'The elevation changed meanwhile');
+          await tx.audit.append({ actor: technician.id, action: 'elevation.extension_denied', tenantId: e.tenantId, target: id, details: { reason: 'withdrawn' }, ...auditOrigin(ctx) }, at);
+        });
+      } else {
+        throw new DomainError('approval_closed', `Nothing of this elevation waits for approval (it is ${e.state})`);
+      }
+      return (await store.elevations.findById(id))!;
+    },
+
+    /**
+     * The owner asks for more time (SPEC §3.7): a fresh TOTP code, no further than the profile's
+     * maximum total or the window's end; approval again where the profile asks for it.
+     */
+    async extend(technician: TechnicianRecord, id: string, input: { durationSeconds: number; code: string }, ctx: RequestContext): Promise<Elevation> {
+      const e = await store.elevations.findById(id);
+      if (!e || !visible(technician, e)) throw new DomainError('not_found', 'No such elevation');
+      if (e.technicianId !== technician.id) throw new DomainError('forbidden', 'Only the owner may extend a grant');
+      if (e.state !== 'active' || !e.endsAt || !e.activatedAt) throw new DomainError('conflict', `Only an active grant can be extended (it is ${e.state})`);
+      if (e.extension) throw new DomainError('conflict', 'An extension of this grant is already waiting for approval');
+      const profile = await store.profiles.findById(e.profileId);
+      if (!profile || profile.status !== 'active') throw new DomainError('profile_suspended', 'The profile is suspended or gone; the grant cannot be extended');
+      const tenant = await access.tenant(e.tenantId);
+      const target = plannedExtension(e, profile, tenant, input.durationSeconds);
+      const reapprove = profile.approval.required > 0 && profile.approval.reapproveExtensions;
+      const at = clock.now();
+      const round = Math.max(0, ...e.decisions.map((d) => d.round)) + 1;
+      await deps.mfa.verifyFreshCode(technician, input.code, 'elevation.extend', ctx, async (tx, now) => {
+        if (!reapprove) return;
+        const extension = { seconds: input.durationSeconds, round, requestedAt: now, deadline: new Date(now.getTime() + profile.approval.timeoutSeconds * 1000) };
+        if (!(await tx.elevations.transition(id, 'active', 'active', { extension }, now))) throw new DomainError('conflict', 'The grant ended meanwhile');
+        await tx.audit.append(
+          { actor: technician.id, action: 'elevation.extension_requested', tenantId: e.tenantId, target: id, details: { seconds: input.durationSeconds, round, newEndsAt: target.endsAt.toISOString() }, ...auditOrigin(ctx) },
+          now,
+        );
+      });
+      if (reapprove) {
+        await notify({ kind: 'approval_requested', elevationId: id });
+        return (await store.elevations.findById(id))!;
+      }
+      return applyExtension(e, input.durationSeconds, technician.id, at, ctx);
+    },
+
+    /** What waits for this approver's decision: requests and extension requests of their tenants. */
+    async pendingApprovals(approver: TechnicianRecord): Promise<Elevation[]> {
+      if (!approver.roles.includes('approver') || approver.approverTenants.length === 0) return [];
+      const waiting = await store.elevations.list({ states: ['pending_approval', 'active'], tenantIds: approver.approverTenants, limit: 10_000 });
+      return waiting.filter((e) => {
+        if (e.state === 'active' && !e.extension) return false;
+        const round = e.state === 'active' ? e.extension!.round : 0;
+        if (e.decisions.some((d) => d.round === round && d.approverId === approver.id)) return false;
+        try {
+          assertMayDecide(approver, e);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    },
+
+    /**
+     * Kill switch (SPEC §3.8): suspends a technician (their sessions end at once), withdraws their
+     * pending requests and ends every grant they hold, in every tenant, through the batched path.
+     */
+    async killTechnician(admin: TechnicianRecord, technicianId: string, input: { code: string; reason?: string }, ctx: RequestContext) {
+      const target = await store.technicians.findById(technicianId);
+      if (!target) throw new DomainError('not_found', 'No such technician');
+      if (hasRole(target.roles, 'admin') && target.status === 'active' && (await store.technicians.countActiveAdmins()) <= 1) {
+        throw new DomainError('last_admin', 'This is the last active admin; make another admin first');
+      }
+      const endedSessions = await deps.mfa.verifyFreshCode(admin, input.code, 'kill_switch.technician', ctx, async (tx, at) => {
+        await tx.technicians.update(technicianId, { status: 'suspended' }, at);
+        const ended = await tx.sessions.revokeAllForTechnician(technicianId, at);
+        await tx.audit.append(
+          { actor: admin.id, action: 'kill_switch.technician', target: technicianId, details: { reason: input.reason ?? null, endedSessions: ended, suspended: true }, ...auditOrigin(ctx) },
+          at,
+        );
+        return ended;
+      });
+      const open = await store.elevations.list({ technicianId, states: ['pending_approval', 'active'], limit: 1_000_000 });
+      const result = await killAll(open, admin.id, ctx);
+      await notify({ kind: 'alert', alert: 'kill_switch', subject: `technician ${target.username}`, details: { revoked: result.revoked, cancelled: result.cancelled, endedSessions } });
+      return { ...result, endedSessions, suspended: true };
+    },
+
+    /** Kill switch for one tenant: every pending request withdrawn, every grant in it ended. */
+    async killTenant(admin: TechnicianRecord, tenantId: string, input: { code: string; reason?: string }, ctx: RequestContext) {
+      const tenant = await store.tenants.findById(tenantId);
+      if (!tenant) throw new DomainError('not_found', 'No such tenant');
+      await deps.mfa.verifyFreshCode(admin, input.code, 'kill_switch.tenant', ctx, async (tx, at) => {
+        await tx.audit.append({ actor: admin.id, action: 'kill_switch.tenant', tenantId, target: tenantId, details: { reason: input.reason ?? null }, ...auditOrigin(ctx) }, at);
+      });
+      const open = await store.elevations.list({ tenantIds: [tenantId], states: ['pending_approval', 'active'], limit: 1_000_000 });
+      const result = await killAll(open, admin.id, ctx);
+      await notify({ kind: 'alert', alert: 'kill_switch', subject: `tenant ${tenantId}`, details: { revoked: result.revoked, cancelled: result.cancelled } });
+      return result;
     },
 
     revoke,
@@ -485,9 +905,19 @@ export function createElevationService(deps: {
     expireDue,
 
     /** SPEC §7: the safety net that runs every 30 s. */
-    async reconcile(): Promise<{ expired: number; resumed: number; undone: number; rescheduled: number; overdue: number; errors: number }> {
+    async reconcile(): Promise<{ expired: number; resumed: number; undone: number; rescheduled: number; overdue: number; lapsed: number; suspended: number; errors: number }> {
       const now = clock.now();
-      const counts = { expired: 0, resumed: 0, undone: 0, rescheduled: 0, overdue: 0, errors: 0 };
+      const counts = { expired: 0, resumed: 0, undone: 0, rescheduled: 0, overdue: 0, lapsed: 0, suspended: 0, errors: 0 };
+      // Requests nobody decided on in time end `cancelled`; extension requests lapse.
+      counts.lapsed = await endOverdueApprovals(await store.elevations.approvalsPastDeadline(now));
+      // A suspended technician keeps nothing: a grant that finished activating after a kill switch
+      // (or a plain suspension) is ended here.
+      const suspended = new Set((await store.technicians.list()).filter((t) => t.status !== 'active').map((t) => t.id));
+      if (suspended.size) {
+        const held = await store.elevations.list({ states: ['active'], limit: 100_000 });
+        const result = await revokeMany(held.filter((e) => suspended.has(e.technicianId)), 'policy', 'system', systemContext);
+        counts.suspended = result.revoked;
+      }
       const open = await store.elevations.list({ states: ['activating', 'active', 'revoking'], limit: 100_000 });
       const stuckExpiring: Elevation[] = [];
       const attempt = async (work: () => Promise<unknown>, e: Elevation) => {
@@ -543,7 +973,7 @@ export function createElevationService(deps: {
         counts.errors++;
         log.warn({ err: (error as Error).message }, 'reconcile could not end every grant past its end; will retry');
       }
-      if (counts.expired + counts.resumed + counts.undone + counts.rescheduled > 0) {
+      if (counts.expired + counts.resumed + counts.undone + counts.rescheduled + counts.lapsed + counts.suspended > 0) {
         await store.transaction((tx) => tx.audit.append({ actor: 'system', action: 'elevation.reconciled', details: counts }, clock.now()));
       }
       return counts;

@@ -1,5 +1,6 @@
 // The ports through which use cases reach the world. Adapters implement them; only
 // src/container.ts knows which adapter stands behind which port.
+import type { Decision } from '../domain/approval.ts';
 import type { AuditEvent, AuditEventInput, AuditAction } from '../domain/audit.ts';
 import type { ElevationState, RevocationReason } from '../domain/elevation.ts';
 import type { AccessProfile, ProfileStatus } from '../domain/profile.ts';
@@ -116,6 +117,7 @@ export interface TenantPatch {
   directory?: DirectoryConnection;
   bindPasswordSealed?: string;
   keepAccountsDisabled?: boolean;
+  slackChannel?: string | null;
 }
 
 export interface TenantRepository {
@@ -212,6 +214,9 @@ export interface ElevationGroup {
 export interface ActivationSteps {
   previousUserAccountControl: number | null;
   previousAccountExpires: string | null;
+  /** Base64 of the account's logonHours before its first live grant (null: none set); absent in records from before windows. */
+  previousLogonHours?: string | null;
+  previousUserWorkstations?: string | null;
   enabled: boolean;
   groupsAdded: string[];
   ttlMembership: boolean;
@@ -240,6 +245,28 @@ export interface Elevation {
   steps: ActivationSteps | null;
   overdueAlertedAt: Date | null;
   updatedAt: Date;
+  /** Approvals the request needs (0: none); a snapshot of the profile's rule at request time. */
+  approvalsRequired: number;
+  /** Who may approve (empty: any approver of the tenant). */
+  approverIds: string[];
+  /** A request still pending at this time ends `cancelled`. */
+  approvalDeadline: Date | null;
+  /** Set when the grant was cut short to end with its window: that window's end. */
+  windowClosesAt: Date | null;
+  /** An extension waiting for approval. */
+  extension: PendingExtension | null;
+  /** Seconds added by extensions so far. */
+  extendedSeconds: number;
+  /** Approvers' decisions, every round. */
+  decisions: Decision[];
+}
+
+export interface PendingExtension {
+  seconds: number;
+  /** The decision round it is approved in (1 for the first extension, …). */
+  round: number;
+  requestedAt: Date;
+  deadline: Date;
 }
 
 export interface ElevationFilter {
@@ -255,7 +282,17 @@ export interface ElevationRepository {
   findById(id: string): Promise<Elevation | null>;
   list(filter: ElevationFilter): Promise<Elevation[]>;
   /** Moves to `to` only from `from` (optimistic); false when another process moved it first. */
-  transition(id: string, from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'activatedAt' | 'endsAt' | 'endedAt' | 'revocationReason' | 'failureReason' | 'steps'>>, at: Date): Promise<boolean>;
+  transition(
+    id: string,
+    from: ElevationState,
+    to: ElevationState,
+    changes: Partial<Pick<Elevation, 'activatedAt' | 'endsAt' | 'endedAt' | 'revocationReason' | 'failureReason' | 'steps' | 'windowClosesAt' | 'extension' | 'extendedSeconds'>>,
+    at: Date,
+  ): Promise<boolean>;
+  /** Records an approver's decision; false when that approver already decided in that round. */
+  addDecision(elevationId: string, decision: Decision): Promise<boolean>;
+  /** Requests still waiting for approval at `at` whose deadline has passed, and active grants whose extension request has. */
+  approvalsPastDeadline(at: Date): Promise<Elevation[]>;
   /** Moves every listed elevation that is still in `from`; answers the ids it moved. */
   transitionMany(ids: readonly string[], from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'endedAt' | 'revocationReason'>>, at: Date): Promise<string[]>;
   recordSteps(id: string, steps: ActivationSteps, at: Date): Promise<void>;
@@ -492,8 +529,21 @@ export interface SlackMessageRef {
   ts: string;
 }
 
+export interface SlackApprovalMessage extends SlackMessageRef {
+  /** The decision round it asks about (0: the request; n: the n-th extension). */
+  round: number;
+  /** Where it was sent: the tenant's channel id, or the approver's Slack user id for a DM. */
+  target: string;
+}
+
 /** Where an elevation's approval messages were posted, so a decision can update them. */
 export interface SlackApprovalMessages {
-  remember(elevationId: string, ref: SlackMessageRef): Promise<void>;
-  list(elevationId: string): Promise<SlackMessageRef[]>;
+  remember(elevationId: string, message: SlackApprovalMessage): Promise<void>;
+  list(elevationId: string): Promise<SlackApprovalMessage[]>;
+}
+
+/** The "your access ends soon" reminder: one per elevation, moved when the grant is extended. */
+export interface ExpiryWarnings {
+  schedule(elevationId: string, at: Date): Promise<void>;
+  cancel(elevationId: string): Promise<void>;
 }

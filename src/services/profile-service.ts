@@ -1,25 +1,74 @@
 // Access profiles: groups are resolved from the directory and refused when protected, directly or
 // through nesting at any depth (SPEC §6); the refusal names the protected group and the path.
+import { z } from 'zod';
+import { defaultApprovalTimeoutSeconds, type ApprovalRule } from '../domain/approval.ts';
 import { DomainError } from '../domain/errors.ts';
-import { assertProfileRules, profileNamePattern, type AccessProfile, type ProfileGroup, type WeeklyWindow } from '../domain/profile.ts';
-import type { Role } from '../domain/roles.ts';
+import { assertProfileRules, profileNamePattern, type AccessProfile, type ProfileGroup } from '../domain/profile.ts';
+import { roles } from '../domain/roles.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
 import type { Clock, RandomSource, Store, TenantDirectory } from './ports.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
-export interface ProfileInput {
-  name: string;
-  description?: string;
+const hhmm = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM');
+const week = 7 * 24 * 3600;
+
+/** A profile as an admin writes it, through the API or in `stint apply -f` files. */
+export const profileInputSchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  description: z.string().max(500).optional(),
   /** Group DNs as the admin gives them; stored by objectGUID and SID. */
-  groups: string[];
-  eligibleTechnicians?: string[];
-  eligibleRoles?: Role[];
-  defaultDurationSeconds: number;
-  maxDurationSeconds: number;
-  windows?: WeeklyWindow[];
-  workstations?: string[];
-  requireJustification?: boolean;
-  ticketPattern?: string | null;
+  groups: z.array(z.string().min(3).max(1024)).min(1).max(50),
+  eligibleTechnicians: z.array(z.string().min(1).max(64)).max(1000).optional(),
+  eligibleRoles: z.array(z.enum(roles)).max(4).optional(),
+  defaultDurationSeconds: z.number().int().positive().max(week),
+  maxDurationSeconds: z.number().int().positive().max(week),
+  maxTotalDurationSeconds: z.number().int().positive().max(4 * week).optional(),
+  approval: z
+    .strictObject({
+      required: z.number().int().min(0).max(10),
+      approvers: z.array(z.string().min(1).max(64)).max(100).optional(),
+      timeoutSeconds: z.number().int().min(60).max(week).optional(),
+      reapproveExtensions: z.boolean().optional(),
+    })
+    .optional(),
+  windows: z.array(z.strictObject({ days: z.array(z.number().int().min(0).max(6)).min(1).max(7), start: hhmm, end: hhmm })).max(20).optional(),
+  workstations: z.array(z.string().min(1).max(15)).max(64).optional(),
+  requireJustification: z.boolean().optional(),
+  ticketPattern: z.string().min(1).max(200).nullable().optional(),
+});
+export type ProfileInput = z.infer<typeof profileInputSchema>;
+
+export function approvalRuleOf(input: ProfileInput['approval']): ApprovalRule {
+  return {
+    required: input?.required ?? 0,
+    approvers: [...new Set(input?.approvers ?? [])],
+    timeoutSeconds: input?.timeoutSeconds ?? defaultApprovalTimeoutSeconds,
+    reapproveExtensions: input?.reapproveExtensions ?? false,
+  };
+}
+
+/** The stored form of everything in a profile input but its groups; refuses broken rules. */
+export function normaliseProfileInput(input: ProfileInput) {
+  const profile = {
+    name: input.name,
+    description: input.description ?? '',
+    eligibleTechnicians: [...new Set(input.eligibleTechnicians ?? [])],
+    eligibleRoles: [...new Set(input.eligibleRoles ?? [])],
+    defaultDurationSeconds: input.defaultDurationSeconds,
+    maxDurationSeconds: input.maxDurationSeconds,
+    maxTotalDurationSeconds: input.maxTotalDurationSeconds ?? input.maxDurationSeconds,
+    approval: approvalRuleOf(input.approval),
+    windows: input.windows ?? [],
+    workstations: input.workstations ?? [],
+    requireJustification: input.requireJustification ?? false,
+    ticketPattern: input.ticketPattern ?? null,
+  };
+  if (!profileNamePattern.test(profile.name)) {
+    throw new DomainError('validation_failed', 'A profile name is a lower-case slug', { field: 'name' });
+  }
+  if (input.groups.length === 0) throw new DomainError('validation_failed', 'A profile grants at least one group', { field: 'groups' });
+  assertProfileRules(profile);
+  return profile;
 }
 
 export type ProfileService = ReturnType<typeof createProfileService>;
@@ -51,27 +100,6 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
     return groups;
   }
 
-  function normalise(input: ProfileInput) {
-    const profile = {
-      name: input.name,
-      description: input.description ?? '',
-      eligibleTechnicians: [...new Set(input.eligibleTechnicians ?? [])],
-      eligibleRoles: [...new Set(input.eligibleRoles ?? [])],
-      defaultDurationSeconds: input.defaultDurationSeconds,
-      maxDurationSeconds: input.maxDurationSeconds,
-      windows: input.windows ?? [],
-      workstations: input.workstations ?? [],
-      requireJustification: input.requireJustification ?? false,
-      ticketPattern: input.ticketPattern ?? null,
-    };
-    if (!profileNamePattern.test(profile.name)) {
-      throw new DomainError('validation_failed', 'A profile name is a lower-case slug', { field: 'name' });
-    }
-    if (input.groups.length === 0) throw new DomainError('validation_failed', 'A profile grants at least one group', { field: 'groups' });
-    assertProfileRules(profile);
-    return profile;
-  }
-
   async function mustFind(tenantId: string, id: string): Promise<AccessProfile> {
     const profile = await store.profiles.findById(id);
     if (!profile || profile.tenantId !== tenantId) throw new DomainError('not_found', 'No such profile');
@@ -81,7 +109,7 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
   return {
     async create(tenantId: string, input: ProfileInput, actor: string, ctx: RequestContext): Promise<AccessProfile> {
       const tenant = await deps.access.tenant(tenantId);
-      const base = normalise(input);
+      const base = normaliseProfileInput(input);
       if (await store.profiles.findByName(tenantId, base.name)) throw new DomainError('conflict', `Profile ${base.name} already exists`);
       const groups = await resolveGroups(tenantId, await deps.access.directory(tenant), input.groups, actor, ctx);
       const id = deps.random.id();
@@ -99,7 +127,7 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
     async update(tenantId: string, id: string, input: ProfileInput, actor: string, ctx: RequestContext): Promise<AccessProfile> {
       const tenant = await deps.access.tenant(tenantId);
       const before = await mustFind(tenantId, id);
-      const base = normalise(input);
+      const base = normaliseProfileInput(input);
       if (base.name !== before.name && (await store.profiles.findByName(tenantId, base.name))) {
         throw new DomainError('conflict', `Profile ${base.name} already exists`);
       }

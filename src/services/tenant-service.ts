@@ -20,6 +20,7 @@ export interface NewTenantInput {
   timeZone: string;
   directory: DirectoryConnection & { bindPassword: string };
   keepAccountsDisabled?: boolean;
+  slackChannel?: string | null;
 }
 
 export interface TenantUpdateInput {
@@ -27,6 +28,7 @@ export interface TenantUpdateInput {
   timeZone?: string;
   directory?: Partial<DirectoryConnection> & { bindPassword?: string };
   keepAccountsDisabled?: boolean;
+  slackChannel?: string | null;
 }
 
 export const bindPasswordContext = (tenantId: string) => `tenant:${tenantId}:bind-password`;
@@ -38,6 +40,7 @@ export function presentTenant(t: TenantRecord): Tenant {
     timeZone: t.timeZone,
     directory: { ...t.directory },
     keepAccountsDisabled: t.keepAccountsDisabled,
+    slackChannel: t.slackChannel,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
@@ -80,6 +83,7 @@ export function createTenantService(deps: TenantServiceDeps) {
             timeZone: input.timeZone,
             directory: connection,
             keepAccountsDisabled: input.keepAccountsDisabled ?? true,
+            slackChannel: input.slackChannel ?? null,
             bindPasswordSealed: sealed,
           },
           now,
@@ -110,6 +114,7 @@ export function createTenantService(deps: TenantServiceDeps) {
         displayName: input.displayName,
         timeZone: input.timeZone,
         keepAccountsDisabled: input.keepAccountsDisabled,
+        slackChannel: input.slackChannel,
       };
       let probe = null;
       if (input.directory) {

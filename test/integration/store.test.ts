@@ -131,6 +131,7 @@ for (const engine of engines) {
           timeZone: 'UTC',
           directory: { url: 'ldaps://127.0.0.2', bindDn: 'CN=x', baseDn: 'DC=x', caCertificate: 'pem' },
           keepAccountsDisabled: true,
+          slackChannel: null,
           bindPasswordSealed: await secrets.seal(bindPassword, bindPasswordContext(`t-${engine}`)),
         },
         h.clock.now(),

@@ -104,11 +104,23 @@ export async function membersOf(domain: SambaDomain, groupDn: string): Promise<s
   });
 }
 
-export async function readUser(domain: SambaDomain, dn: string): Promise<{ userAccountControl: number; accountExpires: string }> {
+export async function readUser(
+  domain: SambaDomain,
+  dn: string,
+): Promise<{ userAccountControl: number; accountExpires: string; logonHours: Buffer | null; userWorkstations: string | null }> {
   return withAdmin(domain, async (client) => {
-    const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['userAccountControl', 'accountExpires'] });
+    const { searchEntries } = await client.search(dn, {
+      scope: 'base',
+      attributes: ['userAccountControl', 'accountExpires', 'logonHours', 'userWorkstations'],
+      explicitBufferAttributes: ['logonHours'],
+    });
     const entry = searchEntries[0]!;
-    return { userAccountControl: Number(entry.userAccountControl), accountExpires: String(entry.accountExpires) };
+    return {
+      userAccountControl: Number(entry.userAccountControl),
+      accountExpires: String(entry.accountExpires),
+      logonHours: Buffer.isBuffer(entry.logonHours) ? entry.logonHours : null,
+      userWorkstations: entry.userWorkstations === undefined ? null : String(entry.userWorkstations),
+    };
   });
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromFileTime, guidToBytes, guidToString, isAccountEnabled, ridOf, sidToString, toFileTime, withAccountEnabled } from '../../src/domain/ad.ts';
+import { noApproval } from '../../src/domain/approval.ts';
 import { canTransition, checkRequest, isFinal } from '../../src/domain/elevation.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import { assertProfileRules, isEligible, type AccessProfile } from '../../src/domain/profile.ts';
@@ -8,7 +9,7 @@ import { protectionReason } from '../../src/domain/protected-groups.ts';
 
 const profile = (changes: Partial<AccessProfile> = {}): AccessProfile => ({
   id: 'p', tenantId: 't', name: 'helpdesk', description: '', groups: [], eligibleTechnicians: ['tech-1'], eligibleRoles: ['approver'],
-  defaultDurationSeconds: 3600, maxDurationSeconds: 7200, windows: [], workstations: [], requireJustification: false, ticketPattern: null,
+  defaultDurationSeconds: 3600, maxDurationSeconds: 7200, maxTotalDurationSeconds: 7200, approval: noApproval, windows: [], workstations: [], requireJustification: false, ticketPattern: null,
   status: 'active', suspendedReason: null, createdAt: new Date(0), updatedAt: new Date(0), ...changes,
 });
 const refusedOn = (field: string) => (e: unknown) => e instanceof DomainError && e.details?.field === field;
@@ -97,12 +98,15 @@ describe('elevation rules', () => {
   });
 
   it('when a profile is saved, then impossible durations, windows, patterns and workstation names are refused', () => {
-    const base = { defaultDurationSeconds: 60, maxDurationSeconds: 60, windows: [], ticketPattern: null, workstations: [] };
+    const base = { defaultDurationSeconds: 60, maxDurationSeconds: 60, maxTotalDurationSeconds: 60, approval: noApproval, windows: [], ticketPattern: null, workstations: [] };
     assert.throws(() => assertProfileRules({ ...base, defaultDurationSeconds: 61 }), refusedOn('defaultDurationSeconds'));
     assert.throws(() => assertProfileRules({ ...base, windows: [{ days: [7], start: '09:00', end: '17:00' }] }), refusedOn('windows'));
     assert.throws(() => assertProfileRules({ ...base, windows: [{ days: [1], start: '17:00', end: '09:00' }] }), refusedOn('windows'));
     assert.throws(() => assertProfileRules({ ...base, ticketPattern: '([' }), refusedOn('ticketPattern'));
     assert.throws(() => assertProfileRules({ ...base, workstations: ['bad name'] }), refusedOn('workstations'));
+    assert.throws(() => assertProfileRules({ ...base, maxTotalDurationSeconds: 59 }), refusedOn('maxTotalDurationSeconds'));
+    assert.throws(() => assertProfileRules({ ...base, approval: { ...noApproval, required: 2, approvers: ['only-one'] } }), refusedOn('approval.approvers'));
+    assert.throws(() => assertProfileRules({ ...base, approval: { ...noApproval, timeoutSeconds: 10 } }), refusedOn('approval.timeoutSeconds'));
     assert.doesNotThrow(() => assertProfileRules({ ...base, windows: [{ days: [1, 2], start: '08:00', end: '18:00' }], workstations: ['JUMP01'] }));
   });
 });

@@ -1,10 +1,12 @@
 // BullMQ job contracts. Payloads carry ids only, never secrets. One delayed revocation job per
-// elevation, its id derived from the elevation id, so scheduling twice changes nothing.
+// elevation, its id derived from the elevation id, so scheduling twice changes nothing. The
+// notifications queue carries notices (what happened to which elevation) and the delayed
+// "expires soon" reminders; the worker renders them from the store.
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Clock, RevocationJobs } from '../../services/ports.ts';
+import type { Clock, ExpiryWarnings, Notice, Notifications, RevocationJobs } from '../../services/ports.ts';
 
-export const queueNames = { revocations: 'revocations', reconcile: 'reconcile' } as const;
+export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications' } as const;
 
 export interface RevocationJobData {
   elevationId: string;
@@ -29,11 +31,13 @@ export function parseRevocationJob(data: unknown): RevocationJobData {
 export function createQueues(redis: Redis, prefix: string) {
   const revocations = new Queue<RevocationJobData>(queueNames.revocations, { connection: redis, prefix });
   const reconcile = new Queue(queueNames.reconcile, { connection: redis, prefix });
+  const notifications = new Queue<NotificationJobData>(queueNames.notifications, { connection: redis, prefix });
   return {
     revocations,
     reconcile,
+    notifications,
     async close() {
-      await Promise.all([revocations.close(), reconcile.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), notifications.close()]);
     },
   };
 }
@@ -68,6 +72,88 @@ export function createRevocationJobs(queue: Queue<RevocationJobData>, clock: Clo
 
     async cancel(elevationId) {
       const job = await queue.getJob(revocationJobId(elevationId));
+      if (job && (await job.getState()) === 'delayed') await job.remove();
+    },
+  };
+}
+
+// ---- Notifications --------------------------------------------------------------------------
+
+export type NotificationJobData = { notice: Notice } | { expiring: { elevationId: string } };
+
+/** A notice's Slack messages are retried a few times (Slack may be briefly down), then given up. */
+export const notificationJobOptions: JobsOptions = {
+  attempts: 6,
+  backoff: { type: 'exponential', delay: 2000 },
+  // Kept a day, so publishing the same once-only notice again is dropped by its job id.
+  removeOnComplete: { age: 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+const uuid = /^[0-9a-f-]{36}$/;
+const noticeKinds = new Set(['approval_requested', 'decided', 'activated', 'extended', 'ended', 'alert']);
+
+/** Once-only notices get a job id derived from the elevation, so a repeated publish is harmless. */
+function noticeJobId(notice: Notice): string | undefined {
+  switch (notice.kind) {
+    case 'activated':
+    case 'ended':
+      return `${notice.kind}-${notice.elevationId}`;
+    default:
+      // Requests for approval (extensions ask again), decisions, extensions and alerts may each
+      // happen more than once per elevation; their messages are rendered from the store, so a
+      // duplicate repeats the same content rather than contradicting it.
+      return undefined;
+  }
+}
+
+export const expiryWarningJobId = (elevationId: string) => `expiring-${elevationId}`;
+
+export function parseNotificationJob(data: unknown): NotificationJobData {
+  const given = data as { notice?: { kind?: unknown; elevationId?: unknown }; expiring?: { elevationId?: unknown } } | null;
+  if (given?.expiring) {
+    const id = given.expiring.elevationId;
+    if (typeof id !== 'string' || !uuid.test(id)) throw new Error('an expiry warning job names an elevation id');
+    return { expiring: { elevationId: id } };
+  }
+  const notice = given?.notice;
+  if (!notice || typeof notice.kind !== 'string' || !noticeKinds.has(notice.kind)) throw new Error('a notification job carries a notice');
+  if (notice.kind !== 'alert' && (typeof notice.elevationId !== 'string' || !uuid.test(notice.elevationId))) {
+    throw new Error('a notice names an elevation id');
+  }
+  return { notice: notice as Notice };
+}
+
+/** Notifications queued for the worker, which tells people in Slack. */
+export function createQueuedNotifications(queue: Queue<NotificationJobData>): Notifications {
+  return {
+    async publish(notices) {
+      if (notices.length === 0) return;
+      await queue.addBulk(notices.map((notice) => ({ name: notice.kind, data: { notice }, opts: { ...notificationJobOptions, jobId: noticeJobId(notice) } })));
+    },
+  };
+}
+
+/** The delayed "your access ends in 10 minutes" reminder: one per elevation, moved when it is extended. */
+export function createExpiryWarnings(queue: Queue<NotificationJobData>, clock: Clock): ExpiryWarnings {
+  return {
+    async schedule(elevationId, at) {
+      const jobId = expiryWarningJobId(elevationId);
+      const delay = Math.max(0, at.getTime() - clock.now().getTime());
+      const existing = await queue.getJob(jobId);
+      if (existing) {
+        const state = await existing.getState();
+        if (state === 'delayed') {
+          await existing.changeDelay(delay);
+          return;
+        }
+        if (state === 'active') return;
+        await existing.remove().catch(() => undefined);
+      }
+      await queue.add('expiring', { expiring: { elevationId } }, { ...notificationJobOptions, removeOnComplete: true, jobId, delay });
+    },
+    async cancel(elevationId) {
+      const job = await queue.getJob(expiryWarningJobId(elevationId));
       if (job && (await job.getState()) === 'delayed') await job.remove();
     },
   };

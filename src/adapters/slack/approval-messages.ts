@@ -4,18 +4,26 @@
 import type { Redis } from 'ioredis';
 import type { SlackApprovalMessages } from '../../services/ports.ts';
 
-/** Longer than any approval can wait, so an approval's messages are still known when it ends. */
-const keepSeconds = 7 * 24 * 3600;
+/** Longer than any approval can wait, so an approval's messages are still known when the grant ends. */
+const keepSeconds = 14 * 24 * 3600;
 
 export function createSlackApprovalMessages(redis: Redis, keyPrefix: string): SlackApprovalMessages {
   const key = (elevationId: string) => `${keyPrefix}:slack:approval-messages:${elevationId}`;
   return {
-    async remember(elevationId, ref) {
-      await redis.multi().hset(key(elevationId), ref.channel, ref.ts).expire(key(elevationId), keepSeconds).exec();
+    async remember(elevationId, m) {
+      await redis
+        .multi()
+        .hset(key(elevationId), `${m.round}|${m.target}`, `${m.channel}|${m.ts}`)
+        .expire(key(elevationId), keepSeconds)
+        .exec();
     },
     async list(elevationId) {
-      const refs = await redis.hgetall(key(elevationId));
-      return Object.entries(refs).map(([channel, ts]) => ({ channel, ts }));
+      const fields = await redis.hgetall(key(elevationId));
+      return Object.entries(fields).flatMap(([field, value]) => {
+        const [round, target] = field.split('|');
+        const [channel, ts] = value.split('|');
+        return round && target && channel && ts ? [{ round: Number(round), target, channel, ts }] : [];
+      });
     },
   };
 }

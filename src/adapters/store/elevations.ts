@@ -1,12 +1,13 @@
 import type { Kysely, Selectable } from 'kysely';
 import { holdingStates, type ElevationState, type RevocationReason } from '../../domain/elevation.ts';
-import type { Elevation, ElevationRepository } from '../../services/ports.ts';
+import type { Decision, DecisionKind } from '../../domain/approval.ts';
+import type { Elevation, ElevationRepository, PendingExtension } from '../../services/ports.ts';
 import type { Database, ElevationsTable } from './schema.ts';
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 const ms = (d: Date | null | undefined) => (d ? d.getTime() : null);
 
-function toElevation(row: Selectable<ElevationsTable>): Elevation {
+function toElevation(row: Selectable<ElevationsTable>, decisions: Decision[] = []): Elevation {
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -30,11 +31,49 @@ function toElevation(row: Selectable<ElevationsTable>): Elevation {
     steps: row.steps === null ? null : JSON.parse(row.steps),
     overdueAlertedAt: date(row.overdue_alerted_at),
     updatedAt: new Date(row.updated_at),
+    approvalsRequired: row.approvals_required,
+    approverIds: JSON.parse(row.approver_ids),
+    approvalDeadline: date(row.approval_deadline),
+    windowClosesAt: date(row.window_closes_at),
+    extension: row.extension === null ? null : fromExtensionJson(row.extension),
+    extendedSeconds: row.extended_seconds,
+    decisions,
   };
 }
 
+function fromExtensionJson(text: string): PendingExtension {
+  const e = JSON.parse(text) as { seconds: number; round: number; requestedAt: number; deadline: number };
+  return { seconds: e.seconds, round: e.round, requestedAt: new Date(e.requestedAt), deadline: new Date(e.deadline) };
+}
+
+const extensionJson = (e: PendingExtension | null) =>
+  e === null ? null : JSON.stringify({ seconds: e.seconds, round: e.round, requestedAt: e.requestedAt.getTime(), deadline: e.deadline.getTime() });
+
 export function elevationRepository(db: Kysely<Database>): ElevationRepository {
   const base = () => db.selectFrom('elevations').selectAll();
+
+  /** Rows with their decisions (only rows that ask for approval can have any). */
+  async function withDecisions(rows: Selectable<ElevationsTable>[]): Promise<Elevation[]> {
+    const asking = rows.filter((r) => r.approvals_required > 0).map((r) => r.id);
+    const byId = new Map<string, Decision[]>();
+    for (let i = 0; i < asking.length; i += 500) {
+      const found = await db
+        .selectFrom('elevation_decisions')
+        .selectAll()
+        .where('elevation_id', 'in', asking.slice(i, i + 500))
+        .orderBy('decided_at')
+        .orderBy('approver_id')
+        .execute();
+      for (const d of found) {
+        byId.set(d.elevation_id, [
+          ...(byId.get(d.elevation_id) ?? []),
+          { round: d.round, approverId: d.approver_id, decision: d.decision as DecisionKind, reason: d.reason, at: new Date(d.decided_at) },
+        ]);
+      }
+    }
+    return rows.map((r) => toElevation(r, byId.get(r.id)));
+  }
+
   return {
     async insert(e) {
       await db
@@ -62,13 +101,19 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
           steps: e.steps === null ? null : JSON.stringify(e.steps),
           overdue_alerted_at: ms(e.overdueAlertedAt),
           updated_at: e.updatedAt.getTime(),
+          approvals_required: e.approvalsRequired,
+          approver_ids: JSON.stringify(e.approverIds),
+          approval_deadline: ms(e.approvalDeadline),
+          window_closes_at: ms(e.windowClosesAt),
+          extension: extensionJson(e.extension),
+          extended_seconds: e.extendedSeconds,
         })
         .execute();
     },
 
     async findById(id) {
       const row = await base().where('id', '=', id).executeTakeFirst();
-      return row ? toElevation(row) : null;
+      return row ? (await withDecisions([row]))[0]! : null;
     },
 
     async list(filter) {
@@ -78,7 +123,7 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
       if (filter.technicianId) query = query.where('technician_id', '=', filter.technicianId);
       if (filter.endsBefore) query = query.where('ends_at', '<=', filter.endsBefore.getTime());
       const rows = await query.orderBy('requested_at', 'desc').orderBy('id').limit(filter.limit ?? 1000).execute();
-      return rows.map(toElevation);
+      return withDecisions(rows);
     },
 
     async transition(id, from, to, changes, at) {
@@ -93,6 +138,9 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
           ...(changes.revocationReason !== undefined && { revocation_reason: changes.revocationReason }),
           ...(changes.failureReason !== undefined && { failure_reason: changes.failureReason }),
           ...(changes.steps !== undefined && { steps: changes.steps === null ? null : JSON.stringify(changes.steps) }),
+          ...(changes.windowClosesAt !== undefined && { window_closes_at: ms(changes.windowClosesAt) }),
+          ...(changes.extension !== undefined && { extension: extensionJson(changes.extension) }),
+          ...(changes.extendedSeconds !== undefined && { extended_seconds: changes.extendedSeconds }),
         })
         .where('id', '=', id)
         .where('state', '=', from)
@@ -120,6 +168,27 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
       return moved;
     },
 
+    async addDecision(elevationId, d) {
+      const result = await db
+        .insertInto('elevation_decisions')
+        .values({ elevation_id: elevationId, round: d.round, approver_id: d.approverId, decision: d.decision, reason: d.reason, decided_at: d.at.getTime() })
+        .onConflict((oc) => oc.columns(['elevation_id', 'round', 'approver_id']).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    },
+
+    async approvalsPastDeadline(at) {
+      const rows = await base()
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('state', '=', 'pending_approval'), eb('approval_deadline', '<=', at.getTime())]),
+            eb.and([eb('state', '=', 'active'), eb('extension', 'is not', null)]),
+          ]),
+        )
+        .execute();
+      return (await withDecisions(rows)).filter((e) => e.state === 'pending_approval' || (e.extension && e.extension.deadline <= at));
+    },
+
     async recordSteps(id, steps, at) {
       await db.updateTable('elevations').set({ steps: JSON.stringify(steps), updated_at: at.getTime() }).where('id', '=', id).execute();
     },
@@ -139,7 +208,7 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
         .where('state', 'in', [...holdingStates])
         .where('id', '!=', exceptId)
         .execute();
-      return rows.map(toElevation);
+      return withDecisions(rows);
     },
 
     async countByState() {

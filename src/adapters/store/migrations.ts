@@ -1,5 +1,5 @@
 // Schema migrations, in order. Names sort lexically; never edit a migration that has shipped.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import { genesisHash } from '../../domain/audit.ts';
 
@@ -171,9 +171,55 @@ const elevationCore: Migration = {
   },
 };
 
+const approvals: Migration = {
+  async up(db: Kysely<any>) {
+    const noApproval = JSON.stringify({ required: 0, approvers: [], timeoutSeconds: 3600, reapproveExtensions: false });
+    await db.schema.alterTable('access_profiles').addColumn('approval', 'text', (c) => c.notNull().defaultTo(noApproval)).execute();
+    await db.schema.alterTable('access_profiles').addColumn('max_total_duration_seconds', 'integer').execute();
+    await db.updateTable('access_profiles').set({ max_total_duration_seconds: sql`max_duration_seconds` }).execute();
+    await db.schema.alterTable('tenants').addColumn('slack_channel', 'text').execute();
+    for (const [name, type] of [
+      ['approvals_required', 'integer'],
+      ['approver_ids', 'text'],
+      ['approval_deadline', 'bigint'],
+      ['window_closes_at', 'bigint'],
+      ['extension', 'text'],
+      ['extended_seconds', 'integer'],
+    ] as const) {
+      await db.schema
+        .alterTable('elevations')
+        .addColumn(name, type, (c) => (name === 'approvals_required' || name === 'extended_seconds' ? c.notNull().defaultTo(0) : name === 'approver_ids' ? c.notNull().defaultTo('[]') : c))
+        .execute();
+    }
+    // One row per approver per round: the primary key is what makes "one approver counts once" hold under races.
+    await db.schema
+      .createTable('elevation_decisions')
+      .addColumn('elevation_id', 'text', (c) => c.notNull().references('elevations.id'))
+      .addColumn('round', 'integer', (c) => c.notNull())
+      .addColumn('approver_id', 'text', (c) => c.notNull().references('technicians.id'))
+      .addColumn('decision', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('decided_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('elevation_decisions_pk', ['elevation_id', 'round', 'approver_id'])
+      .execute();
+    await db.schema.createIndex('elevations_approval_deadline').on('elevations').columns(['state', 'approval_deadline']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('elevation_decisions').execute();
+    await db.schema.dropIndex('elevations_approval_deadline').execute();
+    for (const column of ['approvals_required', 'approver_ids', 'approval_deadline', 'window_closes_at', 'extension', 'extended_seconds']) {
+      await db.schema.alterTable('elevations').dropColumn(column).execute();
+    }
+    await db.schema.alterTable('tenants').dropColumn('slack_channel').execute();
+    await db.schema.alterTable('access_profiles').dropColumn('approval').execute();
+    await db.schema.alterTable('access_profiles').dropColumn('max_total_duration_seconds').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_elevation_core': elevationCore,
+  '0003_approvals': approvals,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,5 +1,6 @@
 // Table shapes as Kysely sees them. Times are integer milliseconds since the epoch and JSON is
 // text, so the same queries run unchanged on SQLite and PostgreSQL.
+import type { Generated } from 'kysely';
 
 export interface TechniciansTable {
   id: string;
@@ -42,6 +43,7 @@ export interface TenantsTable {
   ca_certificate: string;
   bind_password_sealed: string;
   keep_accounts_disabled: number;
+  slack_channel: Generated<string | null>;
   created_at: number;
   updated_at: number;
 }
@@ -100,6 +102,8 @@ export interface AccessProfilesTable {
   workstations: string;
   require_justification: number;
   ticket_pattern: string | null;
+  approval: string;
+  max_total_duration_seconds: number | null;
   status: string;
   suspended_reason: string | null;
   created_at: number;
@@ -129,12 +133,28 @@ export interface ElevationsTable {
   steps: string | null;
   overdue_alerted_at: number | null;
   updated_at: number;
+  approvals_required: Generated<number>;
+  approver_ids: Generated<string>;
+  approval_deadline: number | null;
+  window_closes_at: number | null;
+  extension: string | null;
+  extended_seconds: Generated<number>;
+}
+
+export interface ElevationDecisionsTable {
+  elevation_id: string;
+  round: number;
+  approver_id: string;
+  decision: string;
+  reason: string | null;
+  decided_at: number;
 }
 
 export interface Database {
   tenant_accounts: TenantAccountsTable;
   access_profiles: AccessProfilesTable;
   elevations: ElevationsTable;
+  elevation_decisions: ElevationDecisionsTable;
   technicians: TechniciansTable;
   sessions: SessionsTable;
   tenants: TenantsTable;

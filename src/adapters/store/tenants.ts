@@ -9,6 +9,7 @@ function toRecord(row: Selectable<TenantsTable>): TenantRecord {
     timeZone: row.time_zone,
     directory: { url: row.directory_url, bindDn: row.bind_dn, baseDn: row.base_dn, caCertificate: row.ca_certificate },
     keepAccountsDisabled: row.keep_accounts_disabled === 1,
+    slackChannel: row.slack_channel,
     bindPasswordSealed: row.bind_password_sealed,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -30,6 +31,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           ca_certificate: t.directory.caCertificate,
           bind_password_sealed: t.bindPasswordSealed,
           keep_accounts_disabled: t.keepAccountsDisabled ? 1 : 0,
+          slack_channel: t.slackChannel,
           created_at: at.getTime(),
           updated_at: at.getTime(),
         })
@@ -59,6 +61,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           }),
           ...(patch.bindPasswordSealed !== undefined && { bind_password_sealed: patch.bindPasswordSealed }),
           ...(patch.keepAccountsDisabled !== undefined && { keep_accounts_disabled: patch.keepAccountsDisabled ? 1 : 0 }),
+          ...(patch.slackChannel !== undefined && { slack_channel: patch.slackChannel }),
           updated_at: at.getTime(),
         })
         .where('id', '=', id)

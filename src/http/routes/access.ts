@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import type { AccessProfile } from '../../domain/profile.ts';
-import { roles } from '../../domain/roles.ts';
 import type { TenantAccount } from '../../services/ports.ts';
+import { profileInputSchema } from '../../services/profile-service.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const tenantParams = z.object({ id: z.string().min(1).max(40) });
@@ -28,21 +28,6 @@ const presentAccount = (a: TenantAccount) => ({
   createdAt: a.createdAt.toISOString(),
 });
 
-const hhmm = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM');
-const profileBody = z.strictObject({
-  name: z.string().min(1).max(64),
-  description: z.string().max(500).optional(),
-  groups: z.array(z.string().min(3).max(1024)).min(1).max(50),
-  eligibleTechnicians: z.array(z.string().min(1).max(64)).max(1000).optional(),
-  eligibleRoles: z.array(z.enum(roles)).max(4).optional(),
-  defaultDurationSeconds: z.number().int().positive().max(7 * 24 * 3600),
-  maxDurationSeconds: z.number().int().positive().max(7 * 24 * 3600),
-  windows: z.array(z.strictObject({ days: z.array(z.number().int().min(0).max(6)).min(1).max(7), start: hhmm, end: hhmm })).max(20).optional(),
-  workstations: z.array(z.string().min(1).max(15)).max(64).optional(),
-  requireJustification: z.boolean().optional(),
-  ticketPattern: z.string().min(1).max(200).nullable().optional(),
-});
-
 const profileView = z.object({
   id: z.string(),
   tenantId: z.string(),
@@ -53,6 +38,8 @@ const profileView = z.object({
   eligibleRoles: z.array(z.string()),
   defaultDurationSeconds: z.number(),
   maxDurationSeconds: z.number(),
+  maxTotalDurationSeconds: z.number(),
+  approval: z.object({ required: z.number(), approvers: z.array(z.string()), timeoutSeconds: z.number(), reapproveExtensions: z.boolean() }),
   windows: z.array(z.object({ days: z.array(z.number()), start: z.string(), end: z.string() })),
   workstations: z.array(z.string()),
   requireJustification: z.boolean(),
@@ -125,7 +112,7 @@ export function accessRoutes(services: Services): Route[] {
       tag: 'profiles',
       ...admin,
       params: tenantParams,
-      body: profileBody,
+      body: profileInputSchema,
       responses: {
         201: { description: 'Created', schema: profileView },
         422: { description: 'A group is protected (details name it and the nesting path) or does not exist' },
@@ -153,7 +140,7 @@ export function accessRoutes(services: Services): Route[] {
       tag: 'profiles',
       ...admin,
       params: tenantItemParams,
-      body: profileBody,
+      body: profileInputSchema,
       responses: { 200: { description: 'Updated', schema: profileView }, 422: { description: 'A group is protected' } },
       async handler({ params, body, principal, context }) {
         return { status: 200, body: presentProfile(await services.profiles.update(params.id, params.itemId, body, principal!.technician.id, context)) };

@@ -1,4 +1,4 @@
-// Elevations: request (with a fresh TOTP code), read, and revoke.
+// Elevations: request (with a fresh TOTP code), approve or deny, cancel, extend, read, and revoke.
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { elevationStates } from '../../domain/elevation.ts';
@@ -24,6 +24,15 @@ export const elevationView = z.object({
   endedAt: z.iso.datetime().nullable(),
   revocationReason: z.string().nullable(),
   failureReason: z.string().nullable(),
+  approval: z.object({
+    required: z.number(),
+    approvers: z.array(z.string()).describe('who may approve; empty: any approver of the tenant'),
+    deadline: z.iso.datetime().nullable(),
+    decisions: z.array(z.object({ round: z.number(), approverId: z.string(), decision: z.enum(['approve', 'deny']), reason: z.string().nullable(), at: z.iso.datetime() })),
+  }),
+  clampedToWindowEnd: z.iso.datetime().nullable().describe('set when the grant was cut short to end with its window'),
+  extendedSeconds: z.number(),
+  pendingExtension: z.object({ seconds: z.number(), round: z.number(), requestedAt: z.iso.datetime(), deadline: z.iso.datetime() }).nullable(),
 });
 
 export function presentElevation(e: Elevation) {
@@ -44,8 +53,23 @@ export function presentElevation(e: Elevation) {
     endedAt: iso(e.endedAt),
     revocationReason: e.revocationReason,
     failureReason: e.failureReason,
+    approval: {
+      required: e.approvalsRequired,
+      approvers: e.approverIds,
+      deadline: iso(e.approvalDeadline),
+      decisions: e.decisions.map((d) => ({ round: d.round, approverId: d.approverId, decision: d.decision, reason: d.reason, at: d.at.toISOString() })),
+    },
+    clampedToWindowEnd: e.windowClosesAt && e.endsAt && e.windowClosesAt.getTime() === e.endsAt.getTime() ? e.windowClosesAt.toISOString() : null,
+    extendedSeconds: e.extendedSeconds,
+    pendingExtension: e.extension
+      ? { seconds: e.extension.seconds, round: e.extension.round, requestedAt: e.extension.requestedAt.toISOString(), deadline: e.extension.deadline.toISOString() }
+      : null,
   };
 }
+
+const codeBody = z.strictObject({ code: z.string().min(1).max(16) });
+const denyBody = z.strictObject({ code: z.string().min(1).max(16), reason: z.string().trim().min(1).max(500).optional() });
+const extendBody = z.strictObject({ durationSeconds: z.number().int().positive().max(7 * 24 * 3600), code: z.string().min(1).max(16) });
 
 const requestBody = z.strictObject({
   tenant: z.string().min(1).max(40),
@@ -74,10 +98,11 @@ export function elevationRoutes(services: Services): Route[] {
       roles: ['technician'],
       body: requestBody,
       responses: {
-        201: { description: 'Active: the account is in the groups until endsAt', schema: elevationView },
+        201: { description: 'Active: the account is in the groups until endsAt (clampedToWindowEnd says when a window cut it short)', schema: elevationView },
+        202: { description: 'Waiting for approval (state pending_approval); the grant’s clock starts at activation', schema: elevationView },
         401: { description: 'Wrong or replayed TOTP code' },
         403: { description: 'Not eligible' },
-        422: { description: 'Bad duration, justification or ticket; no linked account; a group became protected' },
+        422: { description: 'Bad duration, justification or ticket; no linked account; a group became protected; outside the profile’s windows (details.opensAt)' },
         502: { description: 'The directory refused a change; everything done was undone and the elevation is failed' },
       },
       async handler({ body, principal, context }) {
@@ -93,7 +118,7 @@ export function elevationRoutes(services: Services): Route[] {
           },
           context,
         );
-        return { status: 201, body: presentElevation(elevation) };
+        return { status: elevation.state === 'pending_approval' ? 202 : 201, body: presentElevation(elevation) };
       },
     }),
     defineRoute({
@@ -124,6 +149,95 @@ export function elevationRoutes(services: Services): Route[] {
       responses: { 200: { description: 'The elevation', schema: elevationView }, 404: { description: 'Not found' } },
       async handler({ params, principal }) {
         return { status: 200, body: presentElevation(await services.elevations.get(principal!.technician, params.id)) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/elevations/:id/approve',
+      summary: 'Approve a request (or an extension request) with a fresh TOTP code; the last approval needed activates it',
+      tag: 'approvals',
+      auth: 'session',
+      roles: ['approver'],
+      params: idParams,
+      body: codeBody,
+      responses: {
+        200: { description: 'Counted; the elevation as it stands now (active once enough approvals arrived)', schema: elevationView },
+        401: { description: 'Wrong or replayed TOTP code' },
+        403: { description: 'Not an approver for this request, or the requester themselves' },
+        409: { description: 'Already decided by this approver, or nothing waits for approval (decided, lapsed)' },
+      },
+      async handler({ params, body, principal, context }) {
+        return { status: 200, body: presentElevation(await services.elevations.approve(principal!.technician, params.id, body.code, context)) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/elevations/:id/deny',
+      summary: 'Deny a request (or an extension request) with a fresh TOTP code; one deny ends it',
+      tag: 'approvals',
+      auth: 'session',
+      roles: ['approver'],
+      params: idParams,
+      body: denyBody,
+      responses: {
+        200: { description: 'Denied', schema: elevationView },
+        401: { description: 'Wrong or replayed TOTP code' },
+        403: { description: 'Not an approver for this request, or the requester themselves' },
+        409: { description: 'Already decided, or nothing waits for approval' },
+      },
+      async handler({ params, body, principal, context }) {
+        return {
+          status: 200,
+          body: presentElevation(await services.elevations.deny(principal!.technician, params.id, body.code, body.reason ?? null, context)),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/elevations/:id/cancel',
+      summary: 'The requester withdraws a request (or an extension request) still waiting for approval',
+      tag: 'elevations',
+      auth: 'session',
+      params: idParams,
+      responses: { 200: { description: 'Cancelled', schema: elevationView }, 409: { description: 'Nothing waits for approval' } },
+      async handler({ params, principal, context }) {
+        return { status: 200, body: presentElevation(await services.elevations.cancel(principal!.technician, params.id, context)) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/elevations/:id/extend',
+      summary: 'The owner extends an active grant with a fresh TOTP code, within the profile’s maximum total and window',
+      tag: 'elevations',
+      auth: 'session',
+      params: idParams,
+      body: extendBody,
+      responses: {
+        200: { description: 'Extended (endsAt moved), or waiting for approval again (pendingExtension set)', schema: elevationView },
+        401: { description: 'Wrong or replayed TOTP code' },
+        403: { description: 'Not the owner' },
+        409: { description: 'Not active, or an extension already waits' },
+        422: { description: 'Beyond the profile’s maximum total duration, or past the window’s end' },
+      },
+      async handler({ params, body, principal, context }) {
+        return {
+          status: 200,
+          body: presentElevation(await services.elevations.extend(principal!.technician, params.id, { durationSeconds: body.durationSeconds, code: body.code }, context)),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/approvals',
+      summary: 'What waits for my decision: requests and extension requests in the tenants I approve for',
+      tag: 'approvals',
+      auth: 'session',
+      roles: ['approver'],
+      responses: { 200: { description: 'Oldest first', schema: z.object({ elevations: z.array(elevationView) }) } },
+      async handler({ principal }) {
+        const waiting = await services.elevations.pendingApprovals(principal!.technician);
+        waiting.sort((a, b) => a.requestedAt.getTime() - b.requestedAt.getTime());
+        return { status: 200, body: { elevations: waiting.map(presentElevation) } };
       },
     }),
     defineRoute({

@@ -6,6 +6,7 @@ import { defineRoute, idParams, type Route } from '../route.ts';
 
 const pem = z.string().min(1).max(64 * 1024).regex(/-----BEGIN CERTIFICATE-----/, 'a PEM certificate');
 const dn = z.string().min(3).max(1024);
+const slackChannel = z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD').nullable();
 
 export const tenantView = z.object({
   id: z.string(),
@@ -13,6 +14,7 @@ export const tenantView = z.object({
   timeZone: z.string(),
   directory: z.object({ url: z.string(), bindDn: z.string(), baseDn: z.string(), caCertificate: z.string() }),
   keepAccountsDisabled: z.boolean(),
+  slackChannel: z.string().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -24,6 +26,7 @@ const createBody = z.strictObject({
   displayName: z.string().trim().min(1).max(128),
   timeZone: z.string().min(1).max(64),
   keepAccountsDisabled: z.boolean().optional(),
+  slackChannel: slackChannel.optional(),
   directory: z.strictObject({
     url: z.string().min(1).max(512),
     bindDn: dn,
@@ -38,6 +41,7 @@ const updateBody = z
     displayName: z.string().trim().min(1).max(128).optional(),
     timeZone: z.string().min(1).max(64).optional(),
     keepAccountsDisabled: z.boolean().optional(),
+    slackChannel: slackChannel.optional(),
     directory: z
       .strictObject({
         url: z.string().min(1).max(512).optional(),
