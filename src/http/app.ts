@@ -17,7 +17,6 @@ import { killSwitchRoutes } from './routes/kill-switches.ts';
 import { elevationRoutes } from './routes/elevations.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes, notFound } from './routes/health.ts';
-import { slackRoutes } from './routes/slack.ts';
 import { technicianRoutes } from './routes/technicians.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 
