@@ -80,6 +80,7 @@ export function createApp(container: Container) {
     ...tenantRoutes(services),
     ...accessRoutes(services),
     ...elevationRoutes(services),
+    ...killSwitchRoutes(services),
     ...auditRoutes(services),
   ];
   const openApiDocument = buildOpenApiDocument(routes, { version: apiVersion, serverUrl: config.server.publicUrl });
