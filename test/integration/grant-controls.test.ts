@@ -197,6 +197,19 @@ for (const engine of engines) {
       assert.ok(events.some((e) => e.action === 'kill_switch.technician' && e.target === victim.id && e.actor === admin.id));
     });
 
+    it('when a technician is suspended while a grant is live (or it finished activating after a kill switch), then the reconciler ends it', async () => {
+      const late = await operative(h, acme, ou);
+      const live = await requestElevation(h, late, { tenant: 'acme', profile: 'extendable' });
+      assert.equal(live.status, 201);
+      await h.container.services.technicians.update(late.id, { status: 'suspended' }, admin.id, systemContext);
+      const counts = await h.container.services.elevations.reconcile();
+      assert.equal(counts.suspended, 1);
+      const ended = await h.container.store.elevations.findById(live.body.id);
+      assert.equal(ended!.state, 'revoked');
+      assert.equal(ended!.revocationReason, 'policy');
+      assert.ok(!(await membersOf(acme, group)).includes(late.accountDn.toLowerCase()));
+    });
+
     it('when the tenant kill switch is thrown, then every grant in that tenant ends and grants elsewhere stay', async () => {
       const one = await operative(h, acme, ou);
       const two = await operative(h, acme, ou);
