@@ -12,9 +12,13 @@ import { createTotpEngine, totpCodeAt } from './adapters/crypto/totp.ts';
 import { createLdapIdentitySource } from './adapters/directory/identity.ts';
 import { createDirectoryGateway } from './adapters/directory/gateway.ts';
 import { createDirectoryProbe } from './adapters/directory/probe.ts';
-import { createQueues, createRevocationJobs } from './adapters/queue/jobs.ts';
+import { createExpiryWarnings, createQueuedNotifications, createQueues, createRevocationJobs } from './adapters/queue/jobs.ts';
 import { createMetrics } from './adapters/metrics/prometheus.ts';
 import { assertNoEviction, createRedis, redisHealth } from './adapters/queue/redis.ts';
+import { createSlackApprovalMessages } from './adapters/slack/approval-messages.ts';
+import { notificationsWithSlackOff } from './adapters/slack/disabled.ts';
+import { createSlackRequestVerifier } from './adapters/slack/signature.ts';
+import { createSlackApi } from './adapters/slack/web-api.ts';
 import { createStore, migrateToLatest, openDatabase, type StoreEngine } from './adapters/store/index.ts';
 import { createAccountService } from './services/account-service.ts';
 import { createApplyService } from './services/apply-service.ts';
@@ -27,7 +31,9 @@ import { createAuthService } from './services/auth-service.ts';
 import { createKeyService } from './services/key-service.ts';
 import { createLocalIdentitySource } from './services/local-identity.ts';
 import { createMfaService } from './services/mfa-service.ts';
-import type { Clock, IdentitySource, QueueHealth, Store } from './services/ports.ts';
+import type { Clock, EventLog, IdentitySource, Notifications, QueueHealth, Store } from './services/ports.ts';
+import { createSlackNotices } from './services/slack-notices.ts';
+import { createSlackService, type ElevationUseCases } from './services/slack-service.ts';
 import { createTechnicianService } from './services/technician-service.ts';
 import { createTenantService } from './services/tenant-service.ts';
 
@@ -39,6 +45,42 @@ export interface ContainerOptions {
 export function loadMasterKeys(config: Config): { current: MasterKey; previous: MasterKey[] } {
   const encoded = config.secrets.masterKey ?? readFileSync(config.secrets.masterKeyFile!, 'utf8');
   return { current: parseMasterKey(encoded), previous: config.secrets.previousMasterKeys.map(parseMasterKey) };
+}
+
+/** A secret given directly or as a file (a Docker or Kubernetes secret); the schema requires one of the two. */
+function secretValue(value: string | undefined, file: string | undefined): string {
+  return value ?? readFileSync(file!, 'utf8').trim();
+}
+
+/**
+ * Slack, when enabled: the inbound side (slash command, buttons, modals) for the API and the
+ * outbound side (approval messages, DMs, alerts) for the notifications worker.
+ */
+function buildSlack(config: Config, deps: { store: Store; clock: Clock; redis: Redis; queues: ReturnType<typeof createQueues>; elevations: ElevationUseCases; log: EventLog }) {
+  const botToken = secretValue(config.slack.botToken, config.slack.botTokenFile);
+  const signingSecret = secretValue(config.slack.signingSecret, config.slack.signingSecretFile);
+  const { store, clock, redis, log } = deps;
+  const api = (interactive: boolean) => createSlackApi({ botToken, apiUrl: config.slack.apiUrl, log, interactive });
+  return {
+    service: createSlackService({
+      store,
+      clock,
+      slack: api(true),
+      verifier: createSlackRequestVerifier({ signingSecret, redis, keyPrefix: config.queue.prefix, clock }),
+      elevations: deps.elevations,
+      log,
+    }),
+    notices: createSlackNotices({
+      store,
+      clock,
+      slack: api(false),
+      messages: createSlackApprovalMessages(redis, config.queue.prefix),
+      warnings: createExpiryWarnings(deps.queues.notifications, clock),
+      alertChannel: config.slack.alertChannel ?? null,
+      warnBeforeMs: config.slack.expiryWarningSeconds * 1000,
+      log,
+    }),
+  };
 }
 
 /** `stint migrate`: brings the schema up to date without building the rest. */
@@ -120,6 +162,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   const queues = createQueues(redis, config.queue.prefix);
   const jobs = createRevocationJobs(queues.revocations, clock);
+  // Notices go to the notifications queue for the worker to send to Slack; with Slack off, nowhere.
+  const notifications: Notifications = config.slack.enabled ? createQueuedNotifications(queues.notifications) : notificationsWithSlackOff;
   const metrics = createMetrics({
     elevationsByState: () => store.elevations.countByState(),
     queueDepth: () => queues.revocations.getJobCounts('delayed', 'waiting', 'active', 'failed'),
@@ -170,8 +214,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       mfa,
       jobs,
       removal,
-      // Slack notices are wired in with the Slack adapter; until then nobody is told.
-      notifications: { publish: async () => undefined },
+      notifications,
       log: logger,
       settings: {
         accountExpirySkewMs: config.elevation.accountExpirySkewSeconds * 1000,
@@ -180,6 +223,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
       },
     }),
   };
+
+  const slack = config.slack.enabled ? buildSlack(config, { store, clock, redis, queues, elevations: services.elevations, log: logger }) : null;
 
   return {
     config,
@@ -197,8 +242,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     jobs,
     metrics,
     services,
-    /** Closes connections in order: queues and Redis, the directories, then the store. */
+    /** Slack's two sides, or null when slack.enabled is false. */
+    slack,
+    /** Closes connections in order: Slack work in hand, queues and Redis, the directories, then the store. */
     async close() {
+      await slack?.service.idle();
       await queues.close();
       redis.disconnect();
       await directory.close();

@@ -1,9 +1,11 @@
 // Starts the queue workers for a container: revocations (many at once; the batching happens in
-// the service) and the repeatable reconcile job. `close()` lets the jobs in hand finish.
+// the service), the repeatable reconcile job and, with Slack on, the notifications. `close()` lets
+// the jobs in hand finish.
 import { Worker } from 'bullmq';
 import { queueNames } from '../src/adapters/queue/jobs.ts';
 import { verifyQueueStore, type Container } from '../src/container.ts';
 import { cappedBackoff, revocationProcessor } from './processors/revocation.ts';
+import { notificationProcessor } from './processors/notifications.ts';
 import { reconcileProcessor } from './processors/reconcile.ts';
 
 export interface RunningWorkers {
@@ -23,9 +25,14 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
   });
   const reconcile = new Worker(queueNames.reconcile, reconcileProcessor(services), { connection, prefix, concurrency: 1 });
+  // Slack off: notices are never queued (see the container), so there is nothing to serve.
+  const notifications = container.slack
+    ? new Worker(queueNames.notifications, notificationProcessor(container.slack.notices), { connection, prefix, concurrency: 8 })
+    : null;
   for (const [name, worker] of [
     ['revocations', revocations],
     ['reconcile', reconcile],
+    ...(notifications ? [['notifications', notifications] as const] : []),
   ] as const) {
     worker.on('failed', (job, error) =>
       logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job failed; it will be retried'),
@@ -41,11 +48,11 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile schedule'));
   }, intervalMs);
   keeper.unref();
-  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady()]);
+  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), notifications?.waitUntilReady()]);
   return {
     async close() {
       clearInterval(keeper);
-      await Promise.all([revocations.close(), reconcile.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), notifications?.close()]);
     },
   };
 }

@@ -17,6 +17,7 @@ import { killSwitchRoutes } from './routes/kill-switches.ts';
 import { elevationRoutes } from './routes/elevations.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes, notFound } from './routes/health.ts';
+import { slackRoutes } from './routes/slack.ts';
 import { technicianRoutes } from './routes/technicians.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 
@@ -82,6 +83,7 @@ export function createApp(container: Container) {
     ...elevationRoutes(services),
     ...killSwitchRoutes(services),
     ...auditRoutes(services),
+    ...(container.slack ? slackRoutes(container.slack.service, config.server.bodyLimitBytes) : []),
   ];
   const openApiDocument = buildOpenApiDocument(routes, { version: apiVersion, serverUrl: config.server.publicUrl });
   described.document = openApiDocument;
