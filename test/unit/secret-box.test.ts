@@ -53,7 +53,7 @@ describe('secret box', () => {
       const fields = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, unknown>;
       return Buffer.from(JSON.stringify({ ...fields, ctx: 'tenant:other:bind-password' })).toString('base64url');
     });
-    await assert.rejects(box.open(moved, 'tenant:other:bind-password'));
+    await assert.rejects(box.open(moved, 'tenant:other:bind-password'), keyUnavailable);
   });
 
   it('when the master key has been rotated, then a value sealed under the old key opens through it and is stale until re-sealed', async () => {
@@ -73,10 +73,41 @@ describe('secret box', () => {
     await assert.rejects(createSecretBox(newKey(), [newKey()]).open(sealed, context), keyUnavailable);
   });
 
-  it('when a character of the ciphertext is changed, then opening fails', async () => {
+  it('when a character of the ciphertext is changed, then opening is refused with key_unavailable', async () => {
     const box = createSecretBox(newKey());
     const sealed = await box.seal('a long enough secret value to have a middle', context);
-    await assert.rejects(box.open(withPartChanged(sealed, 3, flipMiddleCharacter), context));
+    await assert.rejects(box.open(withPartChanged(sealed, 3, flipMiddleCharacter), context), keyUnavailable);
+  });
+
+  it('when the wrapped key, the nonce or the tag is altered, then opening is refused with key_unavailable and the message shows no secret', async () => {
+    const encoded = randomBytes(32).toString('base64');
+    const box = createSecretBox(parseMasterKey(encoded));
+    const sealed = await box.seal(plaintext, context);
+    const other = await box.seal('another value', context);
+    const altered = [
+      withPartChanged(sealed, 1, flipMiddleCharacter),
+      withPartChanged(sealed, 1, () => other.split('.')[1]!),
+      withPartChanged(sealed, 2, flipMiddleCharacter),
+      withPartChanged(sealed, 4, flipMiddleCharacter),
+      withPartChanged(sealed, 4, () => ''),
+    ];
+    for (const text of altered) {
+      await assert.rejects(box.open(text, context), (error: unknown) => {
+        assert.ok(keyUnavailable(error), `expected key_unavailable, got ${String(error)}`);
+        const message = (error as Error).message;
+        for (const secret of [plaintext, encoded, Buffer.from(encoded, 'base64').toString('base64url'), 'another value']) assert.ok(!message.includes(secret), message);
+        return true;
+      });
+    }
+  });
+
+  it('when the header names a key id that is not one of ours, then the message repeats only a well-formed id', async () => {
+    const sealed = await createSecretBox(newKey()).seal(plaintext, context);
+    const claimed = withPartChanged(sealed, 0, (header) => {
+      const fields = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, unknown>;
+      return Buffer.from(JSON.stringify({ ...fields, kid: 'x'.repeat(500) })).toString('base64url');
+    });
+    await assert.rejects(createSecretBox(newKey()).open(claimed, context), (error: unknown) => keyUnavailable(error) && !(error as Error).message.includes('xxxx'));
   });
 
   it('when the sealed text is not a JWE at all, then opening is refused with key_unavailable and it counts as stale', async () => {
@@ -99,6 +130,13 @@ describe('master keys', () => {
 
   it('when two keys differ, then their ids differ', () => {
     assert.notEqual(newKey().id, newKey().id);
+  });
+
+  it('when a key is not base64 text, then it is refused without being repeated, even where Node would decode it to 32 bytes', () => {
+    const encoded = randomBytes(32).toString('base64');
+    for (const mangled of [`${encoded.slice(0, 10)}!${encoded.slice(10)}`, `${encoded.slice(0, 20)} ${encoded.slice(20)}`, encoded.replace(/=$/, '==')]) {
+      assert.throws(() => parseMasterKey(mangled), (error: unknown) => /32 bytes/.test((error as Error).message) && !(error as Error).message.includes(encoded.slice(0, 10)), mangled);
+    }
   });
 
   it('when a key is not 32 bytes, then it is refused', () => {

@@ -16,8 +16,15 @@ export function masterKeyId(key: Uint8Array): string {
   return 'mk-' + createHash('sha256').update(key).digest('base64url').slice(0, 12);
 }
 
+// Buffer.from(…, 'base64') skips characters that are not base64, so a mangled key would decode to
+// some other key instead of being refused.
+const base64Text = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Errors never repeat the key. */
 export function parseMasterKey(encoded: string): MasterKey {
-  const key = Buffer.from(encoded.trim(), 'base64');
+  const text = encoded.trim();
+  if (!base64Text.test(text)) throw new Error('a master key must be 32 bytes, base64-encoded; this one is not base64 text');
+  const key = Buffer.from(text, 'base64');
   if (key.length !== 32) throw new Error('a master key must be 32 bytes, base64-encoded');
   return { id: masterKeyId(key), key: new Uint8Array(key) };
 }
@@ -42,12 +49,22 @@ export function createSecretBox(current: MasterKey, previous: readonly MasterKey
         throw new DomainError('key_unavailable', 'A stored secret is malformed');
       }
       const key = typeof header.kid === 'string' ? keys.get(header.kid) : undefined;
-      if (!key) throw new DomainError('key_unavailable', `A stored secret was sealed under an unknown master key (${String(header.kid)})`);
+      if (!key) {
+        const named = typeof header.kid === 'string' && /^mk-[A-Za-z0-9_-]{12}$/.test(header.kid) ? ` (${header.kid})` : '';
+        throw new DomainError('key_unavailable', `A stored secret was sealed under an unknown master key${named}`);
+      }
       if (header.ctx !== context) throw new DomainError('key_unavailable', 'A stored secret belongs to another record');
-      const { plaintext } = await compactDecrypt(sealed, key, {
-        keyManagementAlgorithms: ['A256KW'],
-        contentEncryptionAlgorithms: ['A256GCM'],
-      });
+      let plaintext: Uint8Array;
+      try {
+        ({ plaintext } = await compactDecrypt(sealed, key, {
+          keyManagementAlgorithms: ['A256KW'],
+          contentEncryptionAlgorithms: ['A256GCM'],
+        }));
+      } catch {
+        // Whatever jose found (a changed tag, a bad wrap, a malformed part), the answer is the same
+        // and holds neither the key nor the value.
+        throw new DomainError('key_unavailable', 'A stored secret cannot be opened: it was altered, or sealed under another key');
+      }
       return decoder.decode(plaintext);
     },
 
