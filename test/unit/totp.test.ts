@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createRandomSource } from '../../src/adapters/crypto/random.ts';
 import { createTotpEngine, totpCodeAt } from '../../src/adapters/crypto/totp.ts';
+import { DomainError } from '../../src/domain/errors.ts';
 import { timeStepAt } from '../../src/domain/mfa.ts';
 import type { RandomSource } from '../../src/services/ports.ts';
 
@@ -77,6 +78,19 @@ describe('TOTP matching', () => {
     const now = new Date(stepStart);
     for (const code of ['', 'abcdef', '12345', '1234567', ' 12345', (await totpCodeAt(secret, now, 8))]) {
       assert.equal(await engine.match(secret, code, now), null, JSON.stringify(code));
+    }
+  });
+
+  it('when the stored secret is corrupt, then matching a well-formed code throws key_unavailable without quoting the secret, rather than answering no match', async () => {
+    const now = new Date(stepStart);
+    const corrupt = ['not base32!!', '', 'GEZDGNBV', `${secret}====`, 'GEZDGNBVGY3TQOJQGEZDG1BVGY3TQOJQ'];
+    for (const stored of corrupt) {
+      await assert.rejects(engine.match(stored, '123456', now), (error: unknown) => {
+        assert.ok(error instanceof DomainError && error.code === 'key_unavailable', `${JSON.stringify(stored)}: ${String(error)}`);
+        if (stored !== '') assert.ok(!error.message.includes(stored.slice(0, 8)), error.message);
+        assert.ok(!/base32 string|letter/i.test(error.message), `otplib's message may quote the secret: ${error.message}`);
+        return true;
+      });
     }
   });
 });

@@ -4,7 +4,8 @@
 import { generate, generateURI, verify } from 'otplib';
 import { ScureBase32Plugin } from 'otplib';
 import QRCode from 'qrcode';
-import { totpAcceptedDrift, totpDigits, totpPeriodSeconds, totpSecretBytes } from '../../domain/mfa.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { isWellFormedTotpCode, totpAcceptedDrift, totpDigits, totpPeriodSeconds, totpSecretBytes } from '../../domain/mfa.ts';
 import type { RandomSource, TotpEngine } from '../../services/ports.ts';
 
 const base32 = new ScureBase32Plugin();
@@ -16,6 +17,10 @@ export function createTotpEngine(random: RandomSource): TotpEngine {
     },
 
     async match(secret, code, at) {
+      // A malformed code is the user's typing: no match. Anything otplib refuses after that is the
+      // stored secret (undecodable, too short), which must not pass for a wrong code and count
+      // towards a lockout; its message is not repeated, as it may quote the secret.
+      if (!isWellFormedTotpCode(code)) return null;
       const epoch = Math.floor(at.getTime() / 1000);
       const result = await verify({
         secret,
@@ -25,7 +30,10 @@ export function createTotpEngine(random: RandomSource): TotpEngine {
         digits: totpDigits,
         algorithm: 'sha1',
         epochTolerance: totpAcceptedDrift * totpPeriodSeconds,
-      }).catch(() => ({ valid: false as const }));
+      }).catch((error: unknown) => {
+        const kind = error instanceof Error ? error.name : 'error';
+        throw new DomainError('key_unavailable', `The stored TOTP secret cannot be used (${kind})`);
+      });
       if (!result.valid || !('epoch' in result)) return null;
       return { step: Math.floor(result.epoch / totpPeriodSeconds) };
     },
