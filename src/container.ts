@@ -143,7 +143,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const tokens = createTokenService(store.signingKeys, secrets, random, {
     issuer: config.auth.issuer,
     audience: config.auth.audience,
-    retiredKeyGraceMs: config.auth.retiredSigningKeyGraceSeconds * 1000,
+    longestTokenLifetimeMs: Math.max(config.auth.accessTokenTtlSeconds, config.auth.mfaChallengeTtlSeconds) * 1000,
   });
   const sessionPolicy = {
     accessTtlMs: config.auth.accessTokenTtlSeconds * 1000,

@@ -58,7 +58,6 @@ export const configSchema = z.strictObject({
       refreshIdleSeconds: seconds(1800),
       refreshAbsoluteSeconds: seconds(43_200),
       mfaChallengeTtlSeconds: seconds(300),
-      retiredSigningKeyGraceSeconds: seconds(86_400),
       totpIssuer: z.string().min(1).default('Stint'),
       mfaMaxFailures: numeric(z.number().int().min(1).max(20)).default(5),
       mfaLockoutSeconds: seconds(900),

@@ -2,7 +2,7 @@
 // and signing-key rotation.
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import { totpSecretContext } from './mfa-service.ts';
-import type { Clock, SecretBox, Store, TokenService } from './ports.ts';
+import type { Clock, SecretBox, SigningKeyRepository, Store, TokenService } from './ports.ts';
 import { bindPasswordContext } from './tenant-service.ts';
 
 export type KeyService = ReturnType<typeof createKeyService>;
@@ -12,19 +12,26 @@ export function createKeyService(deps: { store: Store; clock: Clock; secrets: Se
   const signingKeyContext = (kid: string) => `signing-key:${kid}`;
 
   return {
-    /** Creates the first signing key when there is none (first start). */
+    /**
+     * Creates the first signing key when there is none (first start). Processes starting together
+     * may each add one; each does so in one transaction, so none retires the other's last key.
+     */
     async ensureSigningKey(): Promise<void> {
-      const keys = await store.signingKeys.list();
-      if (!keys.some((k) => k.retiredAt === null)) await deps.tokens.rotate(clock.now());
+      const hasCurrent = async (keys: SigningKeyRepository) => (await keys.list()).some((k) => k.retiredAt === null);
+      if (await hasCurrent(store.signingKeys)) return;
+      await store.transaction(async (tx) => {
+        if (!(await hasCurrent(tx.signingKeys))) await deps.tokens.rotate(clock.now(), tx.signingKeys);
+      });
     },
 
+    /** The new key and its audit event land together or not at all: no rotation goes unaudited. */
     async rotateSigningKey(actor: string, ctx: RequestContext = systemContext): Promise<string> {
       const now = clock.now();
-      const kid = await deps.tokens.rotate(now);
-      await store.transaction((tx) =>
-        tx.audit.append({ actor, action: 'keys.signing_rotated', target: kid, details: { kid }, ...auditOrigin(ctx) }, now),
-      );
-      return kid;
+      return store.transaction(async (tx) => {
+        const kid = await deps.tokens.rotate(now, tx.signingKeys);
+        await tx.audit.append({ actor, action: 'keys.signing_rotated', target: kid, details: { kid }, ...auditOrigin(ctx) }, now);
+        return kid;
+      });
     },
 
     /**

@@ -374,8 +374,12 @@ export interface TokenService {
   issueMfaChallenge(claims: MfaChallengeClaims, now: Date): Promise<string>;
   verifyMfaChallenge(token: string, now: Date): Promise<MfaChallengeClaims>;
   jwks(now: Date): Promise<{ keys: Array<Record<string, unknown>> }>;
-  /** Creates a new current signing key; older keys keep verifying until their tokens have expired. */
-  rotate(now: Date): Promise<string>;
+  /**
+   * Creates a new current signing key and retires the others, which keep verifying until their
+   * tokens have expired. `keys` is a transaction's repository: the insert and the retirement must
+   * be one transaction, or two processes adding a key at once could retire each other's.
+   */
+  rotate(now: Date, keys: SigningKeyRepository): Promise<string>;
 }
 
 export interface RandomSource {

@@ -1,24 +1,32 @@
 // Session tokens (SPEC §5) with an in-memory signing-key store and a real secret box: claims round
 // trip, algorithm pinned, iss/aud/exp/typ checked, rotation keeps old tokens valid for the grace
-// period only.
+// period only, processes sharing the store agree on the current key.
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createRandomSource } from '../../src/adapters/crypto/random.ts';
 import { createSecretBox, parseMasterKey } from '../../src/adapters/crypto/secret-box.ts';
-import { createTokenService, type TokenSettings } from '../../src/adapters/crypto/tokens.ts';
+import { createTokenService, keyCacheMs, retiredKeyGraceMs, type TokenSettings } from '../../src/adapters/crypto/tokens.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import type { SecretBox, SigningKeyRecord, SigningKeyRepository, TokenService } from '../../src/services/ports.ts';
 
-/** The signing-key table, in memory; list() answers newest first, as the store does. */
-function memoryKeyRepository(): SigningKeyRepository & { records: SigningKeyRecord[] } {
+interface MemoryKeyRepository extends SigningKeyRepository {
+  records: SigningKeyRecord[];
+  /** How many times the keys were read. */
+  reads: number;
+}
+
+/** The signing-key table, in memory; list() answers in insertion order, newest insert first. */
+function memoryKeyRepository(): MemoryKeyRepository {
   const records: SigningKeyRecord[] = [];
-  return {
+  const repository: MemoryKeyRepository = {
     records,
+    reads: 0,
     async insert(key) {
       records.unshift({ ...key });
     },
     async list() {
+      repository.reads += 1;
       return records.map((k) => ({ ...k }));
     },
     async retireAllExcept(kid, at) {
@@ -28,12 +36,14 @@ function memoryKeyRepository(): SigningKeyRepository & { records: SigningKeyReco
       for (const k of records) if (k.kid === kid) k.privateJwkSealed = sealed;
     },
   };
+  return repository;
 }
 
 const hour = 3_600_000;
 const t0 = new Date(Date.UTC(2026, 0, 1, 9));
 const later = (ms: number) => new Date(t0.getTime() + ms);
-const graceMs = hour;
+const lifetimeMs = hour;
+const graceMs = retiredKeyGraceMs(lifetimeMs);
 const isTokenInvalid = (error: unknown) => error instanceof DomainError && error.code === 'token_invalid';
 const newBox = () => createSecretBox(parseMasterKey(randomBytes(32).toString('base64')));
 
@@ -44,13 +54,13 @@ interface Deployment {
 }
 
 function deployment(settings: Partial<TokenSettings> = {}, keys = memoryKeyRepository(), box = newBox()): Deployment {
-  const tokens = createTokenService(keys, box, createRandomSource(), { issuer: 'stint', audience: 'stint-api', retiredKeyGraceMs: graceMs, ...settings });
+  const tokens = createTokenService(keys, box, createRandomSource(), { issuer: 'stint', audience: 'stint-api', longestTokenLifetimeMs: lifetimeMs, ...settings });
   return { tokens, keys, box };
 }
 
 async function withKey(settings: Partial<TokenSettings> = {}): Promise<Deployment> {
   const d = deployment(settings);
-  await d.tokens.rotate(t0);
+  await d.tokens.rotate(t0, d.keys);
   return d;
 }
 
@@ -170,7 +180,7 @@ describe('signing keys', () => {
     const d = await withKey();
     const [firstKid] = d.keys.records.map((k) => k.kid);
     const old = await d.tokens.issueAccessToken({ ...accessClaims, expiresAt: later(10 * hour) }, t0);
-    const secondKid = await d.tokens.rotate(later(1000));
+    const secondKid = await d.tokens.rotate(later(1000), d.keys);
     assert.notEqual(secondKid, firstKid);
 
     assert.equal(headerOf(await issue(d, later(2000))).kid, secondKid);
@@ -182,7 +192,7 @@ describe('signing keys', () => {
     const d = await withKey();
     const longLived = { ...accessClaims, expiresAt: later(10 * hour) };
     const old = await d.tokens.issueAccessToken(longLived, t0);
-    const secondKid = await d.tokens.rotate(later(1000));
+    const secondKid = await d.tokens.rotate(later(1000), d.keys);
     const fresh = await d.tokens.issueAccessToken(longLived, later(1000));
     const afterGrace = later(1000 + graceMs + 1000);
 
@@ -195,7 +205,83 @@ describe('signing keys', () => {
     const here = await withKey();
     const there = deployment({}, here.keys, here.box);
     await here.tokens.verifyAccessToken(await issue(here), t0); // fills this replica's key cache
-    await there.tokens.rotate(later(1000));
+    await there.tokens.rotate(later(1000), there.keys);
     assert.equal((await here.tokens.verifyAccessToken(await issue(there, later(2000)), later(3000))).technicianId, 'tech-1');
+  });
+});
+
+describe('signing keys shared by several processes', () => {
+  it('when two keys were left current by processes adding one at once, then every process signs with the same one, whatever order the store lists them in', async () => {
+    const box = newBox();
+    const keys = memoryKeyRepository();
+    const writer = deployment({}, keys, box);
+    const untouched = { ...keys, retireAllExcept: async () => {} }; // each transaction saw only its own key
+    const sameMoment = await Promise.all([writer.tokens.rotate(t0, untouched), writer.tokens.rotate(t0, untouched)]);
+    const earlier = await writer.tokens.rotate(later(-1000), untouched);
+    assert.equal(keys.records.filter((k) => k.retiredAt === null).length, 3);
+
+    const asListed = deployment({}, keys, box);
+    const reversed = deployment({}, { ...keys, list: async () => (await keys.list()).reverse() }, box);
+    const newest = [...sameMoment].sort().at(-1);
+    assert.equal(headerOf(await issue(asListed)).kid, newest, 'the newest key, then the greatest kid');
+    assert.equal(headerOf(await issue(reversed)).kid, newest);
+    assert.notEqual(newest, earlier);
+    assert.equal((await reversed.tokens.verifyAccessToken(await issue(asListed), t0)).technicianId, 'tech-1');
+  });
+
+  it('when a process whose clock is behind rotates the key, then its new key is still the current one', async () => {
+    const keys = memoryKeyRepository();
+    const box = newBox();
+    const [ahead, behind] = [deployment({}, keys, box), deployment({}, keys, box)];
+    await ahead.tokens.rotate(later(5000), ahead.keys);
+    const rotated = await behind.tokens.rotate(t0, behind.keys);
+    assert.deepEqual(keys.records.filter((k) => k.retiredAt === null).map((k) => k.kid), [rotated]);
+    assert.equal(headerOf(await issue(ahead, later(6000))).kid, rotated);
+  });
+
+  it('when a token names a made-up key, then concurrent refusals share one read of the store', async () => {
+    const d = await withKey();
+    const stranger = await withKey();
+    await d.tokens.verifyAccessToken(await issue(d), t0); // fills the cache
+    const readsBefore = d.keys.reads;
+    const forged = await issue(stranger);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => d.tokens.verifyAccessToken(forged, t0)));
+    assert.ok(results.every((r) => r.status === 'rejected' && isTokenInvalid(r.reason)));
+    assert.ok(d.keys.reads - readsBefore <= 1, `${d.keys.reads - readsBefore} reads for 20 refusals`);
+  });
+
+  it('when another process rotates just after a made-up key caused a read, then its new key still verifies here rather than being refused', async () => {
+    const here = await withKey();
+    const there = deployment({}, here.keys, here.box);
+    await assert.rejects(here.tokens.verifyAccessToken(await issue(await withKey()), t0), isTokenInvalid);
+    await there.tokens.rotate(later(1000), there.keys);
+    assert.equal((await here.tokens.verifyAccessToken(await issue(there, later(2000)), later(2000))).technicianId, 'tech-1');
+  });
+
+  it('when the key is rotated, then the old key verifies for the longest token lifetime plus the cache and clock allowances, and no longer', async () => {
+    const lifetime = 15 * 60_000;
+    const grace = retiredKeyGraceMs(lifetime);
+    assert.ok(grace >= lifetime + keyCacheMs, 'covers a token signed from a stale cache just before it expired');
+    assert.ok(grace < 30 * 60_000, 'tied to the token lifetime, not a fixed day');
+
+    const keys = memoryKeyRepository();
+    const box = newBox();
+    const rotating = deployment({ longestTokenLifetimeMs: lifetime }, keys, box);
+    const stale = deployment({ longestTokenLifetimeMs: lifetime }, keys, box);
+    const oldKid = await rotating.tokens.rotate(t0, rotating.keys);
+    await stale.tokens.jwks(t0); // this process caches the old key as current
+    const rotatedAt = later(1000);
+    await rotating.tokens.rotate(rotatedAt, rotating.keys);
+
+    // The other process signs with the old key until its cache expires; those tokens live to their end.
+    const signedLate = later(keyCacheMs - 1); // the cache was filled at t0
+    const late = await stale.tokens.issueAccessToken({ ...accessClaims, expiresAt: new Date(signedLate.getTime() + lifetime) }, signedLate);
+    assert.equal(headerOf(late).kid, oldKid);
+    const justBeforeExpiry = new Date(signedLate.getTime() + lifetime - 1000);
+    assert.equal((await rotating.tokens.verifyAccessToken(late, justBeforeExpiry)).technicianId, 'tech-1');
+
+    const kidsAt = async (at: Date) => (await rotating.tokens.jwks(at)).keys.map((k) => k.kid);
+    assert.ok((await kidsAt(new Date(rotatedAt.getTime() + grace - 1000))).includes(oldKid), 'published until the grace ends');
+    assert.ok(!(await kidsAt(new Date(rotatedAt.getTime() + grace + 1000))).includes(oldKid), 'gone after the grace');
   });
 });
