@@ -150,20 +150,22 @@ export async function createContainer(config: Config, options: ContainerOptions 
     refreshIdleMs: config.auth.refreshIdleSeconds * 1000,
     refreshAbsoluteMs: config.auth.refreshAbsoluteSeconds * 1000,
   };
+  const queues = createQueues(redis, config.queue.prefix);
+  // Notices go to the notifications queue for the worker to send to Slack; with Slack off, nowhere.
+  const notifications: Notifications = config.slack.enabled ? createQueuedNotifications(queues.notifications) : notificationsWithSlackOff;
   const mfa = createMfaService({
     store,
     clock,
     secrets,
     totp,
     lockout: { maxFailures: config.auth.mfaMaxFailures, lockoutMs: config.auth.mfaLockoutSeconds * 1000 },
+    notifications,
+    log: logger,
   });
   const keys = createKeyService({ store, clock, secrets, tokens });
   await keys.ensureSigningKey();
 
-  const queues = createQueues(redis, config.queue.prefix);
   const jobs = createRevocationJobs(queues.revocations, clock);
-  // Notices go to the notifications queue for the worker to send to Slack; with Slack off, nowhere.
-  const notifications: Notifications = config.slack.enabled ? createQueuedNotifications(queues.notifications) : notificationsWithSlackOff;
   const metrics = createMetrics({
     elevationsByState: () => store.elevations.countByState(),
     queueDepth: () => queues.revocations.getJobCounts('delayed', 'waiting', 'active', 'failed'),

@@ -943,6 +943,12 @@ export function createElevationService(deps: {
                 now,
               );
             });
+            await notify({
+              kind: 'alert',
+              alert: 'revocation_overdue',
+              subject: `elevation ${e.id} in ${e.tenantId}`,
+              details: { endsAt: e.endsAt!.toISOString(), overdueSeconds: Math.round((now.getTime() - e.endsAt!.getTime()) / 1000) },
+            });
           }
           if (e.state === 'active' && e.endsAt && e.endsAt.getTime() <= now.getTime()) {
             // Past its end and still active (a job lost or late): ended together below.

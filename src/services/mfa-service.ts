@@ -11,7 +11,7 @@ import {
   type MfaLockoutPolicy,
 } from '../domain/mfa.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, SecretBox, Store, StoreRepositories, TechnicianRecord, TotpEngine } from './ports.ts';
+import type { Clock, EventLog, Notifications, SecretBox, Store, StoreRepositories, TechnicianRecord, TotpEngine } from './ports.ts';
 
 export interface MfaServiceDeps {
   store: Store;
@@ -19,6 +19,9 @@ export interface MfaServiceDeps {
   secrets: SecretBox;
   totp: TotpEngine;
   lockout: MfaLockoutPolicy;
+  /** Lockouts raise an alert (SPEC §5); a notice that cannot be queued is logged, never fatal. */
+  notifications: Notifications;
+  log: EventLog;
 }
 
 export const totpSecretContext = (technicianId: string) => `technician:${technicianId}:totp`;
@@ -69,7 +72,12 @@ export function createMfaService(deps: MfaServiceDeps) {
         );
       }
     });
-    if (locks) throw lockedError(until);
+    if (locks) {
+      await deps.notifications
+        .publish([{ kind: 'alert', alert: 'mfa_lockout', subject: `technician ${technician.username}`, details: { purpose, until: until.toISOString(), failures: attempt } }])
+        .catch((error: unknown) => deps.log.warn({ err: (error as Error).message }, 'the lockout alert could not be queued'));
+      throw lockedError(until);
+    }
     if (reason === 'replay') throw new DomainError('mfa_replay', 'This code has already been used; wait for the next one');
     throw new DomainError('mfa_invalid', 'The code is not valid');
   }

@@ -397,8 +397,15 @@ describe('Slack', () => {
   it('when Stint answers help and alerts, then the help lists the commands and alerts go to the alert channel', async () => {
     const help = await client.command(requester.slackId, 'help');
     assert.match(help.response.body.text, /\/stint request <tenant> <profile>/);
-    await h.container.queues.notifications.add('alert', { notice: { kind: 'alert', alert: 'mfa_lockout', subject: 'technician jdoe', details: { failures: 5 } } });
+    // A real lockout: five wrong codes on a request.
+    const guesser = await operative(h, acme, ou, ['technician'], true);
+    const answers: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const wrong = await h.http.post('/api/v1/elevations').set(bearer(guesser.accessToken)).send({ tenant: 'acme', profile: 'quick', code: '000000' });
+      answers.push(wrong.status);
+    }
+    assert.deepEqual(answers, [401, 401, 401, 401, 423]);
     const alert = await eventually(async () => fake.messagesIn(alertChannel), (ms) => ms.length === 1, 10_000, 'alert');
-    assert.match(alert[0]!.text, /mfa lockout: technician jdoe/);
+    assert.match(alert[0]!.text, new RegExp(`mfa lockout: technician ${guesser.username}`));
   });
 });
