@@ -1,6 +1,7 @@
 // The composition root: the one place that builds adapters and wires them into services. Nothing
 // connects at import time; `close()` releases everything in order.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/schema.ts';
 import { createLogger, type Logger } from './adapters/logging/logger.ts';
@@ -15,6 +16,7 @@ import { createDirectoryProbe } from './adapters/directory/probe.ts';
 import { createExpiryWarnings, createQueuedNotifications, createQueues, createRevocationJobs } from './adapters/queue/jobs.ts';
 import { createMetrics } from './adapters/metrics/prometheus.ts';
 import { assertNoEviction, createRedis, redisHealth } from './adapters/queue/redis.ts';
+import { createSyslogSink } from './adapters/siem/syslog-sink.ts';
 import { createSlackApprovalMessages } from './adapters/slack/approval-messages.ts';
 import { notificationsWithSlackOff } from './adapters/slack/disabled.ts';
 import { createSlackRequestVerifier } from './adapters/slack/signature.ts';
@@ -32,6 +34,7 @@ import { createKeyService } from './services/key-service.ts';
 import { createLocalIdentitySource } from './services/local-identity.ts';
 import { createMfaService } from './services/mfa-service.ts';
 import type { Clock, EventLog, IdentitySource, Notifications, QueueHealth, Store } from './services/ports.ts';
+import { createSiemForwarding } from './services/siem-forwarding.ts';
 import { createSlackNotices } from './services/slack-notices.ts';
 import { createSlackService, type ElevationUseCases } from './services/slack-service.ts';
 import { createTechnicianService } from './services/technician-service.ts';
@@ -81,6 +84,29 @@ function buildSlack(config: Config, deps: { store: Store; clock: Clock; redis: R
       log,
     }),
   };
+}
+
+const productVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The configured SIEM targets and the forwarding to them; nothing connects until the worker forwards. */
+function buildSiemForwarding(config: Config, deps: { store: Store; clock: Clock; random: ReturnType<typeof createRandomSource>; notifications: Notifications; log: EventLog }) {
+  const siem = config.siem;
+  const identity = { hostname: siem.hostname ?? hostname(), facility: siem.facility, version: productVersion };
+  const timeoutMs = siem.connectTimeoutSeconds * 1000;
+  const sinks = siem.targets.map((target) => createSyslogSink(target, { identity, clock: deps.clock, connectTimeoutMs: timeoutMs, writeTimeoutMs: timeoutMs }));
+  return createSiemForwarding({
+    ...deps,
+    sinks,
+    settings: {
+      batchSize: siem.batchSize,
+      maxBatchesPerRun: 20,
+      backlogAlertThreshold: siem.backlogAlertThreshold,
+      retryBaseMs: Math.min(1000, siem.intervalMs),
+      retryMaxMs: siem.retryMaxSeconds * 1000,
+      resendWindowMs: 5000,
+      leaseMs: Math.max(60_000, timeoutMs * 3),
+    },
+  });
 }
 
 /** `stint migrate`: brings the schema up to date without building the rest. */
@@ -226,6 +252,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
   };
 
+  const siem = buildSiemForwarding(config, { store, clock, random, notifications, log: logger });
+
   const slack = config.slack.enabled ? buildSlack(config, { store, clock, redis, queues, elevations: services.elevations, log: logger }) : null;
 
   return {
@@ -246,9 +274,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
     services,
     /** Slack's two sides, or null when slack.enabled is false. */
     slack,
+    /** Audit forwarding to the SIEM targets (the worker runs it); `siem.progress` tells retention how far it got. */
+    siem,
     /** Closes connections in order: Slack work in hand, queues and Redis, the directories, then the store. */
     async close() {
       await slack?.service.idle();
+      await siem.close();
       await queues.close();
       redis.disconnect();
       await directory.close();

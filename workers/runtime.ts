@@ -1,12 +1,13 @@
 // Starts the queue workers for a container: revocations (many at once; the batching happens in
-// the service), the repeatable reconcile job and, with Slack on, the notifications. `close()` lets
-// the jobs in hand finish.
+// the service), the repeatable reconcile job, with Slack on the notifications, and with SIEM
+// targets configured the repeatable siem job. `close()` lets the jobs in hand finish.
 import { Worker } from 'bullmq';
 import { queueNames } from '../src/adapters/queue/jobs.ts';
 import { verifyQueueStore, type Container } from '../src/container.ts';
 import { cappedBackoff, revocationProcessor } from './processors/revocation.ts';
 import { notificationProcessor } from './processors/notifications.ts';
 import { reconcileProcessor } from './processors/reconcile.ts';
+import { siemProcessor } from './processors/siem.ts';
 
 export interface RunningWorkers {
   close(): Promise<void>;
@@ -29,10 +30,13 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   const notifications = container.slack
     ? new Worker(queueNames.notifications, notificationProcessor(container.slack.notices), { connection, prefix, concurrency: 8 })
     : null;
+  // One run at a time per worker; across workers a lease per target in the store keeps sends in order.
+  const siem = container.siem.hasTargets ? new Worker(queueNames.siem, siemProcessor(container.siem), { connection, prefix, concurrency: 1 }) : null;
   for (const [name, worker] of [
     ['revocations', revocations],
     ['reconcile', reconcile],
     ...(notifications ? [['notifications', notifications] as const] : []),
+    ...(siem ? [['siem', siem] as const] : []),
   ] as const) {
     worker.on('failed', (job, error) =>
       logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job failed; it will be retried'),
@@ -40,19 +44,23 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     worker.on('error', (error) => logger.error({ queue: name, err: error.message }, 'worker error'));
   }
   const intervalMs = config.queue.reconcileIntervalSeconds * 1000;
-  const ensureSchedule = () =>
-    container.queues.reconcile.upsertJobScheduler('reconcile', { every: intervalMs }, { name: 'reconcile', opts: { removeOnComplete: true, removeOnFail: 100 } });
+  const siemEveryMs = config.siem.intervalMs;
+  const ensureSchedule = async () => {
+    await container.queues.reconcile.upsertJobScheduler('reconcile', { every: intervalMs }, { name: 'reconcile', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    if (siem) await container.queues.siem.upsertJobScheduler('siem', { every: siemEveryMs }, { name: 'forward', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    else await container.queues.siem.removeJobScheduler('siem');
+  };
   await ensureSchedule();
   // Should Redis lose its data, the schedule is written again, and the reconciler rebuilds the rest.
   const keeper = setInterval(() => {
     ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile schedule'));
   }, intervalMs);
   keeper.unref();
-  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), notifications?.waitUntilReady()]);
+  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), notifications?.waitUntilReady(), siem?.waitUntilReady()]);
   return {
     async close() {
       clearInterval(keeper);
-      await Promise.all([revocations.close(), reconcile.close(), notifications?.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), notifications?.close(), siem?.close()]);
     },
   };
 }

@@ -107,6 +107,46 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   audit: z.strictObject({ retentionDays: numeric(z.number().int().min(7, 'must be at least 7 days')).default(400) }).prefault({}),
+  siem: z
+    .strictObject({
+      /** Where the audit chain is forwarded (README: Audit forwarding). None by default. */
+      targets: z
+        .array(
+          z.strictObject({
+            /** Names the target's cursor in the store: renaming a target starts it again from the first event. */
+            name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)'),
+            host: z.string().min(1),
+            port: numeric(z.number().int().min(1).max(65535)),
+            protocol: z.enum(['tcp', 'tls']),
+            /** PEM CA certificate that signed the target's (tls; default: the system's CAs). */
+            caFile: z.string().min(1).optional(),
+            format: z.enum(['json', 'cef']).default('json'),
+            /** Plain tcp to a host other than loopback, in production mode. */
+            allowPlaintext: z.boolean().default(false),
+          }),
+        )
+        .default([])
+        .superRefine((targets, ctx) => {
+          const seen = new Set<string>();
+          targets.forEach((t, i) => {
+            if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `the target name ${t.name} is used twice` });
+            seen.add(t.name);
+            if (t.protocol === 'tcp' && t.caFile) ctx.addIssue({ code: 'custom', path: [i, 'caFile'], message: 'caFile is for protocol tls' });
+          });
+        }),
+      /** HOSTNAME in each syslog message (default: this machine's host name). */
+      hostname: z.string().regex(/^[\x21-\x7e]{1,255}$/).optional(),
+      /** Syslog facility (13: log audit). */
+      facility: numeric(z.number().int().min(0).max(23)).default(13),
+      /** How often the worker forwards new events. */
+      intervalMs: numeric(z.number().int().min(100).max(3_600_000)).default(5000),
+      batchSize: numeric(z.number().int().min(1).max(10_000)).default(500),
+      /** Events waiting for one target beyond which an alert is raised (audit, log, Slack alert channel). */
+      backlogAlertThreshold: numeric(z.number().int().min(1)).default(10_000),
+      connectTimeoutSeconds: seconds(10),
+      retryMaxSeconds: seconds(300),
+    })
+    .prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   secrets: z
     .strictObject({
@@ -160,7 +200,14 @@ export const configSchema = z.strictObject({
     // SPEC §4/§5: TLS to every directory, the MSP's own identity source included. Checked even when
     // other settings are wrong (`when`), so that every problem is listed at once; hence the care
     // about the shape of what was given.
-    const given = config as unknown as { mode?: unknown; auth?: { ldap?: { url?: unknown } } } | null;
+    const given = config as unknown as { mode?: unknown; auth?: { ldap?: { url?: unknown } }; siem?: { targets?: unknown } } | null;
+    // SPEC §10 asks for TLS to the SIEM: in production, plain tcp only to loopback or when allowed per target.
+    const targets = Array.isArray(given?.siem?.targets) ? (given.siem.targets as Array<{ protocol?: unknown; host?: unknown; allowPlaintext?: unknown }>) : [];
+    targets.forEach((t, i) => {
+      if (given?.mode === 'development' || t?.protocol !== 'tcp' || t.allowPlaintext === true) return;
+      if (typeof t.host === 'string' && isLoopbackHost(t.host)) return;
+      ctx.addIssue({ code: 'custom', path: ['siem', 'targets', i, 'protocol'], message: 'plain tcp sends the audit trail unencrypted: use tls, or set allowPlaintext: true' });
+    });
     const url = typeof given?.auth === 'object' ? given.auth?.ldap?.url : undefined;
     if (typeof url !== 'string' || url === '') return;
     try {
@@ -172,6 +219,10 @@ export const configSchema = z.strictObject({
   },
   { when: () => true },
 );
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -51,6 +51,10 @@ export const auditActions = [
   'kill_switch.technician',
   'kill_switch.tenant',
   'slack.interaction',
+  'siem.forwarding_started',
+  'siem.forwarding_stalled',
+  'siem.forwarding_resumed',
+  'siem.backlog_exceeded',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

@@ -307,6 +307,38 @@ export interface ElevationRepository {
   revocationLags(since: Date): Promise<number[]>;
 }
 
+/** Where forwarding to one SIEM target stands (SPEC §10): the last sequence number it has been sent. */
+export interface SiemCursor {
+  target: string;
+  /** Every event up to and including this one has been written to the target and flushed (0: none yet). */
+  lastSeq: number;
+  /** Set while the target cannot be reached; cleared when it takes events again. */
+  stalledSince: Date | null;
+  /** Failed attempts in a row (the backoff grows with them). */
+  failures: number;
+  /** No attempt before this time (backoff); null: any time. */
+  retryAt: Date | null;
+  /** When the backlog alert was raised for the current outage; null when not raised. */
+  backlogAlertedAt: Date | null;
+}
+
+export type SiemCursorPatch = Partial<Pick<SiemCursor, 'stalledSince' | 'failures' | 'retryAt' | 'backlogAlertedAt'>>;
+
+export interface SiemCursorRepository {
+  /** The target's cursor; created at 0 when absent (answers `created: true` then). */
+  ensure(target: string, at: Date): Promise<{ cursor: SiemCursor; created: boolean }>;
+  list(): Promise<SiemCursor[]>;
+  /** Moves the cursor forward only (a lower `seq` leaves it where it is). */
+  advance(target: string, seq: number, at: Date): Promise<void>;
+  update(target: string, patch: SiemCursorPatch, at: Date): Promise<void>;
+  /**
+   * Takes the target's lease until `until` unless another owner holds an unexpired one, so two
+   * workers never send the same target's events at once (which could reorder them).
+   */
+  lease(target: string, owner: string, until: Date, at: Date): Promise<boolean>;
+  release(target: string, owner: string): Promise<void>;
+}
+
 export interface StoreRepositories {
   technicians: TechnicianRepository;
   sessions: SessionRepository;
@@ -316,6 +348,7 @@ export interface StoreRepositories {
   accounts: TenantAccountRepository;
   profiles: ProfileRepository;
   elevations: ElevationRepository;
+  siemCursors: SiemCursorRepository;
 }
 
 export interface Store extends StoreRepositories {
@@ -486,7 +519,7 @@ export type Notice =
   | { kind: 'activated'; elevationId: string }
   | { kind: 'extended'; elevationId: string }
   | { kind: 'ended'; elevationId: string }
-  | { kind: 'alert'; alert: 'mfa_lockout' | 'revocation_overdue' | 'kill_switch' | 'risk'; subject: string; details: Record<string, string | number> };
+  | { kind: 'alert'; alert: 'mfa_lockout' | 'revocation_overdue' | 'kill_switch' | 'risk' | 'siem_backlog'; subject: string; details: Record<string, string | number> };
 
 export interface Notifications {
   publish(notices: readonly Notice[]): Promise<void>;
@@ -550,4 +583,26 @@ export interface SlackApprovalMessages {
 export interface ExpiryWarnings {
   schedule(elevationId: string, at: Date): Promise<void>;
   cancel(elevationId: string): Promise<void>;
+}
+
+// ---- SIEM forwarding ------------------------------------------------------------------------
+
+/**
+ * One configured SIEM target (syslog over TCP or TLS). `send` resolves once every event has been
+ * written to the connection and flushed to the operating system, in the order given; it throws
+ * when the target cannot take them. TCP syslog has no acknowledgement, so a connection that the
+ * target closes may have lost what was written shortly before: `open` reports when that happened.
+ */
+export interface SiemSink {
+  readonly name: string;
+  /** Makes sure a connection is up; `lostAt` is when the previous connection was closed by the far end or failed (null: closed by us, or none). */
+  open(): Promise<{ lostAt: Date | null }>;
+  send(events: readonly AuditEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How far the audit chain has been forwarded; retention purges nothing past it. */
+export interface ForwardingProgress {
+  /** null when no SIEM target is configured; otherwise the lowest cursor across the configured targets (0: nothing forwarded). */
+  lowestForwardedSeq(): Promise<number | null>;
 }

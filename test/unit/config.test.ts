@@ -286,3 +286,25 @@ describe('printing configuration', () => {
     assert.equal(masked.database.url, 'sqlite:stint.db');
   });
 });
+
+describe('SIEM targets', () => {
+  const target = (fields: string) => yamlFile(`siem:\n  targets:\n    - { ${fields} }\n`);
+
+  it('when none are configured, then forwarding is off by default', () => {
+    assert.deepEqual(loadConfig({ env: withKey(), files: [] }).siem.targets, []);
+  });
+
+  it('when a production target uses plain tcp to another host, then it is refused unless allowed; loopback and tls pass', () => {
+    const remote = 'name: soc, host: siem.example, port: 514, protocol: tcp';
+    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [target(remote)] })), 'siem.targets.0.protocol', 'plain tcp');
+    assert.equal(loadConfig({ env: withKey(), files: [target(`${remote}, allowPlaintext: true`)] }).siem.targets[0]!.protocol, 'tcp');
+    assert.equal(loadConfig({ env: withKey(), files: [target('name: local, host: 127.0.0.1, port: 514, protocol: tcp')] }).siem.targets[0]!.format, 'json');
+    assert.equal(loadConfig({ env: withKey({ STINT_MODE: 'development' }), files: [target(remote)] }).siem.targets[0]!.host, 'siem.example');
+    assert.equal(loadConfig({ env: withKey(), files: [target('name: soc, host: siem.example, port: 6514, protocol: tls, format: cef')] }).siem.targets[0]!.format, 'cef');
+  });
+
+  it('when two targets share a name or a tcp target names a CA, then both problems are listed', () => {
+    const file = yamlFile('siem:\n  targets:\n    - { name: a, host: 127.0.0.1, port: 514, protocol: tcp, caFile: /x.pem }\n    - { name: a, host: 127.0.0.1, port: 6514, protocol: tls }\n');
+    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [file] })), 'used twice', 'caFile is for protocol tls');
+  });
+});

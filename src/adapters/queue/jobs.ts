@@ -6,7 +6,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock, ExpiryWarnings, Notice, Notifications, RevocationJobs } from '../../services/ports.ts';
 
-export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications' } as const;
+export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications', siem: 'siem' } as const;
 
 export interface RevocationJobData {
   elevationId: string;
@@ -32,12 +32,15 @@ export function createQueues(redis: Redis, prefix: string) {
   const revocations = new Queue<RevocationJobData>(queueNames.revocations, { connection: redis, prefix });
   const reconcile = new Queue(queueNames.reconcile, { connection: redis, prefix });
   const notifications = new Queue<NotificationJobData>(queueNames.notifications, { connection: redis, prefix });
+  // A repeatable job with no data: each run forwards whatever the cursors have not reached yet.
+  const siem = new Queue(queueNames.siem, { connection: redis, prefix });
   return {
     revocations,
     reconcile,
     notifications,
+    siem,
     async close() {
-      await Promise.all([revocations.close(), reconcile.close(), notifications.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), notifications.close(), siem.close()]);
     },
   };
 }

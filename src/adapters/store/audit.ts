@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
-import { chainAuditEvent, type AuditAction, type AuditEvent } from '../../domain/audit.ts';
+import { chainAuditEvent, type AuditAction, type AuditEvent, type AuditEventInput } from '../../domain/audit.ts';
+import { auditDetailsProblem } from '../../domain/audit-catalogue.ts';
 import type { AuditRepository } from '../../services/ports.ts';
 import type { AuditEventsTable, Database } from './schema.ts';
 
@@ -35,9 +36,16 @@ function toRow(event: AuditEvent): Insertable<AuditEventsTable> {
   };
 }
 
+/** Fail closed: an event whose details leave the catalogue is not written, and so its change does not happen. */
+function assertCatalogued(input: AuditEventInput): void {
+  const problem = auditDetailsProblem(input);
+  if (problem !== null) throw new Error(`audit event ${input.action} does not match the catalogue: ${problem}`);
+}
+
 export function auditRepository(db: Kysely<Database>): AuditRepository {
   return {
     async append(input, at) {
+      assertCatalogued(input);
       // Bumping the head first takes the lock that orders concurrent appenders; RETURNING gives
       // the new sequence number and the previous event's hash.
       const head = await db
@@ -54,6 +62,7 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
 
     async appendMany(inputs, at) {
       if (inputs.length === 0) return;
+      inputs.forEach(assertCatalogued);
       const head = await db
         .updateTable('audit_head')
         .set((eb) => ({ seq: eb('seq', '+', inputs.length) }))

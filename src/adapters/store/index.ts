@@ -7,6 +7,7 @@ import { auditRepository } from './audit.ts';
 import { elevationRepository } from './elevations.ts';
 import { profileRepository } from './profiles.ts';
 import { sessionRepository } from './sessions.ts';
+import { siemCursorRepository } from './siem-cursors.ts';
 import { signingKeyRepository } from './signing-keys.ts';
 import { technicianRepository } from './technicians.ts';
 import { tenantRepository } from './tenants.ts';
@@ -23,6 +24,7 @@ function repositories(db: Kysely<Database>): StoreRepositories {
     accounts: tenantAccountRepository(db),
     profiles: profileRepository(db),
     elevations: elevationRepository(db),
+    siemCursors: siemCursorRepository(db),
   };
 }
 

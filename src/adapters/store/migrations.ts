@@ -216,10 +216,33 @@ const approvals: Migration = {
   },
 };
 
+const siemCursors: Migration = {
+  async up(db: Kysely<any>) {
+    // One row per SIEM target: how far it has been sent, its outage state and a lease that keeps
+    // two workers from sending the same target's events at once.
+    await db.schema
+      .createTable('siem_cursors')
+      .addColumn('target', 'text', (c) => c.primaryKey())
+      .addColumn('last_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('stalled_since', 'bigint')
+      .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('retry_at', 'bigint')
+      .addColumn('backlog_alerted_at', 'bigint')
+      .addColumn('lease_owner', 'text')
+      .addColumn('lease_until', 'bigint')
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('siem_cursors').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_elevation_core': elevationCore,
   '0003_approvals': approvals,
+  '0005_siem_cursors': siemCursors,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -150,6 +150,18 @@ export interface ElevationDecisionsTable {
   decided_at: number;
 }
 
+export interface SiemCursorsTable {
+  target: string;
+  last_seq: number;
+  stalled_since: number | null;
+  failures: number;
+  retry_at: number | null;
+  backlog_alerted_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  updated_at: number;
+}
+
 export interface Database {
   tenant_accounts: TenantAccountsTable;
   access_profiles: AccessProfilesTable;
@@ -161,4 +173,5 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
+  siem_cursors: SiemCursorsTable;
 }

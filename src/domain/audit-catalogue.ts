@@ -1,0 +1,122 @@
+// The audit catalogue (SPEC §10): every action with the exact shape of its details. Appends are
+// checked against it (src/adapters/store/audit.ts), so an event can never carry a field the
+// catalogue does not name: a password, a TOTP code or secret, a token or a bind password has no
+// place here, and adding one means changing this file, where a reviewer sees it.
+import { z } from 'zod';
+import type { AuditAction, AuditEventInput } from './audit.ts';
+
+const text = (max: number) => z.string().max(max);
+const name = text(256);
+const dn = text(2048);
+const count = z.number().int().min(0);
+const iso = z.iso.datetime();
+const none = z.strictObject({});
+
+const protectedFinding = z.strictObject({ group: dn, protectedGroup: dn, reason: text(256), path: z.array(dn) });
+const profileShape = z.strictObject({ name, groups: z.array(dn) });
+const technicianChange = z.strictObject({ changed: z.array(name), roles: z.array(name).optional(), endedSessions: count.optional() });
+const mfaFailure = z.strictObject({ purpose: name, consecutiveFailures: count });
+const ended = z.strictObject({ reason: name.nullable(), groups: z.array(dn), accountDisabled: z.boolean(), lagMs: z.number().optional() });
+const decision = z.strictObject({ round: count, approvals: count, required: count, reason: text(2000).nullable(), extensionSeconds: count.optional() });
+const siemTarget = text(64);
+
+export const auditCatalogue = {
+  'auth.login.succeeded': z.strictObject({ stage: z.enum(['password']), identitySource: z.enum(['local', 'ldap']) }),
+  'auth.login.failed': z.strictObject({ username: name, reason: name }),
+  'auth.logout': none,
+  'auth.refresh_reuse_detected': none,
+  'mfa.enrolment.started': none,
+  'mfa.enrolment.completed': z.strictObject({ demo: z.literal(true).optional() }),
+  'mfa.verify.succeeded': z.strictObject({ purpose: name }),
+  'mfa.verify.failed': mfaFailure,
+  'mfa.replay_refused': mfaFailure,
+  'mfa.locked': z.strictObject({ until: iso, failures: count }),
+  'mfa.reset': z.strictObject({ endedSessions: count }),
+  'technician.created': z.strictObject({ username: name, roles: z.array(name), identitySource: z.enum(['local', 'ldap']) }),
+  'technician.updated': technicianChange,
+  'technician.suspended': technicianChange,
+  'technician.reactivated': technicianChange,
+  'tenant.created': z.strictObject({ url: text(2048), bindDn: dn, baseDn: dn }),
+  'tenant.updated': z.strictObject({ changed: z.array(name) }),
+  'tenant.deleted': none,
+  'keys.master_rotated': z.strictObject({ masterKeyId: name, tenantBindPasswords: count, totpSecrets: count, signingKeys: count }),
+  'keys.signing_rotated': z.strictObject({ kid: name }),
+  'account.linked': z.strictObject({ guid: name, dn }),
+  'account.unlinked': z.strictObject({ guid: name }),
+  'account.moved': z.strictObject({ guid: name, from: dn, to: dn }),
+  'profile.created': profileShape,
+  'profile.updated': profileShape,
+  'profile.deleted': none,
+  'profile.refused_protected_group': protectedFinding,
+  'profile.suspended': protectedFinding,
+  'elevation.requested': z.strictObject({
+    profile: name,
+    durationSeconds: count,
+    justification: text(2000).nullable(),
+    ticket: text(256).nullable(),
+    approvalsRequired: count,
+    approvalDeadline: iso.optional(),
+  }),
+  'elevation.activated': z.strictObject({
+    endsAt: iso,
+    groups: z.array(dn),
+    ttlMembership: z.boolean(),
+    accountEnabled: z.boolean(),
+    clampedToWindowEnd: iso.optional(),
+    logonHours: z.string().regex(/^[0-9a-f]*$/).optional(),
+  }),
+  'elevation.failed': z.strictObject({ reason: text(2000), undone: z.boolean().optional() }),
+  'elevation.revoking': z.strictObject({ reason: name }),
+  'elevation.expired': ended,
+  'elevation.revoked': ended,
+  'elevation.revocation_overdue': z.strictObject({ endsAt: iso, overdueMs: z.number() }),
+  'elevation.reconciled': z.strictObject({
+    expired: count,
+    resumed: count,
+    undone: count,
+    rescheduled: count,
+    overdue: count,
+    lapsed: count,
+    suspended: count,
+    errors: count,
+  }),
+  'elevation.approved': decision,
+  'elevation.denied': decision,
+  'elevation.cancelled': z.strictObject({ reason: z.enum(['approval_timeout', 'kill_switch', 'withdrawn']), deadline: iso.nullable().optional() }),
+  'elevation.extension_requested': z.strictObject({ seconds: count, round: count, newEndsAt: iso }),
+  'elevation.extended': z.strictObject({
+    requestedSeconds: count,
+    addedSeconds: z.number(),
+    previousEndsAt: iso,
+    endsAt: iso,
+    clampedToWindowEnd: iso.optional(),
+    requestedAt: iso,
+  }),
+  'elevation.extension_denied': z.strictObject({ round: count.optional(), reason: z.enum(['withdrawn']).optional() }),
+  'elevation.extension_expired': z.strictObject({ round: count, deadline: iso }),
+  'kill_switch.technician': z.strictObject({ reason: text(2000).nullable(), endedSessions: count, suspended: z.boolean() }),
+  'kill_switch.tenant': z.strictObject({ reason: text(2000).nullable() }),
+  'slack.interaction': z.strictObject({
+    slackUserId: name,
+    slackTeamId: name.nullable(),
+    action: name,
+    elevationId: name.optional(),
+    profile: name.optional(),
+    durationSeconds: count.nullable().optional(),
+  }),
+  'siem.forwarding_started': z.strictObject({ target: siemTarget, fromSeq: count }),
+  'siem.forwarding_stalled': z.strictObject({ target: siemTarget, cursor: count, backlog: count, error: text(500) }),
+  'siem.forwarding_resumed': z.strictObject({ target: siemTarget, cursor: count, backlog: count, stalledForMs: count }),
+  'siem.backlog_exceeded': z.strictObject({ target: siemTarget, cursor: count, backlog: count, threshold: count }),
+} satisfies { [A in AuditAction]: z.ZodType };
+
+export type AuditDetails<A extends AuditAction> = z.infer<(typeof auditCatalogue)[A]>;
+
+/** Where an event's details leave the catalogue, in words (field paths, never values); null when they fit. */
+export function auditDetailsProblem(input: Pick<AuditEventInput, 'action' | 'details'>): string | null {
+  const schema: z.ZodType | undefined = auditCatalogue[input.action];
+  if (!schema) return `unknown audit action ${input.action}`;
+  const result = schema.safeParse(input.details ?? {});
+  if (result.success) return null;
+  return result.error.issues.map((issue) => `${issue.path.join('.') || '(details)'}: ${issue.code}${issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(',')}` : ''}`).join('; ');
+}

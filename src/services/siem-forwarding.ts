@@ -1,0 +1,180 @@
+// Forwards the audit chain to every configured SIEM target (SPEC §10): in sequence order, at
+// least once, from a cursor per target kept in the store and moved only after a batch has been
+// written and flushed. While a target is down its backlog simply stays in the store; attempts back
+// off, and an alert goes out once the backlog passes a threshold. Forwarding is audited by its
+// changes of state (started, stalled, resumed, backlog alert), never once per record.
+import type { AuditEventInput } from '../domain/audit.ts';
+import type { Clock, EventLog, ForwardingProgress, Notifications, RandomSource, SiemCursor, SiemCursorPatch, SiemSink, Store } from './ports.ts';
+
+export interface SiemForwardingSettings {
+  /** Events read and sent at a time. */
+  batchSize: number;
+  /** Batches one run sends to a target before giving the others (and the next run) a turn. */
+  maxBatchesPerRun: number;
+  /** Events waiting for one target beyond which an alert is raised. */
+  backlogAlertThreshold: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /**
+   * TCP syslog has no acknowledgement: what was written shortly before the far end closed the
+   * connection may never have been read. Batches sent this long before such a loss are sent again.
+   */
+  resendWindowMs: number;
+  /** A run holds a target's lease this long at most (renewed per run). */
+  leaseMs: number;
+}
+
+export interface TargetOutcome {
+  target: string;
+  /** Events written in this run (resent ones included). */
+  sent: number;
+  cursor: number;
+  backlog: number;
+  state: 'current' | 'stalled' | 'waiting' | 'busy';
+}
+
+interface SentBatch {
+  firstSeq: number;
+  at: number;
+}
+
+export function createSiemForwarding(deps: {
+  store: Store;
+  clock: Clock;
+  random: RandomSource;
+  sinks: readonly SiemSink[];
+  notifications: Notifications;
+  log: EventLog;
+  settings: SiemForwardingSettings;
+}) {
+  const { store, clock, sinks, log, settings } = deps;
+  const owner = deps.random.id();
+  /** Batches written on each target's current connection, newest last (for the resend after a loss). */
+  const recent = new Map<string, SentBatch[]>();
+
+  const audit = (input: Omit<AuditEventInput, 'actor'>) => store.transaction((tx) => tx.audit.append({ actor: 'system', ...input }, clock.now()));
+
+  function backoffMs(failures: number): number {
+    return Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** Math.min(failures - 1, 30));
+  }
+
+  /** Where to start: after the cursor, or earlier when the previous connection was lost with batches possibly unread. */
+  function startAfterLoss(target: string, cursor: number, lostAt: Date | null): number {
+    const from = cursor + 1;
+    const batches = recent.get(target) ?? [];
+    recent.set(target, []);
+    if (lostAt === null) return from;
+    const atRisk = batches.filter((b) => b.at >= lostAt.getTime() - settings.resendWindowMs);
+    if (atRisk.length === 0) return from;
+    const resendFrom = Math.min(from, atRisk[0]!.firstSeq);
+    log.warn({ target, resendFrom, cursor }, 'SIEM connection was closed by the far end; sending the last batches again');
+    return resendFrom;
+  }
+
+  function remember(target: string, batch: SentBatch): void {
+    const list = recent.get(target) ?? [];
+    list.push(batch);
+    // Only batches inside the window can be resent; a few is enough to cover it.
+    const cutoff = batch.at - settings.resendWindowMs;
+    recent.set(target, list.filter((b) => b.at >= cutoff).slice(-8));
+  }
+
+  async function forwardTarget(sink: SiemSink): Promise<TargetOutcome> {
+    const target = sink.name;
+    const start = clock.now();
+    const ensured = await store.siemCursors.ensure(target, start);
+    if (ensured.created) {
+      await audit({ action: 'siem.forwarding_started', target: `siem:${target}`, details: { target, fromSeq: 1 } });
+      log.info({ target }, 'SIEM forwarding started');
+    }
+    const cursor: SiemCursor = ensured.cursor;
+    let lastSeq = cursor.lastSeq;
+    const backlogNow = async () => Math.max(0, (await store.audit.head()).seq - lastSeq);
+    if (cursor.retryAt && cursor.retryAt.getTime() > start.getTime()) {
+      return { target, sent: 0, cursor: lastSeq, backlog: await backlogNow(), state: 'waiting' };
+    }
+    if (!(await store.siemCursors.lease(target, owner, new Date(start.getTime() + settings.leaseMs), start))) {
+      return { target, sent: 0, cursor: lastSeq, backlog: await backlogNow(), state: 'busy' };
+    }
+    let sent = 0;
+    try {
+      try {
+        const { lostAt } = await sink.open();
+        let from = startAfterLoss(target, cursor.lastSeq, lostAt);
+        for (let batch = 0; batch < settings.maxBatchesPerRun; batch++) {
+          const events = await store.audit.range(from, settings.batchSize);
+          if (events.length === 0) break;
+          await sink.send(events);
+          const sentAt = clock.now();
+          const last = events[events.length - 1]!.seq;
+          await store.siemCursors.advance(target, last, sentAt);
+          remember(target, { firstSeq: events[0]!.seq, at: sentAt.getTime() });
+          lastSeq = Math.max(lastSeq, last);
+          sent += events.length;
+          from = last + 1;
+        }
+      } catch (error) {
+        await stalled(sink, cursor, lastSeq, error as Error);
+        return { target, sent, cursor: lastSeq, backlog: await backlogNow(), state: 'stalled' };
+      }
+      if (cursor.stalledSince || cursor.failures > 0) {
+        const now = clock.now();
+        await store.siemCursors.update(target, { stalledSince: null, failures: 0, retryAt: null, backlogAlertedAt: null }, now);
+        if (cursor.stalledSince) {
+          const stalledForMs = Math.max(0, now.getTime() - cursor.stalledSince.getTime());
+          const backlog = await backlogNow();
+          await audit({ action: 'siem.forwarding_resumed', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, stalledForMs } });
+          log.info({ target, cursor: lastSeq, stalledForMs }, 'SIEM forwarding resumed');
+        }
+      }
+      return { target, sent, cursor: lastSeq, backlog: await backlogNow(), state: 'current' };
+    } finally {
+      await store.siemCursors.release(target, owner);
+    }
+  }
+
+  async function stalled(sink: SiemSink, cursor: SiemCursor, lastSeq: number, error: Error): Promise<void> {
+    const target = sink.name;
+    const now = clock.now();
+    const failures = cursor.failures + 1;
+    const patch: SiemCursorPatch = { failures, retryAt: new Date(now.getTime() + backoffMs(failures)) };
+    const backlog = Math.max(0, (await store.audit.head()).seq - lastSeq);
+    const reason = (error.message || error.name).slice(0, 500);
+    if (!cursor.stalledSince) {
+      patch.stalledSince = now;
+      await audit({ action: 'siem.forwarding_stalled', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, error: reason } });
+      log.warn({ target, cursor: lastSeq, backlog, err: reason }, 'SIEM target unreachable; events wait in the store');
+    }
+    if (backlog > settings.backlogAlertThreshold && !cursor.backlogAlertedAt) {
+      patch.backlogAlertedAt = now;
+      await audit({ action: 'siem.backlog_exceeded', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, threshold: settings.backlogAlertThreshold } });
+      log.error({ target, backlog, threshold: settings.backlogAlertThreshold }, 'SIEM backlog past its threshold');
+      await deps.notifications.publish([
+        { kind: 'alert', alert: 'siem_backlog', subject: `SIEM target ${target}`, details: { backlog, threshold: settings.backlogAlertThreshold, error: reason } },
+      ]);
+    }
+    await store.siemCursors.update(target, patch, now);
+  }
+
+  const progress: ForwardingProgress = {
+    async lowestForwardedSeq() {
+      if (sinks.length === 0) return null;
+      const cursors = new Map((await store.siemCursors.list()).map((c) => [c.target, c.lastSeq]));
+      return Math.min(...sinks.map((s) => cursors.get(s.name) ?? 0));
+    },
+  };
+
+  return {
+    /** One run: every target in parallel, so one that is down does not hold up the others. */
+    forward(): Promise<TargetOutcome[]> {
+      return Promise.all(sinks.map((sink) => forwardTarget(sink)));
+    },
+    progress,
+    hasTargets: sinks.length > 0,
+    async close() {
+      await Promise.all(sinks.map((sink) => sink.close()));
+    },
+  };
+}
+
+export type SiemForwarding = ReturnType<typeof createSiemForwarding>;
