@@ -1,12 +1,13 @@
 // Starts the queue workers for a container: revocations (many at once; the batching happens in
-// the service), the repeatable reconcile job and, with Slack on, the notifications. `close()` lets
-// the jobs in hand finish.
+// the service), the repeatable reconcile job, the audit checkpoint and retention jobs and, with
+// Slack on, the notifications. `close()` lets the jobs in hand finish.
 import { Worker } from 'bullmq';
 import { queueNames } from '../src/adapters/queue/jobs.ts';
 import { verifyQueueStore, type Container } from '../src/container.ts';
 import { cappedBackoff, revocationProcessor } from './processors/revocation.ts';
 import { notificationProcessor } from './processors/notifications.ts';
 import { reconcileProcessor } from './processors/reconcile.ts';
+import { auditProcessor } from './processors/audit.ts';
 
 export interface RunningWorkers {
   close(): Promise<void>;
@@ -25,6 +26,7 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
   });
   const reconcile = new Worker(queueNames.reconcile, reconcileProcessor(services), { connection, prefix, concurrency: 1 });
+  const audit = new Worker(queueNames.audit, auditProcessor(services), { connection, prefix, concurrency: 1 });
   // Slack off: notices are never queued (see the container), so there is nothing to serve.
   const notifications = container.slack
     ? new Worker(queueNames.notifications, notificationProcessor(container.slack.notices), { connection, prefix, concurrency: 8 })
@@ -32,6 +34,7 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   for (const [name, worker] of [
     ['revocations', revocations],
     ['reconcile', reconcile],
+    ['audit', audit],
     ...(notifications ? [['notifications', notifications] as const] : []),
   ] as const) {
     worker.on('failed', (job, error) =>
@@ -40,19 +43,23 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     worker.on('error', (error) => logger.error({ queue: name, err: error.message }, 'worker error'));
   }
   const intervalMs = config.queue.reconcileIntervalSeconds * 1000;
-  const ensureSchedule = () =>
-    container.queues.reconcile.upsertJobScheduler('reconcile', { every: intervalMs }, { name: 'reconcile', opts: { removeOnComplete: true, removeOnFail: 100 } });
+  const repeatOpts = { removeOnComplete: true, removeOnFail: 100 };
+  const ensureSchedule = async () => {
+    await container.queues.reconcile.upsertJobScheduler('reconcile', { every: intervalMs }, { name: 'reconcile', opts: repeatOpts });
+    await container.queues.audit.upsertJobScheduler('audit-checkpoint', { every: config.audit.checkpointIntervalSeconds * 1000 }, { name: 'checkpoint', opts: repeatOpts });
+    await container.queues.audit.upsertJobScheduler('audit-purge', { every: config.audit.purgeIntervalSeconds * 1000 }, { name: 'purge', opts: repeatOpts });
+  };
   await ensureSchedule();
   // Should Redis lose its data, the schedule is written again, and the reconciler rebuilds the rest.
   const keeper = setInterval(() => {
-    ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile schedule'));
+    ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile and audit schedules'));
   }, intervalMs);
   keeper.unref();
-  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), notifications?.waitUntilReady()]);
+  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), audit.waitUntilReady(), notifications?.waitUntilReady()]);
   return {
     async close() {
       clearInterval(keeper);
-      await Promise.all([revocations.close(), reconcile.close(), notifications?.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), audit.close(), notifications?.close()]);
     },
   };
 }

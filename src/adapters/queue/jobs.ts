@@ -6,7 +6,16 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock, ExpiryWarnings, Notice, Notifications, RevocationJobs } from '../../services/ports.ts';
 
-export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications' } as const;
+export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications', audit: 'audit' } as const;
+
+/** The audit queue's repeatable jobs: sign a checkpoint of the chain head; run the retention purge. */
+export const auditJobNames = ['checkpoint', 'purge'] as const;
+export type AuditJobName = (typeof auditJobNames)[number];
+
+export function parseAuditJob(name: string): AuditJobName {
+  if (!(auditJobNames as readonly string[]).includes(name)) throw new Error(`unknown audit job ${name}`);
+  return name as AuditJobName;
+}
 
 export interface RevocationJobData {
   elevationId: string;
@@ -32,12 +41,14 @@ export function createQueues(redis: Redis, prefix: string) {
   const revocations = new Queue<RevocationJobData>(queueNames.revocations, { connection: redis, prefix });
   const reconcile = new Queue(queueNames.reconcile, { connection: redis, prefix });
   const notifications = new Queue<NotificationJobData>(queueNames.notifications, { connection: redis, prefix });
+  const audit = new Queue(queueNames.audit, { connection: redis, prefix });
   return {
     revocations,
     reconcile,
     notifications,
+    audit,
     async close() {
-      await Promise.all([revocations.close(), reconcile.close(), notifications.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), notifications.close(), audit.close()]);
     },
   };
 }
