@@ -42,7 +42,7 @@ export type VerifyReport =
  * Splits bytes into lines (without the newline) and hashes every byte before the last line, which
  * in an export is the manifest: the bytes its contentDigest covers.
  */
-function linesWithDigest(chunks: AsyncIterable<Buffer | string>) {
+function linesWithDigest(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>) {
   const digest = createHash('sha256');
   let lastLine = 0;
   async function* lines(): AsyncGenerator<string> {
@@ -84,7 +84,7 @@ export function createExportVerifier(deps: { signatures: AuditSignatureVerifier;
 
   return {
     /** Detects the format from the first line: `{` for NDJSON, the CSV header otherwise. */
-    async verify(chunks: AsyncIterable<Buffer | string>, jwks: Jwks): Promise<VerifyReport> {
+    async verify(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, jwks: Jwks): Promise<VerifyReport> {
       const source = linesWithDigest(chunks);
       const iterator = source.lines[Symbol.asyncIterator]();
       const first = await iterator.next();

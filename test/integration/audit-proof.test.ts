@@ -48,7 +48,7 @@ for (const engine of engines) {
     };
 
     const exportText = async (query = '') => {
-      const res = await h.http.get(`/api/v1/audit/export${query}`).set(bearer(token)).buffer(true).parse(textBody);
+      const res = await h.http.get(`/api/v1/audit/export${query}`).set(bearer(token)).buffer(true).parse(textBody as never);
       assert.equal(res.status, 200, String(res.body));
       return res.body as string;
     };
@@ -238,6 +238,54 @@ for (const engine of engines) {
       const exported = await verify(await exportText(), jwks);
       assert.equal(exported.ok, true, JSON.stringify(exported));
       if (exported.ok) assert.equal(exported.fromSeq, fresh.seq);
+    });
+
+    it('when the elevation history is exported, then each elevation is one row with its approvals and end, and the export is audited', async () => {
+      const store = h.container.store;
+      await store.tenants.insert(
+        {
+          id: 'acme',
+          displayName: 'Acme',
+          timeZone: 'UTC',
+          directory: { url: 'ldaps://127.0.0.2', bindDn: 'CN=x', baseDn: 'DC=x', caCertificate: 'pem' },
+          keepAccountsDisabled: true,
+          slackChannel: null,
+          bindPasswordSealed: 'sealed',
+        },
+        h.clock.now(),
+      );
+      const requester = await createTechnician(h);
+      const approver = await createTechnician(h, ['approver']);
+      const at = (minutes: number) => new Date(h.clock.now().getTime() + minutes * 60_000);
+      const base = {
+        tenantId: 'acme', profileId: 'p1', profileName: 'Helpdesk', technicianId: requester.id, accountId: 'a1', accountDn: 'CN=t,DC=x', accountGuid: 'g',
+        groups: [{ dn: 'CN=Helpdesk,DC=x', guid: 'g1', name: 'Helpdesk' }], durationSeconds: 3600, steps: null, overdueAlertedAt: null,
+        approverIds: [], approvalDeadline: null, windowClosesAt: null, extension: null, extendedSeconds: 0, decisions: [], failureReason: null,
+      };
+      await store.elevations.insert({
+        ...base, id: '00000000-0000-4000-8000-000000000001', state: 'expired', justification: '=SUM(A1) printer, "urgent"', ticket: 'T-1',
+        requestedAt: at(1), activatedAt: at(2), endsAt: at(62), endedAt: at(62), revocationReason: 'expired', updatedAt: at(62), approvalsRequired: 1,
+      });
+      await store.elevations.addDecision('00000000-0000-4000-8000-000000000001', { round: 0, approverId: approver.id, decision: 'approve', reason: null, at: at(2) });
+      await store.elevations.insert({
+        ...base, id: '00000000-0000-4000-8000-000000000002', state: 'denied', justification: null, ticket: null,
+        requestedAt: at(3), activatedAt: null, endsAt: null, endedAt: null, revocationReason: null, updatedAt: at(3), approvalsRequired: 1,
+      });
+      const get = (q: string) => h.http.get(`/api/v1/elevations/export${q}`).set(bearer(token)).buffer(true).parse(textBody as never);
+      const ndjson = await get(`?format=ndjson&tenant=acme&from=${encodeURIComponent(at(0).toISOString())}`);
+      assert.equal(ndjson.status, 200);
+      const rows = splitLines(ndjson.body as string).map((l) => JSON.parse(l));
+      assert.deepEqual(rows.map((r) => [r.requester, r.state, r.end_reason]), [[requester.username, 'expired', 'expired'], [requester.username, 'denied', 'denied']]);
+      assert.deepEqual(rows[0].decisions.map((d: { approver: string; decision: string }) => [d.approver, d.decision]), [[approver.username, 'approve']]);
+      assert.equal(rows[0].ticket, 'T-1');
+      const csv = await get('?format=csv&tenant=acme');
+      const lines = (csv.body as string).trim().split('\n');
+      assert.equal(lines[0]!.split(',')[0], 'id');
+      assert.equal(lines.length, 3);
+      assert.ok(lines[1]!.includes(`${approver.username} approved at`));
+      assert.ok(lines[1]!.includes(`"'=SUM(A1) printer, ""urgent"""`), `a formula-like cell is escaped for spreadsheets: ${lines[1]}`);
+      const audited = await h.http.get('/api/v1/audit?action=elevation.history_exported').set(bearer(token));
+      assert.equal(audited.body.events.length, 2);
     });
 
     it('when the stored chain is altered or its tail cut, then GET /audit/verify names the break', async () => {
