@@ -8,7 +8,9 @@ import { createLogger, type Logger } from './adapters/logging/logger.ts';
 import { createPasswordHasher } from './adapters/crypto/passwords.ts';
 import { createRandomSource } from './adapters/crypto/random.ts';
 import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/crypto/secret-box.ts';
+import { createAuditSignatureVerifier, createAuditSigner } from './adapters/crypto/audit-signer.ts';
 import { createTokenService } from './adapters/crypto/tokens.ts';
+import { auditExportDecoder, auditExportEncoder, tableEncoder } from './adapters/formats/export-formats.ts';
 import { createTotpEngine, totpCodeAt } from './adapters/crypto/totp.ts';
 import { createLdapIdentitySource } from './adapters/directory/identity.ts';
 import { createDirectoryGateway } from './adapters/directory/gateway.ts';
@@ -25,6 +27,8 @@ import { createStore, migrateToLatest, openDatabase, type StoreEngine } from './
 import { createAccountService } from './services/account-service.ts';
 import { createApplyService } from './services/apply-service.ts';
 import { createAuditService } from './services/audit-service.ts';
+import { createExportVerifier } from './services/audit-verify.ts';
+import { createElevationHistory } from './services/elevation-history.ts';
 import { createElevationService } from './services/elevation-service.ts';
 import { createMemberRemoval } from './services/member-removal.ts';
 import { createProfileService } from './services/profile-service.ts';
@@ -122,6 +126,9 @@ export async function migrateDatabase(config: Config): Promise<string[]> {
 /** A fresh random master key, base64 (`stint keys generate-master`). */
 export const generateMasterKey = (): string => createRandomSource().bytes(32).toString('base64');
 
+/** `stint audit verify`: needs no configuration, database or key, only the public keys it is given. */
+export const createOfflineExportVerifier = () => createExportVerifier({ signatures: createAuditSignatureVerifier(), decoder: auditExportDecoder });
+
 /** The current code for a TOTP secret: the demo's stand-in for an authenticator app. */
 export const currentTotpCode = (secret: string): Promise<string> => totpCodeAt(secret, new Date());
 
@@ -190,6 +197,17 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   const keys = createKeyService({ store, clock, secrets, tokens });
   await keys.ensureSigningKey();
+  const siem = buildSiemForwarding(config, { store, clock, random, notifications, log: logger });
+  const audit = createAuditService({
+    store,
+    clock,
+    signer: createAuditSigner(store.auditKeys, secrets),
+    encoder: auditExportEncoder,
+    // Retention never purges what a SIEM target has not received yet.
+    forwarding: siem.progress,
+    retentionDays: config.audit.retentionDays,
+  });
+  await audit.ensureSigningKey();
 
   const jobs = createRevocationJobs(queues.revocations, clock);
   const metrics = createMetrics({
@@ -229,7 +247,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     mfa,
     technicians: createTechnicianService({ store, clock, hasher, random }),
     tenants,
-    audit: createAuditService({ store }),
+    audit,
+    elevationHistory: createElevationHistory({ store, clock, encoder: tableEncoder }),
     keys,
     accounts: createAccountService({ store, clock, random, access }),
     profiles,
@@ -252,7 +271,6 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
   };
 
-  const siem = buildSiemForwarding(config, { store, clock, random, notifications, log: logger });
 
   const slack = config.slack.enabled ? buildSlack(config, { store, clock, redis, queues, elevations: services.elevations, log: logger }) : null;
 

@@ -1,6 +1,7 @@
 // Starts the queue workers for a container: revocations (many at once; the batching happens in
-// the service), the repeatable reconcile job, with Slack on the notifications, and with SIEM
-// targets configured the repeatable siem job. `close()` lets the jobs in hand finish.
+// the service), the repeatable reconcile job, the audit checkpoint and retention jobs, with Slack
+// on the notifications, and with SIEM targets configured the repeatable siem job. `close()` lets
+// the jobs in hand finish.
 import { Worker } from 'bullmq';
 import { queueNames } from '../src/adapters/queue/jobs.ts';
 import { verifyQueueStore, type Container } from '../src/container.ts';
@@ -8,6 +9,7 @@ import { cappedBackoff, revocationProcessor } from './processors/revocation.ts';
 import { notificationProcessor } from './processors/notifications.ts';
 import { reconcileProcessor } from './processors/reconcile.ts';
 import { siemProcessor } from './processors/siem.ts';
+import { auditProcessor } from './processors/audit.ts';
 
 export interface RunningWorkers {
   close(): Promise<void>;
@@ -26,6 +28,7 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
   });
   const reconcile = new Worker(queueNames.reconcile, reconcileProcessor(services), { connection, prefix, concurrency: 1 });
+  const audit = new Worker(queueNames.audit, auditProcessor(services), { connection, prefix, concurrency: 1 });
   // Slack off: notices are never queued (see the container), so there is nothing to serve.
   const notifications = container.slack
     ? new Worker(queueNames.notifications, notificationProcessor(container.slack.notices), { connection, prefix, concurrency: 8 })
@@ -35,6 +38,7 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   for (const [name, worker] of [
     ['revocations', revocations],
     ['reconcile', reconcile],
+    ['audit', audit],
     ...(notifications ? [['notifications', notifications] as const] : []),
     ...(siem ? [['siem', siem] as const] : []),
   ] as const) {
@@ -47,20 +51,22 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   const siemEveryMs = config.siem.intervalMs;
   const ensureSchedule = async () => {
     await container.queues.reconcile.upsertJobScheduler('reconcile', { every: intervalMs }, { name: 'reconcile', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await container.queues.audit.upsertJobScheduler('audit-checkpoint', { every: config.audit.checkpointIntervalSeconds * 1000 }, { name: 'checkpoint', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await container.queues.audit.upsertJobScheduler('audit-purge', { every: config.audit.purgeIntervalSeconds * 1000 }, { name: 'purge', opts: { removeOnComplete: true, removeOnFail: 100 } });
     if (siem) await container.queues.siem.upsertJobScheduler('siem', { every: siemEveryMs }, { name: 'forward', opts: { removeOnComplete: true, removeOnFail: 100 } });
     else await container.queues.siem.removeJobScheduler('siem');
   };
   await ensureSchedule();
   // Should Redis lose its data, the schedule is written again, and the reconciler rebuilds the rest.
   const keeper = setInterval(() => {
-    ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile schedule'));
+    ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile, audit and siem schedules'));
   }, intervalMs);
   keeper.unref();
-  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), notifications?.waitUntilReady(), siem?.waitUntilReady()]);
+  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), audit.waitUntilReady(), notifications?.waitUntilReady(), siem?.waitUntilReady()]);
   return {
     async close() {
       clearInterval(keeper);
-      await Promise.all([revocations.close(), reconcile.close(), notifications?.close(), siem?.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), audit.close(), notifications?.close(), siem?.close()]);
     },
   };
 }

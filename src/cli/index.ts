@@ -1,10 +1,15 @@
 // The `stint` command: serve, migrate, config check, admin/technician/tenant management, keys,
 // audit checks and the demo. Each command builds the container it needs and closes it.
-import { readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, maskedConfig } from '../config/load.ts';
-import { createContainer, currentTotpCode, generateMasterKey, migrateDatabase, type Container } from '../container.ts';
+import { createContainer, createOfflineExportVerifier, currentTotpCode, generateMasterKey, migrateDatabase, type Container } from '../container.ts';
+import { auditActions, type AuditAction } from '../domain/audit.ts';
+import { exportFormats, type ExportFilter, type ExportFormat } from '../domain/audit-export.ts';
+import type { StreamedExport } from '../services/audit-service.ts';
 import { roles, type Role } from '../domain/roles.ts';
 import { systemContext } from '../services/context.ts';
 import { seedDemo, type DemoDomain } from '../services/demo-seed.ts';
@@ -187,12 +192,117 @@ keysCommand
 const auditCommand = program.command('audit').description('the audit trail');
 auditCommand
   .command('check')
-  .description('verify the stored hash chain from the first event to the head')
+  .description('verify the stored hash chain from its anchor to the head, against the signed checkpoints')
   .action(() =>
     withContainer(async ({ services }) => {
       const result = await services.audit.verifyStoredChain();
       print(result);
       if (result.firstBreak) process.exitCode = 2;
+    }),
+  );
+
+/** Writes a streamed export to a file, or to standard output. */
+async function writeExport(exported: StreamedExport, output: string | undefined): Promise<void> {
+  await pipeline(Readable.from(exported.lines), output ? createWriteStream(output, { mode: 0o600 }) : process.stdout);
+}
+
+const positive = (what: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${what} must be a positive integer`);
+  return n;
+};
+const isoTime = (what: string) => (value: string) => {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new Error(`${what} must be an ISO 8601 time`);
+  return d.toISOString();
+};
+const formatOption = (fallback: ExportFormat) => new Option('--format <format>', 'ndjson or csv').choices(exportFormats).default(fallback);
+
+auditCommand
+  .command('export')
+  .description('export the trail with a signed manifest (streamed); check it with `stint audit verify`')
+  .addOption(formatOption('ndjson'))
+  .option('--from-seq <n>', 'first sequence number', positive('--from-seq'))
+  .option('--to-seq <n>', 'last sequence number', positive('--to-seq'))
+  .option('--from <time>', 'events at or after this time', isoTime('--from'))
+  .option('--to <time>', 'events before this time', isoTime('--to'))
+  .option('--tenant <id>')
+  .option('--technician <id>', 'the actor: a technician id, system or a Slack user')
+  .addOption(new Option('--action <action>').choices(auditActions))
+  .option('-o, --output <file>', 'write here instead of standard output')
+  .action(
+    (o: { format: ExportFormat; fromSeq?: number; toSeq?: number; from?: string; to?: string; tenant?: string; technician?: string; action?: AuditAction; output?: string }) =>
+      withContainer(async ({ services }) => {
+        const filter: ExportFilter = {};
+        if (o.fromSeq !== undefined) filter.fromSeq = o.fromSeq;
+        if (o.toSeq !== undefined) filter.toSeq = o.toSeq;
+        if (o.from !== undefined) filter.from = o.from;
+        if (o.to !== undefined) filter.to = o.to;
+        if (o.tenant !== undefined) filter.tenantId = o.tenant;
+        if (o.technician !== undefined) filter.actor = o.technician;
+        if (o.action !== undefined) filter.action = o.action;
+        await writeExport(await services.audit.export(filter, o.format, 'system', systemContext), o.output);
+      }),
+  );
+auditCommand
+  .command('verify <export>')
+  .description('verify an export offline with the audit public keys: OK with its range and count, or the first bad record and why')
+  .requiredOption('--jwks <file|url>', 'the audit JWKS (GET /api/v1/audit/jwks.json, or `stint audit jwks`)')
+  .action(async (file: string, o: { jwks: string }) => {
+    const jwks = /^https?:\/\//.test(o.jwks) ? await (await fetch(o.jwks)).json() : JSON.parse(readFileSync(o.jwks, 'utf8'));
+    const report = await createOfflineExportVerifier().verify(createReadStream(file), jwks as { keys: Array<Record<string, unknown>> });
+    if (report.ok) {
+      print(`OK: seq ${report.fromSeq}–${report.toSeq}, ${report.events} events, ${report.omitted} omitted by the filter; signed by ${report.kid} at ${report.createdAt}` +
+        (report.checkpoint ? `; checkpoint seq ${report.checkpoint.seq} at ${report.checkpoint.at}` : ''));
+    } else {
+      const p = report.problem;
+      print(`BAD: line ${p.line}${p.seq === null ? '' : `, seq ${p.seq}`}: ${p.reason}: ${p.message}`);
+      process.exitCode = 2;
+    }
+  });
+auditCommand
+  .command('jwks')
+  .description('print the audit public keys (JWKS) for offline verification')
+  .action(() => withContainer(async ({ services }) => print(await services.audit.jwks())));
+auditCommand
+  .command('checkpoint')
+  .description('sign a checkpoint of the chain head now')
+  .action(() =>
+    withContainer(async ({ services }) => {
+      const c = await services.audit.checkpointNow('system', systemContext);
+      print({ seq: c.seq, hash: c.hash, at: c.at.toISOString(), kid: c.kid });
+    }),
+  );
+auditCommand
+  .command('purge')
+  .description('purge events past retention that are checkpointed and forwarded (the worker does this hourly)')
+  .action(() => withContainer(async ({ services }) => print(await services.audit.purge('system', systemContext))));
+
+keysCommand
+  .command('rotate-audit')
+  .description('start signing checkpoints and exports with a new audit key; old keys stay published so old exports verify')
+  .action(() => withContainer(async ({ services }) => print({ kid: await services.audit.rotateSigningKey('system') })));
+
+const elevationsCommand = program.command('elevations').description('elevations');
+elevationsCommand
+  .command('export')
+  .description('export the elevation history (one row per elevation; audited)')
+  .addOption(formatOption('csv'))
+  .option('--from <time>', 'requested at or after this time', isoTime('--from'))
+  .option('--to <time>', 'requested before this time', isoTime('--to'))
+  .option('--tenant <id>')
+  .option('--technician <username>', 'the requester')
+  .option('-o, --output <file>', 'write here instead of standard output')
+  .action((o: { format: ExportFormat; from?: string; to?: string; tenant?: string; technician?: string; output?: string }) =>
+    withContainer(async ({ services, store }) => {
+      let technicianId: string | undefined;
+      if (o.technician !== undefined) {
+        const technician = await store.technicians.findByUsername(o.technician);
+        if (!technician) throw new Error(`no technician named ${o.technician}`);
+        technicianId = technician.id;
+      }
+      const filter = { from: o.from ? new Date(o.from) : undefined, to: o.to ? new Date(o.to) : undefined, tenantId: o.tenant, technicianId };
+      await writeExport(await services.elevationHistory.export(filter, o.format, 'system', systemContext), o.output);
     }),
   );
 

@@ -106,7 +106,6 @@ export const configSchema = z.strictObject({
       mfaPerWindow: numeric(z.number().int().positive()).default(10),
     })
     .prefault({}),
-  audit: z.strictObject({ retentionDays: numeric(z.number().int().min(7, 'must be at least 7 days')).default(400) }).prefault({}),
   siem: z
     .strictObject({
       /** Where the audit chain is forwarded (README: Audit forwarding). None by default. */
@@ -145,6 +144,16 @@ export const configSchema = z.strictObject({
       backlogAlertThreshold: numeric(z.number().int().min(1)).default(10_000),
       connectTimeoutSeconds: seconds(10),
       retryMaxSeconds: seconds(300),
+    })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      /** Events older than this are purged once checkpointed and forwarded; never below 7 days. */
+      retentionDays: numeric(z.number().int().min(7, 'must be at least 7 days')).default(400),
+      /** The worker signs a checkpoint of the chain head this often (when the head has moved). */
+      checkpointIntervalSeconds: seconds(900),
+      /** How often the worker runs the retention purge. */
+      purgeIntervalSeconds: seconds(3600),
     })
     .prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),

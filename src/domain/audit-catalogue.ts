@@ -39,7 +39,7 @@ export const auditCatalogue = {
   'tenant.created': z.strictObject({ url: text(2048), bindDn: dn, baseDn: dn }),
   'tenant.updated': z.strictObject({ changed: z.array(name) }),
   'tenant.deleted': none,
-  'keys.master_rotated': z.strictObject({ masterKeyId: name, tenantBindPasswords: count, totpSecrets: count, signingKeys: count }),
+  'keys.master_rotated': z.strictObject({ masterKeyId: name, tenantBindPasswords: count, totpSecrets: count, signingKeys: count, auditSigningKeys: count }),
   'keys.signing_rotated': z.strictObject({ kid: name }),
   'account.linked': z.strictObject({ guid: name, dn }),
   'account.unlinked': z.strictObject({ guid: name }),
@@ -108,6 +108,16 @@ export const auditCatalogue = {
   'siem.forwarding_stalled': z.strictObject({ target: siemTarget, cursor: count, backlog: count, error: text(500) }),
   'siem.forwarding_resumed': z.strictObject({ target: siemTarget, cursor: count, backlog: count, stalledForMs: count }),
   'siem.backlog_exceeded': z.strictObject({ target: siemTarget, cursor: count, backlog: count, threshold: count }),
+  'keys.audit_signing_rotated': z.strictObject({ kid: name }),
+  'audit.exported': z.strictObject({
+    format: z.enum(['ndjson', 'csv']),
+    filter: z.strictObject({ fromSeq: count.optional(), toSeq: count.optional(), from: text(64).optional(), to: text(64).optional(), tenantId: name.optional(), actor: name.optional(), action: name.optional() }),
+    fromSeq: count,
+    toSeq: count,
+  }),
+  'audit.checkpoint_signed': none,
+  'audit.purged': z.strictObject({ purged: count, throughSeq: count, anchorHash: text(128), heldBy: z.enum(['retention', 'checkpoint', 'forwarding']), retentionDays: count, cutoff: iso }),
+  'elevation.history_exported': z.strictObject({ format: z.enum(['ndjson', 'csv']), from: iso.nullable(), to: iso.nullable(), tenantId: name.nullable(), technicianId: name.nullable() }),
 } satisfies { [A in AuditAction]: z.ZodType };
 
 export type AuditDetails<A extends AuditAction> = z.infer<(typeof auditCatalogue)[A]>;

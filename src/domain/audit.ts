@@ -25,6 +25,7 @@ export const auditActions = [
   'tenant.deleted',
   'keys.master_rotated',
   'keys.signing_rotated',
+  'keys.audit_signing_rotated',
   'account.linked',
   'account.unlinked',
   'account.moved',
@@ -55,6 +56,10 @@ export const auditActions = [
   'siem.forwarding_stalled',
   'siem.forwarding_resumed',
   'siem.backlog_exceeded',
+  'audit.exported',
+  'audit.checkpoint_signed',
+  'audit.purged',
+  'elevation.history_exported',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];
@@ -127,7 +132,10 @@ export function chainAuditEvent(input: AuditEventInput, seq: number, prevHash: s
   return { ...unhashed, hash: computeAuditHash(unhashed) };
 }
 
-export type ChainBreak = { seq: number; reason: 'prev_hash_mismatch' | 'hash_mismatch' | 'sequence_gap' };
+export type ChainBreak = {
+  seq: number;
+  reason: 'prev_hash_mismatch' | 'hash_mismatch' | 'sequence_gap' | 'checkpoint_mismatch' | 'truncated';
+};
 
 /** Checks a run of consecutive events; returns the first bad record, or null. */
 export function findChainBreak(events: Iterable<AuditEvent>, expectedPrevHash?: string): ChainBreak | null {

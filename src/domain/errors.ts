@@ -44,6 +44,8 @@ export const errorCodes = [
   'unsupported_media_type',
   'audit_unavailable',
   'key_unavailable',
+  'signature_invalid',
+  'audit_chain_broken',
   'internal',
 ] as const;
 

@@ -14,6 +14,7 @@ import { mountRoutes, type Route } from './route.ts';
 import { accessRoutes } from './routes/access.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { killSwitchRoutes } from './routes/kill-switches.ts';
+import { elevationHistoryRoutes } from './routes/elevation-history.ts';
 import { elevationRoutes } from './routes/elevations.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes, notFound } from './routes/health.ts';
@@ -80,6 +81,7 @@ export function createApp(container: Container) {
     ...technicianRoutes(services),
     ...tenantRoutes(services),
     ...accessRoutes(services),
+    ...elevationHistoryRoutes(services),
     ...elevationRoutes(services),
     ...killSwitchRoutes(services),
     ...auditRoutes(services),

@@ -47,6 +47,8 @@ export const statusOf: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   audit_unavailable: 503,
   key_unavailable: 500,
+  signature_invalid: 422,
+  audit_chain_broken: 500,
   internal: 500,
 };
 

@@ -1,5 +1,7 @@
 // A route is declared once — method, path, schemas, who may call it, handler — and that one
 // declaration both serves requests and describes them in the OpenAPI document.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { ZodType } from 'zod';
 import { z } from 'zod';
@@ -24,6 +26,8 @@ export interface HandlerResult {
   body?: unknown;
   /** A non-JSON answer (the Prometheus exposition format). */
   text?: { contentType: string; body: string };
+  /** A download written as it is produced (exports), with backpressure: never held whole. */
+  stream?: { contentType: string; filename: string; lines: AsyncIterable<string> };
 }
 
 export interface RouteResponse {
@@ -88,11 +92,17 @@ export function mountRoutes(router: Router, routes: readonly Route[], deps: Moun
         const query = parse(route.query, req.query, 'query');
         const params = parse(route.params, req.params, 'path');
         const result = await route.handler({ body, query, params, principal, context: deps.context(req), req });
-        if (result.text) res.status(result.status).type(result.text.contentType).send(result.text.body);
+        if (result.stream) {
+          res.status(result.status).type(result.stream.contentType).attachment(result.stream.filename);
+          // Once the first byte is out, an error can only cut the download short; an export's
+          // missing manifest then tells the reader it is incomplete.
+          await pipeline(Readable.from(result.stream.lines), res);
+        } else if (result.text) res.status(result.status).type(result.text.contentType).send(result.text.body);
         else if (result.body === undefined) res.status(result.status).end();
         else res.status(result.status).json(result.body);
       } catch (error) {
-        next(error);
+        if (res.headersSent) res.destroy(error as Error);
+        else next(error);
       }
     };
     router[route.method](route.path, ...(route.before ?? []), handle);

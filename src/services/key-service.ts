@@ -10,6 +10,8 @@ export type KeyService = ReturnType<typeof createKeyService>;
 export function createKeyService(deps: { store: Store; clock: Clock; secrets: SecretBox; tokens: TokenService }) {
   const { store, clock, secrets } = deps;
   const signingKeyContext = (kid: string) => `signing-key:${kid}`;
+  // The sealing context the audit signer uses (src/adapters/crypto/audit-signer.ts).
+  const auditKeyContext = (kid: string) => `audit-signing-key:${kid}`;
 
   return {
     /**
@@ -41,7 +43,7 @@ export function createKeyService(deps: { store: Store; clock: Clock; secrets: Se
     async rotateMasterKey(actor: string, ctx: RequestContext = systemContext) {
       const now = clock.now();
       return store.transaction(async (tx) => {
-        const counts = { tenantBindPasswords: 0, totpSecrets: 0, signingKeys: 0 };
+        const counts = { tenantBindPasswords: 0, totpSecrets: 0, signingKeys: 0, auditSigningKeys: 0 };
         for (const { id, sealed } of await tx.tenants.listSealedBindPasswords()) {
           if (!secrets.isStale(sealed)) continue;
           const plain = await secrets.open(sealed, bindPasswordContext(id));
@@ -59,6 +61,12 @@ export function createKeyService(deps: { store: Store; clock: Clock; secrets: Se
           const plain = await secrets.open(key.privateJwkSealed, signingKeyContext(key.kid));
           await tx.signingKeys.replaceSealedPrivateKey(key.kid, await secrets.seal(plain, signingKeyContext(key.kid)));
           counts.signingKeys++;
+        }
+        for (const key of await tx.auditKeys.list()) {
+          if (!secrets.isStale(key.privateJwkSealed)) continue;
+          const plain = await secrets.open(key.privateJwkSealed, auditKeyContext(key.kid));
+          await tx.auditKeys.replaceSealedPrivateKey(key.kid, await secrets.seal(plain, auditKeyContext(key.kid)));
+          counts.auditSigningKeys++;
         }
         await tx.audit.append(
           { actor, action: 'keys.master_rotated', details: { masterKeyId: secrets.currentKeyId(), ...counts }, ...auditOrigin(ctx) },

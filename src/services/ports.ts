@@ -2,6 +2,7 @@
 // src/container.ts knows which adapter stands behind which port.
 import type { Decision } from '../domain/approval.ts';
 import type { AuditEvent, AuditEventInput, AuditAction } from '../domain/audit.ts';
+import type { ExportRecord } from '../domain/audit-export.ts';
 import type { ElevationState, RevocationReason } from '../domain/elevation.ts';
 import type { AccessProfile, ProfileStatus } from '../domain/profile.ts';
 import type { ProtectedFinding } from '../domain/protected-groups.ts';
@@ -150,6 +151,32 @@ export interface AuditRepository {
   /** Events in sequence order, for verification. */
   range(fromSeq: number, limit: number): Promise<AuditEvent[]>;
   head(): Promise<{ seq: number; hash: string }>;
+  /**
+   * Where the stored chain starts: events up to `purgedThroughSeq` were purged, and `hash` is the
+   * hash of the last of them (the genesis hash when nothing was), the oldest kept event's
+   * previous hash.
+   */
+  anchor(): Promise<{ purgedThroughSeq: number; hash: string }>;
+  /** The smallest seq of an event at or after `at`, or null. */
+  firstSeqAtOrAfter(at: Date): Promise<number | null>;
+  /** The largest seq of an event before `at`, or null. */
+  lastSeqBefore(at: Date): Promise<number | null>;
+  /** Deletes the events up to `throughSeq` and moves the anchor to the last of them (run in a transaction). */
+  purgeThrough(throughSeq: number): Promise<{ purged: number; anchorHash: string }>;
+  insertCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+  latestCheckpoint(): Promise<StoredCheckpoint | null>;
+  /** The earliest checkpoint at or after `seq`: the one that covers an export ending there. */
+  checkpointCovering(seq: number): Promise<StoredCheckpoint | null>;
+  listCheckpoints(limit: number): Promise<StoredCheckpoint[]>;
+}
+
+/** A signed checkpoint of the chain head: `jws` signs { seq, hash, at } with an audit key. */
+export interface StoredCheckpoint {
+  seq: number;
+  hash: string;
+  at: Date;
+  kid: string;
+  jws: string;
 }
 
 export interface SigningKeyRecord {
@@ -277,7 +304,19 @@ export interface ElevationFilter {
   limit?: number;
 }
 
+/** One page of the elevation history, oldest request first, after a keyset cursor. */
+export interface ElevationHistoryQuery {
+  from?: Date;
+  to?: Date;
+  tenantId?: string;
+  technicianId?: string;
+  after: { requestedAt: Date; id: string } | null;
+  limit: number;
+}
+
 export interface ElevationRepository {
+  /** The history export's pages (keyset paging: constant memory however long the history). */
+  history(query: ElevationHistoryQuery): Promise<Elevation[]>;
   insert(elevation: Elevation): Promise<void>;
   findById(id: string): Promise<Elevation | null>;
   list(filter: ElevationFilter): Promise<Elevation[]>;
@@ -345,6 +384,8 @@ export interface StoreRepositories {
   tenants: TenantRepository;
   audit: AuditRepository;
   signingKeys: SigningKeyRepository;
+  /** The keys that sign audit checkpoints and export manifests: apart from the token keys, never dropped. */
+  auditKeys: SigningKeyRepository;
   accounts: TenantAccountRepository;
   profiles: ProfileRepository;
   elevations: ElevationRepository;
@@ -413,6 +454,55 @@ export interface TokenService {
    * be one transaction, or two processes adding a key at once could retire each other's.
    */
   rotate(now: Date, keys: SigningKeyRepository): Promise<string>;
+}
+
+/** Signs audit checkpoints and export manifests (JWS, EdDSA) with the current audit key. */
+export interface AuditSigner {
+  sign(payload: Record<string, unknown>, type: string, now: Date): Promise<{ jws: string; kid: string }>;
+  /** Every audit public key ever used, retired ones included: old exports must keep verifying. */
+  jwks(): Promise<{ keys: Array<Record<string, unknown>> }>;
+  /** Creates the first key when there is none. */
+  ensureKey(now: Date, keys: SigningKeyRepository): Promise<void>;
+  /** A new signing key; the old ones stay published for verification. */
+  rotate(now: Date, keys: SigningKeyRepository): Promise<string>;
+}
+
+/** Checks a JWS against a set of public keys, offline; throws DomainError `signature_invalid`. */
+export interface AuditSignatureVerifier {
+  verify(jws: string, type: string, jwks: { keys: Array<Record<string, unknown>> }): Promise<{ payload: unknown; kid: string }>;
+}
+
+/** Writes export records as lines of one format (the bytes the manifest's digest covers). */
+export interface ExportEncoder {
+  contentType: string;
+  extension: string;
+  /** Lines before the first record (CSV: the header row). */
+  preamble(): string;
+  record(record: ExportRecord): string;
+}
+
+/**
+ * Reads an export back from its lines (without their newlines): each record with the 1-based line
+ * it starts on; a line that is no record ends the reading with `malformed` saying why.
+ */
+export interface ExportDecoder {
+  records(lines: AsyncIterable<string>): AsyncIterable<{ record: ExportRecord; line: number } | { malformed: string; line: number }>;
+}
+
+/** Row formats for the elevation history export (CSV or NDJSON). */
+export interface TableEncoder {
+  contentType: string;
+  preamble(columns: readonly string[]): string;
+  row(columns: readonly string[], values: Record<string, unknown>): string;
+}
+
+/**
+ * How far every configured SIEM target has received the audit trail, so retention never purges an
+ * event some target has not had. null: no target is configured; otherwise the lowest cursor across
+ * the configured targets (0: nothing forwarded).
+ */
+export interface ForwardingProgress {
+  lowestForwardedSeq(): Promise<number | null>;
 }
 
 export interface RandomSource {
@@ -601,8 +691,3 @@ export interface SiemSink {
   close(): Promise<void>;
 }
 
-/** How far the audit chain has been forwarded; retention purges nothing past it. */
-export interface ForwardingProgress {
-  /** null when no SIEM target is configured; otherwise the lowest cursor across the configured targets (0: nothing forwarded). */
-  lowestForwardedSeq(): Promise<number | null>;
-}

@@ -55,7 +55,7 @@ describe('key rotation', () => {
     );
     try {
       const counts = await rotating.services.keys.rotateMasterKey('system');
-      assert.deepEqual(counts, { masterKeyId: parseMasterKey(newKey).id, tenantBindPasswords: 1, totpSecrets: 1, signingKeys: 1 });
+      assert.deepEqual(counts, { masterKeyId: parseMasterKey(newKey).id, tenantBindPasswords: 1, totpSecrets: 1, signingKeys: 1, auditSigningKeys: 1 });
     } finally {
       await rotating.close();
     }

@@ -6,7 +6,16 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock, ExpiryWarnings, Notice, Notifications, RevocationJobs } from '../../services/ports.ts';
 
-export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications', siem: 'siem' } as const;
+export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications', siem: 'siem', audit: 'audit' } as const;
+
+/** The audit queue's repeatable jobs: sign a checkpoint of the chain head; run the retention purge. */
+export const auditJobNames = ['checkpoint', 'purge'] as const;
+export type AuditJobName = (typeof auditJobNames)[number];
+
+export function parseAuditJob(name: string): AuditJobName {
+  if (!(auditJobNames as readonly string[]).includes(name)) throw new Error(`unknown audit job ${name}`);
+  return name as AuditJobName;
+}
 
 export interface RevocationJobData {
   elevationId: string;
@@ -34,13 +43,15 @@ export function createQueues(redis: Redis, prefix: string) {
   const notifications = new Queue<NotificationJobData>(queueNames.notifications, { connection: redis, prefix });
   // A repeatable job with no data: each run forwards whatever the cursors have not reached yet.
   const siem = new Queue(queueNames.siem, { connection: redis, prefix });
+  const audit = new Queue(queueNames.audit, { connection: redis, prefix });
   return {
     revocations,
     reconcile,
     notifications,
     siem,
+    audit,
     async close() {
-      await Promise.all([revocations.close(), reconcile.close(), notifications.close(), siem.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), notifications.close(), siem.close(), audit.close()]);
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import { chainAuditEvent, type AuditAction, type AuditEvent, type AuditEventInput } from '../../domain/audit.ts';
 import { auditDetailsProblem } from '../../domain/audit-catalogue.ts';
-import type { AuditRepository } from '../../services/ports.ts';
-import type { AuditEventsTable, Database } from './schema.ts';
+import type { AuditRepository, StoredCheckpoint } from '../../services/ports.ts';
+import type { AuditCheckpointsTable, AuditEventsTable, Database } from './schema.ts';
 
 function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
   return {
@@ -42,43 +42,66 @@ function assertCatalogued(input: AuditEventInput): void {
   if (problem !== null) throw new Error(`audit event ${input.action} does not match the catalogue: ${problem}`);
 }
 
+/** Locks the chain head and reserves `count` sequence numbers; answers the previous head. */
+async function reserve(db: Kysely<Database>, count: number): Promise<{ seq: number; hash: string }> {
+  // Bumping the head first takes the lock that orders concurrent appenders (a row lock on
+  // PostgreSQL held to commit, the write lock on SQLite); RETURNING gives the new sequence number
+  // and the previous event's hash, both as committed by the appender before.
+  const head = await db
+    .updateTable('audit_head')
+    .set((eb) => ({ seq: eb('seq', '+', count) }))
+    .where('id', '=', 1)
+    .returning(['seq', 'hash'])
+    .executeTakeFirstOrThrow();
+  return { seq: Number(head.seq) - count, hash: head.hash };
+}
+
+/**
+ * The head's seq and hash must move together with the events in one transaction: outside one, a
+ * second appender could read the bumped seq with the old hash and fork the chain. Callers are
+ * meant to pass a transaction's repository; one that does not gets a transaction of its own.
+ */
+function inTransaction<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
+const toCheckpoint = (row: Selectable<AuditCheckpointsTable>): StoredCheckpoint => ({
+  seq: Number(row.seq),
+  hash: row.hash,
+  at: new Date(Number(row.at)),
+  kid: row.kid,
+  jws: row.jws,
+});
+
 export function auditRepository(db: Kysely<Database>): AuditRepository {
   return {
-    async append(input, at) {
+    append: (input, at) => {
       assertCatalogued(input);
-      // Bumping the head first takes the lock that orders concurrent appenders; RETURNING gives
-      // the new sequence number and the previous event's hash.
-      const head = await db
-        .updateTable('audit_head')
-        .set((eb) => ({ seq: eb('seq', '+', 1) }))
-        .where('id', '=', 1)
-        .returning(['seq', 'hash'])
-        .executeTakeFirstOrThrow();
-      const event = chainAuditEvent(input, Number(head.seq), head.hash, at);
-      await db.updateTable('audit_head').set({ hash: event.hash }).where('id', '=', 1).execute();
-      await db.insertInto('audit_events').values(toRow(event)).execute();
-      return event;
+      return inTransaction(db, async (trx) => {
+        const head = await reserve(trx, 1);
+        const event = chainAuditEvent(input, head.seq + 1, head.hash, at);
+        await trx.updateTable('audit_head').set({ hash: event.hash }).where('id', '=', 1).execute();
+        await trx.insertInto('audit_events').values(toRow(event)).execute();
+        return event;
+      });
     },
 
     async appendMany(inputs, at) {
       if (inputs.length === 0) return;
       inputs.forEach(assertCatalogued);
-      const head = await db
-        .updateTable('audit_head')
-        .set((eb) => ({ seq: eb('seq', '+', inputs.length) }))
-        .where('id', '=', 1)
-        .returning(['seq', 'hash'])
-        .executeTakeFirstOrThrow();
-      let seq = Number(head.seq) - inputs.length;
-      let prevHash = head.hash;
-      const rows = inputs.map((input) => {
-        const event = chainAuditEvent(input, ++seq, prevHash, at);
-        prevHash = event.hash;
-        return toRow(event);
+      await inTransaction(db, async (trx) => {
+        const head = await reserve(trx, inputs.length);
+        let seq = head.seq;
+        let prevHash = head.hash;
+        const rows = inputs.map((input) => {
+          const event = chainAuditEvent(input, ++seq, prevHash, at);
+          prevHash = event.hash;
+          return toRow(event);
+        });
+        await trx.updateTable('audit_head').set({ hash: prevHash }).where('id', '=', 1).execute();
+        // 11 columns a row: 80 rows stay under SQLite's default limit of bound parameters.
+        for (let i = 0; i < rows.length; i += 80) await trx.insertInto('audit_events').values(rows.slice(i, i + 80)).execute();
       });
-      await db.updateTable('audit_head').set({ hash: prevHash }).where('id', '=', 1).execute();
-      // 11 columns a row: 80 rows stay under SQLite's default limit of bound parameters.
-      for (let i = 0; i < rows.length; i += 80) await db.insertInto('audit_events').values(rows.slice(i, i + 80)).execute();
     },
 
     async list(filter) {
@@ -107,6 +130,61 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
     async head() {
       const row = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
       return { seq: Number(row.seq), hash: row.hash };
+    },
+
+    async anchor() {
+      const row = await db.selectFrom('audit_head').select(['purged_through_seq', 'anchor_hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+      return { purgedThroughSeq: Number(row.purged_through_seq), hash: row.anchor_hash };
+    },
+
+    async firstSeqAtOrAfter(at) {
+      const row = await db.selectFrom('audit_events').select((eb) => eb.fn.min('seq').as('seq')).where('at', '>=', at.getTime()).executeTakeFirst();
+      return row?.seq == null ? null : Number(row.seq);
+    },
+
+    async lastSeqBefore(at) {
+      const row = await db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).where('at', '<', at.getTime()).executeTakeFirst();
+      return row?.seq == null ? null : Number(row.seq);
+    },
+
+    purgeThrough: (throughSeq) =>
+      inTransaction(db, async (trx) => {
+        // Lock the head first, as appenders do, so the anchor and the deletion are one step.
+        const anchor = await trx
+          .updateTable('audit_head')
+          .set((eb) => ({ purged_through_seq: eb.ref('purged_through_seq') }))
+          .where('id', '=', 1)
+          .returning(['purged_through_seq', 'anchor_hash'])
+          .executeTakeFirstOrThrow();
+        if (throughSeq <= Number(anchor.purged_through_seq)) return { purged: 0, anchorHash: anchor.anchor_hash };
+        const last = await trx.selectFrom('audit_events').select('hash').where('seq', '=', throughSeq).executeTakeFirst();
+        if (!last) throw new Error(`audit event ${throughSeq} is not stored; nothing purged`);
+        const deleted = await trx.deleteFrom('audit_events').where('seq', '<=', throughSeq).executeTakeFirst();
+        await trx.updateTable('audit_head').set({ purged_through_seq: throughSeq, anchor_hash: last.hash }).where('id', '=', 1).execute();
+        return { purged: Number(deleted.numDeletedRows), anchorHash: last.hash };
+      }),
+
+    async insertCheckpoint(c) {
+      await db
+        .insertInto('audit_checkpoints')
+        .values({ seq: c.seq, hash: c.hash, at: c.at.getTime(), kid: c.kid, jws: c.jws })
+        .onConflict((oc) => oc.column('seq').doNothing())
+        .execute();
+    },
+
+    async latestCheckpoint() {
+      const row = await db.selectFrom('audit_checkpoints').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      return row ? toCheckpoint(row) : null;
+    },
+
+    async checkpointCovering(seq) {
+      const row = await db.selectFrom('audit_checkpoints').selectAll().where('seq', '>=', seq).orderBy('seq', 'asc').limit(1).executeTakeFirst();
+      return row ? toCheckpoint(row) : null;
+    },
+
+    async listCheckpoints(limit) {
+      const rows = await db.selectFrom('audit_checkpoints').selectAll().orderBy('seq', 'desc').limit(limit).execute();
+      return rows.map(toCheckpoint);
     },
   };
 }

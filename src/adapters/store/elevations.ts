@@ -111,6 +111,24 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
         .execute();
     },
 
+    async history(q) {
+      let query = base();
+      if (q.from) query = query.where('requested_at', '>=', q.from.getTime());
+      if (q.to) query = query.where('requested_at', '<', q.to.getTime());
+      if (q.tenantId) query = query.where('tenant_id', '=', q.tenantId);
+      if (q.technicianId) query = query.where('technician_id', '=', q.technicianId);
+      const after = q.after;
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([
+            eb('requested_at', '>', after.requestedAt.getTime()),
+            eb.and([eb('requested_at', '=', after.requestedAt.getTime()), eb('id', '>', after.id)]),
+          ]),
+        );
+      }
+      return withDecisions(await query.orderBy('requested_at', 'asc').orderBy('id', 'asc').limit(q.limit).execute());
+    },
+
     async findById(id) {
       const row = await base().where('id', '=', id).executeTakeFirst();
       return row ? (await withDecisions([row]))[0]! : null;

@@ -21,6 +21,7 @@ function repositories(db: Kysely<Database>): StoreRepositories {
     tenants: tenantRepository(db),
     audit: auditRepository(db),
     signingKeys: signingKeyRepository(db),
+    auditKeys: signingKeyRepository(db, 'audit_signing_keys'),
     accounts: tenantAccountRepository(db),
     profiles: profileRepository(db),
     elevations: elevationRepository(db),

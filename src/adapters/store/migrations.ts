@@ -238,10 +238,45 @@ const siemCursors: Migration = {
   },
 };
 
+// Signed checkpoints, the audit signing keys (apart from the token keys: never dropped, so old
+// exports verify), the retention anchor, and the index the elevation history export pages on.
+const auditProof: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('audit_checkpoints')
+      .addColumn('seq', 'bigint', (c) => c.primaryKey())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('kid', 'text', (c) => c.notNull())
+      .addColumn('jws', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('audit_signing_keys')
+      .addColumn('kid', 'text', (c) => c.primaryKey())
+      .addColumn('algorithm', 'text', (c) => c.notNull())
+      .addColumn('public_jwk', 'text', (c) => c.notNull())
+      .addColumn('private_jwk_sealed', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('retired_at', 'bigint')
+      .execute();
+    await db.schema.alterTable('audit_head').addColumn('purged_through_seq', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('audit_head').addColumn('anchor_hash', 'text', (c) => c.notNull().defaultTo(genesisHash)).execute();
+    await db.schema.createIndex('elevations_requested').on('elevations').columns(['requested_at', 'id']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('elevations_requested').execute();
+    await db.schema.alterTable('audit_head').dropColumn('anchor_hash').execute();
+    await db.schema.alterTable('audit_head').dropColumn('purged_through_seq').execute();
+    await db.schema.dropTable('audit_signing_keys').execute();
+    await db.schema.dropTable('audit_checkpoints').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_elevation_core': elevationCore,
   '0003_approvals': approvals,
+  '0004_audit_proof': auditProof,
   '0005_siem_cursors': siemCursors,
 };
 

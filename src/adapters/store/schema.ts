@@ -75,6 +75,17 @@ export interface AuditHeadTable {
   id: number;
   seq: number;
   hash: string;
+  /** Events up to here were purged by retention; anchor_hash is the last one's hash. */
+  purged_through_seq: Generated<number>;
+  anchor_hash: Generated<string>;
+}
+
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  at: number;
+  kid: string;
+  jws: string;
 }
 
 export interface TenantAccountsTable {
@@ -174,4 +185,6 @@ export interface Database {
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
   siem_cursors: SiemCursorsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_signing_keys: SigningKeysTable;
 }

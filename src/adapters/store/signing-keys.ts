@@ -2,11 +2,12 @@ import type { Kysely } from 'kysely';
 import type { SigningKeyRepository } from '../../services/ports.ts';
 import type { Database } from './schema.ts';
 
-export function signingKeyRepository(db: Kysely<Database>): SigningKeyRepository {
+/** Token keys (`signing_keys`) and audit keys (`audit_signing_keys`) share one shape. */
+export function signingKeyRepository(db: Kysely<Database>, table: 'signing_keys' | 'audit_signing_keys' = 'signing_keys'): SigningKeyRepository {
   return {
     async insert(k) {
       await db
-        .insertInto('signing_keys')
+        .insertInto(table)
         .values({
           kid: k.kid,
           algorithm: k.algorithm,
@@ -19,7 +20,7 @@ export function signingKeyRepository(db: Kysely<Database>): SigningKeyRepository
     },
 
     async list() {
-      const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+      const rows = await db.selectFrom(table).selectAll().orderBy('created_at', 'desc').execute();
       return rows.map((r) => ({
         kid: r.kid,
         algorithm: 'EdDSA' as const,
@@ -32,7 +33,7 @@ export function signingKeyRepository(db: Kysely<Database>): SigningKeyRepository
 
     async retireAllExcept(kid, at) {
       await db
-        .updateTable('signing_keys')
+        .updateTable(table)
         .set({ retired_at: at.getTime() })
         .where('kid', '!=', kid)
         .where('retired_at', 'is', null)
@@ -40,7 +41,7 @@ export function signingKeyRepository(db: Kysely<Database>): SigningKeyRepository
     },
 
     async replaceSealedPrivateKey(kid, sealed) {
-      await db.updateTable('signing_keys').set({ private_jwk_sealed: sealed }).where('kid', '=', kid).execute();
+      await db.updateTable(table).set({ private_jwk_sealed: sealed }).where('kid', '=', kid).execute();
     },
   };
 }

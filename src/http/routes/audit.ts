@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { auditActions, type AuditEvent } from '../../domain/audit.ts';
+import { exportFormats, type ExportFilter } from '../../domain/audit-export.ts';
+import type { StoredCheckpoint } from '../../services/ports.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const query = z.strictObject({
@@ -29,6 +31,37 @@ const eventView = z.object({
 });
 
 const present = (e: AuditEvent) => ({ ...e, at: e.at.toISOString() });
+
+const exportQuery = z
+  .strictObject({
+    format: z.enum(exportFormats).default('ndjson'),
+    fromSeq: z.coerce.number().int().positive().optional().describe('First sequence number (inclusive)'),
+    toSeq: z.coerce.number().int().positive().optional().describe('Last sequence number (inclusive)'),
+    from: z.iso.datetime({ offset: true }).optional().describe('Events at or after this time'),
+    to: z.iso.datetime({ offset: true }).optional().describe('Events before this time'),
+    tenant: z.string().min(1).max(40).optional(),
+    technician: z.string().min(1).max(128).optional().describe('The actor: a technician id, `system` or a Slack user'),
+    action: z.enum(auditActions).optional(),
+  })
+  .refine((q) => q.fromSeq === undefined || q.toSeq === undefined || q.fromSeq <= q.toSeq, { message: 'fromSeq must not be after toSeq', path: ['fromSeq'] });
+
+export function exportFilterOf(q: z.infer<typeof exportQuery>): ExportFilter {
+  const filter: ExportFilter = {};
+  if (q.fromSeq !== undefined) filter.fromSeq = q.fromSeq;
+  if (q.toSeq !== undefined) filter.toSeq = q.toSeq;
+  // Normalised to UTC ISO text: the manifest names the filter exactly as it was applied.
+  if (q.from !== undefined) filter.from = new Date(q.from).toISOString();
+  if (q.to !== undefined) filter.to = new Date(q.to).toISOString();
+  if (q.tenant !== undefined) filter.tenantId = q.tenant;
+  if (q.technician !== undefined) filter.actor = q.technician;
+  if (q.action !== undefined) filter.action = q.action;
+  return filter;
+}
+
+const checkpointView = z.object({ seq: z.number(), hash: z.string(), at: z.iso.datetime(), kid: z.string(), jws: z.string() });
+const presentCheckpoint = (c: StoredCheckpoint) => ({ ...c, at: c.at.toISOString() });
+
+const jwkView = z.object({ kty: z.string(), crv: z.string(), x: z.string(), kid: z.string(), alg: z.string(), use: z.string() }).loose();
 
 export function auditRoutes(services: Services): Route[] {
   return [
@@ -58,6 +91,85 @@ export function auditRoutes(services: Services): Route[] {
         });
         const last = events.length === q.limit ? events[events.length - 1] : undefined;
         return { status: 200, body: { events: events.map(present), nextBefore: last ? last.seq : null } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/audit/export',
+      summary: 'Export the trail (NDJSON or CSV, streamed) with a signed manifest as its last line; `stint audit verify` checks it offline',
+      tag: 'audit',
+      auth: 'session',
+      roles: ['auditor', 'admin'],
+      query: exportQuery,
+      responses: {
+        200: { description: 'The export: event, omitted-run and manifest records, one a line (README, Audit)' },
+        500: { description: 'The stored chain is broken; nothing is signed' },
+      },
+      async handler({ query: q, principal, context }) {
+        const exported = await services.audit.export(exportFilterOf(q), q.format, principal!.technician.id, context);
+        return { status: 200, stream: exported };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/audit/verify',
+      summary: 'Check the live chain from its anchor to the head, against every signed checkpoint',
+      tag: 'audit',
+      auth: 'session',
+      roles: ['auditor', 'admin'],
+      responses: {
+        200: {
+          description: 'ok is false with the first break when the chain does not hold',
+          schema: z.object({
+            ok: z.boolean(),
+            fromSeq: z.number(),
+            headSeq: z.number(),
+            head: z.string(),
+            count: z.number(),
+            checkpoints: z.number().describe('signed checkpoints matched along the way'),
+            firstBreak: z.object({ seq: z.number(), reason: z.string(), message: z.string() }).nullable(),
+          }),
+        },
+      },
+      async handler() {
+        const result = await services.audit.verifyStoredChain();
+        return { status: 200, body: { ok: result.firstBreak === null, ...result } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/audit/checkpoints',
+      summary: 'Sign a checkpoint of the chain head now (the request is audited first, so it is covered)',
+      tag: 'audit',
+      auth: 'session',
+      roles: ['auditor', 'admin'],
+      responses: { 201: { description: 'The signed checkpoint', schema: checkpointView } },
+      async handler({ principal, context }) {
+        return { status: 201, body: presentCheckpoint(await services.audit.checkpointNow(principal!.technician.id, context)) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/audit/checkpoints',
+      summary: 'Signed checkpoints, newest first',
+      tag: 'audit',
+      auth: 'session',
+      roles: ['auditor', 'admin'],
+      query: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      responses: { 200: { description: 'Checkpoints', schema: z.object({ checkpoints: z.array(checkpointView) }) } },
+      async handler({ query: q }) {
+        return { status: 200, body: { checkpoints: (await services.audit.listCheckpoints((q as { limit: number }).limit)).map(presentCheckpoint) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/audit/jwks.json',
+      summary: 'The audit signing keys (JWKS): every key that ever signed a checkpoint or an export, for offline verification',
+      tag: 'audit',
+      auth: 'none',
+      responses: { 200: { description: 'A JWK set', schema: z.object({ keys: z.array(jwkView) }) } },
+      async handler() {
+        return { status: 200, body: await services.audit.jwks() };
       },
     }),
   ];

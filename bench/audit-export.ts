@@ -1,0 +1,137 @@
+// Audit export and offline verification of BENCH_EXPORT_EVENTS (default 1,000,000) events on
+// SQLite, each beside a raw baseline in the same run: the same rows read page by page and written
+// as JSON lines with no chain check, digest or signature; and the same file read back as JSON
+// lines with no hashing. Each phase runs in its own process so its peak memory (max RSS) is its
+// own. Prints figures; asserts nothing about speed.
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createAuditSigner } from '../src/adapters/crypto/audit-signer.ts';
+import { createSecretBox, parseMasterKey } from '../src/adapters/crypto/secret-box.ts';
+import { auditExportEncoder } from '../src/adapters/formats/export-formats.ts';
+import { createStore, migrateToLatest, openDatabase } from '../src/adapters/store/index.ts';
+import { createOfflineExportVerifier, generateMasterKey } from '../src/container.ts';
+import type { AuditEventInput } from '../src/domain/audit.ts';
+import { createAuditService, noForwardingTargets } from '../src/services/audit-service.ts';
+import { systemContext } from '../src/services/context.ts';
+
+const total = Number(process.env.BENCH_EXPORT_EVENTS ?? 1_000_000);
+const pageSize = 2000;
+
+function services(dir: string, masterKey: string) {
+  const opened = openDatabase('sqlite:audit.db', dir);
+  const store = createStore(opened.db);
+  const audit = createAuditService({
+    store,
+    clock: { now: () => new Date() },
+    signer: createAuditSigner(store.auditKeys, createSecretBox(parseMasterKey(masterKey), [])),
+    encoder: auditExportEncoder,
+    forwarding: noForwardingTargets,
+    retentionDays: 400,
+    pageSize,
+  });
+  return { opened, store, audit };
+}
+
+async function phase(name: string, dir: string, masterKey: string): Promise<number> {
+  const { store, audit } = services(dir, masterKey);
+  try {
+    if (name === 'raw-export') {
+      const head = (await store.audit.head()).seq;
+      const lines = async function* () {
+        for (let next = 1; next <= head; ) {
+          const page = await store.audit.range(next, Math.min(pageSize, head - next + 1));
+          let chunk = '';
+          for (const e of page) chunk += `${JSON.stringify(e)}\n`;
+          yield chunk;
+          next += page.length;
+        }
+      };
+      await pipeline(Readable.from(lines()), createWriteStream(join(dir, 'raw.ndjson')));
+      return head;
+    }
+    if (name === 'export') {
+      const exported = await audit.export({}, 'ndjson', 'bench', systemContext);
+      await pipeline(Readable.from(exported.lines), createWriteStream(join(dir, 'export.ndjson')));
+      return exported.toSeq - exported.fromSeq + 1;
+    }
+    if (name === 'raw-read') {
+      let n = 0;
+      for await (const line of createInterface({ input: createReadStream(join(dir, 'raw.ndjson')), crlfDelay: Infinity })) {
+        if (line && JSON.parse(line)) n++;
+      }
+      return n;
+    }
+    if (name === 'verify') {
+      const jwks = await audit.jwks();
+      const report = await createOfflineExportVerifier().verify(createReadStream(join(dir, 'export.ndjson')), jwks);
+      if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.problem)}`);
+      return report.events;
+    }
+    throw new Error(`unknown phase ${name}`);
+  } finally {
+    await store.close();
+  }
+}
+
+async function fill(dir: string, masterKey: string) {
+  const { opened, store, audit } = services(dir, masterKey);
+  await migrateToLatest(opened.db);
+  await audit.ensureSigningKey();
+  const started = performance.now();
+  const batch = 5000;
+  for (let done = 0; done < total; done += batch) {
+    const inputs: AuditEventInput[] = Array.from({ length: Math.min(batch, total - done) }, (_, i) => ({
+      actor: `tech-${(done + i) % 50}`,
+      action: 'elevation.activated',
+      tenantId: `tenant-${(done + i) % 20}`,
+      target: `elevation-${done + i}`,
+      requestId: `req-${done + i}`,
+      sourceIp: '192.0.2.10',
+      details: { profile: 'helpdesk', groups: ['CN=Helpdesk,OU=Groups,DC=example,DC=com'], durationSeconds: 3600 },
+    }));
+    await store.transaction((tx) => tx.audit.appendMany(inputs, new Date()));
+  }
+  await store.close();
+  return (performance.now() - started) / 1000;
+}
+
+const self = fileURLToPath(import.meta.url);
+
+if (process.argv[2] === '--phase') {
+  const [, , , name, dir, masterKey] = process.argv as [string, string, string, string, string, string];
+  const started = performance.now();
+  const events = await phase(name, dir, masterKey);
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(JSON.stringify({ events, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'stint-bench-export-'));
+  const masterKey = generateMasterKey();
+  try {
+    const fillSeconds = await fill(dir, masterKey);
+    console.log(`audit export bench: ${total.toLocaleString('en')} events on SQLite (filled in ${fillSeconds.toFixed(1)} s with appendMany)`);
+    const results: Record<string, { events: number; seconds: number; maxRssMb: number }> = {};
+    for (const name of ['raw-export', 'export', 'raw-read', 'verify']) {
+      const run = spawnSync(process.execPath, [self, '--phase', name, dir, masterKey], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (run.status !== 0) throw new Error(`${name} failed: ${run.stderr}`);
+      results[name] = JSON.parse(run.stdout);
+    }
+    const rate = (r: { events: number; seconds: number }) => r.events / r.seconds;
+    const line = (label: string, r: { events: number; seconds: number; maxRssMb: number }, base?: { events: number; seconds: number }) =>
+      `  ${label.padEnd(34)} ${rate(r).toFixed(0).padStart(8)} events/s  peak RSS ${r.maxRssMb.toFixed(0).padStart(4)} MB` +
+      (base ? `  (${((rate(r) / rate(base)) * 100).toFixed(0)}% of raw)` : '');
+    console.log(line('raw: rows → JSON lines', results['raw-export']!));
+    console.log(line('export: NDJSON + chain + manifest', results.export!, results['raw-export']));
+    console.log(line('raw: read JSON lines', results['raw-read']!));
+    console.log(line('verify: offline, every hash', results.verify!, results['raw-read']));
+    console.log(`  export file ${(statSync(join(dir, 'export.ndjson')).size / 1e6).toFixed(0)} MB`);
+    writeFileSync(join(dir, 'done'), '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,119 @@
+// The elevation history report an MSP hands a client's auditor (issue 6, item 7): one row per
+// elevation, streamed page by page (keyset on request time and id), the export itself audited.
+import type { ExportFormat } from '../domain/audit-export.ts';
+import type { Elevation } from './ports.ts';
+import { auditOrigin, type RequestContext } from './context.ts';
+import type { Clock, Store, TableEncoder } from './ports.ts';
+import type { StreamedExport } from './audit-service.ts';
+
+export interface ElevationHistoryFilter {
+  from?: Date;
+  to?: Date;
+  tenantId?: string;
+  technicianId?: string;
+}
+
+export const elevationHistoryColumns = [
+  'id',
+  'requested_at',
+  'requester',
+  'requester_id',
+  'tenant',
+  'profile',
+  'groups',
+  'duration_seconds',
+  'justification',
+  'ticket',
+  'state',
+  'approvals_required',
+  'decisions',
+  'activated_at',
+  'ends_at',
+  'ended_at',
+  'end_reason',
+  'extended_seconds',
+] as const;
+
+/** Why it ended, in one word: the revocation reason, or the state it ended in before activation. */
+function endReason(e: Elevation): string | null {
+  if (e.revocationReason) return e.revocationReason;
+  if (e.state === 'failed') return e.failureReason ? `failed: ${e.failureReason}` : 'failed';
+  if (e.state === 'denied' || e.state === 'cancelled') return e.state;
+  return null;
+}
+
+export function createElevationHistory(deps: { store: Store; clock: Clock; encoder(format: ExportFormat): TableEncoder; pageSize?: number }) {
+  const { store, clock } = deps;
+  const pageSize = deps.pageSize ?? 500;
+
+  async function* lines(filter: ElevationHistoryFilter, format: ExportFormat): AsyncGenerator<string> {
+    const encoder = deps.encoder(format);
+    // Technicians are few next to elevations; their names are looked up once.
+    const names = new Map((await store.technicians.list()).map((t) => [t.id, t.username]));
+    const name = (id: string) => names.get(id) ?? id;
+    const preamble = encoder.preamble(elevationHistoryColumns);
+    if (preamble) yield preamble;
+    let after: { requestedAt: Date; id: string } | null = null;
+    for (;;) {
+      const page = await store.elevations.history({ ...filter, after, limit: pageSize });
+      if (page.length === 0) return;
+      let chunk = '';
+      for (const e of page) {
+        const decisions = e.decisions.map((d) => ({ round: d.round, approver: name(d.approverId), approverId: d.approverId, decision: d.decision, reason: d.reason, at: d.at.toISOString() }));
+        chunk += encoder.row(elevationHistoryColumns, {
+          id: e.id,
+          requested_at: e.requestedAt,
+          requester: name(e.technicianId),
+          requester_id: e.technicianId,
+          tenant: e.tenantId,
+          profile: e.profileName,
+          groups: format === 'csv' ? e.groups.map((g) => g.name).join('; ') : e.groups.map((g) => ({ name: g.name, dn: g.dn })),
+          duration_seconds: e.durationSeconds,
+          justification: e.justification,
+          ticket: e.ticket,
+          state: e.state,
+          approvals_required: e.approvalsRequired,
+          decisions:
+            format === 'csv'
+              ? decisions.map((d) => `${d.approver} ${d.decision === 'approve' ? 'approved' : 'denied'}${d.round ? ` extension ${d.round}` : ''} at ${d.at}`).join('; ')
+              : decisions,
+          activated_at: e.activatedAt,
+          ends_at: e.endsAt,
+          ended_at: e.endedAt,
+          end_reason: endReason(e),
+          extended_seconds: e.extendedSeconds,
+        });
+      }
+      yield chunk;
+      const last = page[page.length - 1]!;
+      after = { requestedAt: last.requestedAt, id: last.id };
+    }
+  }
+
+  return {
+    /** Audited before the first row (fail closed); then streamed. */
+    async export(filter: ElevationHistoryFilter, format: ExportFormat, actor: string, ctx: RequestContext): Promise<StreamedExport> {
+      const now = clock.now();
+      await store.transaction((tx) =>
+        tx.audit.append(
+          {
+            actor,
+            action: 'elevation.history_exported',
+            tenantId: filter.tenantId ?? null,
+            details: {
+              format,
+              from: filter.from?.toISOString() ?? null,
+              to: filter.to?.toISOString() ?? null,
+              tenantId: filter.tenantId ?? null,
+              technicianId: filter.technicianId ?? null,
+            },
+            ...auditOrigin(ctx),
+          },
+          now,
+        ),
+      );
+      const encoder = deps.encoder(format);
+      return { contentType: encoder.contentType, filename: `stint-elevations.${format}`, lines: lines(filter, format) };
+    },
+  };
+}
