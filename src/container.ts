@@ -6,6 +6,7 @@ import type { Config } from './config/schema.ts';
 import { createLogger, type Logger } from './adapters/logging/logger.ts';
 import { createPasswordHasher } from './adapters/crypto/passwords.ts';
 import { createRandomSource } from './adapters/crypto/random.ts';
+import { createCsrfTokens } from './adapters/crypto/csrf.ts';
 import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/crypto/secret-box.ts';
 import { createTokenService } from './adapters/crypto/tokens.ts';
 import { createTotpEngine, totpCodeAt } from './adapters/crypto/totp.ts';
@@ -239,6 +240,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     queueHealth,
     tokens,
     secrets,
+    /** The web UI's session-bound CSRF tokens. */
+    csrf: createCsrfTokens(current),
     totp,
     queues,
     jobs,

@@ -7,6 +7,7 @@ import { DomainError } from '../domain/errors.ts';
 import { hasAnyRole, type Role } from '../domain/roles.ts';
 import type { RequestContext } from '../services/context.ts';
 import type { Principal } from '../services/auth-service.ts';
+import type { CookieInstruction } from './browser-session.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete';
 
@@ -24,6 +25,8 @@ export interface HandlerResult {
   body?: unknown;
   /** A non-JSON answer (the Prometheus exposition format). */
   text?: { contentType: string; body: string };
+  /** Cookies to set or clear (the web UI's session). */
+  cookies?: CookieInstruction[];
 }
 
 export interface RouteResponse {
@@ -88,6 +91,11 @@ export function mountRoutes(router: Router, routes: readonly Route[], deps: Moun
         const query = parse(route.query, req.query, 'query');
         const params = parse(route.params, req.params, 'path');
         const result = await route.handler({ body, query, params, principal, context: deps.context(req), req });
+        for (const c of result.cookies ?? []) {
+          const options = { httpOnly: c.httpOnly, sameSite: 'strict' as const, secure: req.secure, path: c.path };
+          if (c.value === null) res.clearCookie(c.name, options);
+          else res.cookie(c.name, c.value, options);
+        }
         if (result.text) res.status(result.status).type(result.text.contentType).send(result.text.body);
         else if (result.body === undefined) res.status(result.status).end();
         else res.status(result.status).json(result.body);

@@ -551,3 +551,9 @@ export interface ExpiryWarnings {
   schedule(elevationId: string, at: Date): Promise<void>;
   cancel(elevationId: string): Promise<void>;
 }
+
+/** The web UI's CSRF tokens, bound to one session and computable by every API replica. */
+export interface CsrfTokens {
+  tokenFor(sessionId: string): string;
+  matches(sessionId: string, presented: string): boolean;
+}
