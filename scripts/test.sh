@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `npm test`: from a fresh clone, installs what is missing, starts the real servers it needs
 # (Redis, PostgreSQL, two Samba AD domain controllers; the SIEM tests start their own rsyslogd),
-# then type check, lint, and every tier of tests. Servers are left running for the next run
-# (scripts/services.sh stop ends them).
+# then type check, lint, and every tier of tests. The web UI needs no build: the server strips its
+# modules' types (src/http/web-ui.ts), and install-deps.sh --test installs Debian's chromium for
+# the end-to-end tier. Servers are left running for the next run (scripts/services.sh stop ends
+# them).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -11,9 +13,10 @@ bash scripts/install-deps.sh --test
 bash scripts/services.sh start
 echo "== type check"
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p src/http/web/tsconfig.json   # the web UI's browser modules (DOM types)
 echo "== lint"
 npx eslint .
 npx depcruise src workers --config .dependency-cruiser.cjs
 echo "== tests"
 node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit \
-  'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'
+  'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'

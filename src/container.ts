@@ -7,6 +7,7 @@ import type { Config } from './config/schema.ts';
 import { createLogger, type Logger } from './adapters/logging/logger.ts';
 import { createPasswordHasher } from './adapters/crypto/passwords.ts';
 import { createRandomSource } from './adapters/crypto/random.ts';
+import { createCsrfTokens } from './adapters/crypto/csrf.ts';
 import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/crypto/secret-box.ts';
 import { createAuditSignatureVerifier, createAuditSigner } from './adapters/crypto/audit-signer.ts';
 import { createTokenService } from './adapters/crypto/tokens.ts';
@@ -285,6 +286,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     queueHealth,
     tokens,
     secrets,
+    /** The web UI's session-bound CSRF tokens. */
+    csrf: createCsrfTokens(current),
     totp,
     queues,
     jobs,

@@ -15,6 +15,7 @@ export const errorCodes = [
   'mfa_already_enrolled',
   'technician_suspended',
   'forbidden',
+  'csrf_failed',
   'not_found',
   'conflict',
   'tenant_in_use',

@@ -8,6 +8,7 @@ import { pinoHttp } from 'pino-http';
 import type { Container } from '../container.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { RequestContext } from '../services/context.ts';
+import { assertSameOriginRequest, cookieNames, readCookie } from './browser-session.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { mountRoutes, type Route } from './route.ts';
@@ -21,6 +22,7 @@ import { healthRoutes, notFound } from './routes/health.ts';
 import { slackRoutes } from './routes/slack.ts';
 import { technicianRoutes } from './routes/technicians.ts';
 import { tenantRoutes } from './routes/tenants.ts';
+import { webUi } from './web-ui.ts';
 
 export const apiVersion = '0.1.0';
 
@@ -61,7 +63,26 @@ export function createApp(container: Container) {
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
     }),
   );
-  app.use(helmet());
+  // A strict Content-Security-Policy: scripts and styles only from this origin, never inline; the
+  // web UI's QR code is a data: image. No upgrade-insecure-requests: TLS is the deployment's choice.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'none'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+          objectSrc: ["'none'"],
+        },
+      },
+    }),
+  );
   app.use((_req, res, next) => {
     res.setHeader('cache-control', 'no-store');
     next();
@@ -77,7 +98,7 @@ export function createApp(container: Container) {
   const described: { document?: unknown } = {};
   const routes: Route[] = [
     ...healthRoutes(container, () => described.document),
-    ...authRoutes(services, limits),
+    ...authRoutes(services, limits, { csrf: container.csrf, publicUrl: config.server.publicUrl }),
     ...technicianRoutes(services),
     ...tenantRoutes(services),
     ...accessRoutes(services),
@@ -98,10 +119,19 @@ export function createApp(container: Container) {
 
   const router = express.Router();
   mountRoutes(router, routes, {
-    authenticate: (req) => services.auth.authenticate(bearerToken(req)),
+    authenticate: async (req) => {
+      // The web UI's session cookie, where no Authorization header is sent; state changes made on
+      // the cookie must prove they come from a page of this origin.
+      const cookie = req.get('authorization') ? null : readCookie(req, cookieNames.access);
+      if (!cookie) return services.auth.authenticate(bearerToken(req));
+      const principal = await services.auth.authenticate(cookie);
+      assertSameOriginRequest(req, principal.sessionId, container.csrf, config.server.publicUrl);
+      return principal;
+    },
     context,
   });
   app.use(router);
+  app.use(webUi());
   app.use((_req, _res, next) => next(notFound()));
   app.use(errorHandler(logger));
   return { app, routes, openApiDocument };

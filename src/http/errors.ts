@@ -18,6 +18,7 @@ export const statusOf: Record<ErrorCode, number> = {
   mfa_already_enrolled: 409,
   technician_suspended: 403,
   forbidden: 403,
+  csrf_failed: 403,
   not_found: 404,
   conflict: 409,
   tenant_in_use: 409,

@@ -9,6 +9,7 @@ import { DomainError } from '../domain/errors.ts';
 import { hasAnyRole, type Role } from '../domain/roles.ts';
 import type { RequestContext } from '../services/context.ts';
 import type { Principal } from '../services/auth-service.ts';
+import type { CookieInstruction } from './browser-session.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete';
 
@@ -28,6 +29,8 @@ export interface HandlerResult {
   text?: { contentType: string; body: string };
   /** A download written as it is produced (exports), with backpressure: never held whole. */
   stream?: { contentType: string; filename: string; lines: AsyncIterable<string> };
+  /** Cookies to set or clear (the web UI's session). */
+  cookies?: CookieInstruction[];
 }
 
 export interface RouteResponse {
@@ -92,6 +95,11 @@ export function mountRoutes(router: Router, routes: readonly Route[], deps: Moun
         const query = parse(route.query, req.query, 'query');
         const params = parse(route.params, req.params, 'path');
         const result = await route.handler({ body, query, params, principal, context: deps.context(req), req });
+        for (const c of result.cookies ?? []) {
+          const options = { httpOnly: c.httpOnly, sameSite: 'strict' as const, secure: req.secure, path: c.path };
+          if (c.value === null) res.clearCookie(c.name, options);
+          else res.cookie(c.name, c.value, options);
+        }
         if (result.stream) {
           res.status(result.status).type(result.stream.contentType).attachment(result.stream.filename);
           // Once the first byte is out, an error can only cut the download short; an export's

@@ -985,6 +985,27 @@ export function createElevationService(deps: {
       return counts;
     },
 
+    /**
+     * What the technician may ask for now: active profiles they are eligible for, in tenants where
+     * they hold a linked account (SPEC §3.1). Windows and approval rules are answered, not checked.
+     */
+    async requestable(technician: TechnicianRecord): Promise<Array<{ tenant: { id: string; displayName: string; timeZone: string }; profile: AccessProfile }>> {
+      if (technician.status !== 'active') return [];
+      const eligible = (await store.profiles.listAll()).filter((p) => p.status === 'active' && isEligible(p, technician));
+      const out: Array<{ tenant: { id: string; displayName: string; timeZone: string }; profile: AccessProfile }> = [];
+      const tenants = new Map<string, { id: string; displayName: string; timeZone: string } | null>();
+      for (const profile of eligible) {
+        if (!tenants.has(profile.tenantId)) {
+          const tenant = await store.tenants.findById(profile.tenantId);
+          const linked = tenant ? await store.accounts.find(tenant.id, technician.id) : null;
+          tenants.set(profile.tenantId, tenant && linked ? { id: tenant.id, displayName: tenant.displayName, timeZone: tenant.timeZone } : null);
+        }
+        const tenant = tenants.get(profile.tenantId);
+        if (tenant) out.push({ tenant, profile });
+      }
+      return out.sort((a, b) => a.tenant.id.localeCompare(b.tenant.id) || a.profile.name.localeCompare(b.profile.name));
+    },
+
     async list(technician: TechnicianRecord, filter: ElevationFilter): Promise<Elevation[]> {
       if (canSeeAll(technician)) return store.elevations.list(filter);
       const own = filter.technicianId && filter.technicianId !== technician.id ? [] : await store.elevations.list({ ...filter, technicianId: technician.id });

@@ -691,3 +691,8 @@ export interface SiemSink {
   close(): Promise<void>;
 }
 
+/** The web UI's CSRF tokens, bound to one session and computable by every API replica. */
+export interface CsrfTokens {
+  tokenFor(sessionId: string): string;
+  matches(sessionId: string, presented: string): boolean;
+}

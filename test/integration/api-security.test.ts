@@ -147,7 +147,7 @@ describe('API security edges', () => {
     assert.equal(response.headers['x-request-id'], 'req-12345678');
     assert.equal(response.headers['cache-control'], 'no-store');
     assert.equal(response.headers['x-content-type-options'], 'nosniff');
-    assert.match(response.headers['content-security-policy'] ?? '', /default-src 'self'/);
+    assert.match(response.headers['content-security-policy'] ?? '', /default-src 'none';script-src 'self'/);
     assert.equal(response.headers['x-powered-by'], undefined);
   });
 

@@ -1,7 +1,10 @@
 // Login → TOTP (enrolment on first login) → session; refresh; logout; who am I.
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import type { CsrfTokens } from '../../services/ports.ts';
 import type { Services } from '../../container.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { assertSameOriginRequest, clearedCookies, cookieNames, readCookie, sessionCookies } from '../browser-session.ts';
 import { presentTechnician } from '../../services/technician-service.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { technicianView } from './technicians.ts';
@@ -11,8 +14,12 @@ const loginBody = z.strictObject({
   password: z.string().min(1).max(1024),
 });
 const mfaTokenBody = z.strictObject({ mfaToken: z.string().min(1).max(4096) });
-const verifyBody = z.strictObject({ mfaToken: z.string().min(1).max(4096), code: z.string().min(1).max(16) });
-const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+/** `cookie`: the web UI's session; the tokens go into HttpOnly cookies, not the answer. */
+const sessionKind = z.enum(['bearer', 'cookie']).default('bearer');
+const verifyBody = z.strictObject({ mfaToken: z.string().min(1).max(4096), code: z.string().min(1).max(16), session: sessionKind });
+const refreshBody = z.strictObject({
+  refreshToken: z.string().min(1).max(512).optional().describe('Bearer clients; the web UI sends none and its refresh cookie is used'),
+});
 
 const loginAnswer = z.object({
   mfaToken: z.string().describe('Short-lived; send it with the TOTP code (or to enrol)'),
@@ -30,6 +37,7 @@ const tokensAnswer = z.object({
   expiresAt: z.iso.datetime(),
   refreshToken: z.string(),
 });
+const cookieSessionAnswer = z.object({ tokenType: z.literal('Cookie'), expiresAt: z.iso.datetime() });
 
 function presentTokens(tokens: { accessToken: string; accessTokenExpiresAt: Date; refreshToken: string }) {
   return {
@@ -40,7 +48,17 @@ function presentTokens(tokens: { accessToken: string; accessTokenExpiresAt: Date
   };
 }
 
-export function authRoutes(services: Services, limits: { login: RequestHandler; mfa: RequestHandler }): Route[] {
+type Tokens = Parameters<typeof presentTokens>[0] & { sessionId: string };
+
+export function authRoutes(
+  services: Services,
+  limits: { login: RequestHandler; mfa: RequestHandler },
+  web: { csrf: CsrfTokens; publicUrl: string | undefined },
+): Route[] {
+  const answer = (tokens: Tokens, kind: 'bearer' | 'cookie') =>
+    kind === 'cookie'
+      ? { status: 200, body: { tokenType: 'Cookie', expiresAt: tokens.accessTokenExpiresAt.toISOString() }, cookies: sessionCookies(tokens, web.csrf) }
+      : { status: 200, body: presentTokens(tokens) };
   return [
     defineRoute({
       method: 'post',
@@ -78,12 +96,12 @@ export function authRoutes(services: Services, limits: { login: RequestHandler; 
       before: [limits.mfa],
       body: verifyBody,
       responses: {
-        200: { description: 'Session tokens', schema: tokensAnswer },
+        200: { description: 'Session tokens (session: cookie — in HttpOnly cookies, with a CSRF token cookie)', schema: z.union([tokensAnswer, cookieSessionAnswer]) },
         401: { description: 'Wrong or replayed code' },
         423: { description: 'Locked after too many wrong codes' },
       },
       async handler({ body, context }) {
-        return { status: 200, body: presentTokens(await services.auth.verifyMfa(body.mfaToken, body.code, context)) };
+        return answer(await services.auth.verifyMfa(body.mfaToken, body.code, context), body.session);
       },
     }),
     defineRoute({
@@ -94,9 +112,18 @@ export function authRoutes(services: Services, limits: { login: RequestHandler; 
       auth: 'none',
       before: [limits.mfa],
       body: refreshBody,
-      responses: { 200: { description: 'New tokens', schema: tokensAnswer }, 401: { description: 'Session ended' } },
-      async handler({ body, context }) {
-        return { status: 200, body: presentTokens(await services.auth.refresh(body.refreshToken, context)) };
+      responses: {
+        200: { description: 'New tokens (for the web UI: new cookies)', schema: z.union([tokensAnswer, cookieSessionAnswer]) },
+        401: { description: 'Session ended' },
+        403: { description: 'Cookie refresh without the session’s CSRF token' },
+      },
+      async handler({ body, context, req }) {
+        if (body.refreshToken) return answer(await services.auth.refresh(body.refreshToken, context), 'bearer');
+        const fromCookie = readCookie(req, cookieNames.refresh);
+        if (!fromCookie) throw new DomainError('unauthenticated', 'Send a refresh token');
+        // The refresh token starts with its session's id, which the CSRF token is bound to.
+        assertSameOriginRequest(req, fromCookie.split('.')[0] ?? '', web.csrf, web.publicUrl);
+        return answer(await services.auth.refresh(fromCookie, context), 'cookie');
       },
     }),
     defineRoute({
@@ -105,10 +132,10 @@ export function authRoutes(services: Services, limits: { login: RequestHandler; 
       summary: 'End the current session',
       tag: 'auth',
       auth: 'session',
-      responses: { 204: { description: 'Logged out' } },
+      responses: { 204: { description: 'Logged out (the web UI’s cookies cleared)' } },
       async handler({ principal, context }) {
         await services.auth.logout(principal!, context);
-        return { status: 204 };
+        return { status: 204, cookies: clearedCookies };
       },
     }),
     defineRoute({

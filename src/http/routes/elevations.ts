@@ -67,6 +67,19 @@ export function presentElevation(e: Elevation) {
   };
 }
 
+const requestableView = z.object({
+  tenant: z.object({ id: z.string(), displayName: z.string(), timeZone: z.string() }),
+  name: z.string(),
+  description: z.string(),
+  groups: z.array(z.string()).describe('group names'),
+  defaultDurationSeconds: z.number(),
+  maxDurationSeconds: z.number(),
+  requireJustification: z.boolean(),
+  ticketPattern: z.string().nullable(),
+  approvalsRequired: z.number(),
+  windows: z.array(z.object({ days: z.array(z.number()), start: z.string(), end: z.string() })),
+});
+
 const codeBody = z.strictObject({ code: z.string().min(1).max(16) });
 const denyBody = z.strictObject({ code: z.string().min(1).max(16), reason: z.string().trim().min(1).max(500).optional() });
 const extendBody = z.strictObject({ durationSeconds: z.number().int().positive().max(7 * 24 * 3600), code: z.string().min(1).max(16) });
@@ -137,6 +150,35 @@ export function elevationRoutes(services: Services): Route[] {
           limit: query.limit,
         });
         return { status: 200, body: { elevations: elevations.map(presentElevation) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/me/profiles',
+      summary: 'The profiles the caller may request now: eligible, active, in tenants where they hold a linked account',
+      tag: 'elevations',
+      auth: 'session',
+      roles: ['technician'],
+      responses: { 200: { description: 'By tenant, then name', schema: z.object({ profiles: z.array(requestableView) }) } },
+      async handler({ principal }) {
+        const found = await services.elevations.requestable(principal!.technician);
+        return {
+          status: 200,
+          body: {
+            profiles: found.map(({ tenant, profile: p }) => ({
+              tenant,
+              name: p.name,
+              description: p.description,
+              groups: p.groups.map((g) => g.name),
+              defaultDurationSeconds: p.defaultDurationSeconds,
+              maxDurationSeconds: p.maxDurationSeconds,
+              requireJustification: p.requireJustification,
+              ticketPattern: p.ticketPattern,
+              approvalsRequired: p.approval.required,
+              windows: p.windows,
+            })),
+          },
+        };
       },
     }),
     defineRoute({
