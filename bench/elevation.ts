@@ -135,11 +135,20 @@ async function massExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu
   const endsAt = new Date(Date.now() + 3_600_000);
   const { ids, dns } = await seedGrants(h, ou, group, grants, endsAt, 'mass');
   const seconds = (performance.now() - setup) / 1000;
-  // All end in the same second: move the end to 3 s from now for every grant and its job.
-  const due = new Date(h.clock.now().getTime() + 3000);
-  for (const id of ids) await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: due }, h.clock.now());
-  for (const id of ids) await h.container.jobs.schedule(id, due);
+  // Workers run before the end, as in production. All grants end in the same second: move the end
+  // of every grant and its job to a moment far enough ahead that moving them is done by then (it is
+  // checked: the figures count from the end, so setup running past it would count against Stint).
   const workers = await startWorkers(h.container);
+  const due = new Date(h.clock.now().getTime() + 3000 + grants / 2);
+  for (let i = 0; i < ids.length; i += 100) {
+    await Promise.all(ids.slice(i, i + 100).map(async (id) => {
+      await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: due }, h.clock.now());
+      await h.container.jobs.schedule(id, due);
+    }));
+  }
+  const margin = due.getTime() - h.clock.now().getTime();
+  if (margin < 0) console.error(`mass expiry: setup overran the end by ${-margin} ms; the figures below include it`);
+  else if (process.env.BENCH_VERBOSE) console.error(`mass expiry: grants and jobs moved ${margin} ms before the end`);
   let emptiedAt = 0;
   while (!emptiedAt) {
     await sleep(100);
