@@ -403,7 +403,10 @@ export interface TenantDirectory {
   updateAccount(dn: string, changes: AccountChanges): Promise<void>;
   /** Adds (already present counts), then reads back; throws if any is missing. */
   addMembers(groupDn: string, memberDns: readonly string[], ttlSeconds?: number): Promise<void>;
-  /** Removes in one batched modify, split on conflicts; answers who is still a member after a read-back. */
+  /**
+   * Removes in one batched modify, split on conflicts; answers who is still a member after a read-back.
+   * A value may be a DN or `<GUID=…>` (memberRefByGuid), which is read back by GUID.
+   */
   removeMembers(groupDn: string, memberDns: readonly string[]): Promise<{ stillMembers: string[] }>;
   currentMembers(groupDn: string, memberDns: readonly string[]): Promise<Set<string>>;
   /** Windows Server 2016 Privileged Access Management (TTL links): detected, never assumed. */
