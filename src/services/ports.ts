@@ -244,6 +244,8 @@ export interface ElevationFilter {
   states?: ElevationState[];
   tenantIds?: string[];
   technicianId?: string;
+  /** Any of these technicians (for the few whose grants are ending, rather than a whole tenant). */
+  technicianIds?: string[];
   endsBefore?: Date;
   limit?: number;
 }
@@ -255,7 +257,8 @@ export interface ElevationRepository {
   /** Moves to `to` only from `from` (optimistic); false when another process moved it first. */
   transition(id: string, from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'activatedAt' | 'endsAt' | 'endedAt' | 'revocationReason' | 'failureReason' | 'steps'>>, at: Date): Promise<boolean>;
   /** Moves every listed elevation that is still in `from`; answers the ids it moved. */
-  transitionMany(ids: readonly string[], from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'endedAt' | 'revocationReason'>>, at: Date): Promise<string[]>;
+  /** Moves each of `ids` still in `from` (and, with `endsBy`, ending by then); answers the ids moved. */
+  transitionMany(ids: readonly string[], from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'endedAt' | 'revocationReason'>>, at: Date, endsBy?: Date): Promise<string[]>;
   recordSteps(id: string, steps: ActivationSteps, at: Date): Promise<void>;
   /** The account was found under a new DN (moved or renamed). */
   updateAccountDn(id: string, dn: string, at: Date): Promise<void>;
