@@ -2,7 +2,7 @@
 // with the store as the source of truth. State is written before the directory is touched, every
 // directory write is read back, a failed activation is undone, and the reconciler finishes or
 // undoes whatever a crash left half-done.
-import { isAccountEnabled, toFileTime, withAccountEnabled } from '../domain/ad.ts';
+import { isAccountEnabled, memberRefByGuid, toFileTime, withAccountEnabled } from '../domain/ad.ts';
 import type { AuditAction } from '../domain/audit.ts';
 import { checkRequest, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
 import { DomainError } from '../domain/errors.ts';
@@ -45,6 +45,9 @@ const activeStates: ElevationState[] = ['activating', 'active'];
 /** A job that fires this early is treated as on time (timers are not exact). */
 const dueToleranceMs = 1000;
 const accountConcurrency = 16;
+/** Grants claimed per transaction when many end together: small first, so the directory starts early. */
+const firstClaimChunk = 250;
+const claimChunk = 1000;
 
 /** Runs `work` over `items`, at most `limit` at a time; answers the results that succeeded. */
 async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -273,14 +276,16 @@ export function createElevationService(deps: {
     return (await store.elevations.findById(id))!;
   }
 
-  /** Claims every active grant due by `now` and ends them together; answers how many it ended. */
-  async function expireDue(now: Date, limit = 5000): Promise<number> {
-    const due = await store.elevations.list({ states: ['active'], endsBefore: new Date(now.getTime() + dueToleranceMs), limit });
-    if (due.length === 0) return 0;
+  /**
+   * Moves `due` grants from `active` to `revoking`, each with its audit event, in one transaction:
+   * all of a chunk or none. With `endsBy`, a grant whose end has moved past it (extended since it
+   * was listed) is left alone.
+   */
+  async function claim(due: Elevation[], endsBy?: Date): Promise<Elevation[]> {
+    if (due.length === 0) return [];
     const claimedAt = clock.now();
-    // One transaction claims the lot: each grant moves to `revoking` with its audit event, or not at all.
-    const claimed = await store.transaction(async (tx) => {
-      const moved = new Set(await tx.elevations.transitionMany(due.map((e) => e.id), 'active', 'revoking', { revocationReason: 'expired' }, claimedAt));
+    return store.transaction(async (tx) => {
+      const moved = new Set(await tx.elevations.transitionMany(due.map((e) => e.id), 'active', 'revoking', { revocationReason: 'expired' }, claimedAt, endsBy));
       const mine = due.filter((e) => moved.has(e.id)).map((e) => ({ ...e, state: 'revoking' as const, revocationReason: 'expired' as const, updatedAt: claimedAt }));
       await tx.audit.appendMany(
         mine.map((e) => ({ actor: 'system', action: 'elevation.revoking' as const, tenantId: e.tenantId, target: e.id, details: { reason: 'expired' } })),
@@ -288,34 +293,76 @@ export function createElevationService(deps: {
       );
       return mine;
     });
-    return endTogether(claimed);
   }
 
   /**
-   * Ends grants already marked `revoking` because they expired: memberships first (batched per
-   * group), then each account, then the final state. Safe to run again: what is done stays done.
+   * Claims `due` in chunks and starts each chunk's removals as soon as its claim is committed, so
+   * the directory works on the first memberships while the next chunk is being claimed; accounts
+   * and final states follow once every membership is settled. Answers how many it ended.
    */
-  async function endTogether(claimed: Elevation[]): Promise<number> {
+  async function claimAndEnd(due: Elevation[], endsBy?: Date, options: { dnsSynced?: boolean } = {}): Promise<number> {
+    const started: Ending[] = [];
+    try {
+      for (let i = 0, size = firstClaimChunk; i < due.length; i += size, size = Math.min(size * 2, claimChunk)) {
+        const claimed = await claim(due.slice(i, i + size), endsBy);
+        started.push(...(await startEnding(claimed, options)));
+      }
+    } catch (error) {
+      // What was claimed is finished below; the rest stays `active` for its own job or the reconciler.
+      await finishEnding(started).catch(() => undefined);
+      throw error;
+    }
+    return finishEnding(started);
+  }
+
+  /** Claims every active grant due by `now` and ends them together; answers how many it ended. */
+  async function expireDue(now: Date, limit = 5000): Promise<number> {
+    const due = await store.elevations.list({ states: ['active'], endsBefore: new Date(now.getTime() + dueToleranceMs), limit });
+    return claimAndEnd(due);
+  }
+
+  /** One tenant's share of grants being ended: what each still needs, and its removals under way. */
+  interface Ending {
+    tenantId: string;
+    tenant: TenantRecord;
+    directory: TenantDirectory;
+    grants: Array<{ e: Elevation; live: boolean }>;
+    /** The grants whose memberships are confirmed gone (a read-back); never rejects. */
+    gone: Promise<Elevation[]>;
+    /** Stored DNs brought up to date (accounts moved or renamed during their grant). */
+    dnsSynced: Promise<void>;
+  }
+
+  /** Brings the stored DN of each grant's account up to date (bookkeeping: removal goes by GUID). */
+  async function syncAccountDns(directory: TenantDirectory, grants: Elevation[]): Promise<void> {
+    const dns = await directory.accountDnsByGuid(grants.map((g) => g.accountGuid));
+    for (const e of grants) {
+      const dn = dns.get(e.accountGuid.toLowerCase());
+      if (dn && dn !== e.accountDn) {
+        await store.elevations.updateAccountDn(e.id, dn, clock.now());
+        e.accountDn = dn;
+      }
+    }
+  }
+
+  /**
+   * Starts removing the memberships of grants already marked `revoking` because they expired,
+   * per tenant: each goes to the batcher (one modify per group), by objectGUID so an account
+   * moved or renamed during its grant is still the one removed, and resolves only once a
+   * read-back confirms it is gone.
+   */
+  async function startEnding(claimed: Elevation[], options: { dnsSynced?: boolean } = {}): Promise<Ending[]> {
     const byTenant = new Map<string, Elevation[]>();
     for (const e of claimed) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
-    let ended = 0;
-    await Promise.all(
-      [...byTenant.entries()].map(async ([tenantId, grants]) => {
+    return Promise.all(
+      [...byTenant.entries()].map(async ([tenantId, grants]): Promise<Ending> => {
         const tenant = await access.tenant(tenantId);
         const directory = await access.directory(tenant);
         const endingIds = new Set(grants.map((g) => g.id));
-        // Accounts renamed or moved during their grant are removed under their DN of now.
-        const dns = await directory.accountDnsByGuid(grants.map((g) => g.accountGuid));
-        for (const e of grants) {
-          const dn = dns.get(e.accountGuid.toLowerCase());
-          if (dn && dn !== e.accountDn) {
-            await store.elevations.updateAccountDn(e.id, dn, clock.now());
-            e.accountDn = dn;
-          }
-        }
         // What the technicians' other live grants still need, and who keeps no live grant at all.
         const keep = new Map<string, { groups: Set<string>; live: boolean }>(grants.map((e) => [e.technicianId, { groups: new Set<string>(), live: false }]));
-        for (const o of await store.elevations.list({ states: activeStates, tenantIds: [tenantId], limit: 1_000_000 })) {
+        const technicianIds = [...keep.keys()];
+        for (const o of await store.elevations.list({ states: activeStates, tenantIds: [tenantId], technicianIds, limit: 1_000_000 })) {
           const entry = keep.get(o.technicianId);
           if (!entry || endingIds.has(o.id)) continue;
           entry.live = true;
@@ -324,17 +371,41 @@ export function createElevationService(deps: {
         // Memberships first: the batcher turns these into one modify per group (queue.maxBatch values at most).
         const removals = grants.map(async (e) => {
           const needed = keep.get(e.technicianId)!.groups;
-          await Promise.all(e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, e.accountDn)));
+          const member = memberRefByGuid(e.accountGuid);
+          await Promise.all(e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, member)));
           return e;
         });
-        const gone = (await Promise.allSettled(removals)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const gone = Promise.allSettled(removals).then((settled) => settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
+        const dnsSynced = options.dnsSynced ? Promise.resolve() : syncAccountDns(directory, grants);
+        dnsSynced.catch(() => undefined);
+        return { tenantId, tenant, directory, grants: grants.map((e) => ({ e, live: keep.get(e.technicianId)!.live })), gone, dnsSynced };
+      }),
+    );
+  }
+
+  /**
+   * Ends grants whose removals `startEnding` began: once memberships are confirmed gone, each
+   * account (disabled where no live grant is left), then the final state. Safe to run again: what
+   * is done stays done; a grant not finished stays `revoking` for the job's retry or the reconciler.
+   */
+  async function finishEnding(endings: Ending[]): Promise<number> {
+    const byTenant = new Map<string, Ending[]>();
+    for (const part of endings) byTenant.set(part.tenantId, [...(byTenant.get(part.tenantId) ?? []), part]);
+    let ended = 0;
+    const failures: string[] = [];
+    await Promise.all(
+      [...byTenant.entries()].map(async ([tenantId, parts]) => {
+        const { tenant, directory } = parts[0]!;
+        const live = new Map(parts.flatMap((p) => p.grants.map(({ e, live: l }) => [e.id, l] as const)));
+        const total = live.size;
+        const gone = (await Promise.all(parts.map((p) => p.gone))).flat();
+        await Promise.all(parts.map((p) => p.dnsSynced.catch(() => undefined)));
         // Then the accounts, a few at a time, in slices: each slice of grants is final once both
         // its memberships and its accounts are done, so early grants do not wait for late ones.
         let finishedCount = 0;
         for (let i = 0; i < gone.length; i += 200) {
           const finished = await mapLimit(gone.slice(i, i + 200), accountConcurrency, async (e) => {
-            const rest = keep.get(e.technicianId)!;
-            if (!rest.live) {
+            if (!live.get(e.id)) {
               const account = await directory.accountByGuid(e.accountGuid);
               if (account) {
                 await directory.updateAccount(account.dn, {
@@ -355,7 +426,7 @@ export function createElevationService(deps: {
                 action: 'elevation.expired' as const,
                 tenantId,
                 target: e.id,
-                details: { reason: 'expired', groups: e.groups.map((g) => g.dn), accountDisabled: !keep.get(e.technicianId)!.live && tenant.keepAccountsDisabled, lagMs: endedAt.getTime() - e.endsAt!.getTime() },
+                details: { reason: 'expired', groups: e.groups.map((g) => g.dn), accountDisabled: !live.get(e.id) && tenant.keepAccountsDisabled, lagMs: endedAt.getTime() - e.endsAt!.getTime() },
               })),
               endedAt,
             );
@@ -363,13 +434,17 @@ export function createElevationService(deps: {
           });
           finishedCount += finished.length;
         }
-        if (finishedCount < grants.length) {
-          // Left in `revoking`: the job's retry or the reconciler finishes them.
-          throw new DomainError('directory_unreachable', `${grants.length - finishedCount} grant(s) of ${tenantId} could not be revoked yet`);
-        }
+        if (finishedCount < total) failures.push(`${total - finishedCount} grant(s) of ${tenantId}`);
       }),
     );
+    // Left in `revoking`: the job's retry or the reconciler finishes them.
+    if (failures.length) throw new DomainError('directory_unreachable', `${failures.join(', ')} could not be revoked yet`);
     return ended;
+  }
+
+  /** Ends grants already marked `revoking` because they expired (a retry, or the reconciler resuming). */
+  async function endTogether(claimed: Elevation[]): Promise<number> {
+    return finishEnding(await startEnding(claimed));
   }
 
   function canSeeAll(t: TechnicianRecord) {
