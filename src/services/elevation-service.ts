@@ -48,6 +48,9 @@ const accountConcurrency = 16;
 /** Grants claimed per transaction when many end together: small first, so the directory starts early. */
 const firstClaimChunk = 250;
 const claimChunk = 1000;
+/** The longest a due-batch job waits for the ends of its grants. */
+const bucketWaitCapMs = 10_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs `work` over `items`, at most `limit` at a time; answers the results that succeeded. */
 async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -558,6 +561,57 @@ export function createElevationService(deps: {
     },
 
     expireDue,
+
+    /**
+     * The due-batch job of one time bucket (see jobs.ts), run shortly before the bucket starts:
+     * lists the grants ending by `untilMs` and gets their tenants' connections and stored DNs
+     * ready (no state changes), then as each end passes claims every grant whose end has passed
+     * (strictly: never before its end) and ends them together. An accelerator only: every grant
+     * keeps its own job, and the reconciler covers both. A retry first finishes what an earlier
+     * run claimed but could not end.
+     */
+    async expireBucket(untilMs: number, retry = false): Promise<number> {
+      let ended = 0;
+      if (retry) {
+        const left = await store.elevations.list({ states: ['revoking'], endsBefore: new Date(untilMs), limit: 100_000 });
+        ended += await endTogether(left.filter((o) => o.revocationReason === 'expired'));
+      }
+      const pending = (await store.elevations.list({ states: ['active'], endsBefore: new Date(untilMs - 1), limit: 100_000 }))
+        .filter((e) => e.endsAt)
+        .sort((a, b) => a.endsAt!.getTime() - b.endsAt!.getTime());
+      if (pending.length === 0) return ended;
+      // Ready before the end: connections bound and DNs current, so the end costs a claim and a modify.
+      const byTenant = new Map<string, Elevation[]>();
+      for (const e of pending) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
+      await Promise.all(
+        [...byTenant.entries()].map(async ([tenantId, grants]) => {
+          const directory = await access.directory(await access.tenant(tenantId));
+          await syncAccountDns(directory, grants);
+        }),
+      );
+      // Waits at most until the bucket is over (by this clock, and by real time should the clock stand still).
+      const waitUntil = performance.now() + Math.min(Math.max(0, untilMs - clock.now().getTime()), bucketWaitCapMs) + 50;
+      const runs: Promise<number>[] = [];
+      let next = 0;
+      while (next < pending.length) {
+        const now = clock.now();
+        let upTo = next;
+        while (upTo < pending.length && pending[upTo]!.endsAt!.getTime() <= now.getTime()) upTo++;
+        if (upTo > next) {
+          runs.push(claimAndEnd(pending.slice(next, upTo), now, { dnsSynced: true }));
+          next = upTo;
+          continue;
+        }
+        const left = performance.now();
+        if (left >= waitUntil) break; // The rest is left to its own jobs.
+        await sleep(Math.max(1, Math.min(pending[next]!.endsAt!.getTime() - now.getTime(), waitUntil - left)));
+      }
+      const results = await Promise.allSettled(runs);
+      for (const r of results) if (r.status === 'fulfilled') ended += r.value;
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return ended;
+    },
 
     /** SPEC §7: the safety net that runs every 30 s. */
     async reconcile(): Promise<{ expired: number; resumed: number; undone: number; rescheduled: number; overdue: number; errors: number }> {

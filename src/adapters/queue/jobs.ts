@@ -12,6 +12,28 @@ export interface RevocationJobData {
 
 export const revocationJobId = (elevationId: string) => `revoke-${elevationId}`;
 
+/**
+ * Besides each grant's own job, one "due batch" job per second of end time (shared by every
+ * grant ending in that second, its id derived from the second): it runs `dueBatchLeadMs` early,
+ * gets ready without changing anything, and ends each grant as its end passes, so thousands of
+ * grants ending together do not first wait for thousands of delayed jobs to be promoted. The
+ * grant's own job stays the one that is always there; the reconciler covers both.
+ */
+export const dueBatchBucketMs = 1000;
+export const dueBatchLeadMs = 2000;
+export const dueBatchJobId = (bucketStartMs: number) => `due-${bucketStartMs}`;
+
+export interface DueBatchJobData {
+  /** The bucket's grants end before this instant (ms since the epoch, by the service's clock). */
+  untilMs: number;
+}
+
+export function parseDueBatchJob(data: unknown): DueBatchJobData {
+  const until = (data as { untilMs?: unknown } | null)?.untilMs;
+  if (typeof until !== 'number' || !Number.isSafeInteger(until) || until <= 0) throw new Error('a due-batch job names the end of its bucket');
+  return { untilMs: until };
+}
+
 /** Retried without limit while the directory is unreachable; the backoff is capped (see workers/). */
 export const revocationJobOptions: JobsOptions = {
   attempts: Number.MAX_SAFE_INTEGER,
@@ -27,7 +49,7 @@ export function parseRevocationJob(data: unknown): RevocationJobData {
 }
 
 export function createQueues(redis: Redis, prefix: string) {
-  const revocations = new Queue<RevocationJobData>(queueNames.revocations, { connection: redis, prefix });
+  const revocations = new Queue<RevocationJobData | DueBatchJobData>(queueNames.revocations, { connection: redis, prefix });
   const reconcile = new Queue(queueNames.reconcile, { connection: redis, prefix });
   return {
     revocations,
@@ -40,10 +62,17 @@ export function createQueues(redis: Redis, prefix: string) {
 
 export type Queues = ReturnType<typeof createQueues>;
 
-export function createRevocationJobs(queue: Queue<RevocationJobData>, clock: Clock): RevocationJobs {
+export function createRevocationJobs(queue: Queue<RevocationJobData | DueBatchJobData>, clock: Clock): RevocationJobs {
   const pendingStates = new Set(['delayed', 'waiting', 'active', 'prioritized', 'waiting-children']);
+  /** Adds the due-batch job of `at`'s bucket unless it is already there (the job id makes a second add a no-op). */
+  async function scheduleDueBatch(at: Date) {
+    const bucketStart = Math.floor(at.getTime() / dueBatchBucketMs) * dueBatchBucketMs;
+    const delay = Math.max(0, bucketStart - dueBatchLeadMs - clock.now().getTime());
+    await queue.add('due', { untilMs: bucketStart + dueBatchBucketMs }, { ...revocationJobOptions, jobId: dueBatchJobId(bucketStart), delay });
+  }
   return {
     async schedule(elevationId, at) {
+      await scheduleDueBatch(at);
       const jobId = revocationJobId(elevationId);
       const delay = Math.max(0, at.getTime() - clock.now().getTime());
       const existing = await queue.getJob(jobId);
