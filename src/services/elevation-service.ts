@@ -303,12 +303,12 @@ export function createElevationService(deps: {
    * the directory works on the first memberships while the next chunk is being claimed; accounts
    * and final states follow once every membership is settled. Answers how many it ended.
    */
-  async function claimAndEnd(due: Elevation[], endsBy?: Date, options: { dnsSynced?: boolean } = {}): Promise<number> {
+  async function claimAndEnd(due: Elevation[], endsBy?: Date): Promise<number> {
     const started: Ending[] = [];
     try {
       for (let i = 0, size = firstClaimChunk; i < due.length; i += size, size = Math.min(size * 2, claimChunk)) {
         const claimed = await claim(due.slice(i, i + size), endsBy);
-        started.push(...(await startEnding(claimed, options)));
+        started.push(...(await startEnding(claimed)));
       }
     } catch (error) {
       // What was claimed is finished below; the rest stays `active` for its own job or the reconciler.
@@ -332,8 +332,6 @@ export function createElevationService(deps: {
     grants: Array<{ e: Elevation; live: boolean }>;
     /** The grants whose memberships are confirmed gone (a read-back); never rejects. */
     gone: Promise<Elevation[]>;
-    /** Stored DNs brought up to date (accounts moved or renamed during their grant). */
-    dnsSynced: Promise<void>;
   }
 
   /** Brings the stored DN of each grant's account up to date (bookkeeping: removal goes by GUID). */
@@ -354,7 +352,7 @@ export function createElevationService(deps: {
    * moved or renamed during its grant is still the one removed, and resolves only once a
    * read-back confirms it is gone.
    */
-  async function startEnding(claimed: Elevation[], options: { dnsSynced?: boolean } = {}): Promise<Ending[]> {
+  async function startEnding(claimed: Elevation[]): Promise<Ending[]> {
     const byTenant = new Map<string, Elevation[]>();
     for (const e of claimed) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
     return Promise.all(
@@ -379,9 +377,7 @@ export function createElevationService(deps: {
           return e;
         });
         const gone = Promise.allSettled(removals).then((settled) => settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
-        const dnsSynced = options.dnsSynced ? Promise.resolve() : syncAccountDns(directory, grants);
-        dnsSynced.catch(() => undefined);
-        return { tenantId, tenant, directory, grants: grants.map((e) => ({ e, live: keep.get(e.technicianId)!.live })), gone, dnsSynced };
+        return { tenantId, tenant, directory, grants: grants.map((e) => ({ e, live: keep.get(e.technicianId)!.live })), gone };
       }),
     );
   }
@@ -402,7 +398,11 @@ export function createElevationService(deps: {
         const live = new Map(parts.flatMap((p) => p.grants.map(({ e, live: l }) => [e.id, l] as const)));
         const total = live.size;
         const gone = (await Promise.all(parts.map((p) => p.gone))).flat();
-        await Promise.all(parts.map((p) => p.dnsSynced.catch(() => undefined)));
+        // Bookkeeping once the memberships are settled (off their path): the stored DNs of accounts
+        // moved or renamed during their grant. Removal went by GUID and does not depend on it.
+        await syncAccountDns(directory, gone).catch((error: unknown) => {
+          log.warn({ tenantId, err: (error as Error).message }, 'could not bring the stored DNs of ending grants up to date');
+        });
         // Then the accounts, a few at a time, in slices: each slice of grants is final once both
         // its memberships and its accounts are done, so early grants do not wait for late ones.
         let finishedCount = 0;
@@ -564,8 +564,8 @@ export function createElevationService(deps: {
 
     /**
      * The due-batch job of one time bucket (see jobs.ts), run shortly before the bucket starts:
-     * lists the grants ending by `untilMs` and gets their tenants' connections and stored DNs
-     * ready (no state changes), then as each end passes claims every grant whose end has passed
+     * lists the grants ending by `untilMs` and gets their tenants' directories ready (no state
+     * changes), then as each end passes claims every grant whose end has passed
      * (strictly: never before its end) and ends them together. An accelerator only: every grant
      * keeps its own job, and the reconciler covers both. A retry first finishes what an earlier
      * run claimed but could not end.
@@ -580,13 +580,11 @@ export function createElevationService(deps: {
         .filter((e) => e.endsAt)
         .sort((a, b) => a.endsAt!.getTime() - b.endsAt!.getTime());
       if (pending.length === 0) return ended;
-      // Ready before the end: connections bound and DNs current, so the end costs a claim and a modify.
-      const byTenant = new Map<string, Elevation[]>();
-      for (const e of pending) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
+      // Ready before the end (tenant read, directory connection made), so the end costs a claim and a modify.
       await Promise.all(
-        [...byTenant.entries()].map(async ([tenantId, grants]) => {
+        [...new Set(pending.map((e) => e.tenantId))].map(async (tenantId) => {
           const directory = await access.directory(await access.tenant(tenantId));
-          await syncAccountDns(directory, grants);
+          await directory.supportsTtlMembership().catch(() => undefined);
         }),
       );
       // Waits at most until the bucket is over (by this clock, and by real time should the clock stand still).
@@ -598,7 +596,7 @@ export function createElevationService(deps: {
         let upTo = next;
         while (upTo < pending.length && pending[upTo]!.endsAt!.getTime() <= now.getTime()) upTo++;
         if (upTo > next) {
-          runs.push(claimAndEnd(pending.slice(next, upTo), now, { dnsSynced: true }));
+          runs.push(claimAndEnd(pending.slice(next, upTo), now));
           next = upTo;
           continue;
         }
