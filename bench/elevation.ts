@@ -7,7 +7,7 @@
 // BENCH_ONLY=activation|single|mass runs one of them.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Attribute, Change, type Client } from 'ldapts';
+import { AlreadyExistsError, Attribute, Change, type Client } from 'ldapts';
 import { guidToString, toFileTime } from '../src/domain/ad.ts';
 import type { Elevation } from '../src/services/ports.ts';
 import { runningClock } from '../test/support/clock.ts';
@@ -44,17 +44,34 @@ async function createUsers(ou: Awaited<ReturnType<typeof createTestOu>>, count: 
 
 async function createUsersWithGuids(ou: Awaited<ReturnType<typeof createTestOu>>, count: number, prefix: string) {
   const users: Array<{ dn: string; guid: string }> = [];
-  const client = await bound();
+  let client = await bound();
   for (let i = 0; i < count; i += 50) {
-    await Promise.all(
-      Array.from({ length: Math.min(50, count - i) }, async (_, j) => {
-        const name = `${prefix}${run}${i + j}`;
-        const dn = `CN=${name},${ou.dn}`;
-        await client.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: name, userAccountControl: '514' });
-        const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'] });
-        users.push({ dn, guid: guidToString(searchEntries[0]!.objectGUID as Buffer) });
-      }),
-    );
+    // A busy shared domain may time an operation out or drop the connection: the slice is tried
+    // again on a fresh connection (an add that landed after all counts).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const slice = await Promise.all(
+          Array.from({ length: Math.min(50, count - i) }, async (_, j) => {
+            const name = `${prefix}${run}${i + j}`;
+            const dn = `CN=${name},${ou.dn}`;
+            try {
+              await client.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: name, userAccountControl: '514' });
+            } catch (error) {
+              if (!(error instanceof AlreadyExistsError && attempt > 1)) throw error;
+            }
+            const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'] });
+            return { dn, guid: guidToString(searchEntries[0]!.objectGUID as Buffer) };
+          }),
+        );
+        users.push(...slice);
+        break;
+      } catch (error) {
+        if (attempt >= 5 || !/timed out|connection closed/i.test((error as Error).message)) throw error;
+        await client.unbind().catch(() => undefined);
+        await sleep(1000);
+        client = await bound();
+      }
+    }
   }
   await client.unbind();
   return users;
