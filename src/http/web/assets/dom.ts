@@ -70,6 +70,9 @@ const pageLinks: Array<{ href: string; label: string; roles: string[] }> = [
   { href: '/app/admin/profiles', label: 'Profiles', roles: ['admin'] },
 ];
 
+/** The first page my roles reach: where an auditor or admin without the technician role lands. */
+export const homeOf = (me: Me) => pageLinks.find((l) => l.roles.some((r) => me.roles.includes(r)))?.href ?? '/app/';
+
 /** The header: the pages my roles reach (the current one marked), my name, and Log out. */
 export function setUpHeader(me: Me): void {
   byId('who').textContent = `${me.displayName} (${me.username})`;

@@ -1,7 +1,7 @@
 // The technician's page: the profiles I may request, the request form, and my elevations with a
 // live countdown, extend, revoke and cancel.
 import { ApiFailure, api, requireSession } from './api.ts';
-import { byId, clearError, field, formatRemaining, formatTime, h, openCodeDialog, setUpHeader, showError, takeCode } from './dom.ts';
+import { byId, clearError, field, formatRemaining, formatTime, h, homeOf, openCodeDialog, setUpHeader, showError, takeCode } from './dom.ts';
 import { stateName, type Elevation } from './elevations.ts';
 
 interface RequestableProfile {
@@ -17,6 +17,10 @@ interface RequestableProfile {
 }
 
 const me = await requireSession();
+if (!me.roles.includes('technician')) {
+  location.replace(homeOf(me));
+  await new Promise(() => {});
+}
 setUpHeader(me);
 
 const form = byId<HTMLFormElement>('request-form');
