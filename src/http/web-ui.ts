@@ -14,6 +14,10 @@ const pages: Record<string, string> = {
   '/app/': 'technician.html',
   '/app/login': 'login.html',
   '/app/approvals': 'approvals.html',
+  '/app/audit': 'audit.html',
+  '/app/admin/tenants': 'admin-tenants.html',
+  '/app/admin/technicians': 'admin-technicians.html',
+  '/app/admin/profiles': 'admin-profiles.html',
 };
 
 interface Asset {

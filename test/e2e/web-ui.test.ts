@@ -3,7 +3,7 @@
 // page's countdown and the test's TOTP codes agree with the server; each TOTP use takes a later
 // 30 s step than the one before (previous, current, next: all inside the ±1 window).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
 import { createApp } from '../../src/http/app.ts';
 import { systemContext } from '../../src/services/context.ts';
 import { runningClock } from '../support/clock.ts';
-import { createTestOu, membersOf } from '../support/directory.ts';
+import { addMember, createTestOu, domainAdminsDn, membersOf } from '../support/directory.ts';
 import { createTechnician, type TestTechnician } from '../support/factories.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { repoRoot, testServices } from '../support/services.ts';
@@ -26,14 +26,26 @@ function listen(server: Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
 }
 
-/** Waits until the current TOTP step has at least 5 s left, so a code made now is judged in the same step. */
-async function awayFromStepEdge(): Promise<void> {
-  const left = 30_000 - (Date.now() % 30_000);
-  if (left < 5_000) await new Promise((r) => setTimeout(r, left + 200));
-}
+const lastStep = new Map<string, number>();
 
-/** The code for the step `offset` steps from now (−1, 0 or +1). */
-const codeAt = (secret: string, offset: -1 | 0 | 1) => totpCodeAt(secret, new Date(Date.now() + offset * 30_000));
+/**
+ * A code for a 30 s step later than any this technician used (the server refuses a step twice),
+ * within the ±1 window the server accepts: waits for the clock when every such step is used.
+ */
+async function freshCode(who: TestTechnician): Promise<string> {
+  for (;;) {
+    const now = Date.now();
+    const current = Math.floor(now / 30_000);
+    const left = 30_000 - (now % 30_000);
+    // Near a step's end the previous step is about to leave the window; skip it.
+    const step = Math.max((lastStep.get(who.id) ?? -Infinity) + 1, left < 5_000 ? current : current - 1);
+    if (step <= current + 1) {
+      lastStep.set(who.id, step);
+      return totpCodeAt(who.totpSecret!, new Date(step * 30_000));
+    }
+    await new Promise((r) => setTimeout(r, left + 200));
+  }
+}
 
 describe('web UI in headless Chromium', () => {
   let h: Harness;
@@ -45,6 +57,14 @@ describe('web UI in headless Chromium', () => {
   let guardedGroup: string;
   let tech: TestTechnician & { accountDn: string };
   let approver: TestTechnician;
+  let auditor: TestTechnician;
+  let admin: TestTechnician;
+  let nestedGroup: string;
+  let middleGroup: string;
+  let plainGroup: string;
+  let suffix: string;
+  /** The helpdesk grant requested, extended and revoked in the second test. */
+  let revokedId = '';
   let techContext: BrowserContext;
   let techPage: Page;
   let activeId = '';
@@ -54,7 +74,7 @@ describe('web UI in headless Chromium', () => {
   }
 
   /** Signs in through the login page; at first login enrols and keeps the secret shown as text. */
-  async function signIn(page: Page, who: TestTechnician, screenshotName?: string) {
+  async function signIn(page: Page, who: TestTechnician, screenshotName?: string, landing = '/app/') {
     await page.goto(`${base}/app/`);
     await page.waitForURL(`${base}/app/login`);
     await page.getByLabel('Username').fill(who.username);
@@ -69,23 +89,28 @@ describe('web UI in headless Chromium', () => {
     assert.match((await page.locator('#qr').getAttribute('src'))!, /^data:image\/svg\+xml;base64,/);
     assert.ok(await page.locator('#qr').isVisible(), 'the QR code is shown');
     if (screenshotName) await shot(page, `${screenshotName}-enrol`);
-    await awayFromStepEdge();
-    await page.getByLabel('TOTP code').fill(await codeAt(who.totpSecret, -1));
+    await page.getByLabel('TOTP code').fill(await freshCode(who));
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/app/`);
+    await page.waitForURL(`${base}${landing}`);
   }
 
   before(async () => {
     mkdirSync(screenshots, { recursive: true });
     h = await startHarness({ clock: runningClock() });
     await addTenant(h, acme);
-    const suffix = Math.random().toString(36).slice(2, 7);
+    suffix = Math.random().toString(36).slice(2, 7);
     ou = await createTestOu(acme, 'ui');
     helpdeskGroup = await ou.group(`UI-Helpdesk-${suffix}`);
     guardedGroup = await ou.group(`UI-Guarded-${suffix}`);
+    plainGroup = await ou.group(`UI-Plain-${suffix}`);
+    // Nested two deep inside Domain Admins: refused, with the path shown.
+    middleGroup = await ou.group(`UI-Middle-${suffix}`);
+    nestedGroup = await ou.group(`UI-Nested-${suffix}`);
+    await addMember(acme, domainAdminsDn(acme), middleGroup);
+    await addMember(acme, middleGroup, nestedGroup);
     const profiles = h.container.services.profiles;
     await profiles.create('acme', { name: 'helpdesk', description: 'Password resets', groups: [helpdeskGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 1800 }, 'system', systemContext);
-    await profiles.create('acme', { name: 'guarded', groups: [guardedGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 3600, requireJustification: true, approval: { required: 1 } }, 'system', systemContext);
+    await profiles.create('acme', { name: 'guarded', groups: [guardedGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 3600, requireJustification: true, approval: { required: 1, reapproveExtensions: true } }, 'system', systemContext);
     const t = await createTechnician(h, ['technician']);
     const accountName = `msp-ui-${suffix}`;
     const accountDn = await ou.user(accountName, `Acct-${suffix}-Pw-9Z!`);
@@ -93,6 +118,8 @@ describe('web UI in headless Chromium', () => {
     tech = { ...t, accountDn };
     approver = await createTechnician(h, ['approver']);
     await h.container.services.technicians.update(approver.id, { approverTenants: ['acme'] }, 'system', systemContext);
+    auditor = await createTechnician(h, ['auditor']);
+    admin = await createTechnician(h, ['admin']);
 
     server = createServer(createApp(h.container).app);
     base = await listen(server);
@@ -138,8 +165,7 @@ describe('web UI in headless Chromium', () => {
 
     await page.getByLabel('Justification').fill('reset a locked mailbox');
     await page.getByLabel('Ticket').fill('INC-1234');
-    await awayFromStepEdge();
-    await page.getByLabel('TOTP code').fill(await codeAt(tech.totpSecret!, 0));
+    await page.getByLabel('TOTP code').fill(await freshCode(tech));
     await page.getByRole('button', { name: 'Request' }).click();
     await page.getByRole('status').getByText('Granted: helpdesk in acme').waitFor();
     assert.equal(await error.textContent(), '', 'the error is gone');
@@ -160,10 +186,29 @@ describe('web UI in headless Chromium', () => {
     assert.ok((await membersOf(acme, helpdeskGroup)).includes(tech.accountDn.toLowerCase()), 'the membership is in AD');
     await shot(page, 'technician');
 
-    await row.getByRole('button', { name: 'Revoke helpdesk in acme' }).click();
+    // Extend: beyond the profile's maximum (30 minutes in all) is refused in words, the field marked.
+    const endsBefore = (await h.container.store.elevations.findById(activeId))!.endsAt!.getTime();
+    await row.getByRole('button', { name: 'Extend helpdesk in acme' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Extend helpdesk in acme' });
+    await dialog.getByLabel('Extend by (minutes)').fill('60');
+    await dialog.getByLabel('TOTP code').fill(await freshCode(tech));
+    await dialog.getByRole('button', { name: 'Extend' }).click();
+    await dialog.getByRole('alert').getByText('Beyond the profile’s maximum: a grant of this profile runs 30 minutes at most in all').waitFor();
+    assert.equal(await dialog.getByLabel('Extend by (minutes)').getAttribute('aria-invalid'), 'true');
+    await shot(page, 'technician-extend-refused');
+    await dialog.getByLabel('Extend by (minutes)').fill('5');
+    await dialog.getByLabel('TOTP code').fill(await freshCode(tech));
+    await dialog.getByRole('button', { name: 'Extend' }).click();
+    await page.locator('#list-status').getByText('helpdesk in acme: extended; it now ends').waitFor();
+    assert.equal(await dialog.count(), 0, 'the dialog is closed');
+    const endsAfter = (await h.container.store.elevations.findById(activeId))!.endsAt!.getTime();
+    assert.equal(endsAfter - endsBefore, 5 * 60_000, 'five minutes more');
+
+    await page.locator(`tr[data-elevation="${activeId}"]`).getByRole('button', { name: 'Revoke helpdesk in acme' }).click();
     await page.locator(`tr[data-elevation="${activeId}"][data-state="revoked"]`).waitFor();
     assert.equal(await page.locator(`tr[data-elevation="${activeId}"] td.state`).textContent(), 'Revoked');
     assert.ok(!(await membersOf(acme, helpdeskGroup)).includes(tech.accountDn.toLowerCase()), 'the membership is gone from AD');
+    revokedId = activeId;
   });
 
   it('when a request needs approval, then a second user approves it from the queue with a TOTP code and it becomes active in AD', async () => {
@@ -171,8 +216,7 @@ describe('web UI in headless Chromium', () => {
     await page.getByLabel('Profile').selectOption({ label: 'acme — guarded' });
     assert.equal(await page.getByLabel('Justification').getAttribute('required'), '', 'the profile requires a justification');
     await page.getByLabel('Justification').fill('quarterly patching');
-    await awayFromStepEdge();
-    await page.getByLabel('TOTP code').fill(await codeAt(tech.totpSecret!, 1));
+    await page.getByLabel('TOTP code').fill(await freshCode(tech));
     await page.getByRole('button', { name: 'Request' }).click();
     await page.getByRole('status').getByText('waits for approval').waitFor();
     await page.locator('tr[data-state="pending_approval"]').getByText('0 of 1 approvals').waitFor();
@@ -186,8 +230,7 @@ describe('web UI in headless Chromium', () => {
     const request = approverPage.getByRole('article').filter({ hasText: 'guarded in acme' });
     await request.getByText('quarterly patching').waitFor();
     await shot(approverPage, 'approvals');
-    await awayFromStepEdge();
-    await request.getByLabel('TOTP code').fill(await codeAt(approver.totpSecret!, 0));
+    await request.getByLabel('TOTP code').fill(await freshCode(approver));
     await request.getByRole('button', { name: 'Approve' }).click();
     await approverPage.getByRole('status').getByText('approved and now active').waitFor();
     await approverPage.getByText('Nothing waits for your decision.').waitFor();
@@ -198,6 +241,17 @@ describe('web UI in headless Chromium', () => {
     const row = page.locator('tr[data-state="active"]').filter({ hasText: 'guarded' });
     await row.waitFor();
     activeId = (await row.getAttribute('data-elevation'))!;
+
+    // This profile asks for approval again before a grant is extended: the page says it waits.
+    await row.getByRole('button', { name: 'Extend guarded in acme' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Extend guarded in acme' });
+    await dialog.getByLabel('Extend by (minutes)').fill('10');
+    await dialog.getByLabel('TOTP code').fill(await freshCode(tech));
+    await dialog.getByRole('button', { name: 'Extend' }).click();
+    await page.locator('#list-status').getByText('guarded in acme: the extension by 10 minutes is waiting for approval').waitFor();
+    await row.getByText('Extension by 10 minutes: waiting for approval.').waitFor();
+    await row.getByRole('button', { name: 'Cancel extension guarded in acme' }).waitFor();
+    assert.equal((await h.container.store.elevations.findById(activeId))!.extension?.seconds, 600);
   });
 
   it('when another origin posts a form at the API with the session cookie, then it is refused (CSRF) and the grant stands', async () => {
@@ -231,7 +285,7 @@ describe('web UI in headless Chromium', () => {
   });
 
   it('when a page is served, then a strict Content-Security-Policy comes with it and no page has an inline script', async () => {
-    for (const path of ['/app/', '/app/login', '/app/approvals']) {
+    for (const path of ['/app/', '/app/login', '/app/approvals', '/app/audit', '/app/admin/tenants', '/app/admin/technicians', '/app/admin/profiles']) {
       const res = await fetch(`${base}${path}`);
       assert.equal(res.status, 200);
       const csp = res.headers.get('content-security-policy') ?? '';
@@ -244,5 +298,117 @@ describe('web UI in headless Chromium', () => {
     }
     const script = await fetch(`${base}/app/assets/technician.ts`);
     assert.match(script.headers.get('content-type') ?? '', /^text\/javascript/);
+  });
+
+  /** Polls a condition the page reaches by itself (waitForFunction would need eval, which the CSP forbids). */
+  async function until(what: string, check: () => Promise<boolean>) {
+    const deadline = Date.now() + 10_000;
+    while (!(await check())) {
+      assert.ok(Date.now() < deadline, `timed out waiting: ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  it('when an auditor searches the audit trail, then they see the request, extension and revoke made above, page through it, read an event in full and download the exports', async () => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    await signIn(page, auditor, undefined, '/app/audit');
+    assert.deepEqual(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents(), ['Audit'], 'an auditor reaches the audit page only');
+
+    await page.getByLabel('Technician or actor id').fill(tech.id);
+    await page.getByLabel('Tenant id').fill('acme');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const actors = page.locator('#events tr td:nth-child(3)');
+    await until('only the technician’s events', async () => {
+      const all = await actors.allTextContents();
+      return all.length > 0 && all.every((a) => a === tech.id);
+    });
+    const ofRevoked = page.locator('#events tr').filter({ hasText: revokedId });
+    const actions = await ofRevoked.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+    for (const action of ['elevation.requested', 'elevation.extended', 'elevation.revoked']) assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
+
+    const revokedRow = ofRevoked.and(page.locator('[data-action="elevation.revoked"]'));
+    const seq = (await revokedRow.getAttribute('data-seq'))!;
+    await revokedRow.getByRole('button', { name: `Show event ${seq}` }).click();
+    const detail = page.getByRole('region', { name: `Event ${seq}: elevation.revoked` });
+    await detail.waitFor();
+    assert.ok((await detail.locator('#detail-fields').textContent())!.includes(revokedId), 'the target is shown');
+    assert.match((await detail.locator('#detail-json').textContent())!, /^\{/, 'the details as JSON');
+    assert.equal(await page.evaluate<string>('document.activeElement?.id'), 'detail', 'focus moves to the detail');
+    await shot(page, 'audit');
+
+    // Paging: one event a page, older and back.
+    await page.getByLabel('Events a page').fill('1');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('#results-status').getByText(/^Page 1: events \d+ to \d+\.$/).waitFor();
+    const firstSeq = await page.locator('#events tr').getAttribute('data-seq');
+    await page.getByRole('button', { name: 'Older events' }).click();
+    await page.locator('#results-status').getByText(/^Page 2:/).waitFor();
+    assert.ok(Number(await page.locator('#events tr').getAttribute('data-seq')) < Number(firstSeq));
+    await page.getByRole('button', { name: 'Newer events' }).click();
+    await page.locator('#results-status').getByText(/^Page 1:/).waitFor();
+    assert.equal(await page.locator('#events tr').getAttribute('data-seq'), firstSeq);
+
+    // Exports with the same filters: the audit trail (CSV, signed manifest last) and the elevation history.
+    const [auditCsv] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Audit trail, CSV' }).click()]);
+    const auditText = readFileSync((await auditCsv.path())!, 'utf8');
+    assert.ok(auditText.includes(revokedId) && auditText.includes('elevation.revoked'), 'the revoke is in the export');
+    const [history] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Elevation history, CSV' }).click()]);
+    const historyText = readFileSync((await history.path())!, 'utf8');
+    assert.ok(historyText.includes(revokedId), 'the revoked grant is in the history');
+    await context.close();
+  });
+
+  it('when an admin creates a profile, then a clean group is accepted and a group nested in Domain Admins is refused with the reason and the nesting path; the tenant check and kill switch work', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, admin, undefined, '/app/audit');
+
+    await page.getByRole('link', { name: 'Tenants' }).click();
+    await page.waitForURL(`${base}/app/admin/tenants`);
+    await page.getByRole('button', { name: 'Check the connection of acme' }).click();
+    await page.locator('tr[data-tenant="acme"] .check-result').getByText(/^Connected: bound and found /).waitFor();
+    await shot(page, 'admin-tenants');
+
+    await page.getByRole('link', { name: 'Profiles' }).click();
+    await page.waitForURL(`${base}/app/admin/profiles`);
+    await page.getByLabel('Tenant').selectOption('acme');
+    await page.locator('tr[data-profile="helpdesk"]').waitFor();
+    await page.getByLabel('Name', { exact: true }).fill(`ui-made-${suffix}`);
+    await page.getByLabel('Groups (one DN a line)').fill(plainGroup);
+    await page.getByRole('button', { name: 'Create profile' }).click();
+    await page.locator('#profiles-status').getByText(`Created ui-made-${suffix} in acme`).waitFor();
+    await page.locator(`tr[data-profile="ui-made-${suffix}"]`).getByText(`UI-Plain-${suffix}`).waitFor();
+
+    await page.getByLabel('Name', { exact: true }).fill(`ui-refused-${suffix}`);
+    await page.getByLabel('Groups (one DN a line)').fill(nestedGroup);
+    await page.getByRole('button', { name: 'Create profile' }).click();
+    const finding = page.locator('#protected-finding');
+    await finding.getByText('Refused: a protected group.').waitFor();
+    assert.match((await finding.textContent())!, /Domain Admins/);
+    assert.match((await finding.locator('dl').textContent())!, /Reason.+/, 'the reason is named');
+    const path = (await finding.locator('ol.nesting li').allTextContents()).map((p) => p.toLowerCase());
+    assert.deepEqual(path, [nestedGroup, middleGroup, domainAdminsDn(acme)].map((p) => p.toLowerCase()), 'the nesting path, group first');
+    assert.equal(await page.getByLabel('Groups (one DN a line)').getAttribute('aria-invalid'), 'true');
+    assert.equal(await h.container.store.profiles.findByName('acme', `ui-refused-${suffix}`), null, 'nothing created');
+    await shot(page, 'admin-profiles');
+
+    // The technician kill switch: a confirmation naming what ends, a TOTP code; the grant is gone from AD.
+    await page.getByRole('link', { name: 'Technicians' }).click();
+    await page.waitForURL(`${base}/app/admin/technicians`);
+    const card = page.locator(`article[data-technician="${tech.id}"]`);
+    await card.getByText(`acme: msp-ui-${suffix}`).waitFor();
+    await shot(page, 'admin-technicians');
+    await card.getByRole('button', { name: `Kill switch for ${tech.username}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Kill switch: Test ${tech.username}` });
+    await dialog.getByText('every grant they hold ends now').waitFor();
+    await dialog.getByLabel('Reason (recorded in the audit trail; optional)').fill('lost laptop');
+    await dialog.getByLabel('TOTP code').fill(await freshCode(admin));
+    await shot(page, 'admin-kill-switch');
+    await dialog.getByRole('button', { name: `Suspend ${tech.username} and end their access` }).click();
+    await page.locator('#technicians-status').getByText(`Kill switch for ${tech.username}: suspended`).waitFor();
+    await card.getByText('Suspended').waitFor();
+    assert.ok(!(await membersOf(acme, guardedGroup)).includes(tech.accountDn.toLowerCase()), 'the grant is gone from AD');
+    await context.close();
   });
 });

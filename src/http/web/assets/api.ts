@@ -19,14 +19,16 @@ function csrfToken(): string {
   return cookie ? decodeURIComponent(cookie.slice('stint_csrf='.length)) : '';
 }
 
-async function send(method: 'GET' | 'POST', path: string, body: unknown): Promise<Response> {
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+async function send(method: Method, path: string, body: unknown): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken();
   if (body !== undefined) headers['content-type'] = 'application/json';
   return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
 }
 
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function api<T>(method: Method, path: string, body?: unknown): Promise<T> {
   let res = await send(method, path, body);
   if (res.status === 401 && !path.startsWith('/api/v1/auth/')) {
     const failure = await res.clone().json().catch(() => null);

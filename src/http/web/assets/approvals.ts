@@ -9,10 +9,12 @@ const queue = byId('queue');
 const status = byId('queue-status');
 
 function card(e: Elevation, index: number) {
-  const approved = e.approval.decisions.filter((d) => d.decision === 'approve').length;
+  const round = e.pendingExtension?.round ?? 0;
+  const approved = e.approval.decisions.filter((d) => d.decision === 'approve' && d.round === round).length;
   const codeId = `code-${index}`;
   const reasonId = `reason-${index}`;
-  const heading = `${e.profile} in ${e.tenantId} for ${accountName(e.account)}`;
+  const extension = e.pendingExtension;
+  const heading = `${extension ? 'Extension: ' : ''}${e.profile} in ${e.tenantId} for ${accountName(e.account)}`;
   const form = h(
     'form',
     { class: 'decision', 'data-elevation': e.id, 'aria-label': `Decide: ${heading}` },
@@ -35,7 +37,10 @@ function card(e: Elevation, index: number) {
         code: takeCode(form),
         ...(decision === 'deny' && reason ? { reason } : {}),
       });
-      status.textContent = `${heading}: ${decision === 'deny' ? 'denied' : after.state === 'active' ? 'approved and now active' : 'approval counted'}.`;
+      const outcome = decision === 'deny' ? 'denied'
+        : extension ? (after.pendingExtension ? 'approval counted' : `extension approved; it now ends ${formatTime(after.endsAt)}`)
+          : after.state === 'active' ? 'approved and now active' : 'approval counted';
+      status.textContent = `${heading}: ${outcome}.`;
       await load();
     } catch (error) {
       showError(form, error);
@@ -51,11 +56,12 @@ function card(e: Elevation, index: number) {
       {},
       h('dt', {}, 'Requested'), h('dd', {}, formatTime(e.requestedAt)),
       h('dt', {}, 'Groups'), h('dd', {}, e.groups.map((g) => g.name).join(', ')),
-      h('dt', {}, 'Duration'), h('dd', {}, `${Math.round(e.durationSeconds / 60)} minutes`),
+      extension ? h('dt', {}, 'Extend by') : h('dt', {}, 'Duration'),
+      h('dd', {}, `${Math.round((extension ? extension.seconds : e.durationSeconds) / 60)} minutes${extension ? ` (it ends ${formatTime(e.endsAt)} now)` : ''}`),
       h('dt', {}, 'Justification'), h('dd', {}, e.justification ?? '—'),
       h('dt', {}, 'Ticket'), h('dd', {}, e.ticket ?? '—'),
       h('dt', {}, 'Approvals'), h('dd', {}, `${approved} of ${e.approval.required}`),
-      h('dt', {}, 'Decide by'), h('dd', {}, formatTime(e.approval.deadline)),
+      h('dt', {}, 'Decide by'), h('dd', {}, formatTime(extension ? extension.deadline : e.approval.deadline)),
     ),
     form,
   );

@@ -1,7 +1,7 @@
 // The technician's page: the profiles I may request, the request form, and my elevations with a
-// live countdown, revoke and cancel.
+// live countdown, extend, revoke and cancel.
 import { ApiFailure, api, requireSession } from './api.ts';
-import { byId, clearError, formatRemaining, formatTime, h, setUpHeader, showError, takeCode } from './dom.ts';
+import { byId, clearError, field, formatRemaining, formatTime, h, homeOf, openCodeDialog, setUpHeader, showError, takeCode } from './dom.ts';
 import { stateName, type Elevation } from './elevations.ts';
 
 interface RequestableProfile {
@@ -17,6 +17,10 @@ interface RequestableProfile {
 }
 
 const me = await requireSession();
+if (!me.roles.includes('technician')) {
+  location.replace(homeOf(me));
+  await new Promise(() => {});
+}
 setUpHeader(me);
 
 const form = byId<HTMLFormElement>('request-form');
@@ -91,13 +95,76 @@ function actionButton(label: string, e: Elevation, action: 'revoke' | 'cancel') 
     button.setAttribute('disabled', '');
     try {
       await api('POST', `/api/v1/elevations/${encodeURIComponent(e.id)}/${action}`);
-      byId('list-status').textContent = `${e.profile} in ${e.tenantId}: ${action === 'revoke' ? 'revoked' : 'cancelled'}.`;
+      byId('list-status').textContent = `${e.profile} in ${e.tenantId}: ${action === 'revoke' ? 'revoked' : e.state === 'active' ? 'extension request withdrawn' : 'cancelled'}.`;
     } catch (error) {
       byId('list-status').textContent = `Not done: ${error instanceof ApiFailure ? error.message : 'something went wrong'}`;
     }
     await loadElevations();
   });
   return button;
+}
+
+/** Why an extension was refused, in the page's words (the API's details name the limit). */
+function extensionRefusal(error: ApiFailure): ApiFailure {
+  const latest = error.details?.latestEndsAt;
+  const total = error.details?.maxTotalDurationSeconds;
+  if (typeof latest === 'string' && typeof total === 'number') {
+    const message = `Beyond the profile’s maximum: a grant of this profile runs ${Math.round(total / 60)} minutes at most in all, so this one can run until ${formatTime(latest)} at the latest.`;
+    return new ApiFailure(error.status, error.code, message, { field: 'minutes' });
+  }
+  return error;
+}
+
+function extendButton(e: Elevation) {
+  const name = `${e.profile} in ${e.tenantId}`;
+  const button = h('button', { type: 'button', 'data-action': 'extend', 'aria-label': `Extend ${name}` }, 'Extend');
+  button.addEventListener('click', () =>
+    openCodeDialog({
+      title: `Extend ${name}`,
+      warning: `It now ends ${formatTime(e.endsAt)}.`,
+      confirmLabel: 'Extend',
+      fields: [field(`extend-minutes-${e.id}`, 'Extend by (minutes)', { name: 'minutes', type: 'number', min: '1', step: '1', value: '15', required: '' })],
+      statusEl: byId('list-status'),
+      async action(values, code) {
+        let after: Elevation;
+        try {
+          after = await api<Elevation>('POST', `/api/v1/elevations/${encodeURIComponent(e.id)}/extend`, { durationSeconds: Math.round(Number(values.minutes) * 60), code });
+        } catch (error) {
+          throw error instanceof ApiFailure && error.code === 'extension_refused' ? extensionRefusal(error) : error;
+        }
+        await loadElevations();
+        return after.pendingExtension
+          ? `${name}: the extension by ${Math.round(after.pendingExtension.seconds / 60)} minutes is waiting for approval; the grant still ends ${formatTime(after.endsAt)}.`
+          : `${name}: extended; it now ends ${formatTime(after.endsAt)}.`;
+      },
+    }),
+  );
+  return button;
+}
+
+function timeCell(e: Elevation) {
+  if (e.state === 'active' && e.endsAt) {
+    return h(
+      'td',
+      {},
+      h('span', { class: 'countdown', 'data-ends-at': e.endsAt }, ''),
+      e.pendingExtension ? h('p', { class: 'hint' }, `Extension by ${Math.round(e.pendingExtension.seconds / 60)} minutes: waiting for approval.`) : null,
+    );
+  }
+  if (e.state === 'pending_approval') return h('td', {}, `${e.approval.decisions.filter((d) => d.decision === 'approve').length} of ${e.approval.required} approvals`);
+  return h('td', {}, formatTime(e.endedAt));
+}
+
+function actionsCell(e: Elevation) {
+  if (e.state === 'active') {
+    return h(
+      'td',
+      { class: 'actions' },
+      e.pendingExtension ? actionButton('Cancel extension', e, 'cancel') : extendButton(e),
+      actionButton('Revoke', e, 'revoke'),
+    );
+  }
+  return h('td', {}, e.state === 'pending_approval' ? actionButton('Cancel', e, 'cancel') : '');
 }
 
 async function loadElevations() {
@@ -112,20 +179,8 @@ async function loadElevations() {
         h('td', {}, e.profile),
         h('td', {}, e.groups.map((g) => g.name).join(', ')),
         h('td', { class: `state state-${e.state}` }, stateName(e.state)),
-        h(
-          'td',
-          {},
-          e.state === 'active' && e.endsAt
-            ? h('span', { class: 'countdown', 'data-ends-at': e.endsAt }, '')
-            : e.state === 'pending_approval'
-              ? `${e.approval.decisions.filter((d) => d.decision === 'approve').length} of ${e.approval.required} approvals`
-              : formatTime(e.endedAt),
-        ),
-        h(
-          'td',
-          {},
-          e.state === 'active' ? actionButton('Revoke', e, 'revoke') : e.state === 'pending_approval' ? actionButton('Cancel', e, 'cancel') : '',
-        ),
+        timeCell(e),
+        actionsCell(e),
       ),
     ),
   );
