@@ -15,6 +15,7 @@ import type { TenantAccess } from './tenant-access.ts';
 
 /** A grant in these states keeps (or is getting, or is giving up) its memberships: not drift. */
 const liveStates: ElevationState[] = ['activating', 'active', 'revoking'];
+const tenantConcurrency = 8;
 
 export interface DriftCounts {
   tenants: number;
@@ -68,21 +69,17 @@ export function createDriftService(deps: {
     counts.tenants++;
     const directory = await deps.access.directory(tenant);
 
-    // 1. Members first (see the top of the file), each group under its DN of now.
+    // 1. Members first (see the top of the file), each group under its DN of now. A directory that
+    // does not answer ends this tenant's check at once (retried next run) rather than timing out per group.
     const membersOf = new Map<string, { group: ProfileGroup; members: string[] }>();
     for (const stored of groups) {
-      try {
-        const found = await directory.groupByGuid(stored.guid);
-        if (!found) {
-          log.warn({ tenantId: tenant.id, group: stored.dn }, 'a managed group no longer exists; drift not checked there');
-          continue;
-        }
-        const group = { ...stored, dn: found.dn };
-        membersOf.set(stored.guid.toLowerCase(), { group, members: await directory.groupMembers(found.dn) });
-      } catch (error) {
-        counts.errors++;
-        log.warn({ tenantId: tenant.id, group: stored.dn, err: (error as Error).message }, 'could not read a managed group; drift not checked there');
+      const found = await directory.groupByGuid(stored.guid);
+      if (!found) {
+        log.warn({ tenantId: tenant.id, group: stored.dn }, 'a managed group no longer exists; drift not checked there');
+        continue;
       }
+      const group = { ...stored, dn: found.dn };
+      membersOf.set(stored.guid.toLowerCase(), { group, members: await directory.groupMembers(found.dn) });
     }
 
     // 2. Then who is linked (under their DN of now) and which grants are live.
@@ -216,14 +213,22 @@ export function createDriftService(deps: {
     /** One pass over every tenant; a tenant whose directory cannot be read is logged and retried next time. */
     async scan(): Promise<DriftCounts> {
       const counts: DriftCounts = { tenants: 0, removed: 0, reported: 0, unexpected: 0, errors: 0 };
-      for (const tenant of await store.tenants.list()) {
-        try {
-          await scanTenant(tenant, counts);
-        } catch (error) {
-          counts.errors++;
-          log.warn({ tenantId: tenant.id, err: (error as Error).message }, 'drift could not be checked in a tenant; will retry');
-        }
-      }
+      const tenants = await store.tenants.list();
+      // A few tenants side by side, so one slow directory does not hold up the others.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(tenantConcurrency, tenants.length) }, async () => {
+          while (next < tenants.length) {
+            const tenant = tenants[next++]!;
+            try {
+              await scanTenant(tenant, counts);
+            } catch (error) {
+              counts.errors++;
+              log.warn({ tenantId: tenant.id, err: (error as Error).message }, 'drift could not be checked in a tenant; will retry');
+            }
+          }
+        }),
+      );
       return counts;
     },
   };
