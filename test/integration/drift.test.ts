@@ -153,5 +153,25 @@ for (const engine of engines) {
       await h.container.services.elevations.revoke(granted.body.id, 'self', tech.id, systemContext);
       assert.equal(await isMember(acme, group, tech.accountDn), false);
     });
+
+    it('when a grant is being activated (its membership added, the store still says activating), then that is not drift; once it has failed, it is', async () => {
+      const granted = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', durationSeconds: 120 });
+      assert.equal(granted.status, 201, JSON.stringify(granted.body));
+      // A second grant caught mid-activation: the membership is there, the state is `activating`.
+      const live = (await h.container.store.elevations.findById(granted.body.id))!;
+      const activating = { ...live, id: crypto.randomUUID(), state: 'activating' as const, activatedAt: null, endsAt: null, updatedAt: h.clock.now() };
+      await h.container.store.elevations.insert(activating);
+      await h.container.services.elevations.revoke(granted.body.id, 'self', tech.id, systemContext);
+      assert.equal(await isMember(acme, group, tech.accountDn), true, 'kept for the grant being activated');
+      const counts = await h.container.services.drift.scan();
+      assert.equal(counts.removed, 0);
+      await sleep(intervalSeconds * 1500);
+      assert.equal(await isMember(acme, group, tech.accountDn), true, 'the reconciler leaves an activating grant alone');
+
+      const removedBefore = (await events('drift.removed')).length;
+      assert.equal(await h.container.store.elevations.transition(activating.id, 'activating', 'failed', { failureReason: 'test', endedAt: h.clock.now() }, h.clock.now()), true);
+      await eventually(() => isMember(acme, group, tech.accountDn), (member) => !member, (intervalSeconds + 3) * 1000, 'drift removal after the failure');
+      assert.equal((await events('drift.removed')).length, removedBefore + 1);
+    });
   });
 }
