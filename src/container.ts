@@ -30,6 +30,7 @@ import { createApplyService } from './services/apply-service.ts';
 import { createAuditService } from './services/audit-service.ts';
 import { createExportVerifier } from './services/audit-verify.ts';
 import { createElevationHistory } from './services/elevation-history.ts';
+import { createDriftService } from './services/drift-service.ts';
 import { createElevationService } from './services/elevation-service.ts';
 import { createMemberRemoval } from './services/member-removal.ts';
 import { createProfileService } from './services/profile-service.ts';
@@ -270,6 +271,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
         stuckAfterMs: config.elevation.stuckAfterSeconds * 1000,
       },
     }),
+    drift: createDriftService({ store, clock, access, removal, notifications, log: logger }),
   };
 
 

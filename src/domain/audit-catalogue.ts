@@ -19,6 +19,8 @@ const mfaFailure = z.strictObject({ purpose: name, consecutiveFailures: count })
 const ended = z.strictObject({ reason: name.nullable(), groups: z.array(dn), accountDisabled: z.boolean(), lagMs: z.number().optional() });
 const decision = z.strictObject({ round: count, approvals: count, required: count, reason: text(2000).nullable(), extensionSeconds: count.optional() });
 const siemTarget = text(64);
+/** Who (the technician and their account) was found in which managed group without a live grant. */
+const technicianDrift = z.strictObject({ technicianId: name, username: name, accountDn: dn, accountGuid: name, group: dn, groupName: name });
 
 export const auditCatalogue = {
   'auth.login.succeeded': z.strictObject({ stage: z.enum(['password']), identitySource: z.enum(['local', 'ldap']) }),
@@ -36,7 +38,7 @@ export const auditCatalogue = {
   'technician.updated': technicianChange,
   'technician.suspended': technicianChange,
   'technician.reactivated': technicianChange,
-  'tenant.created': z.strictObject({ url: text(2048), bindDn: dn, baseDn: dn }),
+  'tenant.created': z.strictObject({ url: text(2048), bindDn: dn, baseDn: dn, driftMode: z.enum(['remove', 'report']).optional() }),
   'tenant.updated': z.strictObject({ changed: z.array(name) }),
   'tenant.deleted': none,
   'keys.master_rotated': z.strictObject({ masterKeyId: name, tenantBindPasswords: count, totpSecrets: count, signingKeys: count, auditSigningKeys: count }),
@@ -118,6 +120,9 @@ export const auditCatalogue = {
   'audit.checkpoint_signed': none,
   'audit.purged': z.strictObject({ purged: count, throughSeq: count, anchorHash: text(128), heldBy: z.enum(['retention', 'checkpoint', 'forwarding']), retentionDays: count, cutoff: iso }),
   'elevation.history_exported': z.strictObject({ format: z.enum(['ndjson', 'csv']), from: iso.nullable(), to: iso.nullable(), tenantId: name.nullable(), technicianId: name.nullable() }),
+  'drift.removed': technicianDrift,
+  'drift.reported': technicianDrift,
+  'drift.unexpected_member': z.strictObject({ member: dn, group: dn, groupName: name }),
 } satisfies { [A in AuditAction]: z.ZodType };
 
 export type AuditDetails<A extends AuditAction> = z.infer<(typeof auditCatalogue)[A]>;

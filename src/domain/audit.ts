@@ -60,6 +60,9 @@ export const auditActions = [
   'audit.checkpoint_signed',
   'audit.purged',
   'elevation.history_exported',
+  'drift.removed',
+  'drift.reported',
+  'drift.unexpected_member',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

@@ -17,9 +17,15 @@ export interface Tenant {
   keepAccountsDisabled: boolean;
   /** The Slack channel where this tenant's approval requests are posted (e.g. C0123ABCD), if any. */
   slackChannel: string | null;
+  /** What the reconciler does with a linked MSP account found in a managed group without a live grant (SPEC §7 d). */
+  driftMode: DriftMode;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** `remove`: take the account out of the group (the default); `report`: audit and alert only. */
+export const driftModes = ['remove', 'report'] as const;
+export type DriftMode = (typeof driftModes)[number];
 
 export const tenantIdPattern = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 

@@ -1,6 +1,7 @@
 // Tenants and profiles as code (`stint apply -f`): creates what is missing, updates what differs,
 // leaves the rest untouched, so applying the same file twice changes nothing the second time.
 // Nothing is deleted: a tenant or profile missing from the file is reported, not removed.
+import type { DriftMode } from '../domain/tenant.ts';
 import { systemContext } from './context.ts';
 import { normaliseProfileInput, type ProfileInput, type ProfileService } from './profile-service.ts';
 import type { SecretBox, Store } from './ports.ts';
@@ -12,6 +13,7 @@ export interface TenantPlan {
   timeZone: string;
   keepAccountsDisabled: boolean;
   slackChannel: string | null;
+  driftMode: DriftMode;
   directory: { url: string; bindDn: string; baseDn: string; caCertificate: string; bindPassword: string };
   profiles: ProfileInput[];
 }
@@ -51,6 +53,7 @@ export function createApplyService(deps: { store: Store; secrets: SecretBox; ten
       ...(existing.timeZone !== plan.timeZone && { timeZone: plan.timeZone }),
       ...(existing.keepAccountsDisabled !== plan.keepAccountsDisabled && { keepAccountsDisabled: plan.keepAccountsDisabled }),
       ...(existing.slackChannel !== plan.slackChannel && { slackChannel: plan.slackChannel }),
+      ...(existing.driftMode !== plan.driftMode && { driftMode: plan.driftMode }),
       ...(directoryChanged && { directory: plan.directory }),
     };
     if (Object.keys(changes).length === 0) {

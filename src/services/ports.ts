@@ -7,7 +7,7 @@ import type { ElevationState, RevocationReason } from '../domain/elevation.ts';
 import type { AccessProfile, ProfileStatus } from '../domain/profile.ts';
 import type { ProtectedFinding } from '../domain/protected-groups.ts';
 import type { Role } from '../domain/roles.ts';
-import type { DirectoryConnection, Tenant } from '../domain/tenant.ts';
+import type { DirectoryConnection, DriftMode, Tenant } from '../domain/tenant.ts';
 import type { IdentitySourceKind, Technician, TechnicianStatus } from '../domain/technician.ts';
 
 export interface Clock {
@@ -119,6 +119,7 @@ export interface TenantPatch {
   bindPasswordSealed?: string;
   keepAccountsDisabled?: boolean;
   slackChannel?: string | null;
+  driftMode?: DriftMode;
 }
 
 export interface TenantRepository {
@@ -378,6 +379,26 @@ export interface SiemCursorRepository {
   release(target: string, owner: string): Promise<void>;
 }
 
+/** A member of a managed group already reported as drift (report mode) or as unexpected. */
+export interface DriftReport {
+  tenantId: string;
+  groupGuid: string;
+  groupDn: string;
+  /** The member's DN as the directory gave it. */
+  memberDn: string;
+  kind: 'technician' | 'unexpected';
+  reportedAt: Date;
+}
+
+/** What drift detection has reported, so a member is reported once while it stays (SPEC §7 d). */
+export interface DriftReportRepository {
+  listForTenant(tenantId: string): Promise<DriftReport[]>;
+  /** Records a report; false when it was already recorded (another worker, or an earlier run). */
+  add(report: DriftReport): Promise<boolean>;
+  /** Forgets reports (the member went away, or the group is no longer managed), so a return is reported again. */
+  remove(tenantId: string, reports: ReadonlyArray<Pick<DriftReport, 'groupGuid' | 'memberDn'>>): Promise<void>;
+}
+
 export interface StoreRepositories {
   technicians: TechnicianRepository;
   sessions: SessionRepository;
@@ -390,6 +411,7 @@ export interface StoreRepositories {
   profiles: ProfileRepository;
   elevations: ElevationRepository;
   siemCursors: SiemCursorRepository;
+  driftReports: DriftReportRepository;
 }
 
 export interface Store extends StoreRepositories {
@@ -572,6 +594,8 @@ export interface TenantDirectory {
   /** Removes in one batched modify, split on conflicts; answers who is still a member after a read-back. */
   removeMembers(groupDn: string, memberDns: readonly string[]): Promise<{ stillMembers: string[] }>;
   currentMembers(groupDn: string, memberDns: readonly string[]): Promise<Set<string>>;
+  /** Every direct member of the group (DNs as the directory gives them; ranged retrieval handled). */
+  groupMembers(groupDn: string): Promise<string[]>;
   /** Windows Server 2016 Privileged Access Management (TTL links): detected, never assumed. */
   supportsTtlMembership(): Promise<boolean>;
 }
@@ -609,7 +633,7 @@ export type Notice =
   | { kind: 'activated'; elevationId: string }
   | { kind: 'extended'; elevationId: string }
   | { kind: 'ended'; elevationId: string }
-  | { kind: 'alert'; alert: 'mfa_lockout' | 'revocation_overdue' | 'kill_switch' | 'risk' | 'siem_backlog'; subject: string; details: Record<string, string | number> };
+  | { kind: 'alert'; alert: 'mfa_lockout' | 'revocation_overdue' | 'kill_switch' | 'risk' | 'siem_backlog' | 'drift'; subject: string; details: Record<string, string | number> };
 
 export interface Notifications {
   publish(notices: readonly Notice[]): Promise<void>;

@@ -2,7 +2,7 @@
 // works (LDAPS with the given CA, bind, base DN); bind passwords are stored only sealed and never
 // returned.
 import { DomainError } from '../domain/errors.ts';
-import { assertDirectoryUrlAllowed, isValidTimeZone, tenantIdPattern, type DirectoryConnection, type Tenant } from '../domain/tenant.ts';
+import { assertDirectoryUrlAllowed, isValidTimeZone, tenantIdPattern, type DirectoryConnection, type DriftMode, type Tenant } from '../domain/tenant.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
 import type { Clock, DirectoryProbe, SecretBox, Store, TenantPatch, TenantRecord } from './ports.ts';
 
@@ -21,6 +21,7 @@ export interface NewTenantInput {
   directory: DirectoryConnection & { bindPassword: string };
   keepAccountsDisabled?: boolean;
   slackChannel?: string | null;
+  driftMode?: DriftMode;
 }
 
 export interface TenantUpdateInput {
@@ -29,6 +30,7 @@ export interface TenantUpdateInput {
   directory?: Partial<DirectoryConnection> & { bindPassword?: string };
   keepAccountsDisabled?: boolean;
   slackChannel?: string | null;
+  driftMode?: DriftMode;
 }
 
 export const bindPasswordContext = (tenantId: string) => `tenant:${tenantId}:bind-password`;
@@ -41,6 +43,7 @@ export function presentTenant(t: TenantRecord): Tenant {
     directory: { ...t.directory },
     keepAccountsDisabled: t.keepAccountsDisabled,
     slackChannel: t.slackChannel,
+    driftMode: t.driftMode,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
@@ -84,6 +87,7 @@ export function createTenantService(deps: TenantServiceDeps) {
             directory: connection,
             keepAccountsDisabled: input.keepAccountsDisabled ?? true,
             slackChannel: input.slackChannel ?? null,
+            driftMode: input.driftMode ?? 'remove',
             bindPasswordSealed: sealed,
           },
           now,
@@ -94,7 +98,7 @@ export function createTenantService(deps: TenantServiceDeps) {
             action: 'tenant.created',
             tenantId: input.id,
             target: input.id,
-            details: { url: connection.url, bindDn: connection.bindDn, baseDn: connection.baseDn },
+            details: { url: connection.url, bindDn: connection.bindDn, baseDn: connection.baseDn, driftMode: input.driftMode ?? 'remove' },
             ...auditOrigin(ctx),
           },
           now,
@@ -115,6 +119,7 @@ export function createTenantService(deps: TenantServiceDeps) {
         timeZone: input.timeZone,
         keepAccountsDisabled: input.keepAccountsDisabled,
         slackChannel: input.slackChannel,
+        driftMode: input.driftMode,
       };
       let probe = null;
       if (input.directory) {

@@ -20,7 +20,7 @@ describe('stint apply -f', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stint-apply-'));
   const env = { ACME_BIND: acme.bindPassword };
 
-  function file(profiles: object[]): string {
+  function file(profiles: object[], tenant: object = {}): string {
     const path = join(dir, `tenants-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(
       path,
@@ -32,6 +32,7 @@ describe('stint apply -f', () => {
             timeZone: 'Europe/London',
             directory: { url: acme.ldapsUrl, bindDn: acme.bindDn, baseDn: acme.baseDn, caFile: acme.caFile, bindPasswordEnv: 'ACME_BIND' },
             profiles,
+            ...tenant,
           },
         ],
       }),
@@ -65,6 +66,17 @@ describe('stint apply -f', () => {
     const report = await h.container.services.apply.apply(readApplyFile(file([profile({ maxDurationSeconds: 7200 })]), env));
     assert.deepEqual(report.updated, ['profile acme/helpdesk']);
     assert.equal((await h.container.store.profiles.findByName('acme', 'helpdesk'))!.maxDurationSeconds, 7200);
+  });
+
+  it('when the file sets the drift mode, then the tenant takes it, and leaving it out means remove', async () => {
+    assert.equal((await h.container.store.tenants.findById('acme'))!.driftMode, 'remove');
+    const report = await h.container.services.apply.apply(readApplyFile(file([profile({ maxDurationSeconds: 7200 })], { driftMode: 'report' }), env));
+    assert.deepEqual(report.updated, ['tenant acme']);
+    assert.equal((await h.container.store.tenants.findById('acme'))!.driftMode, 'report');
+    const back = await h.container.services.apply.apply(readApplyFile(file([profile({ maxDurationSeconds: 7200 })]), env));
+    assert.deepEqual(back.updated, ['tenant acme']);
+    assert.equal((await h.container.store.tenants.findById('acme'))!.driftMode, 'remove');
+    assert.throws(() => readApplyFile(file([], { driftMode: 'delete' }), env), /driftMode/);
   });
 
   it('when the file names a protected group, then apply stops with the reason and the profile is not created', async () => {

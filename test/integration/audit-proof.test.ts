@@ -250,6 +250,7 @@ for (const engine of engines) {
           directory: { url: 'ldaps://127.0.0.2', bindDn: 'CN=x', baseDn: 'DC=x', caCertificate: 'pem' },
           keepAccountsDisabled: true,
           slackChannel: null,
+          driftMode: 'remove',
           bindPasswordSealed: 'sealed',
         },
         h.clock.now(),

@@ -132,6 +132,7 @@ for (const engine of engines) {
           directory: { url: 'ldaps://127.0.0.2', bindDn: 'CN=x', baseDn: 'DC=x', caCertificate: 'pem' },
           keepAccountsDisabled: true,
           slackChannel: null,
+          driftMode: 'remove',
           bindPasswordSealed: await secrets.seal(bindPassword, bindPasswordContext(`t-${engine}`)),
         },
         h.clock.now(),

@@ -1,6 +1,11 @@
-// The reconcile queue: a repeatable job that runs the reconciler (SPEC §7).
+// The reconcile queue: a repeatable job that runs the reconciler (SPEC §7): grants first (so what
+// just expired is taken out by its own revocation), then drift in every managed group.
 import type { Services } from '../../src/container.ts';
 
 export function reconcileProcessor(services: Services) {
-  return async () => services.elevations.reconcile();
+  return async () => {
+    const grants = await services.elevations.reconcile();
+    const drift = await services.drift.scan();
+    return { ...grants, drift };
+  };
 }

@@ -137,11 +137,11 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
   }
 
   /**
-   * Every direct member of a group. Windows returns large `member` values in ranges
-   * (`member;range=0-1499`); Samba returns them all at once; both are handled.
+   * Every direct member of a group, as the directory spells the DNs. Windows returns large
+   * `member` values in ranges (`member;range=0-1499`); Samba returns them all at once; both are handled.
    */
-  async function allMembers(groupDn: string): Promise<Set<string>> {
-    const found = new Set<string>();
+  async function groupMembers(groupDn: string): Promise<string[]> {
+    const found: string[] = [];
     let start = 0;
     for (;;) {
       const attribute = start === 0 ? 'member' : `member;range=${start}-*`;
@@ -149,11 +149,15 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       if (!entry) throw new DomainError('directory_error', `The group ${groupDn} no longer exists`);
       const key = Object.keys(entry).find((k) => k.toLowerCase() === 'member' || k.toLowerCase().startsWith('member;range='));
       if (!key) return found;
-      for (const dn of strings(entry, key)) found.add(dn.toLowerCase());
+      for (const dn of strings(entry, key)) found.push(dn);
       const range = /;range=\d+-(\d+|\*)$/i.exec(key);
       if (!range || range[1] === '*') return found;
       start = Number(range[1]) + 1;
     }
+  }
+
+  async function allMembers(groupDn: string): Promise<Set<string>> {
+    return new Set((await groupMembers(groupDn)).map((dn) => dn.toLowerCase()));
   }
 
   /** Which of `memberDns` are direct members of `groupDn` now (a read-back). */
@@ -320,6 +324,8 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
     },
 
     currentMembers: (groupDn, memberDns) => currentMembers(groupDn, memberDns),
+
+    groupMembers: (groupDn) => groupMembers(groupDn),
 
     supportsTtlMembership: () => (ttlSupport ??= detectTtlSupport().catch((error: unknown) => {
       ttlSupport = undefined;

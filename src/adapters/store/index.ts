@@ -4,6 +4,7 @@ import type { Store, StoreRepositories } from '../../services/ports.ts';
 import type { Database } from './schema.ts';
 import { tenantAccountRepository } from './accounts.ts';
 import { auditRepository } from './audit.ts';
+import { driftReportRepository } from './drift-reports.ts';
 import { elevationRepository } from './elevations.ts';
 import { profileRepository } from './profiles.ts';
 import { sessionRepository } from './sessions.ts';
@@ -26,6 +27,7 @@ function repositories(db: Kysely<Database>): StoreRepositories {
     profiles: profileRepository(db),
     elevations: elevationRepository(db),
     siemCursors: siemCursorRepository(db),
+    driftReports: driftReportRepository(db),
   };
 }
 

@@ -272,12 +272,36 @@ const auditProof: Migration = {
   },
 };
 
+// Drift (SPEC §7 d): the tenant's drift mode, and what was already reported so that each unexpected
+// member is reported once while it stays.
+const drift: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('tenants').addColumn('drift_mode', 'text', (c) => c.notNull().defaultTo('remove')).execute();
+    await db.schema
+      .createTable('drift_reports')
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+      .addColumn('group_guid', 'text', (c) => c.notNull())
+      .addColumn('member_key', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('member_dn', 'text', (c) => c.notNull())
+      .addColumn('group_dn', 'text', (c) => c.notNull())
+      .addColumn('reported_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('drift_reports_pk', ['tenant_id', 'group_guid', 'member_key'])
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('drift_reports').execute();
+    await db.schema.alterTable('tenants').dropColumn('drift_mode').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_elevation_core': elevationCore,
   '0003_approvals': approvals,
   '0004_audit_proof': auditProof,
   '0005_siem_cursors': siemCursors,
+  '0006_drift': drift,
 };
 
 export const migrationProvider: MigrationProvider = {

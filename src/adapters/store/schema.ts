@@ -44,6 +44,7 @@ export interface TenantsTable {
   bind_password_sealed: string;
   keep_accounts_disabled: number;
   slack_channel: Generated<string | null>;
+  drift_mode: Generated<string>;
   created_at: number;
   updated_at: number;
 }
@@ -173,6 +174,19 @@ export interface SiemCursorsTable {
   updated_at: number;
 }
 
+/** One unexpected member of a managed group already reported, so it is reported once until it goes away. */
+export interface DriftReportsTable {
+  tenant_id: string;
+  group_guid: string;
+  /** The member's DN, lower-cased: the key. */
+  member_key: string;
+  /** `technician` (a linked account, report mode) or `unexpected` (anyone else). */
+  kind: string;
+  member_dn: string;
+  group_dn: string;
+  reported_at: number;
+}
+
 export interface Database {
   tenant_accounts: TenantAccountsTable;
   access_profiles: AccessProfilesTable;
@@ -185,6 +199,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
   siem_cursors: SiemCursorsTable;
+  drift_reports: DriftReportsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_signing_keys: SigningKeysTable;
 }

@@ -10,6 +10,7 @@ function toRecord(row: Selectable<TenantsTable>): TenantRecord {
     directory: { url: row.directory_url, bindDn: row.bind_dn, baseDn: row.base_dn, caCertificate: row.ca_certificate },
     keepAccountsDisabled: row.keep_accounts_disabled === 1,
     slackChannel: row.slack_channel,
+    driftMode: row.drift_mode === 'report' ? 'report' : 'remove',
     bindPasswordSealed: row.bind_password_sealed,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -32,6 +33,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           bind_password_sealed: t.bindPasswordSealed,
           keep_accounts_disabled: t.keepAccountsDisabled ? 1 : 0,
           slack_channel: t.slackChannel,
+          drift_mode: t.driftMode,
           created_at: at.getTime(),
           updated_at: at.getTime(),
         })
@@ -62,6 +64,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           ...(patch.bindPasswordSealed !== undefined && { bind_password_sealed: patch.bindPasswordSealed }),
           ...(patch.keepAccountsDisabled !== undefined && { keep_accounts_disabled: patch.keepAccountsDisabled ? 1 : 0 }),
           ...(patch.slackChannel !== undefined && { slack_channel: patch.slackChannel }),
+          ...(patch.driftMode !== undefined && { drift_mode: patch.driftMode }),
           updated_at: at.getTime(),
         })
         .where('id', '=', id)

@@ -1,5 +1,6 @@
 // Tenant administration (admin only). Bind passwords go in and never come out.
 import { z } from 'zod';
+import { driftModes } from '../../domain/tenant.ts';
 import type { Services } from '../../container.ts';
 import { presentTenant } from '../../services/tenant-service.ts';
 import { defineRoute, idParams, type Route } from '../route.ts';
@@ -15,6 +16,7 @@ export const tenantView = z.object({
   directory: z.object({ url: z.string(), bindDn: z.string(), baseDn: z.string(), caCertificate: z.string() }),
   keepAccountsDisabled: z.boolean(),
   slackChannel: z.string().nullable(),
+  driftMode: z.enum(driftModes),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -27,6 +29,7 @@ const createBody = z.strictObject({
   timeZone: z.string().min(1).max(64),
   keepAccountsDisabled: z.boolean().optional(),
   slackChannel: slackChannel.optional(),
+  driftMode: z.enum(driftModes).optional(),
   directory: z.strictObject({
     url: z.string().min(1).max(512),
     bindDn: dn,
@@ -42,6 +45,7 @@ const updateBody = z
     timeZone: z.string().min(1).max(64).optional(),
     keepAccountsDisabled: z.boolean().optional(),
     slackChannel: slackChannel.optional(),
+    driftMode: z.enum(driftModes).optional(),
     directory: z
       .strictObject({
         url: z.string().min(1).max(512).optional(),
