@@ -93,7 +93,8 @@ async function fill(dir: string, masterKey: string) {
       target: `elevation-${done + i}`,
       requestId: `req-${done + i}`,
       sourceIp: '192.0.2.10',
-      details: { profile: 'helpdesk', groups: ['CN=Helpdesk,OU=Groups,DC=example,DC=com'], durationSeconds: 3600 },
+      // The catalogue's shape for elevation.activated (appends that leave it are refused).
+      details: { endsAt: new Date(Date.UTC(2026, 0, 1) + (done + i) * 1000).toISOString(), groups: ['CN=Helpdesk,OU=Groups,DC=example,DC=com'], ttlMembership: true, accountEnabled: true },
     }));
     await store.transaction((tx) => tx.audit.appendMany(inputs, new Date()));
   }
