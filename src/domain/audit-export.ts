@@ -118,8 +118,9 @@ export function createChainWalk() {
       if (record.record === 'event') {
         const broken = link(line, record.seq, record.prevHash);
         if (broken) return broken;
-        const { record: _kind, hash, ...unhashed } = record;
-        if (computeAuditHash(unhashed) !== hash) {
+        const hash = record.hash;
+        // computeAuditHash reads only the hashed fields (auditHashInput), so the record goes as it is.
+        if (computeAuditHash(record) !== hash) {
           return { line, seq: record.seq, reason: 'hash_mismatch', message: `seq ${record.seq} was changed: its content does not match its hash` };
         }
         expectedSeq = record.seq + 1;

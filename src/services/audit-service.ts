@@ -111,6 +111,13 @@ export function createAuditService(deps: AuditServiceDeps) {
           run = null;
           chunk += encoder.record({ record: 'event', ...event });
           events++;
+          // Yield ~64 KB at a time rather than a whole page (~900 KB): strings that size stay out
+          // of V8's large-object space and the writer's buffers stay small.
+          if (chunk.length >= 1 << 16) {
+            digest.update(chunk);
+            yield chunk;
+            chunk = '';
+          }
         } else {
           run ??= { record: 'omitted', fromSeq: event.seq, toSeq: event.seq, prevHash: event.prevHash, lastHash: event.hash };
           run.toSeq = event.seq;
@@ -121,8 +128,10 @@ export function createAuditService(deps: AuditServiceDeps) {
         next++;
       }
       if (page.length === 0) throw new DomainError('audit_chain_broken', `The stored chain has no event ${next}; run GET /api/v1/audit/verify`);
-      digest.update(chunk);
-      yield chunk;
+      if (chunk !== '') {
+        digest.update(chunk);
+        yield chunk;
+      }
     }
     if (run) {
       const line = encoder.record(run);

@@ -15,7 +15,7 @@ import {
   type ExportManifest,
 } from '../domain/audit-export.ts';
 import { DomainError } from '../domain/errors.ts';
-import type { AuditSignatureVerifier, ExportDecoder } from './ports.ts';
+import type { AuditSignatureVerifier, DecodedRecord, ExportDecoder } from './ports.ts';
 
 export type Jwks = { keys: Array<Record<string, unknown>> };
 
@@ -39,35 +39,71 @@ export type VerifyReport =
   | { ok: false; format: ExportFormat | null; problem: VerifyProblem };
 
 /**
- * Splits bytes into lines (without the newline) and hashes every byte before the last line, which
- * in an export is the manifest: the bytes its contentDigest covers.
+ * Splits bytes into lines (without the newline), a chunk's worth at a time, and hashes every byte
+ * before the last line, which in an export is the manifest: the bytes its contentDigest covers.
+ * The digest is taken over the bytes as read (not over decoded text), a chunk's span at a time:
+ * what is not yet hashed is the last complete line seen (`held`) and the unfinished line after it
+ * (`tail`), since either may turn out to be the file's last line.
  */
 function linesWithDigest(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>) {
   const digest = createHash('sha256');
+  let held: Buffer[] = [];
+  let tail: Buffer[] = [];
   let lastLine = 0;
-  async function* lines(): AsyncGenerator<string> {
+  const hashAll = (parts: Buffer[]) => {
+    for (const part of parts) digest.update(part);
+  };
+  function hashBytes(bytes: Buffer): void {
+    const lastNewline = bytes.lastIndexOf(0x0a);
+    if (lastNewline === -1) {
+      if (bytes.length > 0) tail.push(bytes);
+      return;
+    }
+    const newlineBefore = lastNewline === 0 ? -1 : bytes.lastIndexOf(0x0a, lastNewline - 1);
+    hashAll(held);
+    if (newlineBefore === -1) {
+      // The line this chunk completes began in an earlier one: it is all of `tail` and more.
+      held = [...tail, bytes.subarray(0, lastNewline + 1)];
+    } else {
+      hashAll(tail);
+      digest.update(bytes.subarray(0, newlineBefore + 1));
+      held = [bytes.subarray(newlineBefore + 1, lastNewline + 1)];
+    }
+    tail = lastNewline + 1 < bytes.length ? [bytes.subarray(lastNewline + 1)] : [];
+  }
+  async function* batches(): AsyncGenerator<string[]> {
     const decoder = new StringDecoder('utf8');
-    let pending: string | null = null;
     let rest = '';
-    const emit = function* (line: string) {
-      if (pending !== null) digest.update(`${pending}\n`);
-      pending = line;
-      lastLine++;
-      yield line;
-    };
     for await (const chunk of chunks) {
-      rest += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      hashBytes(bytes);
+      rest += decoder.write(bytes);
+      const lines: string[] = [];
       let start = 0;
       for (let end = rest.indexOf('\n'); end !== -1; end = rest.indexOf('\n', start)) {
-        yield* emit(rest.slice(start, end));
+        lines.push(rest.slice(start, end));
         start = end + 1;
       }
       rest = rest.slice(start);
+      lastLine += lines.length;
+      if (lines.length > 0) yield lines;
     }
     rest += decoder.end();
-    if (rest !== '') yield* emit(rest);
+    if (rest !== '') {
+      lastLine++;
+      yield [rest];
+    }
   }
-  return { lines: lines(), digest: () => `sha256:${digest.digest('hex')}`, lastLine: () => lastLine };
+  return {
+    /** The lines, in the batches a chunk of input completes. */
+    batches: batches(),
+    /** Once the lines are all read: the digest of every byte before the last line. */
+    digest: () => {
+      if (tail.length > 0) hashAll(held);
+      return `sha256:${digest.digest('hex')}`;
+    },
+    lastLine: () => lastLine,
+  };
 }
 
 export function createExportVerifier(deps: { signatures: AuditSignatureVerifier; decoder(format: ExportFormat): ExportDecoder }) {
@@ -86,27 +122,48 @@ export function createExportVerifier(deps: { signatures: AuditSignatureVerifier;
     /** Detects the format from the first line: `{` for NDJSON, the CSV header otherwise. */
     async verify(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, jwks: Jwks): Promise<VerifyReport> {
       const source = linesWithDigest(chunks);
-      const iterator = source.lines[Symbol.asyncIterator]();
-      const first = await iterator.next();
-      if (first.done) return { ok: false, format: null, problem: { line: 1, seq: null, reason: 'manifest_missing', message: 'the file is empty' } };
-      const format: ExportFormat = first.value.startsWith('{') ? 'ndjson' : 'csv';
-      const replayed = (async function* () {
-        yield first.value;
-        for (let n = await iterator.next(); !n.done; n = await iterator.next()) yield n.value;
-      })();
+      const batches = source.batches[Symbol.asyncIterator]();
+      const firstBatch = await batches.next();
+      if (firstBatch.done) return { ok: false, format: null, problem: { line: 1, seq: null, reason: 'manifest_missing', message: 'the file is empty' } };
+      const format: ExportFormat = firstBatch.value[0]!.startsWith('{') ? 'ndjson' : 'csv';
 
       const walk = createChainWalk();
-      let manifestRecord: { jws: string; line: number } | null = null;
-      const fail = (problem: VerifyProblem): VerifyReport => ({ ok: false, format, problem });
-      for await (const item of deps.decoder(format).records(replayed)) {
-        if ('malformed' in item) return fail({ line: item.line, seq: walk.state().lastSeq === null ? null : walk.state().lastSeq! + 1, reason: 'malformed', message: item.malformed });
-        if (manifestRecord) return fail({ line: item.line, seq: null, reason: 'record_after_manifest', message: 'a record after the manifest' });
+      let manifestRecord = null as { jws: string; line: number } | null; // set inside check()
+      const fail = (problem: VerifyProblem): VerifyReport => {
+        batches.return(undefined).catch(() => undefined); // stop reading (closes a file stream)
+        return { ok: false, format, problem };
+      };
+      /** One decoded record, in file order: a problem, or null to go on. */
+      const check = (item: DecodedRecord): VerifyProblem | null => {
+        if ('malformed' in item) return { line: item.line, seq: walk.state().lastSeq === null ? null : walk.state().lastSeq! + 1, reason: 'malformed', message: item.malformed };
+        if (manifestRecord) return { line: item.line, seq: null, reason: 'record_after_manifest', message: 'a record after the manifest' };
         if (item.record.record === 'manifest') {
           manifestRecord = { jws: item.record.jws, line: item.line };
-          continue;
+          return null;
         }
-        const bad = walk.step(item.record, item.line);
-        if (bad) return fail(bad);
+        return walk.step(item.record, item.line);
+      };
+      const decoder = deps.decoder(format);
+      const decodeLine = decoder.line;
+      if (decodeLine) {
+        // One record a line: each batch of lines is checked synchronously, no promise per line.
+        let line = 0;
+        for (let batch: IteratorResult<string[]> = firstBatch; !batch.done; batch = await batches.next()) {
+          for (const raw of batch.value) {
+            const item = decodeLine(raw, ++line);
+            if (item === null) continue;
+            const bad = check(item);
+            if (bad) return fail(bad);
+          }
+        }
+      } else {
+        const lines = (async function* () {
+          for (let batch: IteratorResult<string[]> = firstBatch; !batch.done; batch = await batches.next()) yield* batch.value;
+        })();
+        for await (const item of decoder.records(lines)) {
+          const bad = check(item);
+          if (bad) return fail(bad);
+        }
       }
       const state = walk.state();
       if (!manifestRecord) {

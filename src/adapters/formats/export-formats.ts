@@ -4,9 +4,9 @@
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
-import type { AuditAction } from '../../domain/audit.ts';
+import { isoTime, type AuditAction } from '../../domain/audit.ts';
 import type { ExportFormat, ExportRecord } from '../../domain/audit-export.ts';
-import type { ExportDecoder, ExportEncoder, TableEncoder } from '../../services/ports.ts';
+import type { DecodedRecord, ExportDecoder, ExportEncoder, TableEncoder } from '../../services/ports.ts';
 
 const auditColumns = ['record', 'seq', 'at', 'actor', 'action', 'tenant_id', 'target', 'request_id', 'source_ip', 'details', 'prev_hash', 'hash', 'to_seq', 'jws'] as const;
 
@@ -15,7 +15,7 @@ const csvLine = (values: unknown[], escapeFormulas = false) =>
 
 function csvRow(r: ExportRecord): unknown[] {
   if (r.record === 'event') {
-    return ['event', r.seq, r.at.toISOString(), r.actor, r.action, r.tenantId, r.target, r.requestId, r.sourceIp, JSON.stringify(r.details), r.prevHash, r.hash, null, null];
+    return ['event', r.seq, isoTime(r.at), r.actor, r.action, r.tenantId, r.target, r.requestId, r.sourceIp, JSON.stringify(r.details), r.prevHash, r.hash, null, null];
   }
   if (r.record === 'omitted') return ['omitted', r.fromSeq, null, null, null, null, null, null, null, null, r.prevHash, r.lastHash, r.toSeq, null];
   return ['manifest', null, null, null, null, null, null, null, null, null, null, null, null, r.jws];
@@ -27,7 +27,7 @@ function ndjsonLine(r: ExportRecord): string {
     return `${JSON.stringify({
       record: 'event',
       seq: r.seq,
-      at: r.at.toISOString(),
+      at: isoTime(r.at),
       actor: r.actor,
       action: r.action,
       tenantId: r.tenantId,
@@ -77,7 +77,7 @@ function toRecord(f: Record<string, unknown>): ExportRecord {
     case 'event': {
       const at = instant(f.at);
       // A time that does not print back the same would hash differently; keep the text's meaning exact.
-      if (at.toISOString() !== f.at) throw new Malformed('a time is not in the exported form');
+      if (isoTime(at) !== f.at) throw new Malformed('a time is not in the exported form');
       return {
         record: 'event',
         seq: integer(f.seq),
@@ -102,25 +102,27 @@ function toRecord(f: Record<string, unknown>): ExportRecord {
   }
 }
 
+function ndjsonLineRecord(raw: string, line: number): DecodedRecord | null {
+  if (raw === '') return null;
+  try {
+    return { record: toRecord(JSON.parse(raw) as Record<string, unknown>), line };
+  } catch (error) {
+    return { malformed: error instanceof Malformed ? error.message : 'not a JSON line', line };
+  }
+}
+
 function ndjsonDecoder(): ExportDecoder {
   return {
     async *records(lines) {
       let line = 0;
       for await (const raw of lines) {
-        line++;
-        if (raw === '') continue;
-        let fields: unknown;
-        let record: ExportRecord;
-        try {
-          fields = JSON.parse(raw);
-          record = toRecord(fields as Record<string, unknown>);
-        } catch (error) {
-          yield { malformed: error instanceof Malformed ? error.message : 'not a JSON line', line };
-          return;
-        }
-        yield { record, line };
+        const item = ndjsonLineRecord(raw, ++line);
+        if (item === null) continue;
+        yield item;
+        if ('malformed' in item) return;
       }
     },
+    line: ndjsonLineRecord,
   };
 }
 
