@@ -593,6 +593,8 @@ export interface TenantDirectory {
   accountDnsByGuid(guids: readonly string[]): Promise<Map<string, string>>;
   groupByDn(dn: string): Promise<DirectoryGroup | null>;
   groupByGuid(guid: string): Promise<DirectoryGroup | null>;
+  /** Groups whose name (cn or sAMAccountName) contains `text` (empty: any), at most `limit`, by name. */
+  searchGroups(text: string, limit: number): Promise<{ groups: DirectoryGroup[]; truncated: boolean }>;
   /** The group is protected itself, or nested at any depth inside a protected group (SPEC §6). */
   findProtection(group: DirectoryGroup, extra: readonly string[]): Promise<ProtectedFinding | null>;
   updateAccount(dn: string, changes: AccountChanges): Promise<void>;

@@ -71,6 +71,11 @@ export function normaliseProfileInput(input: ProfileInput) {
   return profile;
 }
 
+/** A directory group offered for a profile; `protection` is set when it can never be granted. */
+export interface GroupChoice extends ProfileGroup {
+  protection: { protectedGroup: string; reason: string; path: string[] } | null;
+}
+
 export type ProfileService = ReturnType<typeof createProfileService>;
 
 export function createProfileService(deps: { store: Store; clock: Clock; random: RandomSource; access: TenantAccess }) {
@@ -143,6 +148,28 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
         );
       });
       return mustFind(tenantId, id);
+    },
+
+    /**
+     * Groups to pick for a profile: found by name in the tenant's directory, each with its SPEC §6
+     * finding (the same check a profile gets), so a protected one is shown refused before it is tried.
+     */
+    async searchGroups(tenantId: string, text: string, limit: number): Promise<{ groups: GroupChoice[]; truncated: boolean }> {
+      const directory = await deps.access.directory(await deps.access.tenant(tenantId));
+      const found = await directory.searchGroups(text, limit);
+      const groups = await Promise.all(
+        found.groups.map(async (group): Promise<GroupChoice> => {
+          const finding = await directory.findProtection(group, []);
+          return {
+            dn: group.dn,
+            guid: group.guid,
+            sid: group.sid,
+            name: group.name,
+            protection: finding ? { protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path } : null,
+          };
+        }),
+      );
+      return { groups, truncated: found.truncated };
     },
 
     list: (tenantId: string) => store.profiles.listForTenant(tenantId),

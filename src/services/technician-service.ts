@@ -55,6 +55,12 @@ export function presentTechnician(t: TechnicianRecord): Technician & { mfaLocked
   };
 }
 
+export interface TechnicianName {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
 /** `system` when run from the CLI by an operator on the host. */
 type ActorId = Actor['technicianId'] | 'system';
 
@@ -121,6 +127,24 @@ export function createTechnicianService(deps: TechnicianServiceDeps) {
     },
 
     list: () => store.technicians.list(),
+
+    /**
+     * Who is who, for pickers such as the audit page's (id, username and display name, nothing
+     * more). Admins and auditors read the trail everywhere, so they see everyone; an approver sees
+     * the technicians linked to an account in a tenant they approve for, and themselves.
+     */
+    async names(viewer: TechnicianRecord): Promise<TechnicianName[]> {
+      const everyone = await store.technicians.list();
+      let visible = everyone;
+      if (!hasRole(viewer.roles, 'admin') && !hasRole(viewer.roles, 'auditor')) {
+        const linked = new Set([viewer.id]);
+        for (const tenantId of viewer.approverTenants) for (const a of await store.accounts.listForTenant(tenantId)) linked.add(a.technicianId);
+        visible = everyone.filter((t) => linked.has(t.id));
+      }
+      return visible
+        .map((t) => ({ id: t.id, username: t.username, displayName: t.displayName }))
+        .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.username.localeCompare(b.username));
+    },
 
     get: mustFind,
 

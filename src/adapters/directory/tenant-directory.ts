@@ -8,6 +8,7 @@ import {
   EqualityFilter,
   ExtensibleFilter,
   OrFilter,
+  SubstringFilter,
   type Client,
   type Entry,
   type Filter,
@@ -244,6 +245,29 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
 
     async groupByDn(dn) {
       return groupWithParents(dn);
+    },
+
+    async searchGroups(text, limit) {
+      // The text goes into substring filters as a value (escaped by ldapts, RFC 4515), never
+      // spliced into a filter string. One page of limit + 1 tells whether there were more.
+      const name = text.trim();
+      const filter = new AndFilter({
+        filters: [
+          new EqualityFilter({ attribute: 'objectClass', value: 'group' }),
+          ...(name
+            ? [new OrFilter({ filters: ['cn', 'sAMAccountName'].map((attribute) => new SubstringFilter({ attribute, any: [name] })) })]
+            : []),
+        ],
+      });
+      const entries = await run('search-groups', async (client) => {
+        for await (const page of client.searchPaginated(session.baseDn, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: limit + 1 } })) {
+          return page.searchEntries;
+        }
+        return [];
+      });
+      const groups = entries.slice(0, limit).map(toGroup).map(({ memberOf: _memberOf, ...group }) => group);
+      groups.sort((a, b) => a.name.localeCompare(b.name));
+      return { groups, truncated: entries.length > limit };
     },
 
     async groupByGuid(guid) {

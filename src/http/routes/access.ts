@@ -51,6 +51,25 @@ const profileView = z.object({
 });
 const presentProfile = (p: AccessProfile) => ({ ...p, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString() });
 
+const groupSearchQuery = z.strictObject({
+  q: z.string().trim().max(64).default('').describe('Part of the group’s name (cn or sAMAccountName); empty: any group'),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+});
+const groupChoiceView = z.object({
+  dn: z.string(),
+  guid: z.string(),
+  sid: z.string(),
+  name: z.string(),
+  protection: z
+    .object({
+      protectedGroup: z.string(),
+      reason: z.string(),
+      path: z.array(z.string()).describe('From this group up to the protected group it sits in (one element: the group itself)'),
+    })
+    .nullable()
+    .describe('Set when the group is protected (SPEC §6) and can never be granted'),
+});
+
 export function accessRoutes(services: Services): Route[] {
   const admin = { auth: 'session' as const, roles: ['admin' as const] };
   return [
@@ -91,6 +110,25 @@ export function accessRoutes(services: Services): Route[] {
       async handler({ params, principal, context }) {
         await services.accounts.unlink(params.id, params.itemId, principal!.technician.id, context);
         return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/tenants/:id/groups',
+      summary: 'Search the tenant’s directory for groups to put in a profile; each says whether it is protected, why, and through which nesting',
+      tag: 'profiles',
+      ...admin,
+      params: tenantParams,
+      query: groupSearchQuery,
+      responses: {
+        200: {
+          description: 'Groups by name, at most `limit`; truncated: there were more (narrow the search)',
+          schema: z.object({ groups: z.array(groupChoiceView), truncated: z.boolean() }),
+        },
+        404: { description: 'No such tenant' },
+      },
+      async handler({ params, query }) {
+        return { status: 200, body: await services.profiles.searchGroups(params.id, query.q, query.limit) };
       },
     }),
     defineRoute({

@@ -78,6 +78,24 @@ export function technicianRoutes(services: Services): Route[] {
         return { status: 201, body: presentTechnician(technician) };
       },
     }),
+    // Before /technicians/:id, which would otherwise take `names` for an id.
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/technicians/names',
+      summary: 'Technicians by name for pickers: id, username and display name only. Admins and auditors see everyone; an approver sees those linked in the tenants they approve for, and themselves',
+      tag: 'technicians',
+      auth: 'session',
+      roles: ['admin', 'auditor', 'approver'],
+      responses: {
+        200: {
+          description: 'By display name',
+          schema: z.object({ technicians: z.array(z.object({ id: z.string(), username: z.string(), displayName: z.string() })) }),
+        },
+      },
+      async handler({ principal }) {
+        return { status: 200, body: { technicians: await services.technicians.names(principal!.technician) } };
+      },
+    }),
     defineRoute({
       method: 'get',
       path: '/api/v1/technicians/:id',
