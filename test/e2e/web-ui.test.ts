@@ -62,6 +62,11 @@ describe('web UI in headless Chromium', () => {
   let nestedGroup: string;
   let middleGroup: string;
   let plainGroup: string;
+  let pickGroup: string;
+  let editor: TestTechnician;
+  let lateAuditor: TestTechnician;
+  /** The second admin's page, kept across the admin-form tests. */
+  let editorPage: Page;
   let suffix: string;
   /** The helpdesk grant requested, extended and revoked in the second test. */
   let revokedId = '';
@@ -103,6 +108,7 @@ describe('web UI in headless Chromium', () => {
     helpdeskGroup = await ou.group(`UI-Helpdesk-${suffix}`);
     guardedGroup = await ou.group(`UI-Guarded-${suffix}`);
     plainGroup = await ou.group(`UI-Plain-${suffix}`);
+    pickGroup = await ou.group(`UI-Pick-${suffix}`);
     // Nested two deep inside Domain Admins: refused, with the path shown.
     middleGroup = await ou.group(`UI-Middle-${suffix}`);
     nestedGroup = await ou.group(`UI-Nested-${suffix}`);
@@ -120,6 +126,8 @@ describe('web UI in headless Chromium', () => {
     await h.container.services.technicians.update(approver.id, { approverTenants: ['acme'] }, 'system', systemContext);
     auditor = await createTechnician(h, ['auditor']);
     admin = await createTechnician(h, ['admin']);
+    editor = await createTechnician(h, ['admin']);
+    lateAuditor = await createTechnician(h, ['auditor']);
 
     server = createServer(createApp(h.container).app);
     base = await listen(server);
@@ -315,14 +323,17 @@ describe('web UI in headless Chromium', () => {
     await signIn(page, auditor, undefined, '/app/audit');
     assert.deepEqual(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents(), ['Audit'], 'an auditor reaches the audit page only');
 
-    await page.getByLabel('Technician or actor id').fill(tech.id);
+    // The technician is picked by name (auditors may read who is who), not typed as an id.
+    await page.getByLabel('Technician', { exact: true }).selectOption({ label: `Test ${tech.username} (${tech.username})` });
+    assert.equal(await page.getByLabel('Technician', { exact: true }).inputValue(), tech.id);
     await page.getByLabel('Tenant id').fill('acme');
     await page.getByRole('button', { name: 'Search' }).click();
-    const actors = page.locator('#events tr td:nth-child(3)');
+    const rowsShown = page.locator('#events tr');
     await until('only the technician’s events', async () => {
-      const all = await actors.allTextContents();
+      const all = await rowsShown.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-actor')));
       return all.length > 0 && all.every((a) => a === tech.id);
     });
+    assert.deepEqual([...new Set(await page.locator('#events tr td:nth-child(3)').allTextContents())], [`Test ${tech.username} (${tech.username})`], 'the actor is shown by name');
     const ofRevoked = page.locator('#events tr').filter({ hasText: revokedId });
     const actions = await ofRevoked.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
     for (const action of ['elevation.requested', 'elevation.extended', 'elevation.revoked']) assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
@@ -351,6 +362,7 @@ describe('web UI in headless Chromium', () => {
 
     // Exports with the same filters: the audit trail (CSV, signed manifest last) and the elevation history.
     const [auditCsv] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Audit trail, CSV' }).click()]);
+    assert.match(auditCsv.suggestedFilename(), /^stint-audit-\d+-\d+\.csv$/);
     const auditText = readFileSync((await auditCsv.path())!, 'utf8');
     assert.ok(auditText.includes(revokedId) && auditText.includes('elevation.revoked'), 'the revoke is in the export');
     const [history] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Elevation history, CSV' }).click()]);
@@ -410,5 +422,185 @@ describe('web UI in headless Chromium', () => {
     await card.getByText('Suspended').waitFor();
     assert.ok(!(await membersOf(acme, guardedGroup)).includes(tech.accountDn.toLowerCase()), 'the grant is gone from AD');
     await context.close();
+  });
+  it('when an admin searches the directory for groups, then Domain Admins and a group nested in it are refused with the reason, and a picked group makes a profile that can be edited and deleted', async () => {
+    const context = await browser.newContext();
+    editorPage = await context.newPage();
+    const page = editorPage;
+    await signIn(page, editor, undefined, '/app/audit');
+    await page.getByRole('link', { name: 'Profiles' }).click();
+    await page.waitForURL(`${base}/app/admin/profiles`);
+    await page.getByLabel('Tenant').selectOption('acme');
+    await page.locator('tr[data-profile="helpdesk"]').waitFor();
+
+    const search = page.getByLabel('Group name contains');
+    const results = page.locator('#group-results');
+    await search.fill('Domain Admins');
+    await search.press('Enter');
+    const domainAdmins = results.locator('li[data-protected="true"]').filter({ hasText: /^Domain Admins/ });
+    await domainAdmins.waitFor();
+    assert.match((await domainAdmins.textContent())!, /Refused: protected — Domain Admins \(RID 512\)/);
+    assert.equal(await results.getByRole('button', { name: 'Add Domain Admins' }).count(), 0, 'a protected group cannot be added');
+    assert.equal(await page.getByLabel('Groups (one DN a line)').inputValue(), '', 'Enter searched; it did not submit the form');
+    await page.locator('#group-results-status').getByText(/refused as protected/).waitFor();
+
+    await search.fill(`UI-Nested-${suffix}`);
+    await page.getByRole('button', { name: 'Search groups' }).click();
+    const nested = results.locator('li[data-protected="true"]').filter({ hasText: `UI-Nested-${suffix}` });
+    await nested.waitFor();
+    assert.match((await nested.textContent())!, /Refused: protected — Domain Admins \(RID 512\).*nested: .*UI-Middle-/);
+    await shot(page, 'admin-profiles-search-refused');
+
+    await search.fill(`UI-Pick-${suffix}`);
+    await search.press('Enter');
+    const add = results.getByRole('button', { name: `Add UI-Pick-${suffix}` });
+    await add.click();
+    assert.equal((await page.getByLabel('Groups (one DN a line)').inputValue()).toLowerCase(), pickGroup.toLowerCase(), 'the picked group’s DN');
+    assert.equal(await add.isDisabled(), true, 'added once');
+    const name = `ui-picked-${suffix}`;
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByRole('button', { name: 'Create profile' }).click();
+    await page.locator('#profiles-status').getByText(`Created ${name} in acme, granting UI-Pick-${suffix}`).waitFor();
+    const row = page.locator(`tr[data-profile="${name}"]`);
+    await row.getByText(`UI-Pick-${suffix}`).waitFor();
+    const created = (await h.container.store.profiles.findByName('acme', name))!;
+    assert.equal(created.groups[0]!.dn.toLowerCase(), pickGroup.toLowerCase());
+
+    // Edit: the form is filled from the profile; a change is saved, a protected group is refused.
+    await row.getByRole('button', { name: `Edit ${name}` }).click();
+    await page.getByRole('heading', { name: `Edit profile ${name}` }).waitFor();
+    assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), name);
+    assert.equal(await page.getByLabel('Default duration (minutes)').inputValue(), '60');
+    await page.getByLabel('Description').fill('edited from the browser');
+    await page.getByLabel('Default duration (minutes)').fill('30');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.locator('#profiles-status').getByText(`Saved ${name} in acme`).waitFor();
+    const saved = (await h.container.store.profiles.findById(created.id))!;
+    assert.equal(saved.description, 'edited from the browser');
+    assert.equal(saved.defaultDurationSeconds, 1800);
+    assert.equal(saved.maxDurationSeconds, created.maxDurationSeconds, 'the rest unchanged');
+
+    await row.getByRole('button', { name: `Edit ${name}` }).click();
+    await page.getByLabel('Groups (one DN a line)').fill(`${pickGroup}\n${nestedGroup}`);
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.locator('#protected-finding').getByText('Refused: a protected group.').waitFor();
+    assert.equal((await h.container.store.profiles.findById(created.id))!.groups.length, 1, 'nothing changed');
+    await page.getByRole('button', { name: 'Cancel edit' }).click();
+    await page.getByRole('heading', { name: 'Create a profile' }).waitFor();
+
+    // Delete, after a confirmation.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    await page.locator('#profiles-status').getByText(`Deleted ${name} in acme.`).waitFor();
+    await row.waitFor({ state: 'detached' });
+    assert.equal(await h.container.store.profiles.findById(created.id), null, 'deleted');
+  });
+
+  it('when an admin adds a tenant, then a wrong bind password is refused by the connection check and nothing is saved; the right one is saved with the check shown, and the password is never shown again', async () => {
+    const page = editorPage;
+    await page.getByRole('link', { name: 'Tenants' }).click();
+    await page.waitForURL(`${base}/app/admin/tenants`);
+    const id = `ui-t-${suffix}`;
+    await page.getByLabel('Tenant id').fill(id);
+    await page.getByLabel('Display name').fill(`UI Tenant ${suffix}`);
+    await page.getByLabel('Time zone').fill('Europe/London');
+    await page.getByLabel('Directory URL').fill(acme.ldapsUrl);
+    await page.getByLabel('Bind DN').fill(acme.bindDn);
+    await page.getByLabel('Bind password').fill('not-the-password');
+    await page.getByLabel('Base DN').fill(acme.baseDn);
+    await page.getByLabel('CA certificate (PEM)').fill(readFileSync(acme.caFile, 'utf8'));
+    await page.getByRole('button', { name: 'Check and add tenant' }).click();
+    const check = page.locator('#tenant-check');
+    await check.getByText(/^Not saved\. /).waitFor();
+    assert.equal(await check.getAttribute('data-result'), 'failed');
+    assert.equal(await h.container.store.tenants.findById(id), null, 'nothing saved');
+    await shot(page, 'admin-tenants-refused');
+
+    await page.getByLabel('Bind password').fill(acme.bindPassword);
+    await page.getByRole('button', { name: 'Check and add tenant' }).click();
+    await check.getByText(`Added UI Tenant ${suffix} (${id}). Connection checked: LDAPS verified, bound, and found ${acme.baseDn} in`).waitFor();
+    assert.equal(await check.getAttribute('data-result'), 'ok');
+    const row = page.locator(`tr[data-tenant="${id}"]`);
+    await row.getByText('Europe/London').waitFor();
+    assert.equal((await h.container.store.tenants.findById(id))!.directory.baseDn, acme.baseDn);
+    assert.equal(await page.getByLabel('Bind password').inputValue(), '', 'the password is cleared from the page');
+    await shot(page, 'admin-tenants-added');
+
+    // Edit: the password field stays empty (write-only); an unchanged connection is not re-checked.
+    await row.getByRole('button', { name: `Edit ${id}` }).click();
+    await page.getByRole('heading', { name: `Edit tenant ${id}` }).waitFor();
+    assert.equal(await page.getByLabel('Bind password').inputValue(), '', 'never echoed back');
+    assert.equal(await page.getByLabel('Bind DN').inputValue(), acme.bindDn);
+    const listed = await page.evaluate(async () => (await fetch('/api/v1/tenants')).text());
+    assert.ok(!listed.includes(acme.bindPassword), 'the API never returns the bind password');
+    await page.getByLabel('Display name').fill(`UI Tenant ${suffix} renamed`);
+    await page.getByRole('button', { name: 'Save tenant' }).click();
+    await check.getByText(`Saved UI Tenant ${suffix} renamed (${id}). The connection was not changed, so it was not checked again.`).waitFor();
+    assert.equal((await h.container.store.tenants.findById(id))!.displayName, `UI Tenant ${suffix} renamed`);
+    await row.getByText(`UI Tenant ${suffix} renamed`).waitFor();
+  });
+
+  it('when an admin adds a technician with roles and approver tenants, then they are created and their account in a tenant can be linked at once', async () => {
+    const page = editorPage;
+    await page.getByRole('link', { name: 'Technicians' }).click();
+    await page.waitForURL(`${base}/app/admin/technicians`);
+    const username = `ui-new-${suffix}`;
+    // A username already taken is refused in words, and nothing is created.
+    const before = (await h.container.store.technicians.list()).length;
+    await page.getByLabel('Username').fill(editor.username);
+    await page.getByLabel('Display name').fill(`UI New ${suffix}`);
+    await page.getByLabel('Email').fill(`${username}@example.test`);
+    await page.getByLabel('approver (for the tenants below)').check();
+    await page.locator('#new-approver-tenants').getByLabel('acme (acme)').check();
+    await page.getByLabel('Initial password (Stint password only)').fill(`pw-${username}-long-enough`);
+    await page.getByRole('button', { name: 'Add technician' }).click();
+    await page.locator('#create-form [role="alert"]').getByText('Not done').waitFor();
+    assert.equal((await h.container.store.technicians.list()).length, before, 'nothing created');
+
+    await page.getByLabel('Username').fill(username);
+    await page.getByRole('button', { name: 'Add technician' }).click();
+    await page.locator('#technicians-status').getByText(`Added UI New ${suffix} (${username}) as technician, approver, approving for acme.`).waitFor();
+    const made = (await h.container.store.technicians.findByUsername(username))!;
+    assert.deepEqual([...made.roles].sort(), ['approver', 'technician']);
+    assert.deepEqual(made.approverTenants, ['acme']);
+    const card = page.locator(`article[data-technician="${made.id}"]`);
+    await card.getByText('Linked accounts').waitFor();
+
+    assert.equal(await page.getByLabel('Technician', { exact: true }).inputValue(), made.id, 'the link form names the new technician');
+    const accountName = `msp-new-${suffix}`;
+    await ou.user(accountName, `Acct-${suffix}-Pw-9Z!`);
+    await page.locator('#link-form').getByLabel('Tenant', { exact: true }).selectOption('acme');
+    await page.getByLabel('Their account in the tenant\'s domain').fill(accountName);
+    await page.getByRole('button', { name: 'Link', exact: true }).click();
+    await card.getByText(`acme: ${accountName}`).waitFor();
+    assert.equal((await h.container.store.accounts.find('acme', made.id))?.samAccountName, accountName);
+    await shot(page, 'admin-technicians-added');
+    await editorPage.context().close();
+  });
+
+  it('when the access token has lapsed, then the audit page still downloads its exports on the session (refreshed first), where a bare request is refused', async () => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    await signIn(page, lateAuditor, undefined, '/app/audit');
+    await page.locator('#events tr').first().waitFor();
+    // Past the access token's 15 minutes, within the refresh token's 30 idle minutes.
+    h.clock.advance(16 * 60_000);
+    try {
+      const bare = await page.evaluate(async () => {
+        const res = await fetch('/api/v1/audit/export?format=ndjson');
+        return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
+      });
+      assert.deepEqual(bare, { status: 401, code: 'token_invalid' }, 'the access token has lapsed');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Audit trail, NDJSON' }).click()]);
+      assert.match(download.suggestedFilename(), /^stint-audit-\d+-\d+\.ndjson$/, 'saved under the server’s file name');
+      const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { record: string; action?: string });
+      assert.ok(lines.some((l) => l.action === 'elevation.revoked'), 'the trail is in it');
+      assert.equal(lines[lines.length - 1]!.record, 'manifest', 'whole, with the signed manifest last');
+      await page.locator('#export-status').getByText(/^Downloaded .+\.ndjson \(/).waitFor();
+      await shot(page, 'audit-export-after-lapse');
+    } finally {
+      h.clock.advance(-16 * 60_000);
+      await context.close();
+    }
   });
 });

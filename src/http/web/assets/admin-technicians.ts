@@ -1,5 +1,5 @@
 // Admin: technicians with their roles, status (suspend, reactivate), MFA (reset), the accounts
-// linked to them in each tenant (link, unlink), and the technician kill switch.
+// linked to them in each tenant (link, unlink), the technician kill switch, and a form to add one.
 import { api, requireSession } from './api.ts';
 import { byId, clearError, failureText, h, setUpHeader, showError } from './dom.ts';
 import { killTechnician, loadTenants, type Technician, type Tenant } from './admin.ts';
@@ -121,7 +121,49 @@ async function load() {
   };
   keep(byId<HTMLSelectElement>('link-technician'), technicians.map((t) => h('option', { value: t.id }, `${t.displayName} (${t.username})`)));
   keep(byId<HTMLSelectElement>('link-tenant'), tenants.map((t) => h('option', { value: t.id }, `${t.displayName} (${t.id})`)));
+  const approves = byId('new-approver-tenants');
+  const ticked = new Set(Array.from(approves.querySelectorAll<HTMLInputElement>('input:checked'), (box) => box.value));
+  approves.replaceChildren(
+    h('legend', {}, 'Approves for tenants'),
+    ...(tenants.length
+      ? tenants.map((t) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'approverTenants', value: t.id, ...(ticked.has(t.id) ? { checked: '' } : {}) }), ` ${t.displayName} (${t.id})`))
+      : [h('p', { class: 'hint' }, 'No tenants yet.')]),
+  );
 }
+
+const createForm = byId<HTMLFormElement>('create-form');
+const identity = byId<HTMLSelectElement>('new-identity');
+// A directory sign-in has no Stint password.
+identity.addEventListener('change', () => {
+  const password = byId<HTMLInputElement>('new-password');
+  password.disabled = identity.value !== 'local';
+  if (password.disabled) password.value = '';
+});
+createForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearError(createForm);
+  const data = new FormData(createForm);
+  const text = (name: string) => String(data.get(name) ?? '').trim();
+  const body: Record<string, unknown> = {
+    username: text('username'),
+    displayName: text('displayName'),
+    email: text('email'),
+    roles: data.getAll('roles').map(String),
+    approverTenants: data.getAll('approverTenants').map(String),
+    identitySource: text('identitySource'),
+  };
+  if (text('slackUserId')) body.slackUserId = text('slackUserId');
+  if (body.identitySource === 'local') body.password = String(data.get('password') ?? '');
+  try {
+    const created = await api<Technician>('POST', '/api/v1/technicians', body);
+    createForm.reset();
+    status.textContent = `Added ${created.displayName} (${created.username}) as ${created.roles.join(', ')}${created.approverTenants.length ? `, approving for ${created.approverTenants.join(', ')}` : ''}. They enrol their authenticator at first login; link their account in a tenant below.`;
+    await load();
+    byId<HTMLSelectElement>('link-technician').value = created.id;
+  } catch (error) {
+    showError(createForm, error);
+  }
+});
 
 const linkForm = byId<HTMLFormElement>('link-form');
 linkForm.addEventListener('submit', async (event) => {

@@ -1,7 +1,8 @@
 // Admin: the tenants, a check of each one's directory connection (LDAPS, bind, base DN) with the
-// result in words, and the tenant kill switch.
+// result in words, a form to add or edit a tenant (the server checks the connection before it saves;
+// the bind password is write-only), and the tenant kill switch.
 import { ApiFailure, api, requireSession } from './api.ts';
-import { byId, h, setUpHeader } from './dom.ts';
+import { byId, clearError, h, setUpHeader, showError } from './dom.ts';
 import { killTenant, loadTenants, type Tenant } from './admin.ts';
 
 const me = await requireSession();
@@ -26,6 +27,8 @@ function row(t: Tenant) {
       check.disabled = false;
     }
   });
+  const edit = h('button', { type: 'button', class: 'secondary', 'aria-label': `Edit ${t.id}` }, 'Edit');
+  edit.addEventListener('click', () => startEdit(t));
   const kill = h('button', { type: 'button', class: 'danger', 'aria-label': `Kill switch for ${t.id}` }, 'Kill switch…');
   kill.addEventListener('click', () => killTenant(t, status, load));
   return h(
@@ -35,7 +38,7 @@ function row(t: Tenant) {
     h('td', {}, t.directory.url, h('br', {}), h('span', { class: 'hint mono' }, t.directory.baseDn)),
     h('td', {}, t.timeZone),
     h('td', {}, result),
-    h('td', { class: 'actions' }, check, kill),
+    h('td', { class: 'actions' }, check, edit, kill),
   );
 }
 
@@ -44,5 +47,106 @@ async function load() {
   byId('no-tenants').hidden = tenants.length > 0;
   byId('tenants').replaceChildren(...tenants.map(row));
 }
+
+const form = byId<HTMLFormElement>('tenant-form');
+const checkResult = byId('tenant-check');
+/** The tenant being edited (null: the form adds one). */
+let editing: Tenant | null = null;
+const input = (name: string) => form.elements.namedItem(name) as HTMLInputElement;
+
+function connectionText(c: { baseDn: string; latencyMs: number } | null): string {
+  return c ? `Connection checked: LDAPS verified, bound, and found ${c.baseDn} in ${Math.round(c.latencyMs)} ms.` : 'The connection was not changed, so it was not checked again.';
+}
+
+function startEdit(t: Tenant) {
+  editing = t;
+  clearError(form);
+  checkResult.textContent = '';
+  delete checkResult.dataset.result;
+  input('id').value = t.id;
+  input('id').readOnly = true;
+  input('displayName').value = t.displayName;
+  input('timeZone').value = t.timeZone;
+  input('driftMode').value = t.driftMode;
+  input('slackChannel').value = t.slackChannel ?? '';
+  input('keepAccountsDisabled').checked = t.keepAccountsDisabled;
+  input('url').value = t.directory.url;
+  input('bindDn').value = t.directory.bindDn;
+  input('bindPassword').value = '';
+  input('baseDn').value = t.directory.baseDn;
+  input('caCertificate').value = t.directory.caCertificate;
+  byId('tenant-form-title').textContent = `Edit tenant ${t.id}`;
+  byId('tenant-submit').textContent = 'Save tenant';
+  byId('tenant-cancel').hidden = false;
+  input('displayName').focus();
+}
+
+function stopEdit() {
+  editing = null;
+  form.reset();
+  input('id').readOnly = false;
+  byId('tenant-form-title').textContent = 'Add a tenant';
+  byId('tenant-submit').textContent = 'Check and add tenant';
+  byId('tenant-cancel').hidden = true;
+}
+
+byId('tenant-cancel').addEventListener('click', () => {
+  stopEdit();
+  clearError(form);
+});
+
+/** What the form says, as the API takes it; on edit only what differs from the tenant, the password only when typed. */
+function bodyOf(t: Tenant | null): Record<string, unknown> {
+  const data = new FormData(form);
+  const text = (name: string) => String(data.get(name) ?? '').trim();
+  const fields: Record<string, unknown> = {
+    displayName: text('displayName'),
+    timeZone: text('timeZone'),
+    driftMode: text('driftMode'),
+    slackChannel: text('slackChannel') || null,
+    keepAccountsDisabled: data.has('keepAccountsDisabled'),
+  };
+  const directory: Record<string, string> = { url: text('url'), bindDn: text('bindDn'), baseDn: text('baseDn'), caCertificate: text('caCertificate') };
+  // Passwords may begin or end with spaces: taken as typed.
+  const password = String(data.get('bindPassword') ?? '');
+  if (!t) return { id: text('id'), ...fields, directory: { ...directory, bindPassword: password } };
+  const before: Record<string, unknown> = { displayName: t.displayName, timeZone: t.timeZone, driftMode: t.driftMode, slackChannel: t.slackChannel, keepAccountsDisabled: t.keepAccountsDisabled };
+  const changed: Record<string, unknown> = Object.fromEntries(Object.entries(fields).filter(([k, v]) => v !== before[k]));
+  const beforeDirectory: Record<string, string> = { ...t.directory, caCertificate: t.directory.caCertificate.trim() };
+  const changedDirectory: Record<string, string> = Object.fromEntries(Object.entries(directory).filter(([k, v]) => v !== beforeDirectory[k]));
+  if (password) changedDirectory.bindPassword = password;
+  if (Object.keys(changedDirectory).length > 0) changed.directory = changedDirectory;
+  return changed;
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearError(form);
+  const was = editing;
+  const body = bodyOf(was);
+  if (was && Object.keys(body).length === 0) {
+    checkResult.textContent = 'Nothing changed.';
+    return;
+  }
+  const submit = byId<HTMLButtonElement>('tenant-submit');
+  submit.disabled = true;
+  checkResult.dataset.result = '';
+  checkResult.textContent = body.directory ? 'Checking the connection…' : 'Saving…';
+  try {
+    const answer = was
+      ? await api<{ tenant: Tenant; connection: { baseDn: string; latencyMs: number } | null }>('PATCH', `/api/v1/tenants/${encodeURIComponent(was.id)}`, body)
+      : await api<{ tenant: Tenant; connection: { baseDn: string; latencyMs: number } | null }>('POST', '/api/v1/tenants', body);
+    stopEdit();
+    checkResult.dataset.result = 'ok';
+    checkResult.textContent = `${was ? 'Saved' : 'Added'} ${answer.tenant.displayName} (${answer.tenant.id}). ${connectionText(answer.connection)}`;
+    await load();
+  } catch (error) {
+    checkResult.dataset.result = 'failed';
+    checkResult.textContent = `Not saved. ${error instanceof ApiFailure ? `${error.message} (${error.code})` : 'No answer.'}`;
+    showError(form, error);
+  } finally {
+    submit.disabled = false;
+  }
+});
 
 await load();

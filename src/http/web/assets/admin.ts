@@ -7,7 +7,10 @@ export interface Tenant {
   id: string;
   displayName: string;
   timeZone: string;
-  directory: { url: string; bindDn: string; baseDn: string };
+  directory: { url: string; bindDn: string; baseDn: string; caCertificate: string };
+  keepAccountsDisabled: boolean;
+  slackChannel: string | null;
+  driftMode: 'remove' | 'report';
 }
 
 export interface Technician {

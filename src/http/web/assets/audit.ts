@@ -1,8 +1,9 @@
-// The auditor's page: search the audit trail (time range, tenant, actor, action) a page at a time,
-// read one event in full, and download exports of the trail or of the elevation history with the
-// same filters. The action list comes from the API's own OpenAPI document, so it never drifts.
-import { api, requireSession } from './api.ts';
-import { byId, clearError, formatTime, h, setUpHeader, showError } from './dom.ts';
+// The auditor's page: search the audit trail (time range, tenant, technician picked by name, action)
+// a page at a time, read one event in full, and download exports of the trail or of the elevation
+// history with the same filters. The action list comes from the API's own OpenAPI document, so it
+// never drifts; the technicians from the names read auditors may use.
+import { api, download, requireSession } from './api.ts';
+import { byId, clearError, failureText, formatTime, h, setUpHeader, showError } from './dom.ts';
 
 interface AuditEvent {
   seq: number;
@@ -43,7 +44,10 @@ function filters(): Record<string, string> {
   return f;
 }
 
-/** The export links carry the current filters; a plain GET download rides on the session cookie. */
+/**
+ * The export links carry the current filters. A click downloads through the session (download()),
+ * which refreshes a lapsed access token first; a plain link would get a 401 once it had lapsed.
+ */
 function updateExportLinks() {
   const f = filters();
   const audit = new URLSearchParams({ ...(f.from && { from: f.from }), ...(f.to && { to: f.to }), ...(f.tenant && { tenant: f.tenant }), ...(f.actor && { technician: f.actor }), ...(f.action && { action: f.action }) });
@@ -57,13 +61,17 @@ function updateExportLinks() {
   link('history-ndjson', '/api/v1/elevations/export', history, 'ndjson');
 }
 
+/** Technician ids to "Display name (username)", for the actor column and the detail. */
+const names = new Map<string, string>();
+const actorName = (actor: string) => names.get(actor) ?? actor;
+
 function showDetail(e: AuditEvent) {
   const section = byId('detail');
   byId('detail-title').textContent = `Event ${e.seq}: ${e.action}`;
   const pairs: Array<[string, string]> = [
     ['Sequence', String(e.seq)],
     ['Time', `${formatTime(e.at)} (${e.at})`],
-    ['Actor', e.actor],
+    ['Actor', names.has(e.actor) ? `${actorName(e.actor)}, ${e.actor}` : e.actor],
     ['Action', e.action],
     ['Tenant', e.tenantId ?? '—'],
     ['Target', e.target ?? '—'],
@@ -90,10 +98,10 @@ async function load(before: number | undefined) {
       open.addEventListener('click', () => showDetail(e));
       return h(
         'tr',
-        { 'data-seq': String(e.seq), 'data-action': e.action },
+        { 'data-seq': String(e.seq), 'data-action': e.action, 'data-actor': e.actor },
         h('td', {}, String(e.seq)),
         h('td', {}, formatTime(e.at)),
-        h('td', {}, e.actor),
+        h('td', {}, actorName(e.actor)),
         h('td', {}, e.action),
         h('td', {}, e.tenantId ?? '—'),
         h('td', { class: 'mono' }, e.target ?? '—'),
@@ -143,5 +151,30 @@ async function loadActions() {
   byId('action').append(...[...actions].sort().map((a) => h('option', { value: a }, a)));
 }
 
-await loadActions();
+async function loadTechnicians() {
+  const { technicians } = await api<{ technicians: Array<{ id: string; username: string; displayName: string }> }>('GET', '/api/v1/technicians/names');
+  for (const t of technicians) names.set(t.id, `${t.displayName} (${t.username})`);
+  byId('actor').append(...technicians.map((t) => h('option', { value: t.id }, names.get(t.id)!)));
+}
+
+const exportStatus = byId('export-status');
+for (const id of ['export-ndjson', 'export-csv', 'history-csv', 'history-ndjson']) {
+  const link = byId<HTMLAnchorElement>(id);
+  link.addEventListener('click', async (event) => {
+    event.preventDefault();
+    if (link.getAttribute('aria-disabled') === 'true') return;
+    link.setAttribute('aria-disabled', 'true');
+    exportStatus.textContent = `Preparing ${link.textContent}…`;
+    try {
+      const saved = await download(link.getAttribute('href')!);
+      exportStatus.textContent = `Downloaded ${saved.filename} (${saved.bytes.toLocaleString()} bytes).`;
+    } catch (error) {
+      exportStatus.textContent = failureText(error);
+    } finally {
+      link.removeAttribute('aria-disabled');
+    }
+  });
+}
+
+await Promise.all([loadActions(), loadTechnicians()]);
 await search();
