@@ -19,6 +19,7 @@ import { createStore, migrateToLatest, openDatabase } from '../src/adapters/stor
 import type { AuditEventInput } from '../src/domain/audit.ts';
 import { createAuditService, noForwardingTargets } from '../src/services/audit-service.ts';
 import { createExportVerifier } from '../src/services/audit-verify.ts';
+import { createLineChunkPool, defaultVerifyThreads } from '../src/adapters/formats/line-chunk-pool.ts';
 import { systemContext } from '../src/services/context.ts';
 
 const total = Number(process.env.BENCH_EXPORT_EVENTS ?? 1_000_000);
@@ -68,9 +69,15 @@ async function phase(name: string, dir: string, masterKey: string): Promise<numb
       }
       return n;
     }
-    if (name === 'verify') {
+    if (name === 'verify' || name === 'verify-one-thread') {
       const jwks = await audit.jwks();
-      const report = await createExportVerifier({ signatures: createAuditSignatureVerifier(), decoder: auditExportDecoder }).verify(createReadStream(join(dir, 'export.ndjson')), jwks);
+      // As `stint audit verify` runs it (records checked on worker threads), and on this thread alone.
+      const verifier = createExportVerifier({
+        signatures: createAuditSignatureVerifier(),
+        decoder: auditExportDecoder,
+        ...(name === 'verify' && { lineChunks: () => createLineChunkPool() }),
+      });
+      const report = await verifier.verify(createReadStream(join(dir, 'export.ndjson')), jwks);
       if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.problem)}`);
       return report.events;
     }
@@ -122,7 +129,7 @@ if (process.argv[2] === '--phase') {
     const fillSeconds = await fill(dir, masterKey);
     console.log(`audit export bench: ${total.toLocaleString('en')} events on SQLite (filled in ${fillSeconds.toFixed(1)} s with appendMany)`);
     const results: Record<string, { events: number; seconds: number; maxRssMb: number }> = {};
-    for (const name of ['raw-export', 'export', 'raw-read', 'verify']) {
+    for (const name of ['raw-export', 'export', 'raw-read', 'verify', 'verify-one-thread']) {
       const run = spawnSync(process.execPath, [...phaseFlags, self, '--phase', name, dir, masterKey], { encoding: 'utf8', maxBuffer: 1 << 20 });
       if (run.status !== 0) throw new Error(`${name} failed: ${run.stderr}`);
       results[name] = JSON.parse(run.stdout);
@@ -134,7 +141,8 @@ if (process.argv[2] === '--phase') {
     console.log(line('raw: rows → JSON lines', results['raw-export']!));
     console.log(line('export: NDJSON + chain + manifest', results.export!, results['raw-export']));
     console.log(line('raw: read JSON lines', results['raw-read']!));
-    console.log(line('verify: offline, every hash', results.verify!, results['raw-read']));
+    console.log(line(`verify: offline, every hash, ${defaultVerifyThreads()} threads`, results.verify!, results['raw-read']));
+    console.log(line('verify: the same on one thread', results['verify-one-thread']!, results['raw-read']));
     console.log(`  export file ${(statSync(join(dir, 'export.ndjson')).size / 1e6).toFixed(0)} MB`);
     writeFileSync(join(dir, 'done'), '');
   } finally {

@@ -11,6 +11,7 @@ import { createCsrfTokens } from './adapters/crypto/csrf.ts';
 import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/crypto/secret-box.ts';
 import { createAuditSignatureVerifier, createAuditSigner } from './adapters/crypto/audit-signer.ts';
 import { createTokenService } from './adapters/crypto/tokens.ts';
+import { createLineChunkPool } from './adapters/formats/line-chunk-pool.ts';
 import { auditExportDecoder, auditExportEncoder, tableEncoder } from './adapters/formats/export-formats.ts';
 import { createTotpEngine, totpCodeAt } from './adapters/crypto/totp.ts';
 import { createLdapIdentitySource } from './adapters/directory/identity.ts';
@@ -129,7 +130,14 @@ export async function migrateDatabase(config: Config): Promise<string[]> {
 export const generateMasterKey = (): string => createRandomSource().bytes(32).toString('base64');
 
 /** `stint audit verify`: needs no configuration, database or key, only the public keys it is given. */
-export const createOfflineExportVerifier = () => createExportVerifier({ signatures: createAuditSignatureVerifier(), decoder: auditExportDecoder });
+/** `stint audit verify`: NDJSON exports are checked on worker threads (line-chunk-pool.ts). */
+export const createOfflineExportVerifier = (options: { threads?: number; chunkBytes?: number } = {}) =>
+  createExportVerifier({
+    signatures: createAuditSignatureVerifier(),
+    decoder: auditExportDecoder,
+    lineChunks: () => createLineChunkPool(options.threads),
+    ...(options.chunkBytes !== undefined && { chunkBytes: options.chunkBytes }),
+  });
 
 /** The current code for a TOTP secret: the demo's stand-in for an authenticator app. */
 export const currentTotpCode = (secret: string): Promise<string> => totpCodeAt(secret, new Date());

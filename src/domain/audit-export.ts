@@ -85,6 +85,24 @@ export interface BadRecord {
 }
 
 /**
+ * Whether a record starting at `seq` with previous hash `recordPrevHash` follows on from where a
+ * walk stands (nothing yet: anything does).
+ */
+export function linkBreak(at: { expectedSeq: number | null; prevHash: string | null }, line: number, seq: number, recordPrevHash: string): BadRecord | null {
+  const { expectedSeq, prevHash } = at;
+  if (expectedSeq !== null && seq !== expectedSeq) {
+    if (seq < expectedSeq) {
+      return { line, seq, reason: seq === expectedSeq - 1 ? 'duplicate' : 'out_of_order', message: `seq ${seq} comes after seq ${expectedSeq - 1}` };
+    }
+    return { line, seq, reason: 'sequence_gap', message: `seq ${expectedSeq}${seq - 1 > expectedSeq ? `–${seq - 1}` : ''} missing before seq ${seq}` };
+  }
+  if (prevHash !== null && recordPrevHash !== prevHash) {
+    return { line, seq, reason: 'prev_hash_mismatch', message: `seq ${seq} does not link to the record before it` };
+  }
+  return null;
+}
+
+/**
  * Walks the records of an export in file order and returns the first that breaks the chain. Feed
  * every record before the manifest to `step`; `state` says where the walk has got to.
  */
@@ -97,15 +115,8 @@ export function createChainWalk() {
   let omitted = 0;
 
   function link(line: number, seq: number, recordPrevHash: string): BadRecord | null {
-    if (expectedSeq !== null && seq !== expectedSeq) {
-      if (seq < expectedSeq) {
-        return { line, seq, reason: seq === expectedSeq - 1 ? 'duplicate' : 'out_of_order', message: `seq ${seq} comes after seq ${expectedSeq - 1}` };
-      }
-      return { line, seq, reason: 'sequence_gap', message: `seq ${expectedSeq}${seq - 1 > expectedSeq ? `–${seq - 1}` : ''} missing before seq ${seq}` };
-    }
-    if (prevHash !== null && recordPrevHash !== prevHash) {
-      return { line, seq, reason: 'prev_hash_mismatch', message: `seq ${seq} does not link to the record before it` };
-    }
+    const broken = linkBreak({ expectedSeq, prevHash }, line, seq, recordPrevHash);
+    if (broken) return broken;
     if (firstSeq === null) {
       firstSeq = seq;
       firstPrevHash = recordPrevHash;
@@ -146,6 +157,109 @@ export function createChainWalk() {
 }
 
 export type WalkState = ReturnType<ReturnType<typeof createChainWalk>['state']>;
+
+/** A line decoded on its own (NDJSON): a record, or why it is none. */
+export type DecodedLine = { record: ExportRecord; line: number } | { malformed: string; line: number };
+
+/**
+ * What one chunk of whole lines holds, checked on its own: a verifier may check chunks in any
+ * order, on any thread, and join the results in file order (joinChunk). Lines count from 1 within
+ * the chunk; sequence numbers are the records' own.
+ */
+export interface LineChunkResult {
+  lines: number;
+  /** The line of the chunk's first event or omitted run; null when it has none. */
+  firstRecordLine: number | null;
+  /** The walk over the chunk's records alone (its first record links to nothing). */
+  walk: WalkState;
+  manifest: { jws: string; line: number } | null;
+  /** The first bad record inside the chunk (not counting how its first record links to the chunk before). */
+  problem: BadRecord | null;
+}
+
+/** Checks a chunk of whole lines (`text`; its last line may lack the newline). */
+export function checkLineChunk(text: string, decode: (raw: string, line: number) => DecodedLine | null): LineChunkResult {
+  const parts = text.split('\n');
+  const lines = text.endsWith('\n') ? parts.length - 1 : parts.length;
+  const walk = createChainWalk();
+  let firstRecordLine: number | null = null;
+  let manifest: { jws: string; line: number } | null = null;
+  let problem: BadRecord | null = null;
+  for (let i = 0; i < lines; i++) {
+    const item = decode(parts[i]!, i + 1);
+    if (item === null) continue;
+    if ('malformed' in item) {
+      const lastSeq = walk.state().lastSeq;
+      problem = { line: item.line, seq: lastSeq === null ? null : lastSeq + 1, reason: 'malformed', message: item.malformed };
+      break;
+    }
+    if (manifest) {
+      problem = { line: item.line, seq: null, reason: 'record_after_manifest', message: 'a record after the manifest' };
+      break;
+    }
+    if (item.record.record === 'manifest') {
+      manifest = { jws: item.record.jws, line: item.line };
+      continue;
+    }
+    firstRecordLine ??= item.line;
+    problem = walk.step(item.record, item.line);
+    if (problem) break;
+  }
+  return { lines, firstRecordLine, walk: walk.state(), manifest, problem };
+}
+
+/** Where a verifier joining chunks in file order stands. */
+export interface ChunkJoin {
+  walk: WalkState;
+  manifest: { jws: string; line: number } | null;
+  /** Lines before the next chunk. */
+  lines: number;
+}
+
+export const emptyJoin = (): ChunkJoin => ({
+  walk: { firstSeq: null, lastSeq: null, firstPrevHash: null, lastHash: null, events: 0, omitted: 0 },
+  manifest: null,
+  lines: 0,
+});
+
+/**
+ * Adds the next chunk's result (in file order) to a join: the first bad record of the file so far
+ * (with file line numbers), or the join extended by the chunk. The same answer as walking the
+ * file's records one by one.
+ */
+export function joinChunk(join: ChunkJoin, chunk: LineChunkResult): { problem: BadRecord } | { join: ChunkJoin } {
+  const at = (problem: BadRecord): { problem: BadRecord } => ({ problem: { ...problem, line: problem.line + join.lines } });
+  const { problem } = chunk;
+  const before = join.walk;
+  const nextSeq = before.lastSeq === null ? null : before.lastSeq + 1;
+  // A line that is no record before the chunk's first record: the walk before the chunk decides its seq.
+  if (problem && (chunk.firstRecordLine === null || problem.line < chunk.firstRecordLine)) {
+    return at(problem.reason === 'malformed' && problem.seq === null ? { ...problem, seq: nextSeq } : problem);
+  }
+  if (join.manifest && (chunk.firstRecordLine !== null || chunk.manifest)) {
+    const line = Math.min(chunk.firstRecordLine ?? Infinity, chunk.manifest?.line ?? Infinity);
+    return at({ line, seq: null, reason: 'record_after_manifest', message: 'a record after the manifest' });
+  }
+  if (chunk.firstRecordLine !== null && chunk.walk.firstSeq !== null && chunk.walk.firstPrevHash !== null) {
+    const broken = linkBreak({ expectedSeq: nextSeq, prevHash: before.lastHash }, chunk.firstRecordLine, chunk.walk.firstSeq, chunk.walk.firstPrevHash);
+    if (broken) return at(broken);
+  }
+  if (problem) return at(problem);
+  const after = chunk.walk;
+  const walk =
+    after.firstSeq === null
+      ? { ...before, events: before.events + after.events, omitted: before.omitted + after.omitted }
+      : before.firstSeq === null
+        ? after
+        : { ...before, lastSeq: after.lastSeq, lastHash: after.lastHash, events: before.events + after.events, omitted: before.omitted + after.omitted };
+  return {
+    join: {
+      walk,
+      manifest: chunk.manifest ? { ...chunk.manifest, line: chunk.manifest.line + join.lines } : join.manifest,
+      lines: join.lines + chunk.lines,
+    },
+  };
+}
 
 /** Why a walked export does not match its (authentic) manifest, or null when it does. */
 export function manifestMismatch(walk: WalkState, manifest: ExportManifest, contentDigest: string): string | null {

@@ -2,11 +2,14 @@
 // Reads the file once, line by line (constant memory), walks the chain record by record, then
 // checks the manifest's signature, what it says against what was read, and its checkpoint.
 import { createHash } from 'node:crypto';
-import { StringDecoder } from 'node:string_decoder';
 import {
+  checkLineChunk,
   checkpointMismatch,
   checkpointType,
   createChainWalk,
+  emptyJoin,
+  joinChunk,
+  type LineChunkResult,
   manifestMismatch,
   manifestType,
   type BadRecord,
@@ -15,7 +18,7 @@ import {
   type ExportManifest,
 } from '../domain/audit-export.ts';
 import { DomainError } from '../domain/errors.ts';
-import type { AuditSignatureVerifier, DecodedRecord, ExportDecoder } from './ports.ts';
+import type { AuditSignatureVerifier, DecodedRecord, ExportDecoder, LineChunkChecker } from './ports.ts';
 
 export type Jwks = { keys: Array<Record<string, unknown>> };
 
@@ -38,18 +41,21 @@ export type VerifyReport =
     }
   | { ok: false; format: ExportFormat | null; problem: VerifyProblem };
 
+/** Whole lines are handed on in chunks of about this many bytes (the last may be shorter). */
+const defaultChunkBytes = 256 * 1024;
+
 /**
- * Splits bytes into lines (without the newline), a chunk's worth at a time, and hashes every byte
- * before the last line, which in an export is the manifest: the bytes its contentDigest covers.
- * The digest is taken over the bytes as read (not over decoded text), a chunk's span at a time:
- * what is not yet hashed is the last complete line seen (`held`) and the unfinished line after it
- * (`tail`), since either may turn out to be the file's last line.
+ * Cuts bytes into chunks of whole lines (a chunk ends just after a newline; only the file's last
+ * may not), and hashes every byte before the last line, which in an export is the manifest: the
+ * bytes its contentDigest covers. The digest is taken over the bytes as read (not over decoded
+ * text), a chunk's span at a time: what is not yet hashed is the last complete line seen (`held`)
+ * and the unfinished line after it (`tail`), since either may turn out to be the file's last line.
+ * A newline byte never occurs inside a UTF-8 sequence, so each chunk decodes on its own.
  */
-function linesWithDigest(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>) {
+function wholeLineChunks(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, chunkBytes: number) {
   const digest = createHash('sha256');
   let held: Buffer[] = [];
   let tail: Buffer[] = [];
-  let lastLine = 0;
   const hashAll = (parts: Buffer[]) => {
     for (const part of parts) digest.update(part);
   };
@@ -71,42 +77,53 @@ function linesWithDigest(chunks: AsyncIterable<Buffer | string> | Iterable<Buffe
     }
     tail = lastNewline + 1 < bytes.length ? [bytes.subarray(lastNewline + 1)] : [];
   }
-  async function* batches(): AsyncGenerator<string[]> {
-    const decoder = new StringDecoder('utf8');
-    let rest = '';
+  async function* wholeLines(): AsyncGenerator<Buffer> {
+    let pending: Buffer[] = [];
+    let size = 0;
     for await (const chunk of chunks) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      if (bytes.length === 0) continue;
       hashBytes(bytes);
-      rest += decoder.write(bytes);
-      const lines: string[] = [];
-      let start = 0;
-      for (let end = rest.indexOf('\n'); end !== -1; end = rest.indexOf('\n', start)) {
-        lines.push(rest.slice(start, end));
-        start = end + 1;
-      }
-      rest = rest.slice(start);
-      lastLine += lines.length;
-      if (lines.length > 0) yield lines;
+      pending.push(bytes);
+      size += bytes.length;
+      if (size < chunkBytes) continue;
+      const joined = Buffer.concat(pending, size);
+      const cut = joined.lastIndexOf(0x0a) + 1;
+      if (cut === 0) continue; // one very long line so far
+      // A copy: the chunk may be handed to another thread, and the rest must not share its memory.
+      yield Buffer.from(joined.subarray(0, cut));
+      pending = cut < joined.length ? [Buffer.from(joined.subarray(cut))] : [];
+      size = joined.length - cut;
     }
-    rest += decoder.end();
-    if (rest !== '') {
-      lastLine++;
-      yield [rest];
-    }
+    if (size > 0) yield Buffer.concat(pending, size);
   }
   return {
-    /** The lines, in the batches a chunk of input completes. */
-    batches: batches(),
-    /** Once the lines are all read: the digest of every byte before the last line. */
+    chunks: wholeLines(),
+    /** Once every chunk is read: the digest of every byte before the last line. */
     digest: () => {
       if (tail.length > 0) hashAll(held);
       return `sha256:${digest.digest('hex')}`;
     },
-    lastLine: () => lastLine,
   };
 }
 
-export function createExportVerifier(deps: { signatures: AuditSignatureVerifier; decoder(format: ExportFormat): ExportDecoder }) {
+/** Checks chunks of NDJSON lines on this thread, one after the other. */
+export function inlineLineChunkChecker(decodeLine: (raw: string, line: number) => DecodedRecord | null): LineChunkChecker {
+  return {
+    check: async (bytes) => checkLineChunk(bytes.toString('utf8'), decodeLine),
+    parallel: 1,
+    close: async () => undefined,
+  };
+}
+
+export function createExportVerifier(deps: {
+  signatures: AuditSignatureVerifier;
+  decoder(format: ExportFormat): ExportDecoder;
+  /** Checks NDJSON chunks elsewhere (other threads); by default on this one. */
+  lineChunks?: () => LineChunkChecker;
+  /** The size of the chunks of lines checked on their own (tests use tiny ones). */
+  chunkBytes?: number;
+}) {
   async function checkSignature(jws: string, type: string, jwks: Jwks, line: number): Promise<{ payload: unknown; kid: string } | VerifyProblem> {
     try {
       return await deps.signatures.verify(jws, type, jwks);
@@ -121,54 +138,69 @@ export function createExportVerifier(deps: { signatures: AuditSignatureVerifier;
   return {
     /** Detects the format from the first line: `{` for NDJSON, the CSV header otherwise. */
     async verify(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, jwks: Jwks): Promise<VerifyReport> {
-      const source = linesWithDigest(chunks);
-      const batches = source.batches[Symbol.asyncIterator]();
-      const firstBatch = await batches.next();
-      if (firstBatch.done) return { ok: false, format: null, problem: { line: 1, seq: null, reason: 'manifest_missing', message: 'the file is empty' } };
-      const format: ExportFormat = firstBatch.value[0]!.startsWith('{') ? 'ndjson' : 'csv';
-
-      const walk = createChainWalk();
-      let manifestRecord = null as { jws: string; line: number } | null; // set inside check()
+      const source = wholeLineChunks(chunks, deps.chunkBytes ?? defaultChunkBytes);
+      const input = source.chunks[Symbol.asyncIterator]();
+      const first = await input.next();
+      if (first.done) return { ok: false, format: null, problem: { line: 1, seq: null, reason: 'manifest_missing', message: 'the file is empty' } };
+      const format: ExportFormat = first.value[0] === 0x7b ? 'ndjson' : 'csv';
       const fail = (problem: VerifyProblem): VerifyReport => {
-        batches.return(undefined).catch(() => undefined); // stop reading (closes a file stream)
+        input.return(undefined).catch(() => undefined); // stop reading (closes a file stream)
         return { ok: false, format, problem };
       };
-      /** One decoded record, in file order: a problem, or null to go on. */
-      const check = (item: DecodedRecord): VerifyProblem | null => {
-        if ('malformed' in item) return { line: item.line, seq: walk.state().lastSeq === null ? null : walk.state().lastSeq! + 1, reason: 'malformed', message: item.malformed };
-        if (manifestRecord) return { line: item.line, seq: null, reason: 'record_after_manifest', message: 'a record after the manifest' };
-        if (item.record.record === 'manifest') {
-          manifestRecord = { jws: item.record.jws, line: item.line };
-          return null;
-        }
-        return walk.step(item.record, item.line);
-      };
       const decoder = deps.decoder(format);
-      const decodeLine = decoder.line;
-      if (decodeLine) {
-        // One record a line: each batch of lines is checked synchronously, no promise per line.
-        let line = 0;
-        for (let batch: IteratorResult<string[]> = firstBatch; !batch.done; batch = await batches.next()) {
-          for (const raw of batch.value) {
-            const item = decodeLine(raw, ++line);
-            if (item === null) continue;
-            const bad = check(item);
-            if (bad) return fail(bad);
+      let join = emptyJoin();
+      if (format === 'ndjson' && decoder.line) {
+        // One record a line: chunks of lines are checked on their own (on other threads where the
+        // verifier has them), a few ahead, and joined in file order.
+        const checker = deps.lineChunks?.() ?? inlineLineChunkChecker(decoder.line);
+        try {
+          const inFlight: Array<Promise<LineChunkResult>> = [];
+          let next: IteratorResult<Buffer> = first;
+          for (;;) {
+            while (!next.done && inFlight.length < checker.parallel * 2) {
+              inFlight.push(checker.check(next.value));
+              next = await input.next();
+            }
+            const result = inFlight.shift();
+            if (!result) break;
+            const joined = joinChunk(join, await result);
+            if ('problem' in joined) {
+              await Promise.allSettled(inFlight);
+              return fail(joined.problem);
+            }
+            join = joined.join;
           }
+        } finally {
+          await checker.close();
         }
       } else {
+        // CSV: a record may span lines (a quoted newline), so records come from the parser in order.
+        const walk = createChainWalk();
+        let manifestRecord = null as { jws: string; line: number } | null;
+        let lastLine = 0;
         const lines = (async function* () {
-          for (let batch: IteratorResult<string[]> = firstBatch; !batch.done; batch = await batches.next()) yield* batch.value;
+          for (let next: IteratorResult<Buffer> = first; !next.done; next = await input.next()) {
+            const parts = next.value.toString('utf8').split('\n');
+            if (parts.at(-1) === '') parts.pop();
+            lastLine += parts.length;
+            yield* parts;
+          }
         })();
         for await (const item of decoder.records(lines)) {
-          const bad = check(item);
+          let bad: VerifyProblem | null = null;
+          if ('malformed' in item) bad = { line: item.line, seq: walk.state().lastSeq === null ? null : walk.state().lastSeq! + 1, reason: 'malformed', message: item.malformed };
+          else if (manifestRecord) bad = { line: item.line, seq: null, reason: 'record_after_manifest', message: 'a record after the manifest' };
+          else if (item.record.record === 'manifest') manifestRecord = { jws: item.record.jws, line: item.line };
+          else bad = walk.step(item.record, item.line);
           if (bad) return fail(bad);
         }
+        join = { walk: walk.state(), manifest: manifestRecord, lines: lastLine };
       }
-      const state = walk.state();
+      const state = join.walk;
+      const manifestRecord = join.manifest;
       if (!manifestRecord) {
         const after = state.lastSeq === null ? 'before any record' : `after seq ${state.lastSeq}`;
-        return fail({ line: source.lastLine() + 1, seq: state.lastSeq === null ? null : state.lastSeq + 1, reason: 'manifest_missing', message: `the file ends ${after} without its signed manifest: truncated, or not a Stint export` });
+        return fail({ line: join.lines + 1, seq: state.lastSeq === null ? null : state.lastSeq + 1, reason: 'manifest_missing', message: `the file ends ${after} without its signed manifest: truncated, or not a Stint export` });
       }
       const signed = await checkSignature(manifestRecord.jws, manifestType, jwks, manifestRecord.line);
       if (isProblem(signed)) return fail(signed);

@@ -2,7 +2,7 @@
 // src/container.ts knows which adapter stands behind which port.
 import type { Decision } from '../domain/approval.ts';
 import type { AuditEvent, AuditEventInput, AuditAction } from '../domain/audit.ts';
-import type { ExportRecord } from '../domain/audit-export.ts';
+import type { DecodedLine, ExportRecord, LineChunkResult } from '../domain/audit-export.ts';
 import type { ElevationState, RevocationReason } from '../domain/elevation.ts';
 import type { AccessProfile, ProfileStatus } from '../domain/profile.ts';
 import type { ProtectedFinding } from '../domain/protected-groups.ts';
@@ -507,7 +507,18 @@ export interface ExportEncoder {
  * Reads an export back from its lines (without their newlines): each record with the 1-based line
  * it starts on; a line that is no record ends the reading with `malformed` saying why.
  */
-export type DecodedRecord = { record: ExportRecord; line: number } | { malformed: string; line: number };
+export type DecodedRecord = DecodedLine;
+
+/**
+ * Checks chunks of whole NDJSON lines of an export (checkLineChunk), possibly on other threads;
+ * answers in any order, the verifier joins them in file order.
+ */
+export interface LineChunkChecker {
+  check(bytes: Buffer): Promise<LineChunkResult>;
+  /** How many chunks it works on at once. */
+  parallel: number;
+  close(): Promise<void>;
+}
 
 export interface ExportDecoder {
   records(lines: AsyncIterable<string>): AsyncIterable<DecodedRecord>;

@@ -7,11 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { chainAuditEvent, type AuditEventInput } from '../../src/domain/audit.ts';
 import { sql } from 'kysely';
-import { createAuditSigner } from '../../src/adapters/crypto/audit-signer.ts';
+import { createAuditSignatureVerifier, createAuditSigner } from '../../src/adapters/crypto/audit-signer.ts';
 import { openDatabase } from '../../src/adapters/store/connect.ts';
-import { auditExportEncoder } from '../../src/adapters/formats/export-formats.ts';
+import { auditExportDecoder, auditExportEncoder } from '../../src/adapters/formats/export-formats.ts';
 import { createOfflineExportVerifier } from '../../src/container.ts';
 import { createAuditService } from '../../src/services/audit-service.ts';
+import { createExportVerifier } from '../../src/services/audit-verify.ts';
 import { bearer, createTechnician, login } from '../support/factories.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
 
@@ -24,7 +25,23 @@ const textBody = (res: NodeJS.ReadableStream & { setEncoding(e: string): void },
   res.on('end', () => done(null, data));
 };
 
-const verify = (text: string, jwks: Jwks) => createOfflineExportVerifier().verify([Buffer.from(text)], jwks);
+/**
+ * Verifies an export four ways and checks they agree: on this thread as one chunk; on several
+ * threads in chunks of a line or two, and of a few lines, fed in small pieces (chunk boundaries
+ * between most records); and on several threads in the default chunk size.
+ */
+async function verify(text: string, jwks: Jwks) {
+  const bytes = Buffer.from(text);
+  const whole = await createExportVerifier({ signatures: createAuditSignatureVerifier(), decoder: auditExportDecoder }).verify([bytes], jwks);
+  const pieces = Array.from({ length: Math.ceil(bytes.length / 97) }, (_, i) => bytes.subarray(i * 97, (i + 1) * 97));
+  const chunked = await createOfflineExportVerifier({ threads: 2, chunkBytes: 300 }).verify(pieces, jwks);
+  const fewLines = await createOfflineExportVerifier({ threads: 3, chunkBytes: 1200 }).verify(pieces, jwks);
+  const pooled = await createOfflineExportVerifier().verify([bytes], jwks);
+  assert.deepEqual(chunked, whole, 'a line or two a chunk on two threads, the same report as on one thread');
+  assert.deepEqual(fewLines, whole, 'a few lines a chunk on three threads, the same report as on one thread');
+  assert.deepEqual(pooled, whole, 'on worker threads, the same report as on one thread');
+  return whole;
+}
 
 /** The lines of an NDJSON export, the manifest last. */
 const splitLines = (text: string) => text.split('\n').filter((l) => l !== '');
