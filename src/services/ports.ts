@@ -629,6 +629,8 @@ export interface AccountChanges {
 
 /** One tenant's domain. Every write is confirmed by reading back before it reports success. */
 export interface TenantDirectory {
+  /** Reads the base DN: proves the directory answers now (a review with nothing to read must still reach it). */
+  ping(): Promise<void>;
   /** By sAMAccountName, userPrincipalName (contains @) or DN (contains =). */
   findAccount(identifier: string): Promise<DirectoryAccount | null>;
   accountByGuid(guid: string): Promise<DirectoryAccount | null>;

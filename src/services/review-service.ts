@@ -236,6 +236,7 @@ export function createReviewService(deps: {
     const findings: ReviewFinding[] = [];
     try {
       const directory = await deps.access.directory(tenant);
+      await directory.ping();
       const groups = await profileFindings(tenant, directory, findings);
       const accounts = await store.accounts.listForTenant(tenant.id);
       const dns = accounts.length ? await directory.accountDnsByGuid(accounts.map((a) => a.guid)) : new Map<string, string>();

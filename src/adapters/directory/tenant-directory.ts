@@ -205,6 +205,11 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
   }
 
   return {
+    async ping() {
+      const base = await searchOne(session.baseDn, '(objectClass=*)', ['distinguishedName'], 'base');
+      if (!base) throw new DomainError('directory_base_dn_missing', `The base DN ${session.baseDn} does not exist in ${what}`);
+    },
+
     async findAccount(identifier) {
       const filter = identifier.includes('=')
         ? null
