@@ -356,7 +356,7 @@ for (const engine of engines) {
       assert.equal((await h.http.get(`/api/v1/reviews?tenant=${id}`).set(bearer(adminToken))).body.reviews[0].status, 'incomplete');
     });
 
-    it('when the scheduled job runs twice with the same key (a retry), then one scheduled review exists and it runs once', async () => {
+    it('when the scheduled job runs twice with the same key (a retry), then one scheduled review exists and it runs once; the worker runs a scheduled job', async () => {
       const first = await h.container.services.reviews.runScheduled('globex', `repeat:test-${engine}`);
       const second = await h.container.services.reviews.runScheduled('globex', `repeat:test-${engine}`);
       assert.equal(first.status, 'completed');
@@ -364,6 +364,16 @@ for (const engine of engines) {
       const scheduled = (await h.container.services.reviews.list({ tenantId: 'globex', limit: 50 })).filter((r) => r.trigger === 'scheduled');
       assert.equal(scheduled.length, 1);
       assert.equal(scheduled[0]!.requestedBy, null);
+
+      // What the scheduler enqueues (the tenant id only), taken by the real reviews worker.
+      await h.container.queues.reviews.add('scheduled', { tenantId: 'acme' }, { jobId: `scheduled-run-${engine}` });
+      const ran = await eventually(
+        async () => (await h.container.services.reviews.list({ tenantId: 'acme', limit: 50 })).filter((r) => r.trigger === 'scheduled'),
+        (list) => list.length === 1 && list[0]!.status === 'completed',
+        60_000,
+        'a scheduled review of acme run by the worker',
+      );
+      assert.equal((await events('review.requested')).filter((e) => e.target === ran[0]!.id && e.actor === 'system').length, 1);
     });
 
     it('when the caller is not an auditor or admin, or the input is bad, then the answer is 4xx and no review is made', async () => {
