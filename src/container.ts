@@ -17,7 +17,7 @@ import { createTotpEngine, totpCodeAt } from './adapters/crypto/totp.ts';
 import { createLdapIdentitySource } from './adapters/directory/identity.ts';
 import { createDirectoryGateway } from './adapters/directory/gateway.ts';
 import { createDirectoryProbe } from './adapters/directory/probe.ts';
-import { createExpiryWarnings, createQueuedNotifications, createQueues, createRevocationJobs } from './adapters/queue/jobs.ts';
+import { createExpiryWarnings, createQueuedNotifications, createQueues, createReviewJobs, createReviewSchedules, createRevocationJobs } from './adapters/queue/jobs.ts';
 import { createMetrics } from './adapters/metrics/prometheus.ts';
 import { assertNoEviction, createRedis, redisHealth } from './adapters/queue/redis.ts';
 import { createSyslogSink } from './adapters/siem/syslog-sink.ts';
@@ -35,6 +35,7 @@ import { createDriftService } from './services/drift-service.ts';
 import { createElevationService } from './services/elevation-service.ts';
 import { createMemberRemoval } from './services/member-removal.ts';
 import { createProfileService } from './services/profile-service.ts';
+import { createReviewService } from './services/review-service.ts';
 import { createTenantAccess } from './services/tenant-access.ts';
 import { createAuthService } from './services/auth-service.ts';
 import { createKeyService } from './services/key-service.ts';
@@ -88,6 +89,7 @@ function buildSlack(config: Config, deps: { store: Store; clock: Clock; redis: R
       warnings: createExpiryWarnings(deps.queues.notifications, clock),
       alertChannel: config.slack.alertChannel ?? null,
       warnBeforeMs: config.slack.expiryWarningSeconds * 1000,
+      publicUrl: config.server.publicUrl ?? null,
       log,
     }),
   };
@@ -237,7 +239,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     concurrentBatchesPerTenant: config.queue.batchesPerTenant,
   });
 
-  const tenants = createTenantService({ store, clock, secrets, directory: createDirectoryProbe(ldapOptions), production });
+  const reviewSchedules = createReviewSchedules(queues.reviews);
+  const tenants = createTenantService({ store, clock, secrets, directory: createDirectoryProbe(ldapOptions), production, reviewSchedules, log: logger });
   const profiles = createProfileService({ store, clock, random, access });
   const services = {
     auth: createAuthService({
@@ -280,6 +283,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       },
     }),
     drift: createDriftService({ store, clock, access, removal, notifications, log: logger }),
+    reviews: createReviewService({ store, clock, random, access, mfa, jobs: createReviewJobs(queues.reviews), notifications, encoder: tableEncoder, log: logger }),
   };
 
 
@@ -301,6 +305,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     totp,
     queues,
     jobs,
+    /** Each tenant's repeatable review job (the worker writes them all at start). */
+    reviewSchedules,
     metrics,
     services,
     /** Slack's two sides, or null when slack.enabled is false. */

@@ -1,5 +1,6 @@
 // Starts the queue workers for a container: revocations (many at once; the batching happens in
-// the service), the repeatable reconcile job, the audit checkpoint and retention jobs, with Slack
+// the service), the repeatable reconcile job, the audit checkpoint and retention jobs, each tenant's
+// access reviews (scheduled in the tenant's time zone, and on demand), with Slack
 // on the notifications, and with SIEM targets configured the repeatable siem job. `close()` lets
 // the jobs in hand finish.
 import { Worker } from 'bullmq';
@@ -10,6 +11,7 @@ import { notificationProcessor } from './processors/notifications.ts';
 import { reconcileProcessor } from './processors/reconcile.ts';
 import { siemProcessor } from './processors/siem.ts';
 import { auditProcessor } from './processors/audit.ts';
+import { reviewProcessor } from './processors/reviews.ts';
 
 export interface RunningWorkers {
   close(): Promise<void>;
@@ -29,6 +31,8 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   });
   const reconcile = new Worker(queueNames.reconcile, reconcileProcessor(services), { connection, prefix, concurrency: 1 });
   const audit = new Worker(queueNames.audit, auditProcessor(services), { connection, prefix, concurrency: 1 });
+  // Two reviews at a time: each reads one tenant's directory; a slow tenant does not hold up the next.
+  const reviews = new Worker(queueNames.reviews, reviewProcessor(services), { connection, prefix, concurrency: 2 });
   // Slack off: notices are never queued (see the container), so there is nothing to serve.
   const notifications = container.slack
     ? new Worker(queueNames.notifications, notificationProcessor(container.slack.notices), { connection, prefix, concurrency: 8 })
@@ -39,6 +43,7 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     ['revocations', revocations],
     ['reconcile', reconcile],
     ['audit', audit],
+    ['reviews', reviews],
     ...(notifications ? [['notifications', notifications] as const] : []),
     ...(siem ? [['siem', siem] as const] : []),
   ] as const) {
@@ -55,18 +60,19 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     await container.queues.audit.upsertJobScheduler('audit-purge', { every: config.audit.purgeIntervalSeconds * 1000 }, { name: 'purge', opts: { removeOnComplete: true, removeOnFail: 100 } });
     if (siem) await container.queues.siem.upsertJobScheduler('siem', { every: siemEveryMs }, { name: 'forward', opts: { removeOnComplete: true, removeOnFail: 100 } });
     else await container.queues.siem.removeJobScheduler('siem');
+    await container.reviewSchedules.syncAll(await container.store.tenants.list());
   };
   await ensureSchedule();
   // Should Redis lose its data, the schedule is written again, and the reconciler rebuilds the rest.
   const keeper = setInterval(() => {
-    ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile, audit and siem schedules'));
+    ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile, audit, siem and review schedules'));
   }, intervalMs);
   keeper.unref();
-  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), audit.waitUntilReady(), notifications?.waitUntilReady(), siem?.waitUntilReady()]);
+  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), audit.waitUntilReady(), reviews.waitUntilReady(), notifications?.waitUntilReady(), siem?.waitUntilReady()]);
   return {
     async close() {
       clearInterval(keeper);
-      await Promise.all([revocations.close(), reconcile.close(), audit.close(), notifications?.close(), siem?.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), audit.close(), reviews.close(), notifications?.close(), siem?.close()]);
     },
   };
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { defaultInactiveDays, defaultReviewSchedule, inactiveDaysRange, reviewScheduleProblem } from '../domain/review.ts';
 import { driftModes } from '../domain/tenant.ts';
 import type { TenantPlan } from '../services/apply-service.ts';
 import { profileInputSchema } from '../services/profile-service.ts';
@@ -17,6 +18,9 @@ const fileSchema = z.strictObject({
       keepAccountsDisabled: z.boolean().default(true),
       slackChannel: z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD').nullable().default(null),
       driftMode: z.enum(driftModes).default('remove'),
+      reviewSchedule: z.string().min(9).max(100).default(defaultReviewSchedule),
+      inactiveDays: z.number().int().min(inactiveDaysRange.min).max(inactiveDaysRange.max).default(defaultInactiveDays),
+      disableInactive: z.boolean().default(false),
       directory: z.strictObject({
         url: z.string().min(1),
         bindDn: z.string().min(3),
@@ -25,6 +29,9 @@ const fileSchema = z.strictObject({
         bindPasswordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name'),
       }),
       profiles: z.array(profileInputSchema).default([]),
+    }).superRefine((tenant, ctx) => {
+      const problem = reviewScheduleProblem(tenant.reviewSchedule, tenant.timeZone);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['reviewSchedule'], message: problem });
     }),
   ),
 });

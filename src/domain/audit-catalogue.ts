@@ -22,6 +22,8 @@ const siemTarget = text(64);
 /** Who (the technician and their account) was found in which managed group without a live grant. */
 const technicianDrift = z.strictObject({ technicianId: name, username: name, accountDn: dn, accountGuid: name, group: dn, groupName: name });
 
+const severityCounts = { critical: count, high: count, medium: count, low: count, info: count };
+
 export const auditCatalogue = {
   'auth.login.succeeded': z.strictObject({ stage: z.enum(['password']), identitySource: z.enum(['local', 'ldap']) }),
   'auth.login.failed': z.strictObject({ username: name, reason: name }),
@@ -123,6 +125,17 @@ export const auditCatalogue = {
   'drift.removed': technicianDrift,
   'drift.reported': technicianDrift,
   'drift.unexpected_member': z.strictObject({ member: dn, group: dn, groupName: name }),
+  'review.requested': z.strictObject({ trigger: z.enum(['scheduled', 'on_demand']) }),
+  'review.completed': z.strictObject({
+    trigger: z.enum(['scheduled', 'on_demand']),
+    status: z.enum(['completed', 'incomplete']),
+    ...severityCounts,
+    findings: count,
+    findingsDigest: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+  'review.account_disabled': z.strictObject({ reviewId: name, technicianId: name, username: name, accountDn: dn, accountGuid: name, inactiveDays: count }),
+  'review.signed_off': z.strictObject({ comment: text(2000).nullable(), status: z.enum(['completed', 'incomplete']), ...severityCounts }),
+  'review.exported': z.strictObject({ format: z.enum(['csv', 'json']), findings: count }),
 } satisfies { [A in AuditAction]: z.ZodType };
 
 export type AuditDetails<A extends AuditAction> = z.infer<(typeof auditCatalogue)[A]>;

@@ -63,6 +63,11 @@ export const auditActions = [
   'drift.removed',
   'drift.reported',
   'drift.unexpected_member',
+  'review.requested',
+  'review.completed',
+  'review.account_disabled',
+  'review.signed_off',
+  'review.exported',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

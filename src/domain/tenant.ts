@@ -19,6 +19,12 @@ export interface Tenant {
   slackChannel: string | null;
   /** What the reconciler does with a linked MSP account found in a managed group without a live grant (SPEC §7 d). */
   driftMode: DriftMode;
+  /** When the weekly access review runs (SPEC §9): a cron pattern in the tenant's time zone. */
+  reviewSchedule: string;
+  /** An MSP account with no elevation and no logon for this many days is inactive. */
+  inactiveDays: number;
+  /** Reviews disable inactive MSP accounts (audited); off: they are only reported. */
+  disableInactive: boolean;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -19,6 +19,7 @@ import { elevationHistoryRoutes } from './routes/elevation-history.ts';
 import { elevationRoutes } from './routes/elevations.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes, notFound } from './routes/health.ts';
+import { reviewRoutes } from './routes/reviews.ts';
 import { slackRoutes } from './routes/slack.ts';
 import { technicianRoutes } from './routes/technicians.ts';
 import { tenantRoutes } from './routes/tenants.ts';
@@ -106,6 +107,7 @@ export function createApp(container: Container) {
     ...elevationRoutes(services),
     ...killSwitchRoutes(services),
     ...auditRoutes(services),
+    ...reviewRoutes(services),
     ...(container.slack ? slackRoutes(container.slack.service, config.server.bodyLimitBytes) : []),
   ];
   const openApiDocument = buildOpenApiDocument(routes, { version: apiVersion, serverUrl: config.server.publicUrl });

@@ -15,6 +15,7 @@ const pages: Record<string, string> = {
   '/app/login': 'login.html',
   '/app/approvals': 'approvals.html',
   '/app/audit': 'audit.html',
+  '/app/reviews': 'reviews.html',
   '/app/admin/tenants': 'admin-tenants.html',
   '/app/admin/technicians': 'admin-technicians.html',
   '/app/admin/profiles': 'admin-profiles.html',

@@ -14,6 +14,9 @@ export interface TenantPlan {
   keepAccountsDisabled: boolean;
   slackChannel: string | null;
   driftMode: DriftMode;
+  reviewSchedule: string;
+  inactiveDays: number;
+  disableInactive: boolean;
   directory: { url: string; bindDn: string; baseDn: string; caCertificate: string; bindPassword: string };
   profiles: ProfileInput[];
 }
@@ -54,6 +57,9 @@ export function createApplyService(deps: { store: Store; secrets: SecretBox; ten
       ...(existing.keepAccountsDisabled !== plan.keepAccountsDisabled && { keepAccountsDisabled: plan.keepAccountsDisabled }),
       ...(existing.slackChannel !== plan.slackChannel && { slackChannel: plan.slackChannel }),
       ...(existing.driftMode !== plan.driftMode && { driftMode: plan.driftMode }),
+      ...(existing.reviewSchedule !== plan.reviewSchedule && { reviewSchedule: plan.reviewSchedule }),
+      ...(existing.inactiveDays !== plan.inactiveDays && { inactiveDays: plan.inactiveDays }),
+      ...(existing.disableInactive !== plan.disableInactive && { disableInactive: plan.disableInactive }),
       ...(directoryChanged && { directory: plan.directory }),
     };
     if (Object.keys(changes).length === 0) {

@@ -6,6 +6,7 @@ import type { DecodedLine, ExportRecord, LineChunkResult } from '../domain/audit
 import type { ElevationState, RevocationReason } from '../domain/elevation.ts';
 import type { AccessProfile, ProfileStatus } from '../domain/profile.ts';
 import type { ProtectedFinding } from '../domain/protected-groups.ts';
+import type { GroupNode, ReviewFinding, ReviewStatus, ReviewTrigger, SeverityCounts } from '../domain/review.ts';
 import type { Role } from '../domain/roles.ts';
 import type { DirectoryConnection, DriftMode, Tenant } from '../domain/tenant.ts';
 import type { IdentitySourceKind, Technician, TechnicianStatus } from '../domain/technician.ts';
@@ -120,6 +121,9 @@ export interface TenantPatch {
   keepAccountsDisabled?: boolean;
   slackChannel?: string | null;
   driftMode?: DriftMode;
+  reviewSchedule?: string;
+  inactiveDays?: number;
+  disableInactive?: boolean;
 }
 
 export interface TenantRepository {
@@ -399,6 +403,42 @@ export interface DriftReportRepository {
   remove(tenantId: string, reports: ReadonlyArray<Pick<DriftReport, 'groupGuid' | 'memberDn'>>): Promise<void>;
 }
 
+/** One access review of one tenant (SPEC §9). */
+export interface Review {
+  id: string;
+  tenantId: string;
+  trigger: ReviewTrigger;
+  /** The technician who asked for it (on demand); null for a scheduled review. */
+  requestedBy: string | null;
+  status: ReviewStatus;
+  requestedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  counts: SeverityCounts;
+  signedOffBy: string | null;
+  signedOffAt: Date | null;
+  signOffComment: string | null;
+}
+
+export interface StoredFinding extends ReviewFinding {
+  position: number;
+}
+
+export interface ReviewRepository {
+  insert(review: Review, scheduleKey: string | null): Promise<void>;
+  findById(id: string): Promise<Review | null>;
+  findByScheduleKey(key: string): Promise<Review | null>;
+  /** Newest first. */
+  list(filter: { tenantIds?: string[]; limit: number }): Promise<Review[]>;
+  /** Moves to `running` from `queued` or `running` (a retried job starts over); false otherwise. */
+  start(id: string, at: Date): Promise<boolean>;
+  /** Replaces the review's findings and records its outcome. */
+  finish(id: string, status: ReviewStatus, findings: readonly ReviewFinding[], at: Date): Promise<void>;
+  findings(id: string): Promise<StoredFinding[]>;
+  /** Records the sign-off only if there is none yet; false when someone signed first. */
+  signOff(id: string, by: string, comment: string | null, at: Date): Promise<boolean>;
+}
+
 export interface StoreRepositories {
   technicians: TechnicianRepository;
   sessions: SessionRepository;
@@ -412,6 +452,7 @@ export interface StoreRepositories {
   elevations: ElevationRepository;
   siemCursors: SiemCursorRepository;
   driftReports: DriftReportRepository;
+  reviews: ReviewRepository;
 }
 
 export interface Store extends StoreRepositories {
@@ -578,6 +619,8 @@ export interface DirectoryAccount {
   logonHours: Uint8Array | null;
   userWorkstations: string | null;
   lastLogonTimestamp: string | null;
+  /** The RID of the account's primary group (primaryGroupID), which memberOf never shows. */
+  primaryGroupId?: number | null;
 }
 
 export interface DirectoryGroup {
@@ -597,6 +640,8 @@ export interface AccountChanges {
 
 /** One tenant's domain. Every write is confirmed by reading back before it reports success. */
 export interface TenantDirectory {
+  /** Reads the base DN: proves the directory answers now (a review with nothing to read must still reach it). */
+  ping(): Promise<void>;
   /** By sAMAccountName, userPrincipalName (contains @) or DN (contains =). */
   findAccount(identifier: string): Promise<DirectoryAccount | null>;
   accountByGuid(guid: string): Promise<DirectoryAccount | null>;
@@ -614,6 +659,11 @@ export interface TenantDirectory {
   /** Removes in one batched modify, split on conflicts; answers who is still a member after a read-back. */
   removeMembers(groupDn: string, memberDns: readonly string[]): Promise<{ stillMembers: string[] }>;
   currentMembers(groupDn: string, memberDns: readonly string[]): Promise<Set<string>>;
+  /**
+   * The groups an account belongs to: `direct` are its own (memberOf); `groups` every group that
+   * contains it at any depth (the in-chain matching rule), each with the groups it is in.
+   */
+  accountGroups(accountDn: string): Promise<{ direct: string[]; groups: GroupNode[] }>;
   /** Every direct member of the group (DNs as the directory gives them; ranged retrieval handled). */
   groupMembers(groupDn: string): Promise<string[]>;
   /** Windows Server 2016 Privileged Access Management (TTL links): detected, never assumed. */
@@ -632,6 +682,21 @@ export interface RevocationJobs {
   schedule(elevationId: string, at: Date): Promise<void>;
   isScheduled(elevationId: string): Promise<boolean>;
   cancel(elevationId: string): Promise<void>;
+}
+
+/** Access review jobs: ids only in their payloads. */
+export interface ReviewJobs {
+  /** Runs an on-demand review soon (its job id is derived from the review's, so twice is harmless). */
+  enqueue(reviewId: string): Promise<void>;
+}
+
+/** Each tenant's repeatable review job, its cron pattern evaluated in the tenant's time zone. */
+export interface ReviewSchedules {
+  /** Creates or changes the tenant's schedule. */
+  upsert(tenant: Pick<TenantRecord, 'id' | 'reviewSchedule' | 'timeZone'>): Promise<void>;
+  remove(tenantId: string): Promise<void>;
+  /** Every tenant's schedule as the store says, and none for tenants that are gone. */
+  syncAll(tenants: ReadonlyArray<Pick<TenantRecord, 'id' | 'reviewSchedule' | 'timeZone'>>): Promise<void>;
 }
 
 // ---- Readiness ----------------------------------------------------------------------------
@@ -653,6 +718,7 @@ export type Notice =
   | { kind: 'activated'; elevationId: string }
   | { kind: 'extended'; elevationId: string }
   | { kind: 'ended'; elevationId: string }
+  | { kind: 'review_completed'; reviewId: string }
   | { kind: 'alert'; alert: 'mfa_lockout' | 'revocation_overdue' | 'kill_switch' | 'risk' | 'siem_backlog' | 'drift'; subject: string; details: Record<string, string | number> };
 
 export interface Notifications {

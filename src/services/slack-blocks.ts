@@ -2,7 +2,7 @@
 // TOTP modals, the results shown in a modal, and the DMs. Pure functions of what the store holds;
 // times are written with Slack's date token so each reader sees their own time zone.
 import type { Decision } from '../domain/approval.ts';
-import type { Elevation, SlackBlock, SlackMessage, SlackView } from './ports.ts';
+import type { Elevation, Review, SlackBlock, SlackMessage, SlackView, StoredFinding } from './ports.ts';
 
 export const actionIds = { approve: 'stint_approve', deny: 'stint_deny' } as const;
 export const callbackIds = { request: 'stint_request', decide: 'stint_decide' } as const;
@@ -282,6 +282,21 @@ export function alertMessage(alert: string, subject: string, details: Record<str
   const lines = Object.entries(details).map(([k, v]) => `• ${escape(k)}: ${escape(String(v))}`);
   const body = `:rotating_light: *${escape(alert.replace(/_/g, ' '))}*: ${escape(subject)}${lines.length ? `\n${lines.join('\n')}` : ''}`;
   return { text: `Stint alert: ${alert.replace(/_/g, ' ')}: ${subject}`, blocks: [text(body)] };
+}
+
+/** A finished access review: counts by severity and the most severe findings; the rest is in the web UI. */
+export function reviewSummaryMessage(review: Review, tenantName: string, findings: readonly StoredFinding[], reviewUrl: string | null): SlackMessage {
+  const c = review.counts;
+  const incomplete = review.status === 'incomplete';
+  const head = `${incomplete ? ':warning:' : c.critical > 0 ? ':rotating_light:' : ':clipboard:'} *Access review of ${escape(tenantName)}*${incomplete ? ' is *incomplete*' : ' finished'} (${review.trigger === 'scheduled' ? 'scheduled' : 'on demand'})`;
+  const counts = `critical ${c.critical} · high ${c.high} · medium ${c.medium} · low ${c.low} · info ${c.info}`;
+  const top = findings.filter((f) => f.severity === 'critical' || f.severity === 'high').slice(0, 5);
+  const lines = top.map((f) => `• *${f.severity}*: ${escape(f.summary)}`);
+  const more = findings.length > top.length ? `\n_${findings.length - top.length} more finding(s)${reviewUrl ? `: <${reviewUrl}|open the review>` : ' in the web UI'}; it awaits an auditor's sign-off._` : '';
+  return {
+    text: `Stint access review of ${tenantName}: ${incomplete ? 'incomplete, ' : ''}${counts}`,
+    blocks: [text(`${head}\n${counts}${lines.length ? `\n${lines.join('\n')}` : ''}${more}`)],
+  };
 }
 
 export function helpText(): string {

@@ -6,7 +6,7 @@
 import type { Decision } from '../domain/approval.ts';
 import { hasAnyRole } from '../domain/roles.ts';
 import type { Clock, Elevation, EventLog, ExpiryWarnings, Notice, SlackApi, SlackApprovalMessages, Store, TechnicianRecord } from './ports.ts';
-import { activatedDm, alertMessage, approvalMessage, endedDm, expiringDm, extendedDm, openRound, type People } from './slack-blocks.ts';
+import { activatedDm, alertMessage, approvalMessage, endedDm, expiringDm, extendedDm, openRound, reviewSummaryMessage, type People } from './slack-blocks.ts';
 
 export type SlackNotices = ReturnType<typeof createSlackNotices>;
 
@@ -21,6 +21,8 @@ export function createSlackNotices(deps: {
   warnings: ExpiryWarnings;
   alertChannel: string | null;
   warnBeforeMs: number;
+  /** Where the web UI is, for links in messages (optional). */
+  publicUrl?: string | null;
   log: EventLog;
 }) {
   const { store, clock, slack, messages, warnings, log } = deps;
@@ -83,6 +85,20 @@ export function createSlackNotices(deps: {
     for (const m of posted) await slack.updateMessage(m.channel, m.ts, approvalMessage(e, m.round, name, who));
   }
 
+  /** The review summary goes to the alert channel and to the tenant's own channel, where there are. */
+  async function summariseReview(reviewId: string): Promise<void> {
+    const review = await store.reviews.findById(reviewId);
+    if (!review) return;
+    const tenant = await store.tenants.findById(review.tenantId);
+    const targets = [...new Set([deps.alertChannel, tenant?.slackChannel ?? null].filter((c): c is string => c !== null))];
+    if (targets.length === 0) {
+      log.warn({ reviewId, tenantId: review.tenantId }, 'review summary not sent to Slack: no alert channel and no tenant channel');
+      return;
+    }
+    const message = reviewSummaryMessage(review, tenant?.displayName ?? review.tenantId, await store.reviews.findings(reviewId), deps.publicUrl ? `${deps.publicUrl.replace(/\/$/, '')}/app/reviews?id=${review.id}` : null);
+    for (const channel of targets) await slack.postMessage(channel, message);
+  }
+
   async function scheduleWarning(e: Elevation): Promise<void> {
     if (e.state !== 'active' || !e.endsAt) return;
     const at = new Date(e.endsAt.getTime() - deps.warnBeforeMs);
@@ -101,6 +117,7 @@ export function createSlackNotices(deps: {
         await slack.postMessage(deps.alertChannel, alertMessage(notice.alert, notice.subject, notice.details));
         return;
       }
+      if (notice.kind === 'review_completed') return summariseReview(notice.reviewId);
       const e = await store.elevations.findById(notice.elevationId);
       if (!e) return;
       switch (notice.kind) {

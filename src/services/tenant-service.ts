@@ -2,9 +2,10 @@
 // works (LDAPS with the given CA, bind, base DN); bind passwords are stored only sealed and never
 // returned.
 import { DomainError } from '../domain/errors.ts';
+import { defaultInactiveDays, defaultReviewSchedule, inactiveDaysRange, reviewScheduleProblem } from '../domain/review.ts';
 import { assertDirectoryUrlAllowed, isValidTimeZone, tenantIdPattern, type DirectoryConnection, type DriftMode, type Tenant } from '../domain/tenant.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, DirectoryProbe, SecretBox, Store, TenantPatch, TenantRecord } from './ports.ts';
+import type { Clock, DirectoryProbe, EventLog, ReviewSchedules, SecretBox, Store, TenantPatch, TenantRecord } from './ports.ts';
 
 export interface TenantServiceDeps {
   store: Store;
@@ -12,9 +13,18 @@ export interface TenantServiceDeps {
   secrets: SecretBox;
   directory: DirectoryProbe;
   production: boolean;
+  /** Each tenant's review job; the worker also writes every schedule again at start and periodically. */
+  reviewSchedules: ReviewSchedules;
+  log: EventLog;
 }
 
-export interface NewTenantInput {
+export interface ReviewSettingsInput {
+  reviewSchedule?: string;
+  inactiveDays?: number;
+  disableInactive?: boolean;
+}
+
+export interface NewTenantInput extends ReviewSettingsInput {
   id: string;
   displayName: string;
   timeZone: string;
@@ -24,7 +34,7 @@ export interface NewTenantInput {
   driftMode?: DriftMode;
 }
 
-export interface TenantUpdateInput {
+export interface TenantUpdateInput extends ReviewSettingsInput {
   displayName?: string;
   timeZone?: string;
   directory?: Partial<DirectoryConnection> & { bindPassword?: string };
@@ -44,6 +54,9 @@ export function presentTenant(t: TenantRecord): Tenant {
     keepAccountsDisabled: t.keepAccountsDisabled,
     slackChannel: t.slackChannel,
     driftMode: t.driftMode,
+    reviewSchedule: t.reviewSchedule,
+    inactiveDays: t.inactiveDays,
+    disableInactive: t.disableInactive,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
@@ -60,6 +73,24 @@ export function createTenantService(deps: TenantServiceDeps) {
     }
   }
 
+  function assertReviewSettings(input: ReviewSettingsInput, timeZone: string) {
+    if (input.reviewSchedule !== undefined) {
+      const problem = reviewScheduleProblem(input.reviewSchedule, timeZone);
+      if (problem) throw new DomainError('validation_failed', `reviewSchedule: ${problem}`, { field: 'reviewSchedule' });
+    }
+    const days = input.inactiveDays;
+    if (days !== undefined && (!Number.isInteger(days) || days < inactiveDaysRange.min || days > inactiveDaysRange.max)) {
+      throw new DomainError('validation_failed', `inactiveDays is a whole number from ${inactiveDaysRange.min} to ${inactiveDaysRange.max}`, { field: 'inactiveDays' });
+    }
+  }
+
+  /** The review job follows the tenant's schedule and zone; should Redis be down, the worker writes it again later. */
+  async function schedule(tenant: TenantRecord) {
+    await deps.reviewSchedules.upsert(tenant).catch((error: unknown) =>
+      deps.log.warn({ tenantId: tenant.id, err: (error as Error).message }, 'the review schedule could not be written now; the worker writes it again'),
+    );
+  }
+
   async function mustFind(id: string): Promise<TenantRecord> {
     const tenant = await store.tenants.findById(id);
     if (!tenant) throw new DomainError('not_found', 'No such tenant');
@@ -72,6 +103,7 @@ export function createTenantService(deps: TenantServiceDeps) {
         throw new DomainError('validation_failed', 'A tenant id is a lower-case slug (letters, digits, dashes)', { field: 'id' });
       }
       assertTimeZone(input.timeZone);
+      assertReviewSettings(input, input.timeZone);
       const { bindPassword, ...connection } = input.directory;
       assertDirectoryUrlAllowed(connection.url, deps.production);
       if (await store.tenants.findById(input.id)) throw new DomainError('conflict', `Tenant ${input.id} already exists`);
@@ -88,6 +120,9 @@ export function createTenantService(deps: TenantServiceDeps) {
             keepAccountsDisabled: input.keepAccountsDisabled ?? true,
             slackChannel: input.slackChannel ?? null,
             driftMode: input.driftMode ?? 'remove',
+            reviewSchedule: input.reviewSchedule?.trim() ?? defaultReviewSchedule,
+            inactiveDays: input.inactiveDays ?? defaultInactiveDays,
+            disableInactive: input.disableInactive ?? false,
             bindPasswordSealed: sealed,
           },
           now,
@@ -104,7 +139,9 @@ export function createTenantService(deps: TenantServiceDeps) {
           now,
         );
       });
-      return { tenant: await mustFind(input.id), connection: probe };
+      const tenant = await mustFind(input.id);
+      await schedule(tenant);
+      return { tenant, connection: probe };
     },
 
     list: () => store.tenants.list(),
@@ -114,12 +151,16 @@ export function createTenantService(deps: TenantServiceDeps) {
     async update(id: string, input: TenantUpdateInput, actor: string, ctx: RequestContext) {
       const before = await mustFind(id);
       if (input.timeZone !== undefined) assertTimeZone(input.timeZone);
+      assertReviewSettings(input, input.timeZone ?? before.timeZone);
       const patch: TenantPatch = {
         displayName: input.displayName,
         timeZone: input.timeZone,
         keepAccountsDisabled: input.keepAccountsDisabled,
         slackChannel: input.slackChannel,
         driftMode: input.driftMode,
+        reviewSchedule: input.reviewSchedule?.trim(),
+        inactiveDays: input.inactiveDays,
+        disableInactive: input.disableInactive,
       };
       let probe = null;
       if (input.directory) {
@@ -143,7 +184,9 @@ export function createTenantService(deps: TenantServiceDeps) {
           now,
         );
       });
-      return { tenant: await mustFind(id), connection: probe };
+      const tenant = await mustFind(id);
+      if (tenant.reviewSchedule !== before.reviewSchedule || tenant.timeZone !== before.timeZone) await schedule(tenant);
+      return { tenant, connection: probe };
     },
 
     /** Checks the stored connection again, e.g. for an admin page. */
@@ -168,6 +211,9 @@ export function createTenantService(deps: TenantServiceDeps) {
         await tx.tenants.delete(id);
         await tx.audit.append({ actor, action: 'tenant.deleted', tenantId: id, target: id, details: {}, ...auditOrigin(ctx) }, now);
       });
+      await deps.reviewSchedules.remove(id).catch((error: unknown) =>
+        deps.log.warn({ tenantId: id, err: (error as Error).message }, 'the review schedule could not be removed now; the worker removes it'),
+      );
     },
   };
 }

@@ -293,7 +293,7 @@ describe('web UI in headless Chromium', () => {
   });
 
   it('when a page is served, then a strict Content-Security-Policy comes with it and no page has an inline script', async () => {
-    for (const path of ['/app/', '/app/login', '/app/approvals', '/app/audit', '/app/admin/tenants', '/app/admin/technicians', '/app/admin/profiles']) {
+    for (const path of ['/app/', '/app/login', '/app/approvals', '/app/audit', '/app/reviews', '/app/admin/tenants', '/app/admin/technicians', '/app/admin/profiles']) {
       const res = await fetch(`${base}${path}`);
       assert.equal(res.status, 200);
       const csp = res.headers.get('content-security-policy') ?? '';
@@ -321,7 +321,7 @@ describe('web UI in headless Chromium', () => {
     const context = await browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
     await signIn(page, auditor, undefined, '/app/audit');
-    assert.deepEqual(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents(), ['Audit'], 'an auditor reaches the audit page only');
+    assert.deepEqual(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents(), ['Audit', 'Reviews'], 'an auditor reaches the audit and reviews pages only');
 
     // The technician is picked by name (auditors may read who is who), not typed as an id.
     await page.getByLabel('Technician', { exact: true }).selectOption({ label: `Test ${tech.username} (${tech.username})` });
@@ -368,6 +368,45 @@ describe('web UI in headless Chromium', () => {
     const [history] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Elevation history, CSV' }).click()]);
     const historyText = readFileSync((await history.path())!, 'utf8');
     assert.ok(historyText.includes(revokedId), 'the revoked grant is in the history');
+    await context.close();
+  });
+
+  it('when an auditor starts a review of a tenant, then its findings show by severity, it is signed off with a TOTP code and the exports are linked', async () => {
+    const reviewer = await createTechnician(h, ['auditor']);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, reviewer, undefined, '/app/audit');
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Reviews' }).click();
+    await page.waitForURL(`${base}/app/reviews`);
+    await page.getByLabel('Tenant id').fill('acme');
+    await page.getByRole('button', { name: 'Start review' }).click();
+    await page.getByRole('status').getByText('A review of acme is queued').waitFor();
+    // No worker runs in this file: run the queued review as the reviews worker would.
+    const [queued] = await h.container.services.reviews.list({ tenantId: 'acme', limit: 1 });
+    assert.equal(queued?.status, 'queued');
+    await h.container.services.reviews.run(queued!.id);
+    await page.reload();
+    await page.locator(`tr[data-review="${queued!.id}"]`).getByRole('button', { name: /Open the review of acme/ }).click();
+    await page.locator('#detail-fields').getByText('completed').waitFor();
+    const { findings } = await h.container.services.reviews.get(queued!.id);
+    assert.ok(findings.length > 0);
+    for (const severity of new Set(findings.map((f) => f.severity))) {
+      assert.equal(await page.locator(`section[data-severity="${severity}"] tbody tr`).count(), findings.filter((f) => f.severity === severity).length, severity);
+    }
+    assert.equal(await page.locator('#export-csv').getAttribute('href'), `/api/v1/reviews/${queued!.id}/export?format=csv`);
+    await shot(page, 'reviews');
+    await page.getByRole('button', { name: 'Sign off…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Sign off the review of acme' });
+    await dialog.getByLabel('Comment (optional)').fill('Discussed with the client');
+    await dialog.getByLabel('TOTP code').fill('000000');
+    await dialog.getByRole('button', { name: 'Sign off' }).click();
+    await dialog.getByRole('alert').getByText('The code is not valid').waitFor();
+    assert.equal((await h.container.store.reviews.findById(queued!.id))!.signedOffBy, null);
+    await dialog.getByLabel('TOTP code').fill(await freshCode(reviewer));
+    await dialog.getByRole('button', { name: 'Sign off' }).click();
+    await page.getByRole('status').getByText('The review of acme is signed off.').waitFor();
+    assert.equal((await h.container.store.reviews.findById(queued!.id))!.signedOffBy, reviewer.id);
+    assert.equal(await page.getByRole('button', { name: 'Sign off…' }).isHidden(), true);
     await context.close();
   });
 

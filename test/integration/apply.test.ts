@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { readApplyFile } from '../../src/cli/apply-file.ts';
+import { reviewSchedulerId } from '../../src/adapters/queue/jobs.ts';
 import { createTestOu } from '../support/directory.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { testServices } from '../support/services.ts';
@@ -77,6 +78,21 @@ describe('stint apply -f', () => {
     assert.deepEqual(back.updated, ['tenant acme']);
     assert.equal((await h.container.store.tenants.findById('acme'))!.driftMode, 'remove');
     assert.throws(() => readApplyFile(file([], { driftMode: 'delete' }), env), /driftMode/);
+  });
+
+  it('when the file sets the review settings, then the tenant takes them and its review job follows the cron in the tenant’s zone; bad ones are refused', async () => {
+    const settings = { reviewSchedule: '30 5 * * 3', inactiveDays: 60, disableInactive: true };
+    const report = await h.container.services.apply.apply(readApplyFile(file([profile({ maxDurationSeconds: 7200 })], settings), env));
+    assert.deepEqual(report.updated, ['tenant acme']);
+    const tenant = (await h.container.store.tenants.findById('acme'))!;
+    assert.deepEqual([tenant.reviewSchedule, tenant.inactiveDays, tenant.disableInactive], ['30 5 * * 3', 60, true]);
+    const scheduler = await h.container.queues.reviews.getJobScheduler(reviewSchedulerId('acme'));
+    assert.deepEqual([scheduler?.pattern, scheduler?.tz], ['30 5 * * 3', 'Europe/London']);
+    assert.throws(() => readApplyFile(file([], { reviewSchedule: '*/5 * * * *' }), env), /reviewSchedule/);
+    assert.throws(() => readApplyFile(file([], { inactiveDays: 0 }), env), /inactiveDays/);
+    const back = await h.container.services.apply.apply(readApplyFile(file([profile({ maxDurationSeconds: 7200 })]), env));
+    assert.deepEqual(back.updated, ['tenant acme'], 'left out: the defaults again');
+    assert.equal((await h.container.queues.reviews.getJobScheduler(reviewSchedulerId('acme')))?.pattern, '0 6 * * 1');
   });
 
   it('when the file names a protected group, then apply stops with the reason and the profile is not created', async () => {

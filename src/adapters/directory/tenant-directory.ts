@@ -27,7 +27,7 @@ import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory 
 import { translateDirectoryError } from './errors.ts';
 
 const inChain = '1.2.840.113556.1.4.1941';
-const accountAttributes = ['distinguishedName', 'objectGUID', 'sAMAccountName', 'userPrincipalName', 'userAccountControl', 'accountExpires', 'logonHours', 'userWorkstations', 'lastLogonTimestamp'];
+const accountAttributes = ['distinguishedName', 'objectGUID', 'sAMAccountName', 'userPrincipalName', 'userAccountControl', 'accountExpires', 'logonHours', 'userWorkstations', 'lastLogonTimestamp', 'primaryGroupID'];
 const groupAttributes = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'cn', 'adminCount', 'memberOf'];
 const binary = ['objectGUID', 'objectSid', 'logonHours'];
 const readChunk = 200;
@@ -68,6 +68,7 @@ function toAccount(entry: Entry): DirectoryAccount {
     logonHours: buffer(entry, 'logonHours') ?? null,
     userWorkstations: first(entry, 'userWorkstations') ?? null,
     lastLogonTimestamp: first(entry, 'lastLogonTimestamp') ?? null,
+    primaryGroupId: first(entry, 'primaryGroupID') === undefined ? null : Number(first(entry, 'primaryGroupID')),
   };
 }
 
@@ -205,6 +206,11 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
   }
 
   return {
+    async ping() {
+      const base = await searchOne(session.baseDn, '(objectClass=*)', ['distinguishedName'], 'base');
+      if (!base) throw new DomainError('directory_base_dn_missing', `The base DN ${session.baseDn} does not exist in ${what}`);
+    },
+
     async findAccount(identifier) {
       const filter = identifier.includes('=')
         ? null
@@ -348,6 +354,23 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
     },
 
     currentMembers: (groupDn, memberDns) => currentMembers(groupDn, memberDns),
+
+    async accountGroups(accountDn) {
+      const own = await searchOne(accountDn, '(objectClass=user)', ['memberOf'], 'base');
+      if (!own) throw new DomainError('account_not_found', `The account ${accountDn} no longer exists`);
+      // Every group that contains the account at any depth, in one query (the in-chain rule).
+      const filter = new AndFilter({
+        filters: [
+          new EqualityFilter({ attribute: 'objectClass', value: 'group' }),
+          new ExtensibleFilter({ rule: inChain, matchType: 'member', value: own.dn }),
+        ],
+      });
+      const groups = await run('account-groups', async (client) =>
+        (await client.search(session.baseDn, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } }))
+          .searchEntries.map(toGroup),
+      );
+      return { direct: strings(own, 'memberOf'), groups };
+    },
 
     groupMembers: (groupDn) => groupMembers(groupDn),
 

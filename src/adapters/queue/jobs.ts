@@ -4,9 +4,11 @@
 // "expires soon" reminders; the worker renders them from the store.
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Clock, ExpiryWarnings, Notice, Notifications, RevocationJobs } from '../../services/ports.ts';
+import type { Clock, ExpiryWarnings, Notice, Notifications, ReviewJobs, ReviewSchedules, RevocationJobs } from '../../services/ports.ts';
 
-export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications', siem: 'siem', audit: 'audit' } as const;
+export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications', siem: 'siem', audit: 'audit', reviews: 'reviews' } as const;
+
+const uuid = /^[0-9a-f-]{36}$/;
 
 /** The audit queue's repeatable jobs: sign a checkpoint of the chain head; run the retention purge. */
 export const auditJobNames = ['checkpoint', 'purge'] as const;
@@ -44,14 +46,16 @@ export function createQueues(redis: Redis, prefix: string) {
   // A repeatable job with no data: each run forwards whatever the cursors have not reached yet.
   const siem = new Queue(queueNames.siem, { connection: redis, prefix });
   const audit = new Queue(queueNames.audit, { connection: redis, prefix });
+  const reviews = new Queue<ReviewJobData>(queueNames.reviews, { connection: redis, prefix });
   return {
     revocations,
     reconcile,
     notifications,
     siem,
     audit,
+    reviews,
     async close() {
-      await Promise.all([revocations.close(), reconcile.close(), notifications.close(), siem.close(), audit.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), notifications.close(), siem.close(), audit.close(), reviews.close()]);
     },
   };
 }
@@ -91,6 +95,61 @@ export function createRevocationJobs(queue: Queue<RevocationJobData>, clock: Clo
   };
 }
 
+// ---- Access reviews ---------------------------------------------------------------------------
+
+/** A scheduled run names the tenant (the review is created when it runs); an on-demand run, its review. */
+export type ReviewJobData = { tenantId: string } | { reviewId: string };
+
+export const reviewSchedulerId = (tenantId: string) => `review-${tenantId}`;
+export const reviewJobId = (reviewId: string) => `review-run-${reviewId}`;
+
+/** A review that fails (the store briefly down) is tried again a few times; each try starts it over. */
+export const reviewJobOptions: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: { age: 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export function parseReviewJob(data: unknown): ReviewJobData {
+  const given = data as { tenantId?: unknown; reviewId?: unknown } | null;
+  if (typeof given?.reviewId === 'string' && uuid.test(given.reviewId)) return { reviewId: given.reviewId };
+  if (typeof given?.tenantId === 'string' && /^[a-z0-9-]{1,40}$/.test(given.tenantId)) return { tenantId: given.tenantId };
+  throw new Error('a review job names a review id or a tenant id');
+}
+
+export function createReviewJobs(queue: Queue<ReviewJobData>): ReviewJobs {
+  return {
+    async enqueue(reviewId) {
+      await queue.add('on_demand', { reviewId }, { ...reviewJobOptions, jobId: reviewJobId(reviewId) });
+    },
+  };
+}
+
+/** One BullMQ job scheduler per tenant: the cron pattern with the tenant's IANA zone as `tz`. */
+export function createReviewSchedules(queue: Queue<ReviewJobData>): ReviewSchedules {
+  const upsert: ReviewSchedules['upsert'] = async (tenant) => {
+    await queue.upsertJobScheduler(
+      reviewSchedulerId(tenant.id),
+      { pattern: tenant.reviewSchedule, tz: tenant.timeZone },
+      { name: 'scheduled', data: { tenantId: tenant.id }, opts: reviewJobOptions },
+    );
+  };
+  return {
+    upsert,
+    async remove(tenantId) {
+      await queue.removeJobScheduler(reviewSchedulerId(tenantId));
+    },
+    async syncAll(tenants) {
+      for (const tenant of tenants) await upsert(tenant);
+      const wanted = new Set(tenants.map((t) => reviewSchedulerId(t.id)));
+      for (const scheduler of await queue.getJobSchedulers(0, -1)) {
+        if (scheduler.key.startsWith('review-') && !wanted.has(scheduler.key)) await queue.removeJobScheduler(scheduler.key);
+      }
+    },
+  };
+}
+
 // ---- Notifications --------------------------------------------------------------------------
 
 export type NotificationJobData = { notice: Notice } | { expiring: { elevationId: string } };
@@ -104,8 +163,7 @@ export const notificationJobOptions: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-const uuid = /^[0-9a-f-]{36}$/;
-const noticeKinds = new Set(['approval_requested', 'decided', 'activated', 'extended', 'ended', 'alert']);
+const noticeKinds = new Set(['approval_requested', 'decided', 'activated', 'extended', 'ended', 'review_completed', 'alert']);
 
 /** Once-only notices get a job id derived from the elevation, so a repeated publish is harmless. */
 function noticeJobId(notice: Notice): string | undefined {
@@ -113,6 +171,8 @@ function noticeJobId(notice: Notice): string | undefined {
     case 'activated':
     case 'ended':
       return `${notice.kind}-${notice.elevationId}`;
+    case 'review_completed':
+      return `${notice.kind}-${notice.reviewId}`;
     default:
       // Requests for approval (extensions ask again), decisions, extensions and alerts may each
       // happen more than once per elevation; their messages are rendered from the store, so a
@@ -132,6 +192,11 @@ export function parseNotificationJob(data: unknown): NotificationJobData {
   }
   const notice = given?.notice;
   if (!notice || typeof notice.kind !== 'string' || !noticeKinds.has(notice.kind)) throw new Error('a notification job carries a notice');
+  if (notice.kind === 'review_completed') {
+    const reviewId = (notice as { reviewId?: unknown }).reviewId;
+    if (typeof reviewId !== 'string' || !uuid.test(reviewId)) throw new Error('a review notice names a review id');
+    return { notice: { kind: 'review_completed', reviewId } };
+  }
   if (notice.kind !== 'alert' && (typeof notice.elevationId !== 'string' || !uuid.test(notice.elevationId))) {
     throw new Error('a notice names an elevation id');
   }

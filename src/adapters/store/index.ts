@@ -7,6 +7,7 @@ import { auditRepository } from './audit.ts';
 import { driftReportRepository } from './drift-reports.ts';
 import { elevationRepository } from './elevations.ts';
 import { profileRepository } from './profiles.ts';
+import { reviewRepository } from './reviews.ts';
 import { sessionRepository } from './sessions.ts';
 import { siemCursorRepository } from './siem-cursors.ts';
 import { signingKeyRepository } from './signing-keys.ts';
@@ -28,6 +29,7 @@ function repositories(db: Kysely<Database>): StoreRepositories {
     elevations: elevationRepository(db),
     siemCursors: siemCursorRepository(db),
     driftReports: driftReportRepository(db),
+    reviews: reviewRepository(db),
   };
 }
 

@@ -295,6 +295,59 @@ const drift: Migration = {
   },
 };
 
+// Access reviews (SPEC §9): each tenant's review schedule and inactivity settings, the reviews, and
+// their findings.
+const reviews: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('tenants').addColumn('review_schedule', 'text', (c) => c.notNull().defaultTo('0 6 * * 1')).execute();
+    await db.schema.alterTable('tenants').addColumn('inactive_days', 'integer', (c) => c.notNull().defaultTo(45)).execute();
+    await db.schema.alterTable('tenants').addColumn('disable_inactive', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .createTable('reviews')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+      .addColumn('trigger', 'text', (c) => c.notNull())
+      .addColumn('requested_by', 'text')
+      // The scheduler's run that started it, so a retried job resumes its review instead of starting another.
+      .addColumn('schedule_key', 'text', (c) => c.unique())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('requested_at', 'bigint', (c) => c.notNull())
+      .addColumn('started_at', 'bigint')
+      .addColumn('finished_at', 'bigint')
+      .addColumn('critical', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('high', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('medium', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('low', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('info', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('signed_off_by', 'text')
+      .addColumn('signed_off_at', 'bigint')
+      .addColumn('signoff_comment', 'text')
+      .execute();
+    await db.schema.createIndex('reviews_tenant').on('reviews').columns(['tenant_id', 'requested_at']).execute();
+    await db.schema
+      .createTable('review_findings')
+      .addColumn('review_id', 'text', (c) => c.notNull().references('reviews.id').onDelete('cascade'))
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addColumn('severity', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('technician_id', 'text')
+      .addColumn('summary', 'text', (c) => c.notNull())
+      .addColumn('action', 'text')
+      .addColumn('details', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('review_findings_pk', ['review_id', 'position'])
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('review_findings').execute();
+    await db.schema.dropIndex('reviews_tenant').execute();
+    await db.schema.dropTable('reviews').execute();
+    await db.schema.alterTable('tenants').dropColumn('disable_inactive').execute();
+    await db.schema.alterTable('tenants').dropColumn('inactive_days').execute();
+    await db.schema.alterTable('tenants').dropColumn('review_schedule').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_elevation_core': elevationCore,
@@ -302,6 +355,7 @@ export const migrations: Record<string, Migration> = {
   '0004_audit_proof': auditProof,
   '0005_siem_cursors': siemCursors,
   '0006_drift': drift,
+  '0008_reviews': reviews,
 };
 
 export const migrationProvider: MigrationProvider = {

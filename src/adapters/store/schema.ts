@@ -45,6 +45,9 @@ export interface TenantsTable {
   keep_accounts_disabled: number;
   slack_channel: Generated<string | null>;
   drift_mode: Generated<string>;
+  review_schedule: Generated<string>;
+  inactive_days: Generated<number>;
+  disable_inactive: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -187,6 +190,38 @@ export interface DriftReportsTable {
   reported_at: number;
 }
 
+export interface ReviewsTable {
+  id: string;
+  tenant_id: string;
+  trigger: string;
+  requested_by: string | null;
+  schedule_key: string | null;
+  status: string;
+  requested_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  critical: Generated<number>;
+  high: Generated<number>;
+  medium: Generated<number>;
+  low: Generated<number>;
+  info: Generated<number>;
+  signed_off_by: string | null;
+  signed_off_at: number | null;
+  signoff_comment: string | null;
+}
+
+export interface ReviewFindingsTable {
+  review_id: string;
+  position: number;
+  severity: string;
+  kind: string;
+  subject: string;
+  technician_id: string | null;
+  summary: string;
+  action: string | null;
+  details: string;
+}
+
 export interface Database {
   tenant_accounts: TenantAccountsTable;
   access_profiles: AccessProfilesTable;
@@ -200,6 +235,8 @@ export interface Database {
   audit_head: AuditHeadTable;
   siem_cursors: SiemCursorsTable;
   drift_reports: DriftReportsTable;
+  reviews: ReviewsTable;
+  review_findings: ReviewFindingsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_signing_keys: SigningKeysTable;
 }

@@ -11,6 +11,9 @@ function toRecord(row: Selectable<TenantsTable>): TenantRecord {
     keepAccountsDisabled: row.keep_accounts_disabled === 1,
     slackChannel: row.slack_channel,
     driftMode: row.drift_mode === 'report' ? 'report' : 'remove',
+    reviewSchedule: row.review_schedule,
+    inactiveDays: Number(row.inactive_days),
+    disableInactive: Number(row.disable_inactive) === 1,
     bindPasswordSealed: row.bind_password_sealed,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -34,6 +37,9 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           keep_accounts_disabled: t.keepAccountsDisabled ? 1 : 0,
           slack_channel: t.slackChannel,
           drift_mode: t.driftMode,
+          review_schedule: t.reviewSchedule,
+          inactive_days: t.inactiveDays,
+          disable_inactive: t.disableInactive ? 1 : 0,
           created_at: at.getTime(),
           updated_at: at.getTime(),
         })
@@ -65,6 +71,9 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           ...(patch.keepAccountsDisabled !== undefined && { keep_accounts_disabled: patch.keepAccountsDisabled ? 1 : 0 }),
           ...(patch.slackChannel !== undefined && { slack_channel: patch.slackChannel }),
           ...(patch.driftMode !== undefined && { drift_mode: patch.driftMode }),
+          ...(patch.reviewSchedule !== undefined && { review_schedule: patch.reviewSchedule }),
+          ...(patch.inactiveDays !== undefined && { inactive_days: patch.inactiveDays }),
+          ...(patch.disableInactive !== undefined && { disable_inactive: patch.disableInactive ? 1 : 0 }),
           updated_at: at.getTime(),
         })
         .where('id', '=', id)

@@ -1,5 +1,6 @@
 // Tenant administration (admin only). Bind passwords go in and never come out.
 import { z } from 'zod';
+import { inactiveDaysRange } from '../../domain/review.ts';
 import { driftModes } from '../../domain/tenant.ts';
 import type { Services } from '../../container.ts';
 import { presentTenant } from '../../services/tenant-service.ts';
@@ -7,6 +8,9 @@ import { defineRoute, idParams, type Route } from '../route.ts';
 
 const pem = z.string().min(1).max(64 * 1024).regex(/-----BEGIN CERTIFICATE-----/, 'a PEM certificate');
 const dn = z.string().min(3).max(1024);
+const reviewSchedule = z.string().min(9).max(100).describe('A five-field cron pattern in the tenant’s time zone (default "0 6 * * 1": Mondays at 06:00)');
+const inactiveDays = z.number().int().min(inactiveDaysRange.min).max(inactiveDaysRange.max).describe('No elevation and no logon for this many days: inactive (default 45)');
+const disableInactive = z.boolean().describe('Reviews disable inactive MSP accounts (default false: reported only)');
 const slackChannel = z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD').nullable();
 
 export const tenantView = z.object({
@@ -17,6 +21,9 @@ export const tenantView = z.object({
   keepAccountsDisabled: z.boolean(),
   slackChannel: z.string().nullable(),
   driftMode: z.enum(driftModes),
+  reviewSchedule: z.string(),
+  inactiveDays: z.number().int(),
+  disableInactive: z.boolean(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -30,6 +37,9 @@ const createBody = z.strictObject({
   keepAccountsDisabled: z.boolean().optional(),
   slackChannel: slackChannel.optional(),
   driftMode: z.enum(driftModes).optional(),
+  reviewSchedule: reviewSchedule.optional(),
+  inactiveDays: inactiveDays.optional(),
+  disableInactive: disableInactive.optional(),
   directory: z.strictObject({
     url: z.string().min(1).max(512),
     bindDn: dn,
@@ -46,6 +56,9 @@ const updateBody = z
     keepAccountsDisabled: z.boolean().optional(),
     slackChannel: slackChannel.optional(),
     driftMode: z.enum(driftModes).optional(),
+    reviewSchedule: reviewSchedule.optional(),
+    inactiveDays: inactiveDays.optional(),
+    disableInactive: disableInactive.optional(),
     directory: z
       .strictObject({
         url: z.string().min(1).max(512).optional(),

@@ -65,6 +65,7 @@ const pageLinks: Array<{ href: string; label: string; roles: string[] }> = [
   { href: '/app/', label: 'My access', roles: ['technician'] },
   { href: '/app/approvals', label: 'Approvals', roles: ['approver'] },
   { href: '/app/audit', label: 'Audit', roles: ['auditor', 'admin'] },
+  { href: '/app/reviews', label: 'Reviews', roles: ['auditor', 'admin'] },
   { href: '/app/admin/tenants', label: 'Tenants', roles: ['admin'] },
   { href: '/app/admin/technicians', label: 'Technicians', roles: ['admin'] },
   { href: '/app/admin/profiles', label: 'Profiles', roles: ['admin'] },
