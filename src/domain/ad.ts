@@ -32,6 +32,21 @@ export function guidToBytes(guid: string): Uint8Array {
 
 export const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * A member value that names an account by objectGUID (`<GUID=…>`, which AD and Samba accept in a
+ * modify): it follows the account through moves and renames, so no DN needs resolving first.
+ */
+export function memberRefByGuid(guid: string): string {
+  if (!guidPattern.test(guid)) throw new Error('not a GUID');
+  return `<GUID=${guid.toLowerCase()}>`;
+}
+
+/** The GUID a `<GUID=…>` member value names, lower case; null for a DN. */
+export function guidFromMemberRef(value: string): string | null {
+  const match = /^<GUID=([0-9a-f-]{36})>$/i.exec(value);
+  return match && guidPattern.test(match[1]!) ? match[1]!.toLowerCase() : null;
+}
+
 /** The last sub-authority of a domain SID (S-1-5-21-a-b-c-RID). */
 export function ridOf(sid: string): number | null {
   const match = /^S-1-5-21-\d+-\d+-\d+-(\d+)$/.exec(sid);

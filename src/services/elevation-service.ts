@@ -2,7 +2,7 @@
 // with the store as the source of truth. State is written before the directory is touched, every
 // directory write is read back, a failed activation is undone, and the reconciler finishes or
 // undoes whatever a crash left half-done.
-import { isAccountEnabled, toFileTime, withAccountEnabled } from '../domain/ad.ts';
+import { isAccountEnabled, memberRefByGuid, toFileTime, withAccountEnabled } from '../domain/ad.ts';
 import { assertMayDecide, tally, type Decision, type DecisionKind } from '../domain/approval.ts';
 import type { AuditAction } from '../domain/audit.ts';
 import { checkRequest, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
@@ -13,22 +13,23 @@ import { checkWindow, localTime, logonHoursFor, unionLogonHours } from '../domai
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import type { MemberRemoval } from './member-removal.ts';
 import type { MfaService } from './mfa-service.ts';
-import type {
-  AccountChanges,
-  ActivationSteps,
-  Clock,
-  DirectoryAccount,
-  Elevation,
-  ElevationFilter,
-  EventLog,
-  Notice,
-  Notifications,
-  RandomSource,
-  RevocationJobs,
-  Store,
-  TechnicianRecord,
-  TenantDirectory,
-  TenantRecord,
+import {
+  revocationLeadMs,
+  type AccountChanges,
+  type ActivationSteps,
+  type Clock,
+  type DirectoryAccount,
+  type Elevation,
+  type ElevationFilter,
+  type EventLog,
+  type Notice,
+  type Notifications,
+  type RandomSource,
+  type RevocationJobs,
+  type Store,
+  type TechnicianRecord,
+  type TenantDirectory,
+  type TenantRecord,
 } from './ports.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
@@ -48,8 +49,12 @@ export interface ElevationRequestInput {
 }
 
 const activeStates: ElevationState[] = ['activating', 'active'];
-/** A job that fires this early is treated as on time (timers are not exact). */
-const dueToleranceMs = 1000;
+/** A job that fires later than this before its grant's end is moved to the end (the clock changed). */
+const earlyToleranceMs = 1000;
+/** Grants claimed per transaction when many end together: small first, so the directory starts early. */
+const firstClaimChunk = 250;
+const claimChunk = 1000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const accountConcurrency = 16;
 
 /** Runs `work` over `items`, at most `limit` at a time; answers the results that succeeded. */
@@ -342,14 +347,15 @@ export function createElevationService(deps: {
     return (await store.elevations.findById(id))!;
   }
 
-  /** Claims every active grant due by `now` and ends them together; answers how many it ended. */
-  async function expireDue(now: Date, limit = 5000): Promise<number> {
-    const due = await store.elevations.list({ states: ['active'], endsBefore: new Date(now.getTime() + dueToleranceMs), limit });
-    if (due.length === 0) return 0;
+  /**
+   * Moves `due` grants from `active` to `revoking` because they expired, each with its audit event,
+   * in one transaction: all of them or none. A grant whose end has moved past `endsBy` since it was
+   * listed (extended meanwhile) is left alone.
+   */
+  async function claimExpired(due: Elevation[], endsBy: Date): Promise<Elevation[]> {
     const claimedAt = clock.now();
-    // One transaction claims the lot: each grant moves to `revoking` with its audit event, or not at all.
-    const claimed = await store.transaction(async (tx) => {
-      const moved = new Set(await tx.elevations.transitionMany(due.map((e) => e.id), 'active', 'revoking', { revocationReason: 'expired' }, claimedAt));
+    return store.transaction(async (tx) => {
+      const moved = new Set(await tx.elevations.transitionMany(due.map((e) => e.id), 'active', 'revoking', { revocationReason: 'expired' }, claimedAt, endsBy));
       const mine = due.filter((e) => moved.has(e.id)).map((e) => ({ ...e, state: 'revoking' as const, revocationReason: 'expired' as const, updatedAt: claimedAt }));
       await tx.audit.appendMany(
         mine.map((e) => ({ actor: 'system', action: 'elevation.revoking' as const, tenantId: e.tenantId, target: e.id, details: { reason: 'expired' } })),
@@ -357,7 +363,43 @@ export function createElevationService(deps: {
       );
       return mine;
     });
-    return endTogether(claimed);
+  }
+
+  /**
+   * Claims every active grant whose end has passed (never one before its end) and ends them
+   * together; answers how many it ended. Many at once are claimed in chunks, small first, and each
+   * chunk's removals start as soon as its claim is committed, so the directory works on the first
+   * memberships while the next chunk is being claimed (the batcher merges what arrives meanwhile).
+   */
+  async function expireDue(now: Date, limit = 5000): Promise<number> {
+    const due = await store.elevations.list({ states: ['active'], endsBefore: now, limit });
+    const runs: Promise<number>[] = [];
+    let claimError: unknown = null;
+    try {
+      for (let i = 0, size = firstClaimChunk; i < due.length; i += size, size = Math.min(size * 2, claimChunk)) {
+        runs.push(endTogether(await claimExpired(due.slice(i, i + size), now)));
+      }
+    } catch (error) {
+      // What was claimed is still ended below; the rest stays `active` for its own job or the reconciler.
+      claimError = error;
+    }
+    const results = await Promise.allSettled(runs);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (claimError ?? failed) throw claimError ?? failed!.reason;
+    return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
+  }
+
+  /** Brings the stored DN of each grant's account up to date (bookkeeping: removal goes by GUID). */
+  async function syncAccountDns(directory: TenantDirectory, grants: Elevation[]): Promise<void> {
+    if (grants.length === 0) return;
+    const dns = await directory.accountDnsByGuid(grants.map((g) => g.accountGuid));
+    for (const e of grants) {
+      const dn = dns.get(e.accountGuid.toLowerCase());
+      if (dn && dn !== e.accountDn) {
+        await store.elevations.updateAccountDn(e.id, dn, clock.now());
+        e.accountDn = dn;
+      }
+    }
   }
 
   /**
@@ -373,18 +415,9 @@ export function createElevationService(deps: {
         const tenant = await access.tenant(tenantId);
         const directory = await access.directory(tenant);
         const endingIds = new Set(grants.map((g) => g.id));
-        // Accounts renamed or moved during their grant are removed under their DN of now.
-        const dns = await directory.accountDnsByGuid(grants.map((g) => g.accountGuid));
-        for (const e of grants) {
-          const dn = dns.get(e.accountGuid.toLowerCase());
-          if (dn && dn !== e.accountDn) {
-            await store.elevations.updateAccountDn(e.id, dn, clock.now());
-            e.accountDn = dn;
-          }
-        }
         // What the technicians' other live grants still need, and who keeps no live grant at all.
         const keep = new Map<string, { groups: Set<string>; live: boolean }>(grants.map((e) => [e.technicianId, { groups: new Set<string>(), live: false }]));
-        for (const o of await store.elevations.list({ states: activeStates, tenantIds: [tenantId], limit: 1_000_000 })) {
+        for (const o of await store.elevations.list({ states: activeStates, tenantIds: [tenantId], technicianIds: [...keep.keys()], limit: 1_000_000 })) {
           const entry = keep.get(o.technicianId);
           if (!entry || endingIds.has(o.id)) continue;
           entry.live = true;
@@ -393,10 +426,17 @@ export function createElevationService(deps: {
         // Memberships first: the batcher turns these into one modify per group (queue.maxBatch values at most).
         const removals = grants.map(async (e) => {
           const needed = keep.get(e.technicianId)!.groups;
-          await Promise.all(e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, e.accountDn)));
+          // By objectGUID: an account moved or renamed during its grant is still the one removed.
+          const member = memberRefByGuid(e.accountGuid);
+          await Promise.all(e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, member)));
           return e;
         });
         const gone = (await Promise.allSettled(removals)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        // Bookkeeping once the memberships are settled (off their path): the stored DNs of accounts
+        // moved or renamed during their grant.
+        await syncAccountDns(directory, gone).catch((error: unknown) => {
+          log.warn({ tenantId, err: (error as Error).message }, 'could not bring the stored DNs of ending grants up to date');
+        });
         // Then the accounts, a few at a time, in slices: each slice of grants is final once both
         // its memberships and its accounts are done, so early grants do not wait for late ones.
         let finishedCount = 0;
@@ -889,12 +929,22 @@ export function createElevationService(deps: {
         return 'revoked';
       }
       if (e.state !== 'active') return 'nothing';
-      if (e.endsAt.getTime() > now.getTime() + dueToleranceMs) {
+      // The job is made ready a little before the end (revocationLeadMs, jobs.ts), so that BullMQ's
+      // promotion of thousands of delayed jobs is not on the critical path; it waits here for the
+      // end itself: a grant is never ended before its end.
+      const early = e.endsAt.getTime() - now.getTime();
+      if (early > revocationLeadMs + earlyToleranceMs) {
+        await jobs.schedule(id, e.endsAt);
+        return 'rescheduled';
+      }
+      if (early > 0) await sleep(early);
+      const dueAt = clock.now();
+      if (dueAt < e.endsAt) {
         await jobs.schedule(id, e.endsAt);
         return 'rescheduled';
       }
       // Hundreds of jobs fall due together: the first starts the batch, the rest join it.
-      await (expiring ??= expireDue(now).finally(() => {
+      await (expiring ??= expireDue(dueAt).finally(() => {
         expiring = null;
       }));
       const after = await store.elevations.findById(id);

@@ -305,6 +305,8 @@ export interface ElevationFilter {
   states?: ElevationState[];
   tenantIds?: string[];
   technicianId?: string;
+  /** Any of these technicians (for the few whose grants are ending, rather than a whole tenant). */
+  technicianIds?: string[];
   endsBefore?: Date;
   limit?: number;
 }
@@ -338,7 +340,8 @@ export interface ElevationRepository {
   /** Requests still waiting for approval at `at` whose deadline has passed, and active grants whose extension request has. */
   approvalsPastDeadline(at: Date): Promise<Elevation[]>;
   /** Moves every listed elevation that is still in `from`; answers the ids it moved. */
-  transitionMany(ids: readonly string[], from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'endedAt' | 'revocationReason'>>, at: Date): Promise<string[]>;
+  /** Moves each of `ids` still in `from` (and, with `endsBy`, ending by then); answers the ids moved. */
+  transitionMany(ids: readonly string[], from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'endedAt' | 'revocationReason'>>, at: Date, endsBy?: Date): Promise<string[]>;
   recordSteps(id: string, steps: ActivationSteps, at: Date): Promise<void>;
   /** The account was found under a new DN (moved or renamed). */
   updateAccountDn(id: string, dn: string, at: Date): Promise<void>;
@@ -656,7 +659,10 @@ export interface TenantDirectory {
   updateAccount(dn: string, changes: AccountChanges): Promise<void>;
   /** Adds (already present counts), then reads back; throws if any is missing. */
   addMembers(groupDn: string, memberDns: readonly string[], ttlSeconds?: number): Promise<void>;
-  /** Removes in one batched modify, split on conflicts; answers who is still a member after a read-back. */
+  /**
+   * Removes in one batched modify, split on conflicts; answers who is still a member after a read-back.
+   * A value may be a DN or `<GUID=…>` (memberRefByGuid), which is read back by GUID.
+   */
   removeMembers(groupDn: string, memberDns: readonly string[]): Promise<{ stillMembers: string[] }>;
   currentMembers(groupDn: string, memberDns: readonly string[]): Promise<Set<string>>;
   /**
@@ -677,8 +683,17 @@ export interface DirectoryGateway {
 
 // ---- Jobs -----------------------------------------------------------------------------------
 
+/**
+ * A revocation job becomes ready this long before its grant's end, and the service waits for the
+ * end itself: thousands of delayed jobs due together are promoted before the end, not after it.
+ */
+export const revocationLeadMs = 1000;
+
 export interface RevocationJobs {
-  /** One job per elevation (its id is derived from the elevation's), due at `at`; scheduling twice is harmless. */
+  /**
+   * One job per elevation (its id is derived from the elevation's), ready `revocationLeadMs` before
+   * `at`; scheduling twice is harmless.
+   */
   schedule(elevationId: string, at: Date): Promise<void>;
   isScheduled(elevationId: string): Promise<boolean>;
   cancel(elevationId: string): Promise<void>;

@@ -1,9 +1,12 @@
 // The elevation core against a real Samba domain, real Redis/BullMQ and both stores: a grant puts
 // the technician's own account into the group and takes it out again on time.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
-import { fromFileTime, isAccountEnabled } from '../../src/domain/ad.ts';
+import { createDirectoryGateway } from '../../src/adapters/directory/gateway.ts';
+import { fromFileTime, isAccountEnabled, memberRefByGuid } from '../../src/domain/ad.ts';
+import { createTenantAccess } from '../../src/services/tenant-access.ts';
 import { runningClock } from '../support/clock.ts';
 import { addMember, canBind, createTestOu, domainAdminsDn, membersOf, readUser, renameEntry } from '../support/directory.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
@@ -198,6 +201,64 @@ for (const engine of engines) {
       const renamedAgain = await renameEntry(acme, renamed, `again-${engine}-${Date.now() % 100000}`);
       assert.equal((await h.http.post(`/api/v1/elevations/${granted.body.id}/revoke`).set(bearer(adminToken))).body.revocationReason, 'admin');
       assert.ok(!(await membersOf(acme, helpdesk)).includes(renamedAgain.toLowerCase()));
+    });
+
+    it('when several grants end together, one account renamed during its grant, then every membership is gone and each grant expires at its end', async () => {
+      const team: Operative[] = [];
+      for (let i = 0; i < 3; i++) team.push(await operative(h, acme, ou, ['technician'], true));
+      const granted: Array<{ id: string }> = [];
+      for (const who of team) {
+        const response = await requestElevation(h, who, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-5', durationSeconds: 6 }, true);
+        assert.equal(response.status, 201, JSON.stringify(response.body));
+        granted.push(response.body);
+      }
+      // Removal goes by objectGUID: a rename after activation changes nothing.
+      const renamed = await renameEntry(acme, team[0]!.accountDn, `mass-${engine}-${Date.now() % 100000}`);
+      // On a slow machine the grant may have ended before the rename; then only the removal is checked.
+      const renamedWhileLive = (await h.container.store.elevations.findById(granted[0]!.id))?.state === 'active';
+      const ended = await eventually(
+        () => Promise.all(granted.map(async (g) => (await h.http.get(`/api/v1/elevations/${g.id}`).set(bearer(adminToken))).body)),
+        (list) => list.every((e) => e.state === 'expired'),
+        30_000,
+        'all three to expire',
+      );
+      const members = await membersOf(acme, helpdesk);
+      assert.ok(!members.includes(renamed.toLowerCase()), 'the renamed account left the group');
+      for (const who of team.slice(1)) assert.ok(!members.includes(who.accountDn.toLowerCase()));
+      if (renamedWhileLive) assert.equal(ended[0].account.toLowerCase(), renamed.toLowerCase(), 'the stored DN follows the rename');
+      // Claimed no earlier than its end (the job is ready a little before it and waits for the end).
+      const claims = await h.container.store.audit.list({ action: 'elevation.revoking', limit: 200 });
+      for (const e of ended) {
+        const claim = claims.find((c) => c.target === e.id);
+        assert.ok(claim, 'a revoking event before the expiry');
+        assert.ok(claim.at.getTime() >= new Date(e.endsAt).getTime(), `claimed at ${claim.at.toISOString()}, ends ${e.endsAt}`);
+        assert.ok(new Date(e.endedAt).getTime() >= new Date(e.endsAt).getTime());
+      }
+    });
+
+    it('when members are named by GUID, then the read-back finds one still present among many and a removal confirms it gone', async () => {
+      const member = await operative(h, acme, ou);
+      await addMember(acme, helpdesk, member.accountDn);
+      const guid = (await h.container.store.accounts.find('acme', member.id))!.guid;
+      const gateway = createDirectoryGateway({ timeoutMs: 10_000, connectionsPerTenant: 2 });
+      try {
+        const access = createTenantAccess({ store: h.container.store, secrets: h.container.secrets, directory: gateway });
+        const directory = await access.directory(await access.tenant('acme'));
+        const real = memberRefByGuid(guid);
+        // Accounts that do not exist (a deleted account's GUID): never members, and a delete of one is refused.
+        const unknown = Array.from({ length: 59 }, () => memberRefByGuid(randomUUID()));
+        for (const values of [[real, unknown[0]!], [real, ...unknown]]) {
+          // Two values: a filtered search; sixty: one read of the group's values with their GUIDs.
+          const present = await directory.currentMembers(helpdesk, values);
+          assert.deepEqual([...present], [real.toLowerCase()], `read-back of ${values.length} values`);
+        }
+        const { stillMembers } = await directory.removeMembers(helpdesk, [...unknown.slice(0, 5), real]);
+        assert.deepEqual(stillMembers, []);
+        assert.ok(!(await membersOf(acme, helpdesk)).includes(member.accountDn.toLowerCase()));
+        assert.equal((await directory.currentMembers(helpdesk, [real, ...unknown])).size, 0);
+      } finally {
+        await gateway.close();
+      }
     });
 
     it('when a technician reaches for another tenant or another technician’s elevation, then they get 403 or 404', async () => {

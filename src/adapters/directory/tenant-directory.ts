@@ -5,6 +5,7 @@ import {
   AndFilter,
   Attribute,
   Change,
+  Control,
   EqualityFilter,
   ExtensibleFilter,
   OrFilter,
@@ -15,12 +16,13 @@ import {
 } from 'ldapts';
 import {
   AlreadyExistsError,
+  InvalidSyntaxError,
   NoSuchAttributeError,
   NoSuchObjectError,
   TypeOrValueExistsError,
   UnwillingToPerformError,
 } from 'ldapts';
-import { guidToBytes, guidToString, sidToString } from '../../domain/ad.ts';
+import { guidFromMemberRef, guidToBytes, guidToString, sidToString } from '../../domain/ad.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { protectionReason, type GroupFacts, type ProtectedFinding } from '../../domain/protected-groups.ts';
 import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory } from '../../services/ports.ts';
@@ -31,6 +33,8 @@ const accountAttributes = ['distinguishedName', 'objectGUID', 'sAMAccountName', 
 const groupAttributes = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'cn', 'adminCount', 'memberOf'];
 const binary = ['objectGUID', 'objectSid', 'logonHours'];
 const readChunk = 200;
+/** LDAP_SERVER_EXTENDED_DN_OID: linked values come back as `<GUID=hex>;<SID=hex>;dn`. */
+const extendedDn = '1.2.840.113556.1.4.529';
 
 export interface LdapSession {
   /** Runs `work` with a bound client; connection failures are retried once on a fresh connection. */
@@ -97,9 +101,13 @@ function memberChange(operation: 'add' | 'delete', values: string[]): Change {
   return new Change({ operation, modification: new Attribute({ type: 'member', values }) });
 }
 
-/** Errors that mean "some value in this batch was already in (or already out of) the group". */
+/**
+ * Errors that mean "some value in this batch was already in (or already out of) the group", or
+ * names an object that no longer exists (a `<GUID=…>` value of a deleted account: 21).
+ */
 const isValueConflict = (error: unknown) =>
   error instanceof AlreadyExistsError ||
+  error instanceof InvalidSyntaxError ||
   error instanceof TypeOrValueExistsError ||
   error instanceof UnwillingToPerformError ||
   error instanceof NoSuchAttributeError;
@@ -139,31 +147,70 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
   }
 
   /**
-   * Every direct member of a group, as the directory spells the DNs. Windows returns large
-   * `member` values in ranges (`member;range=0-1499`); Samba returns them all at once; both are handled.
+   * Every direct member of a group, as the directory spells the values. Windows returns large
+   * `member` values in ranges (`member;range=0-1499`); Samba returns them all at once; both are
+   * handled. With `extended` the values are read with the extended-DN control
+   * (`<GUID=hex>;<SID=hex>;dn`).
    */
-  async function groupMembers(groupDn: string): Promise<string[]> {
+  async function memberValues(groupDn: string, extended = false): Promise<string[]> {
     const found: string[] = [];
     let start = 0;
     for (;;) {
       const attribute = start === 0 ? 'member' : `member;range=${start}-*`;
-      const entry = await searchOne(groupDn, '(objectClass=group)', [attribute], 'base');
+      const entry = extended
+        ? await run('read-back', async (client) => {
+            try {
+              const { searchEntries } = await client.search(groupDn, { scope: 'base', filter: '(objectClass=group)', attributes: [attribute] }, [new Control(extendedDn)]);
+              return searchEntries[0] ?? null;
+            } catch (error) {
+              if (error instanceof NoSuchObjectError) return null;
+              throw error;
+            }
+          })
+        : await searchOne(groupDn, '(objectClass=group)', [attribute], 'base');
       if (!entry) throw new DomainError('directory_error', `The group ${groupDn} no longer exists`);
       const key = Object.keys(entry).find((k) => k.toLowerCase() === 'member' || k.toLowerCase().startsWith('member;range='));
       if (!key) return found;
-      for (const dn of strings(entry, key)) found.push(dn);
+      found.push(...strings(entry, key));
       const range = /;range=\d+-(\d+|\*)$/i.exec(key);
       if (!range || range[1] === '*') return found;
       start = Number(range[1]) + 1;
     }
   }
 
+  /** Every direct member of a group, as the directory spells the DNs. */
+  const groupMembers = (groupDn: string) => memberValues(groupDn);
+
   async function allMembers(groupDn: string): Promise<Set<string>> {
     return new Set((await groupMembers(groupDn)).map((dn) => dn.toLowerCase()));
   }
 
-  /** Which of `memberDns` are direct members of `groupDn` now (a read-back). */
+  /** Every direct member of a group by objectGUID (rename-proof); a value without its GUID fails the read rather than be guessed at. */
+  async function allMemberGuids(groupDn: string): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const value of await memberValues(groupDn, true)) {
+      const guid = /^<GUID=([0-9a-f]{32})>;/i.exec(value);
+      if (!guid) throw new DomainError('directory_error', `The members of ${groupDn} did not come back with their GUIDs`);
+      found.add(guidToString(Buffer.from(guid[1]!, 'hex')));
+    }
+    return found;
+  }
+
+  /** Which of `memberDns` are direct members of `groupDn` now (a read-back); `<GUID=…>` values are matched by GUID. */
   async function currentMembers(groupDn: string, memberDns: readonly string[]): Promise<Set<string>> {
+    const refs = new Map<string, string>();
+    const dns: string[] = [];
+    for (const value of memberDns) {
+      const guid = guidFromMemberRef(value);
+      if (guid) refs.set(guid, value.toLowerCase());
+      else dns.push(value);
+    }
+    const [byDn, byGuid] = await Promise.all([currentMembersByDn(groupDn, dns), currentMembersByGuid(groupDn, [...refs.keys()])]);
+    return new Set([...byDn, ...[...byGuid].map((guid) => refs.get(guid)!)]);
+  }
+
+  async function currentMembersByDn(groupDn: string, memberDns: readonly string[]): Promise<Set<string>> {
+    if (memberDns.length === 0) return new Set();
     // Many at once: one read of the group's member values is cheaper than filtered searches.
     if (memberDns.length > readChunk / 4) {
       const all = await allMembers(groupDn);
@@ -181,6 +228,32 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
         (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['distinguishedName'], paged: { pageSize: 500 } })).searchEntries,
       );
       for (const entry of entries) found.add(entry.dn.toLowerCase());
+    }
+    return found;
+  }
+
+  /** Which of the accounts `guids` are direct members of `groupDn` now, wherever they were moved or renamed. */
+  async function currentMembersByGuid(groupDn: string, guids: readonly string[]): Promise<Set<string>> {
+    if (guids.length === 0) return new Set();
+    if (guids.length > readChunk / 4) {
+      const all = await allMemberGuids(groupDn);
+      return new Set(guids.filter((guid) => all.has(guid)));
+    }
+    // A Buffer value: ldapts would re-encode escaped bytes in a filter string (FACTS).
+    const filter = new AndFilter({
+      filters: [
+        new EqualityFilter({ attribute: 'memberOf', value: groupDn }),
+        new OrFilter({ filters: guids.map((guid) => new EqualityFilter({ attribute: 'objectGUID', value: Buffer.from(guidToBytes(guid)) })) }),
+      ],
+    });
+    const entries = await run('read-back', async (client) =>
+      (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'], paged: { pageSize: 500 } })).searchEntries,
+    );
+    const found = new Set<string>();
+    for (const entry of entries) {
+      const guid = buffer(entry, 'objectGUID');
+      if (!guid) throw new DomainError('directory_error', 'A member read back without its objectGUID');
+      found.add(guidToString(guid));
     }
     return found;
   }

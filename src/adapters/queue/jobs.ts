@@ -4,7 +4,16 @@
 // "expires soon" reminders; the worker renders them from the store.
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Clock, ExpiryWarnings, Notice, Notifications, ReviewJobs, ReviewSchedules, RevocationJobs } from '../../services/ports.ts';
+import {
+  revocationLeadMs,
+  type Clock,
+  type ExpiryWarnings,
+  type Notice,
+  type Notifications,
+  type ReviewJobs,
+  type ReviewSchedules,
+  type RevocationJobs,
+} from '../../services/ports.ts';
 
 export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications', siem: 'siem', audit: 'audit', reviews: 'reviews' } as const;
 
@@ -67,7 +76,7 @@ export function createRevocationJobs(queue: Queue<RevocationJobData>, clock: Clo
   return {
     async schedule(elevationId, at) {
       const jobId = revocationJobId(elevationId);
-      const delay = Math.max(0, at.getTime() - clock.now().getTime());
+      const delay = Math.max(0, at.getTime() - revocationLeadMs - clock.now().getTime());
       const existing = await queue.getJob(jobId);
       if (existing) {
         const state = await existing.getState();
@@ -218,7 +227,7 @@ export function createExpiryWarnings(queue: Queue<NotificationJobData>, clock: C
   return {
     async schedule(elevationId, at) {
       const jobId = expiryWarningJobId(elevationId);
-      const delay = Math.max(0, at.getTime() - clock.now().getTime());
+      const delay = Math.max(0, at.getTime() - revocationLeadMs - clock.now().getTime());
       const existing = await queue.getJob(jobId);
       if (existing) {
         const state = await existing.getState();

@@ -140,6 +140,16 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
       if (filter.tenantIds) query = filter.tenantIds.length ? query.where('tenant_id', 'in', filter.tenantIds) : query.where('id', '=', '');
       if (filter.technicianId) query = query.where('technician_id', '=', filter.technicianId);
       if (filter.endsBefore) query = query.where('ends_at', '<=', filter.endsBefore.getTime());
+      if (filter.technicianIds) {
+        // Chunked: SQLite bounds the parameters of one statement.
+        const ids = [...new Set(filter.technicianIds)];
+        const found: Selectable<ElevationsTable>[] = [];
+        for (let i = 0; i < ids.length; i += 500) {
+          found.push(...(await query.where('technician_id', 'in', ids.slice(i, i + 500)).execute()));
+        }
+        found.sort((a, b) => b.requested_at - a.requested_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        return withDecisions(found.slice(0, filter.limit ?? 1000));
+      }
       const rows = await query.orderBy('requested_at', 'desc').orderBy('id').limit(filter.limit ?? 1000).execute();
       return withDecisions(rows);
     },
@@ -166,7 +176,7 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
       return Number(result.numUpdatedRows) === 1;
     },
 
-    async transitionMany(ids, from, to, changes, at) {
+    async transitionMany(ids, from, to, changes, at, endsBy) {
       const moved: string[] = [];
       for (let i = 0; i < ids.length; i += 500) {
         const rows = await db
@@ -179,6 +189,7 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
           })
           .where('id', 'in', ids.slice(i, i + 500))
           .where('state', '=', from)
+          .$if(endsBy !== undefined, (q) => q.where('ends_at', '<=', endsBy!.getTime()))
           .returning(['id'])
           .execute();
         moved.push(...rows.map((r) => r.id));
