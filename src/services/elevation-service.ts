@@ -943,12 +943,16 @@ export function createElevationService(deps: {
         await jobs.schedule(id, e.endsAt);
         return 'rescheduled';
       }
-      // Hundreds of jobs fall due together: the first starts the batch, the rest join it.
-      await (expiring ??= expireDue(dueAt).finally(() => {
-        expiring = null;
-      }));
-      const after = await store.elevations.findById(id);
-      if (after?.state === 'active') await expireDue(clock.now());
+      // Hundreds of jobs fall due together: the first starts the batch, the rest join it. A batch
+      // joined may have listed its grants just before this one's end: then the next batch (joined
+      // or started) takes it. A few rounds at most; the reconciler covers anything left.
+      for (let round = 0; round < 3; round++) {
+        await (expiring ??= expireDue(round === 0 ? dueAt : clock.now()).finally(() => {
+          expiring = null;
+        }));
+        const after = await store.elevations.findById(id);
+        if (after?.state !== 'active' || !after.endsAt || after.endsAt > clock.now()) break;
+      }
       return 'revoked';
     },
 
