@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { defaultRiskThreshold, riskThresholdRange } from '../domain/risk.ts';
 import { driftModes } from '../domain/tenant.ts';
 import type { TenantPlan } from '../services/apply-service.ts';
 import { profileInputSchema } from '../services/profile-service.ts';
@@ -17,6 +18,7 @@ const fileSchema = z.strictObject({
       keepAccountsDisabled: z.boolean().default(true),
       slackChannel: z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD').nullable().default(null),
       driftMode: z.enum(driftModes).default('remove'),
+      riskThreshold: z.number().int().min(riskThresholdRange.min).max(riskThresholdRange.max).default(defaultRiskThreshold),
       directory: z.strictObject({
         url: z.string().min(1),
         bindDn: z.string().min(3),

@@ -63,6 +63,7 @@ export const auditActions = [
   'drift.removed',
   'drift.reported',
   'drift.unexpected_member',
+  'elevation.risk_flagged',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

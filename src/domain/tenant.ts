@@ -19,6 +19,8 @@ export interface Tenant {
   slackChannel: string | null;
   /** What the reconciler does with a linked MSP account found in a managed group without a live grant (SPEC §7 d). */
   driftMode: DriftMode;
+  /** A request scoring at or above this needs approval and raises an alert (SPEC §8; 1–100, default 50). */
+  riskThreshold: number;
   createdAt: Date;
   updatedAt: Date;
 }

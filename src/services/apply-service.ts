@@ -14,6 +14,7 @@ export interface TenantPlan {
   keepAccountsDisabled: boolean;
   slackChannel: string | null;
   driftMode: DriftMode;
+  riskThreshold: number;
   directory: { url: string; bindDn: string; baseDn: string; caCertificate: string; bindPassword: string };
   profiles: ProfileInput[];
 }
@@ -54,6 +55,7 @@ export function createApplyService(deps: { store: Store; secrets: SecretBox; ten
       ...(existing.keepAccountsDisabled !== plan.keepAccountsDisabled && { keepAccountsDisabled: plan.keepAccountsDisabled }),
       ...(existing.slackChannel !== plan.slackChannel && { slackChannel: plan.slackChannel }),
       ...(existing.driftMode !== plan.driftMode && { driftMode: plan.driftMode }),
+      ...(existing.riskThreshold !== plan.riskThreshold && { riskThreshold: plan.riskThreshold }),
       ...(directoryChanged && { directory: plan.directory }),
     };
     if (Object.keys(changes).length === 0) {

@@ -2,6 +2,7 @@
 // works (LDAPS with the given CA, bind, base DN); bind passwords are stored only sealed and never
 // returned.
 import { DomainError } from '../domain/errors.ts';
+import { defaultRiskThreshold, isValidRiskThreshold, riskThresholdRange } from '../domain/risk.ts';
 import { assertDirectoryUrlAllowed, isValidTimeZone, tenantIdPattern, type DirectoryConnection, type DriftMode, type Tenant } from '../domain/tenant.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
 import type { Clock, DirectoryProbe, SecretBox, Store, TenantPatch, TenantRecord } from './ports.ts';
@@ -22,6 +23,7 @@ export interface NewTenantInput {
   keepAccountsDisabled?: boolean;
   slackChannel?: string | null;
   driftMode?: DriftMode;
+  riskThreshold?: number;
 }
 
 export interface TenantUpdateInput {
@@ -31,6 +33,7 @@ export interface TenantUpdateInput {
   keepAccountsDisabled?: boolean;
   slackChannel?: string | null;
   driftMode?: DriftMode;
+  riskThreshold?: number;
 }
 
 export const bindPasswordContext = (tenantId: string) => `tenant:${tenantId}:bind-password`;
@@ -44,6 +47,7 @@ export function presentTenant(t: TenantRecord): Tenant {
     keepAccountsDisabled: t.keepAccountsDisabled,
     slackChannel: t.slackChannel,
     driftMode: t.driftMode,
+    riskThreshold: t.riskThreshold,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
@@ -60,6 +64,12 @@ export function createTenantService(deps: TenantServiceDeps) {
     }
   }
 
+  function assertRiskThreshold(value: number | undefined) {
+    if (value !== undefined && !isValidRiskThreshold(value)) {
+      throw new DomainError('validation_failed', `The risk threshold is a whole number from ${riskThresholdRange.min} to ${riskThresholdRange.max}`, { field: 'riskThreshold' });
+    }
+  }
+
   async function mustFind(id: string): Promise<TenantRecord> {
     const tenant = await store.tenants.findById(id);
     if (!tenant) throw new DomainError('not_found', 'No such tenant');
@@ -72,6 +82,7 @@ export function createTenantService(deps: TenantServiceDeps) {
         throw new DomainError('validation_failed', 'A tenant id is a lower-case slug (letters, digits, dashes)', { field: 'id' });
       }
       assertTimeZone(input.timeZone);
+      assertRiskThreshold(input.riskThreshold);
       const { bindPassword, ...connection } = input.directory;
       assertDirectoryUrlAllowed(connection.url, deps.production);
       if (await store.tenants.findById(input.id)) throw new DomainError('conflict', `Tenant ${input.id} already exists`);
@@ -88,6 +99,7 @@ export function createTenantService(deps: TenantServiceDeps) {
             keepAccountsDisabled: input.keepAccountsDisabled ?? true,
             slackChannel: input.slackChannel ?? null,
             driftMode: input.driftMode ?? 'remove',
+            riskThreshold: input.riskThreshold ?? defaultRiskThreshold,
             bindPasswordSealed: sealed,
           },
           now,
@@ -98,7 +110,7 @@ export function createTenantService(deps: TenantServiceDeps) {
             action: 'tenant.created',
             tenantId: input.id,
             target: input.id,
-            details: { url: connection.url, bindDn: connection.bindDn, baseDn: connection.baseDn, driftMode: input.driftMode ?? 'remove' },
+            details: { url: connection.url, bindDn: connection.bindDn, baseDn: connection.baseDn, driftMode: input.driftMode ?? 'remove', riskThreshold: input.riskThreshold ?? defaultRiskThreshold },
             ...auditOrigin(ctx),
           },
           now,
@@ -114,12 +126,14 @@ export function createTenantService(deps: TenantServiceDeps) {
     async update(id: string, input: TenantUpdateInput, actor: string, ctx: RequestContext) {
       const before = await mustFind(id);
       if (input.timeZone !== undefined) assertTimeZone(input.timeZone);
+      assertRiskThreshold(input.riskThreshold);
       const patch: TenantPatch = {
         displayName: input.displayName,
         timeZone: input.timeZone,
         keepAccountsDisabled: input.keepAccountsDisabled,
         slackChannel: input.slackChannel,
         driftMode: input.driftMode,
+        riskThreshold: input.riskThreshold,
       };
       let probe = null;
       if (input.directory) {

@@ -133,6 +133,7 @@ for (const engine of engines) {
           keepAccountsDisabled: true,
           slackChannel: null,
           driftMode: 'remove',
+          riskThreshold: 50,
           bindPasswordSealed: await secrets.seal(bindPassword, bindPasswordContext(`t-${engine}`)),
         },
         h.clock.now(),

@@ -45,6 +45,7 @@ export interface TenantsTable {
   keep_accounts_disabled: number;
   slack_channel: Generated<string | null>;
   drift_mode: Generated<string>;
+  risk_threshold: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -151,6 +152,9 @@ export interface ElevationsTable {
   window_closes_at: number | null;
   extension: string | null;
   extended_seconds: Generated<number>;
+  risk_score: number | null;
+  /** JSON: [{ signal, points, detail }]. */
+  risk_reasons: string | null;
 }
 
 export interface ElevationDecisionsTable {

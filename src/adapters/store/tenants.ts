@@ -11,6 +11,7 @@ function toRecord(row: Selectable<TenantsTable>): TenantRecord {
     keepAccountsDisabled: row.keep_accounts_disabled === 1,
     slackChannel: row.slack_channel,
     driftMode: row.drift_mode === 'report' ? 'report' : 'remove',
+    riskThreshold: row.risk_threshold,
     bindPasswordSealed: row.bind_password_sealed,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -34,6 +35,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           keep_accounts_disabled: t.keepAccountsDisabled ? 1 : 0,
           slack_channel: t.slackChannel,
           drift_mode: t.driftMode,
+          risk_threshold: t.riskThreshold,
           created_at: at.getTime(),
           updated_at: at.getTime(),
         })
@@ -65,6 +67,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           ...(patch.keepAccountsDisabled !== undefined && { keep_accounts_disabled: patch.keepAccountsDisabled ? 1 : 0 }),
           ...(patch.slackChannel !== undefined && { slack_channel: patch.slackChannel }),
           ...(patch.driftMode !== undefined && { drift_mode: patch.driftMode }),
+          ...(patch.riskThreshold !== undefined && { risk_threshold: patch.riskThreshold }),
           updated_at: at.getTime(),
         })
         .where('id', '=', id)

@@ -1,5 +1,6 @@
 // Tenant administration (admin only). Bind passwords go in and never come out.
 import { z } from 'zod';
+import { defaultRiskThreshold, riskThresholdRange } from '../../domain/risk.ts';
 import { driftModes } from '../../domain/tenant.ts';
 import type { Services } from '../../container.ts';
 import { presentTenant } from '../../services/tenant-service.ts';
@@ -7,6 +8,12 @@ import { defineRoute, idParams, type Route } from '../route.ts';
 
 const pem = z.string().min(1).max(64 * 1024).regex(/-----BEGIN CERTIFICATE-----/, 'a PEM certificate');
 const dn = z.string().min(3).max(1024);
+const riskThreshold = z
+  .number()
+  .int()
+  .min(riskThresholdRange.min)
+  .max(riskThresholdRange.max)
+  .describe(`risk score (0–100) from which a request needs approval even where its profile grants at once, and raises an alert; default ${defaultRiskThreshold}`);
 const slackChannel = z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD').nullable();
 
 export const tenantView = z.object({
@@ -17,6 +24,7 @@ export const tenantView = z.object({
   keepAccountsDisabled: z.boolean(),
   slackChannel: z.string().nullable(),
   driftMode: z.enum(driftModes),
+  riskThreshold: z.number().int().describe('a request scoring at or above this (0–100) needs approval and raises an alert'),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -30,6 +38,7 @@ const createBody = z.strictObject({
   keepAccountsDisabled: z.boolean().optional(),
   slackChannel: slackChannel.optional(),
   driftMode: z.enum(driftModes).optional(),
+  riskThreshold: riskThreshold.optional(),
   directory: z.strictObject({
     url: z.string().min(1).max(512),
     bindDn: dn,
@@ -46,6 +55,7 @@ const updateBody = z
     keepAccountsDisabled: z.boolean().optional(),
     slackChannel: slackChannel.optional(),
     driftMode: z.enum(driftModes).optional(),
+    riskThreshold: riskThreshold.optional(),
     directory: z
       .strictObject({
         url: z.string().min(1).max(512).optional(),
