@@ -63,6 +63,7 @@ export const auditCatalogue = {
     ticket: text(256).nullable(),
     approvalsRequired: count,
     approvalDeadline: iso.optional(),
+    /** Every request since risk scoring carries it (SPEC §8). */
     risk: risk.optional(),
   }),
   'elevation.risk_flagged': z.strictObject({
