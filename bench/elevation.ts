@@ -134,7 +134,7 @@ async function seedGrants(h: Harness, ou: Awaited<ReturnType<typeof createTestOu
       accountId: randomUUID(), accountDn: dn, accountGuid: guid, groups: [{ dn: group, guid: profile!.groups[0]!.guid, name: 'bench' }],
       state: 'active', durationSeconds: 60, justification: null, ticket: null, requestedAt: now, activatedAt: now, endsAt, endedAt: null,
       revocationReason: null, failureReason: null, steps: null, overdueAlertedAt: null, updatedAt: now,
-      approvalsRequired: 0, approverIds: [], approvalDeadline: null, windowClosesAt: null, extension: null, extendedSeconds: 0, decisions: [],
+      approvalsRequired: 0, approverIds: [], approvalDeadline: null, windowClosesAt: null, extension: null, extendedSeconds: 0, decisions: [], risk: null,
     };
     await h.container.store.elevations.insert(e);
     ids.push(e.id);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/schema.ts';
+import { riskDefaults } from './domain/risk.ts';
 import { createLogger, type Logger } from './adapters/logging/logger.ts';
 import { createPasswordHasher } from './adapters/crypto/passwords.ts';
 import { createRandomSource } from './adapters/crypto/random.ts';
@@ -280,6 +281,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
         accountExpirySkewMs: config.elevation.accountExpirySkewSeconds * 1000,
         overdueAfterMs: config.elevation.overdueAlertSeconds * 1000,
         stuckAfterMs: config.elevation.stuckAfterSeconds * 1000,
+        risk: {
+          ...riskDefaults,
+          baseline: { ...riskDefaults.baseline, lookbackDays: config.risk.baselineLookbackDays },
+          fanOut: { windowMinutes: config.risk.fanOutWindowMinutes, tenants: config.risk.fanOutTenants },
+          mfa: { windowHours: config.risk.mfaWindowHours },
+        },
       },
     }),
     drift: createDriftService({ store, clock, access, removal, notifications, log: logger }),

@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { defaultInactiveDays, defaultReviewSchedule, inactiveDaysRange, reviewScheduleProblem } from '../domain/review.ts';
+import { defaultRiskThreshold, riskThresholdRange } from '../domain/risk.ts';
 import { driftModes } from '../domain/tenant.ts';
 import type { TenantPlan } from '../services/apply-service.ts';
 import { profileInputSchema } from '../services/profile-service.ts';
@@ -21,6 +22,7 @@ const fileSchema = z.strictObject({
       reviewSchedule: z.string().min(9).max(100).default(defaultReviewSchedule),
       inactiveDays: z.number().int().min(inactiveDaysRange.min).max(inactiveDaysRange.max).default(defaultInactiveDays),
       disableInactive: z.boolean().default(false),
+      riskThreshold: z.number().int().min(riskThresholdRange.min).max(riskThresholdRange.max).default(defaultRiskThreshold),
       directory: z.strictObject({
         url: z.string().min(1),
         bindDn: z.string().min(3),

@@ -2,6 +2,7 @@
 // no defaults. Unknown keys are errors, so a typo is reported instead of silently ignored.
 import { z } from 'zod';
 import { DomainError } from '../domain/errors.ts';
+import { riskDefaults } from '../domain/risk.ts';
 import { assertDirectoryUrlAllowed } from '../domain/tenant.ts';
 
 /**
@@ -85,6 +86,18 @@ export const configSchema = z.strictObject({
       overdueAlertSeconds: seconds(120),
       /** An elevation left `activating` or `revoking` this long is finished or undone by the reconciler. */
       stuckAfterSeconds: seconds(120),
+    })
+    .prefault({}),
+  /** Risk signals (SPEC §8); the points and the baseline's rule are in src/domain/risk.ts, thresholds are per tenant. */
+  risk: z
+    .strictObject({
+      /** Requests into `fanOutTenants` or more tenants within this many minutes are a fan-out. */
+      fanOutWindowMinutes: numeric(z.number().int().min(1).max(1440)).default(riskDefaults.fanOut.windowMinutes),
+      fanOutTenants: numeric(z.number().int().min(2).max(100)).default(riskDefaults.fanOut.tenants),
+      /** Wrong TOTP codes and lockouts this recent raise the score. */
+      mfaWindowHours: numeric(z.number().int().min(1).max(720)).default(riskDefaults.mfa.windowHours),
+      /** How far back a technician's usual hours are learned from. */
+      baselineLookbackDays: numeric(z.number().int().min(7).max(730)).default(riskDefaults.baseline.lookbackDays),
     })
     .prefault({}),
   queue: z

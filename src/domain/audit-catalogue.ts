@@ -4,6 +4,7 @@
 // place here, and adding one means changing this file, where a reviewer sees it.
 import { z } from 'zod';
 import type { AuditAction, AuditEventInput } from './audit.ts';
+import { riskSignals } from './risk.ts';
 
 const text = (max: number) => z.string().max(max);
 const name = text(256);
@@ -19,6 +20,10 @@ const mfaFailure = z.strictObject({ purpose: name, consecutiveFailures: count })
 const ended = z.strictObject({ reason: name.nullable(), groups: z.array(dn), accountDisabled: z.boolean(), lagMs: z.number().optional() });
 const decision = z.strictObject({ round: count, approvals: count, required: count, reason: text(2000).nullable(), extensionSeconds: count.optional() });
 const siemTarget = text(64);
+const riskScore = z.number().int().min(0).max(100);
+const riskThreshold = z.number().int().min(1).max(100);
+const riskReason = z.strictObject({ signal: z.enum(riskSignals), points: count, detail: text(500) });
+const risk = z.strictObject({ score: riskScore, reasons: z.array(riskReason), threshold: riskThreshold, flagged: z.boolean() });
 /** Who (the technician and their account) was found in which managed group without a live grant. */
 const technicianDrift = z.strictObject({ technicianId: name, username: name, accountDn: dn, accountGuid: name, group: dn, groupName: name });
 
@@ -40,7 +45,7 @@ export const auditCatalogue = {
   'technician.updated': technicianChange,
   'technician.suspended': technicianChange,
   'technician.reactivated': technicianChange,
-  'tenant.created': z.strictObject({ url: text(2048), bindDn: dn, baseDn: dn, driftMode: z.enum(['remove', 'report']).optional() }),
+  'tenant.created': z.strictObject({ url: text(2048), bindDn: dn, baseDn: dn, driftMode: z.enum(['remove', 'report']).optional(), riskThreshold: riskThreshold.optional() }),
   'tenant.updated': z.strictObject({ changed: z.array(name) }),
   'tenant.deleted': none,
   'keys.master_rotated': z.strictObject({ masterKeyId: name, tenantBindPasswords: count, totpSecrets: count, signingKeys: count, auditSigningKeys: count }),
@@ -60,6 +65,16 @@ export const auditCatalogue = {
     ticket: text(256).nullable(),
     approvalsRequired: count,
     approvalDeadline: iso.optional(),
+    /** Every request since risk scoring carries it (SPEC §8). */
+    risk: risk.optional(),
+  }),
+  'elevation.risk_flagged': z.strictObject({
+    profile: name,
+    score: riskScore,
+    threshold: riskThreshold,
+    reasons: z.array(riskReason),
+    approvalsRequired: count,
+    profileApprovalsRequired: count,
   }),
   'elevation.activated': z.strictObject({
     endsAt: iso,

@@ -68,6 +68,7 @@ export const auditActions = [
   'review.account_disabled',
   'review.signed_off',
   'review.exported',
+  'elevation.risk_flagged',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

@@ -25,6 +25,8 @@ export interface Tenant {
   inactiveDays: number;
   /** Reviews disable inactive MSP accounts (audited); off: they are only reported. */
   disableInactive: boolean;
+  /** A request scoring at or above this needs approval and raises an alert (SPEC §8; 1–100, default 50). */
+  riskThreshold: number;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -17,6 +17,7 @@ export interface TenantPlan {
   reviewSchedule: string;
   inactiveDays: number;
   disableInactive: boolean;
+  riskThreshold: number;
   directory: { url: string; bindDn: string; baseDn: string; caCertificate: string; bindPassword: string };
   profiles: ProfileInput[];
 }
@@ -60,6 +61,7 @@ export function createApplyService(deps: { store: Store; secrets: SecretBox; ten
       ...(existing.reviewSchedule !== plan.reviewSchedule && { reviewSchedule: plan.reviewSchedule }),
       ...(existing.inactiveDays !== plan.inactiveDays && { inactiveDays: plan.inactiveDays }),
       ...(existing.disableInactive !== plan.disableInactive && { disableInactive: plan.disableInactive }),
+      ...(existing.riskThreshold !== plan.riskThreshold && { riskThreshold: plan.riskThreshold }),
       ...(directoryChanged && { directory: plan.directory }),
     };
     if (Object.keys(changes).length === 0) {

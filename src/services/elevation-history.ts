@@ -32,6 +32,8 @@ export const elevationHistoryColumns = [
   'ended_at',
   'end_reason',
   'extended_seconds',
+  'risk_score',
+  'risk_reasons',
 ] as const;
 
 /** Why it ended, in one word: the revocation reason, or the state it ended in before activation. */
@@ -82,6 +84,8 @@ export function createElevationHistory(deps: { store: Store; clock: Clock; encod
           ended_at: e.endedAt,
           end_reason: endReason(e),
           extended_seconds: e.extendedSeconds,
+          risk_score: e.risk?.score ?? null,
+          risk_reasons: e.risk ? (format === 'csv' ? e.risk.reasons.map((r) => `${r.signal} +${r.points}: ${r.detail}`).join('; ') : e.risk.reasons) : null,
         });
       }
       yield chunk;

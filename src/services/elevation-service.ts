@@ -8,6 +8,7 @@ import type { AuditAction } from '../domain/audit.ts';
 import { checkRequest, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
 import { DomainError } from '../domain/errors.ts';
 import { isEligible, type AccessProfile } from '../domain/profile.ts';
+import { assessRisk, isRiskFlagged, riskDefaults, type RiskAssessment, type RiskSettings } from '../domain/risk.ts';
 import { hasAnyRole, hasRole } from '../domain/roles.ts';
 import { checkWindow, localTime, logonHoursFor, unionLogonHours } from '../domain/windows.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
@@ -37,7 +38,12 @@ export interface ElevationSettings {
   accountExpirySkewMs: number;
   overdueAfterMs: number;
   stuckAfterMs: number;
+  /** Risk scoring's parameters (default: riskDefaults). */
+  risk?: RiskSettings;
 }
+
+/** The most past requests risk scoring reads (the most recent ones). */
+const riskHistoryLimit = 5000;
 
 export interface ElevationRequestInput {
   tenantId: string;
@@ -690,6 +696,32 @@ export function createElevationService(deps: {
     return { revoked, cancelled, stillRevoking: claimed - revoked };
   }
 
+  /** SPEC §8: the request scored from the technician's own history and recent MFA failures. */
+  async function assessRequestRisk(technicianId: string, tenant: TenantRecord, at: Date): Promise<RiskAssessment> {
+    const risk = settings.risk ?? riskDefaults;
+    const since = new Date(at.getTime() - Math.max(risk.baseline.lookbackDays * 86_400_000, risk.fanOut.windowMinutes * 60_000));
+    const mfaSince = new Date(at.getTime() - risk.mfa.windowHours * 3_600_000);
+    const until = new Date(at.getTime() + 1);
+    const [history, elevated, failed, replayed, locked] = await Promise.all([
+      store.elevations.requestHistory(technicianId, since, riskHistoryLimit),
+      store.elevations.elevatedTenants(technicianId),
+      store.audit.list({ actor: technicianId, action: 'mfa.verify.failed', from: mfaSince, to: until, limit: 100 }),
+      store.audit.list({ actor: technicianId, action: 'mfa.replay_refused', from: mfaSince, to: until, limit: 100 }),
+      store.audit.list({ action: 'mfa.locked', target: technicianId, from: mfaSince, to: until, limit: 1 }),
+    ]);
+    return assessRisk(
+      {
+        at,
+        tenantId: tenant.id,
+        timeZone: tenant.timeZone,
+        history: history.filter((r) => r.requestedAt.getTime() <= at.getTime()),
+        elevatedTenants: new Set(elevated),
+        mfa: { failures: failed.length + replayed.length, lockedOut: locked.length > 0 },
+      },
+      risk,
+    );
+  }
+
   function canSeeAll(t: TechnicianRecord) {
     return hasAnyRole(t.roles, ['auditor', 'admin']);
   }
@@ -722,7 +754,13 @@ export function createElevationService(deps: {
           timeZone: tenant.timeZone,
         });
       }
-      const needsApproval = profile.approval.required > 0;
+      // Scored on every request; at or above the tenant's threshold it waits for approval even where
+      // the profile grants at once: the profile's own rule if it has one, else one approval by any
+      // approver of the tenant (or of the profile's named approvers).
+      const risk = await assessRequestRisk(technician.id, tenant, now);
+      const flagged = isRiskFlagged(risk, tenant.riskThreshold);
+      const approvalsRequired = profile.approval.required > 0 ? profile.approval.required : flagged ? 1 : 0;
+      const needsApproval = approvalsRequired > 0;
       const e: Elevation = {
         id: deps.random.id(),
         tenantId: tenant.id,
@@ -746,13 +784,14 @@ export function createElevationService(deps: {
         steps: null,
         overdueAlertedAt: null,
         updatedAt: now,
-        approvalsRequired: profile.approval.required,
+        approvalsRequired,
         approverIds: profile.approval.approvers,
         approvalDeadline: needsApproval ? new Date(now.getTime() + profile.approval.timeoutSeconds * 1000) : null,
         windowClosesAt: null,
         extension: null,
         extendedSeconds: 0,
         decisions: [],
+        risk,
       };
       // A fresh TOTP code; the intent and its audit land in the same transaction as the accepted code.
       await deps.mfa.verifyFreshCode(technician, input.code, 'elevation.request', ctx, async (tx, at) => {
@@ -770,12 +809,40 @@ export function createElevationService(deps: {
               ticket: e.ticket,
               approvalsRequired: e.approvalsRequired,
               ...(e.approvalDeadline && { approvalDeadline: e.approvalDeadline.toISOString() }),
+              risk: { score: risk.score, reasons: risk.reasons, threshold: tenant.riskThreshold, flagged },
             },
             ...auditOrigin(ctx),
           },
           at,
         );
+        if (flagged) {
+          await tx.audit.append(
+            {
+              actor: 'system',
+              action: 'elevation.risk_flagged',
+              tenantId: tenant.id,
+              target: e.id,
+              details: { profile: profile.name, score: risk.score, threshold: tenant.riskThreshold, reasons: risk.reasons, approvalsRequired, profileApprovalsRequired: profile.approval.required },
+              ...auditOrigin(ctx),
+            },
+            at,
+          );
+        }
       });
+      if (flagged) {
+        await notify({
+          kind: 'alert',
+          alert: 'risk',
+          subject: `technician ${technician.username} asks for ${profile.name} in ${tenant.id}`,
+          details: {
+            score: risk.score,
+            threshold: tenant.riskThreshold,
+            reasons: risk.reasons.map((r) => `${r.signal} +${r.points}: ${r.detail}`).join('; '),
+            outcome: profile.approval.required > 0 ? 'needs approval (as its profile asks)' : 'needs approval although its profile grants at once',
+            elevation: e.id,
+          },
+        });
+      }
       if (needsApproval) {
         await notify({ kind: 'approval_requested', elevationId: e.id });
         return e;

@@ -7,6 +7,7 @@ import type { ElevationState, RevocationReason } from '../domain/elevation.ts';
 import type { AccessProfile, ProfileStatus } from '../domain/profile.ts';
 import type { ProtectedFinding } from '../domain/protected-groups.ts';
 import type { GroupNode, ReviewFinding, ReviewStatus, ReviewTrigger, SeverityCounts } from '../domain/review.ts';
+import type { PastRequest, RiskAssessment } from '../domain/risk.ts';
 import type { Role } from '../domain/roles.ts';
 import type { DirectoryConnection, DriftMode, Tenant } from '../domain/tenant.ts';
 import type { IdentitySourceKind, Technician, TechnicianStatus } from '../domain/technician.ts';
@@ -124,6 +125,7 @@ export interface TenantPatch {
   reviewSchedule?: string;
   inactiveDays?: number;
   disableInactive?: boolean;
+  riskThreshold?: number;
 }
 
 export interface TenantRepository {
@@ -142,6 +144,7 @@ export interface AuditFilter {
   actor?: string;
   action?: AuditAction;
   tenantId?: string;
+  target?: string;
   /** Return events with seq lower than this (paging newest first). */
   beforeSeq?: number;
   limit: number;
@@ -291,6 +294,8 @@ export interface Elevation {
   extendedSeconds: number;
   /** Approvers' decisions, every round. */
   decisions: Decision[];
+  /** The risk score and its reasons at request time (SPEC §8); null for requests from before risk scoring. */
+  risk: RiskAssessment | null;
 }
 
 export interface PendingExtension {
@@ -350,6 +355,10 @@ export interface ElevationRepository {
   holding(tenantId: string, technicianId: string, exceptId: string): Promise<Elevation[]>;
   countByState(): Promise<Record<string, number>>;
   countForTenant(tenantId: string): Promise<number>;
+  /** The technician's requests made at or after `since` (oldest first, at most `limit`): what risk scoring learns from. */
+  requestHistory(technicianId: string, since: Date, limit: number): Promise<PastRequest[]>;
+  /** Tenants the technician was ever granted an elevation in. */
+  elevatedTenants(technicianId: string): Promise<string[]>;
   /** Seconds from end to revocation for grants that expired since `since`. */
   revocationLags(since: Date): Promise<number[]>;
 }

@@ -2,6 +2,7 @@
 // TOTP modals, the results shown in a modal, and the DMs. Pure functions of what the store holds;
 // times are written with Slack's date token so each reader sees their own time zone.
 import type { Decision } from '../domain/approval.ts';
+import type { RiskAssessment } from '../domain/risk.ts';
 import type { Elevation, Review, SlackBlock, SlackMessage, SlackView, StoredFinding } from './ports.ts';
 
 export const actionIds = { approve: 'stint_approve', deny: 'stint_deny' } as const;
@@ -75,6 +76,12 @@ function outcome(e: Elevation, round: number, people: People): string {
   }
 }
 
+/** The score with its reasons, e.g. "65/100: fan-out +60 (…), first in tenant +20 (…)". */
+export function riskSummary(risk: RiskAssessment): string {
+  const reasons = risk.reasons.map((r) => `${r.signal.replace(/_/g, ' ')} +${r.points} (${escape(r.detail)})`);
+  return `${risk.score}/100${reasons.length ? `: ${reasons.join(', ')}` : ''}`;
+}
+
 /** The message approvers see in the tenant's channel and in their DMs, for one decision round. */
 export function approvalMessage(e: Elevation, round: number, tenantName: string, people: People): SlackMessage {
   const requester = escape(people.name(e.technicianId));
@@ -87,6 +94,7 @@ export function approvalMessage(e: Elevation, round: number, tenantName: string,
     { type: 'mrkdwn', text: `*Justification*\n${e.justification ? escape(e.justification) : '—'}` },
     { type: 'mrkdwn', text: `*Ticket*\n${e.ticket ? escape(e.ticket) : '—'}` },
   ];
+  if (e.risk) fields.push({ type: 'mrkdwn', text: `*Risk*\n${riskSummary(e.risk)}` });
   const blocks: SlackBlock[] = [text(what), { type: 'section', fields }];
   const open = openRound(e) === round;
   if (open) {

@@ -3,6 +3,7 @@
 // returned.
 import { DomainError } from '../domain/errors.ts';
 import { defaultInactiveDays, defaultReviewSchedule, inactiveDaysRange, reviewScheduleProblem } from '../domain/review.ts';
+import { defaultRiskThreshold, isValidRiskThreshold, riskThresholdRange } from '../domain/risk.ts';
 import { assertDirectoryUrlAllowed, isValidTimeZone, tenantIdPattern, type DirectoryConnection, type DriftMode, type Tenant } from '../domain/tenant.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
 import type { Clock, DirectoryProbe, EventLog, ReviewSchedules, SecretBox, Store, TenantPatch, TenantRecord } from './ports.ts';
@@ -32,6 +33,7 @@ export interface NewTenantInput extends ReviewSettingsInput {
   keepAccountsDisabled?: boolean;
   slackChannel?: string | null;
   driftMode?: DriftMode;
+  riskThreshold?: number;
 }
 
 export interface TenantUpdateInput extends ReviewSettingsInput {
@@ -41,6 +43,7 @@ export interface TenantUpdateInput extends ReviewSettingsInput {
   keepAccountsDisabled?: boolean;
   slackChannel?: string | null;
   driftMode?: DriftMode;
+  riskThreshold?: number;
 }
 
 export const bindPasswordContext = (tenantId: string) => `tenant:${tenantId}:bind-password`;
@@ -57,6 +60,7 @@ export function presentTenant(t: TenantRecord): Tenant {
     reviewSchedule: t.reviewSchedule,
     inactiveDays: t.inactiveDays,
     disableInactive: t.disableInactive,
+    riskThreshold: t.riskThreshold,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
@@ -91,6 +95,12 @@ export function createTenantService(deps: TenantServiceDeps) {
     );
   }
 
+  function assertRiskThreshold(value: number | undefined) {
+    if (value !== undefined && !isValidRiskThreshold(value)) {
+      throw new DomainError('validation_failed', `The risk threshold is a whole number from ${riskThresholdRange.min} to ${riskThresholdRange.max}`, { field: 'riskThreshold' });
+    }
+  }
+
   async function mustFind(id: string): Promise<TenantRecord> {
     const tenant = await store.tenants.findById(id);
     if (!tenant) throw new DomainError('not_found', 'No such tenant');
@@ -104,6 +114,7 @@ export function createTenantService(deps: TenantServiceDeps) {
       }
       assertTimeZone(input.timeZone);
       assertReviewSettings(input, input.timeZone);
+      assertRiskThreshold(input.riskThreshold);
       const { bindPassword, ...connection } = input.directory;
       assertDirectoryUrlAllowed(connection.url, deps.production);
       if (await store.tenants.findById(input.id)) throw new DomainError('conflict', `Tenant ${input.id} already exists`);
@@ -123,6 +134,7 @@ export function createTenantService(deps: TenantServiceDeps) {
             reviewSchedule: input.reviewSchedule?.trim() ?? defaultReviewSchedule,
             inactiveDays: input.inactiveDays ?? defaultInactiveDays,
             disableInactive: input.disableInactive ?? false,
+            riskThreshold: input.riskThreshold ?? defaultRiskThreshold,
             bindPasswordSealed: sealed,
           },
           now,
@@ -133,7 +145,7 @@ export function createTenantService(deps: TenantServiceDeps) {
             action: 'tenant.created',
             tenantId: input.id,
             target: input.id,
-            details: { url: connection.url, bindDn: connection.bindDn, baseDn: connection.baseDn, driftMode: input.driftMode ?? 'remove' },
+            details: { url: connection.url, bindDn: connection.bindDn, baseDn: connection.baseDn, driftMode: input.driftMode ?? 'remove', riskThreshold: input.riskThreshold ?? defaultRiskThreshold },
             ...auditOrigin(ctx),
           },
           now,
@@ -152,6 +164,7 @@ export function createTenantService(deps: TenantServiceDeps) {
       const before = await mustFind(id);
       if (input.timeZone !== undefined) assertTimeZone(input.timeZone);
       assertReviewSettings(input, input.timeZone ?? before.timeZone);
+      assertRiskThreshold(input.riskThreshold);
       const patch: TenantPatch = {
         displayName: input.displayName,
         timeZone: input.timeZone,
@@ -161,6 +174,7 @@ export function createTenantService(deps: TenantServiceDeps) {
         reviewSchedule: input.reviewSchedule?.trim(),
         inactiveDays: input.inactiveDays,
         disableInactive: input.disableInactive,
+        riskThreshold: input.riskThreshold,
       };
       let probe = null;
       if (input.directory) {

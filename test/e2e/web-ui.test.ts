@@ -103,6 +103,9 @@ describe('web UI in headless Chromium', () => {
     mkdirSync(screenshots, { recursive: true });
     h = await startHarness({ clock: runningClock() });
     await addTenant(h, acme);
+    // Risk scoring counts the hour the suite runs at (unusual_hour) and the wrong code typed on
+    // purpose below; these flows are not about risk, so only a maximal score would hold a request.
+    await h.container.services.tenants.update('acme', { riskThreshold: 100 }, 'system', systemContext);
     suffix = Math.random().toString(36).slice(2, 7);
     ou = await createTestOu(acme, 'ui');
     helpdeskGroup = await ou.group(`UI-Helpdesk-${suffix}`);
@@ -237,6 +240,9 @@ describe('web UI in headless Chromium', () => {
     await approverPage.waitForURL(`${base}/app/approvals`);
     const request = approverPage.getByRole('article').filter({ hasText: 'guarded in acme' });
     await request.getByText('quarterly patching').waitFor();
+    // The risk score as scored at request time, in words (SPEC §8).
+    const stored = (await h.container.store.elevations.list({ states: ['pending_approval'], tenantIds: ['acme'] })).find((e) => e.profileName === 'guarded')!;
+    assert.match((await request.locator('dd.risk').textContent()) ?? '', new RegExp(`^${stored.risk!.score} of 100`));
     await shot(approverPage, 'approvals');
     await request.getByLabel('TOTP code').fill(await freshCode(approver));
     await request.getByRole('button', { name: 'Approve' }).click();

@@ -271,6 +271,7 @@ for (const engine of engines) {
           reviewSchedule: '0 6 * * 1',
           inactiveDays: 45,
           disableInactive: false,
+          riskThreshold: 50,
           bindPasswordSealed: 'sealed',
         },
         h.clock.now(),
@@ -281,7 +282,7 @@ for (const engine of engines) {
       const base = {
         tenantId: 'acme', profileId: 'p1', profileName: 'Helpdesk', technicianId: requester.id, accountId: 'a1', accountDn: 'CN=t,DC=x', accountGuid: 'g',
         groups: [{ dn: 'CN=Helpdesk,DC=x', guid: 'g1', name: 'Helpdesk' }], durationSeconds: 3600, steps: null, overdueAlertedAt: null,
-        approverIds: [], approvalDeadline: null, windowClosesAt: null, extension: null, extendedSeconds: 0, decisions: [], failureReason: null,
+        approverIds: [], approvalDeadline: null, windowClosesAt: null, extension: null, extendedSeconds: 0, decisions: [], failureReason: null, risk: null,
       };
       await store.elevations.insert({
         ...base, id: '00000000-0000-4000-8000-000000000001', state: 'expired', justification: '=SUM(A1) printer, "urgent"', ticket: 'T-1',

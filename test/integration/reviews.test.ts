@@ -335,6 +335,7 @@ for (const engine of engines) {
           reviewSchedule: '0 6 * * 1',
           inactiveDays: 45,
           disableInactive: false,
+          riskThreshold: 50,
           bindPasswordSealed: await h.container.secrets.seal('not-used', bindPasswordContext(id)),
         },
         h.clock.now(),

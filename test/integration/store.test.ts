@@ -136,6 +136,7 @@ for (const engine of engines) {
           reviewSchedule: '0 6 * * 1',
           inactiveDays: 45,
           disableInactive: false,
+          riskThreshold: 50,
           bindPasswordSealed: await secrets.seal(bindPassword, bindPasswordContext(`t-${engine}`)),
         },
         h.clock.now(),

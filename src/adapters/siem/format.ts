@@ -19,9 +19,9 @@ export interface SyslogIdentity {
 /** The private enterprise number 32473 is the one RFC 5612 reserves for documentation and examples. */
 export const structuredDataId = 'stint@32473';
 
-/** Failures, refusals and drift are warnings (4); everything else is a notice (5). */
+/** Failures, refusals, drift and risky requests are warnings (4); everything else is a notice (5). */
 export function syslogSeverity(action: string): number {
-  return /\.(failed|denied|locked|replay_refused|refresh_reuse_detected|revocation_overdue|forwarding_stalled|backlog_exceeded|refused_protected_group)$/.test(action) || action.startsWith('kill_switch.') || action.startsWith('drift.')
+  return /\.(failed|denied|locked|replay_refused|refresh_reuse_detected|revocation_overdue|forwarding_stalled|backlog_exceeded|refused_protected_group|risk_flagged)$/.test(action) || action.startsWith('kill_switch.') || action.startsWith('drift.')
     ? 4
     : 5;
 }

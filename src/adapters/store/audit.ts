@@ -111,6 +111,7 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
       if (filter.actor) query = query.where('actor', '=', filter.actor);
       if (filter.action) query = query.where('action', '=', filter.action);
       if (filter.tenantId) query = query.where('tenant_id', '=', filter.tenantId);
+      if (filter.target) query = query.where('target', '=', filter.target);
       if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
       const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
       return rows.map(toEvent);

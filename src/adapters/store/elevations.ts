@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { holdingStates, type ElevationState, type RevocationReason } from '../../domain/elevation.ts';
 import type { Decision, DecisionKind } from '../../domain/approval.ts';
+import type { RiskReason } from '../../domain/risk.ts';
 import type { Elevation, ElevationRepository, PendingExtension } from '../../services/ports.ts';
 import type { Database, ElevationsTable } from './schema.ts';
 
@@ -38,6 +39,7 @@ function toElevation(row: Selectable<ElevationsTable>, decisions: Decision[] = [
     extension: row.extension === null ? null : fromExtensionJson(row.extension),
     extendedSeconds: row.extended_seconds,
     decisions,
+    risk: row.risk_score === null ? null : { score: row.risk_score, reasons: row.risk_reasons === null ? [] : (JSON.parse(row.risk_reasons) as RiskReason[]) },
   };
 }
 
@@ -107,6 +109,8 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
           window_closes_at: ms(e.windowClosesAt),
           extension: extensionJson(e.extension),
           extended_seconds: e.extendedSeconds,
+          risk_score: e.risk?.score ?? null,
+          risk_reasons: e.risk ? JSON.stringify(e.risk.reasons) : null,
         })
         .execute();
     },
@@ -243,6 +247,23 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
     async countByState() {
       const rows = await db.selectFrom('elevations').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
       return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    },
+
+    async requestHistory(technicianId, since, limit) {
+      const rows = await db
+        .selectFrom('elevations')
+        .select(['tenant_id', 'requested_at', 'state', 'activated_at'])
+        .where('technician_id', '=', technicianId)
+        .where('requested_at', '>=', since.getTime())
+        .orderBy('requested_at', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.reverse().map((r) => ({ tenantId: r.tenant_id, requestedAt: new Date(Number(r.requested_at)), state: r.state as ElevationState, activated: r.activated_at !== null }));
+    },
+
+    async elevatedTenants(technicianId) {
+      const rows = await db.selectFrom('elevations').select('tenant_id').distinct().where('technician_id', '=', technicianId).where('activated_at', 'is not', null).execute();
+      return rows.map((r) => r.tenant_id);
     },
 
     async revocationLags(since) {

@@ -295,6 +295,23 @@ const drift: Migration = {
   },
 };
 
+// Risk signals (SPEC §8): each elevation's score and reasons (null for requests from before), the
+// tenant's threshold, and the index the technician's own history is read through.
+const risk: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('elevations').addColumn('risk_score', 'integer').execute();
+    await db.schema.alterTable('elevations').addColumn('risk_reasons', 'text').execute();
+    await db.schema.alterTable('tenants').addColumn('risk_threshold', 'integer', (c) => c.notNull().defaultTo(50)).execute();
+    await db.schema.createIndex('elevations_technician_requested').on('elevations').columns(['technician_id', 'requested_at']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('elevations_technician_requested').execute();
+    await db.schema.alterTable('tenants').dropColumn('risk_threshold').execute();
+    await db.schema.alterTable('elevations').dropColumn('risk_reasons').execute();
+    await db.schema.alterTable('elevations').dropColumn('risk_score').execute();
+  },
+};
+
 // Access reviews (SPEC §9): each tenant's review schedule and inactivity settings, the reviews, and
 // their findings.
 const reviews: Migration = {
@@ -355,6 +372,7 @@ export const migrations: Record<string, Migration> = {
   '0004_audit_proof': auditProof,
   '0005_siem_cursors': siemCursors,
   '0006_drift': drift,
+  '0007_risk': risk,
   '0008_reviews': reviews,
 };
 

@@ -48,6 +48,7 @@ export interface TenantsTable {
   review_schedule: Generated<string>;
   inactive_days: Generated<number>;
   disable_inactive: Generated<number>;
+  risk_threshold: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -154,6 +155,9 @@ export interface ElevationsTable {
   window_closes_at: number | null;
   extension: string | null;
   extended_seconds: Generated<number>;
+  risk_score: number | null;
+  /** JSON: [{ signal, points, detail }]. */
+  risk_reasons: string | null;
 }
 
 export interface ElevationDecisionsTable {

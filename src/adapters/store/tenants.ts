@@ -14,6 +14,7 @@ function toRecord(row: Selectable<TenantsTable>): TenantRecord {
     reviewSchedule: row.review_schedule,
     inactiveDays: Number(row.inactive_days),
     disableInactive: Number(row.disable_inactive) === 1,
+    riskThreshold: row.risk_threshold,
     bindPasswordSealed: row.bind_password_sealed,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -40,6 +41,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           review_schedule: t.reviewSchedule,
           inactive_days: t.inactiveDays,
           disable_inactive: t.disableInactive ? 1 : 0,
+          risk_threshold: t.riskThreshold,
           created_at: at.getTime(),
           updated_at: at.getTime(),
         })
@@ -74,6 +76,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
           ...(patch.reviewSchedule !== undefined && { review_schedule: patch.reviewSchedule }),
           ...(patch.inactiveDays !== undefined && { inactive_days: patch.inactiveDays }),
           ...(patch.disableInactive !== undefined && { disable_inactive: patch.disableInactive ? 1 : 0 }),
+          ...(patch.riskThreshold !== undefined && { risk_threshold: patch.riskThreshold }),
           updated_at: at.getTime(),
         })
         .where('id', '=', id)

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { elevationStates } from '../../domain/elevation.ts';
+import { riskSignals } from '../../domain/risk.ts';
 import type { Elevation } from '../../services/ports.ts';
 import { defineRoute, idParams, type Route } from '../route.ts';
 
@@ -33,6 +34,13 @@ export const elevationView = z.object({
   clampedToWindowEnd: z.iso.datetime().nullable().describe('set when the grant was cut short to end with its window'),
   extendedSeconds: z.number(),
   pendingExtension: z.object({ seconds: z.number(), round: z.number(), requestedAt: z.iso.datetime(), deadline: z.iso.datetime() }).nullable(),
+  risk: z
+    .object({
+      score: z.number().int().min(0).max(100),
+      reasons: z.array(z.object({ signal: z.enum(riskSignals), points: z.number(), detail: z.string() })),
+    })
+    .nullable()
+    .describe('the risk score at request time and what made it up (SPEC §8); null for requests from before risk scoring'),
 });
 
 export function presentElevation(e: Elevation) {
@@ -64,6 +72,7 @@ export function presentElevation(e: Elevation) {
     pendingExtension: e.extension
       ? { seconds: e.extension.seconds, round: e.extension.round, requestedAt: e.extension.requestedAt.toISOString(), deadline: e.extension.deadline.toISOString() }
       : null,
+    risk: e.risk ? { score: e.risk.score, reasons: e.risk.reasons.map((r) => ({ signal: r.signal, points: r.points, detail: r.detail })) } : null,
   };
 }
 

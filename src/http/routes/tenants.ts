@@ -1,6 +1,7 @@
 // Tenant administration (admin only). Bind passwords go in and never come out.
 import { z } from 'zod';
 import { inactiveDaysRange } from '../../domain/review.ts';
+import { defaultRiskThreshold, riskThresholdRange } from '../../domain/risk.ts';
 import { driftModes } from '../../domain/tenant.ts';
 import type { Services } from '../../container.ts';
 import { presentTenant } from '../../services/tenant-service.ts';
@@ -11,6 +12,12 @@ const dn = z.string().min(3).max(1024);
 const reviewSchedule = z.string().min(9).max(100).describe('A five-field cron pattern in the tenant’s time zone (default "0 6 * * 1": Mondays at 06:00)');
 const inactiveDays = z.number().int().min(inactiveDaysRange.min).max(inactiveDaysRange.max).describe('No elevation and no logon for this many days: inactive (default 45)');
 const disableInactive = z.boolean().describe('Reviews disable inactive MSP accounts (default false: reported only)');
+const riskThreshold = z
+  .number()
+  .int()
+  .min(riskThresholdRange.min)
+  .max(riskThresholdRange.max)
+  .describe(`risk score (0–100) from which a request needs approval even where its profile grants at once, and raises an alert; default ${defaultRiskThreshold}`);
 const slackChannel = z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD').nullable();
 
 export const tenantView = z.object({
@@ -24,6 +31,7 @@ export const tenantView = z.object({
   reviewSchedule: z.string(),
   inactiveDays: z.number().int(),
   disableInactive: z.boolean(),
+  riskThreshold: z.number().int().describe('a request scoring at or above this (0–100) needs approval and raises an alert'),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -40,6 +48,7 @@ const createBody = z.strictObject({
   reviewSchedule: reviewSchedule.optional(),
   inactiveDays: inactiveDays.optional(),
   disableInactive: disableInactive.optional(),
+  riskThreshold: riskThreshold.optional(),
   directory: z.strictObject({
     url: z.string().min(1).max(512),
     bindDn: dn,
@@ -59,6 +68,7 @@ const updateBody = z
     reviewSchedule: reviewSchedule.optional(),
     inactiveDays: inactiveDays.optional(),
     disableInactive: disableInactive.optional(),
+    riskThreshold: riskThreshold.optional(),
     directory: z
       .strictObject({
         url: z.string().min(1).max(512).optional(),

@@ -8,6 +8,18 @@ setUpHeader(me);
 const queue = byId('queue');
 const status = byId('queue-status');
 
+/** The request's risk score and, in words, what made it up (SPEC §8). */
+function riskDetails(e: Elevation) {
+  if (!e.risk) return h('dd', {}, 'not scored');
+  const { score, reasons } = e.risk;
+  return h(
+    'dd',
+    { class: 'risk' },
+    `${score} of 100${reasons.length ? '' : ': nothing unusual'}`,
+    reasons.length ? h('ul', { class: 'reasons' }, ...reasons.map((r) => h('li', {}, `${r.detail} (+${r.points})`))) : null,
+  );
+}
+
 function card(e: Elevation, index: number) {
   const round = e.pendingExtension?.round ?? 0;
   const approved = e.approval.decisions.filter((d) => d.decision === 'approve' && d.round === round).length;
@@ -60,6 +72,7 @@ function card(e: Elevation, index: number) {
       h('dd', {}, `${Math.round((extension ? extension.seconds : e.durationSeconds) / 60)} minutes${extension ? ` (it ends ${formatTime(e.endsAt)} now)` : ''}`),
       h('dt', {}, 'Justification'), h('dd', {}, e.justification ?? '—'),
       h('dt', {}, 'Ticket'), h('dd', {}, e.ticket ?? '—'),
+      h('dt', {}, 'Risk'), riskDetails(e),
       h('dt', {}, 'Approvals'), h('dd', {}, `${approved} of ${e.approval.required}`),
       h('dt', {}, 'Decide by'), h('dd', {}, formatTime(extension ? extension.deadline : e.approval.deadline)),
     ),

@@ -20,6 +20,7 @@ export interface Elevation {
   clampedToWindowEnd: string | null;
   extendedSeconds: number;
   pendingExtension: { seconds: number; round: number; requestedAt: string; deadline: string } | null;
+  risk: { score: number; reasons: Array<{ signal: string; points: number; detail: string }> } | null;
 }
 
 const stateNames: Record<string, string> = {

@@ -78,7 +78,9 @@ form.addEventListener('submit', async (event) => {
     status.textContent =
       e.state === 'active'
         ? `Granted: ${p.name} in ${p.tenant.displayName} until ${formatTime(e.endsAt)}${e.clampedToWindowEnd ? ' (cut short to the end of the profile’s window)' : ''}.`
-        : `Requested: ${p.name} in ${p.tenant.displayName} waits for approval.`;
+        : `Requested: ${p.name} in ${p.tenant.displayName} waits for approval${
+          p.approvalsRequired === 0 && e.risk ? ` because it looks unusual (risk ${e.risk.score} of 100: ${e.risk.reasons.map((r) => r.detail).join('; ')})` : ''
+        }.`;
     justification.value = '';
     ticket.value = '';
     await loadElevations();
