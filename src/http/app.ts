@@ -105,7 +105,7 @@ export function createApp(container: Container) {
     ...elevationHistoryRoutes(services),
     ...elevationRoutes(services),
     ...killSwitchRoutes(services),
-    ...auditRoutes(services),
+    ...auditRoutes(services, container.siem),
     ...(container.slack ? slackRoutes(container.slack.service, config.server.bodyLimitBytes) : []),
   ];
   const openApiDocument = buildOpenApiDocument(routes, { version: apiVersion, serverUrl: config.server.publicUrl });

@@ -295,6 +295,21 @@ const drift: Migration = {
   },
 };
 
+// What the SIEM status shows of each target (GET /api/v1/audit/siem, /metrics): when it last took
+// events and the last error (a connection or TLS message, nothing secret), kept after it recovers.
+const siemStatus: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('siem_cursors').addColumn('last_success_at', 'bigint').execute();
+    await db.schema.alterTable('siem_cursors').addColumn('last_error', 'text').execute();
+    await db.schema.alterTable('siem_cursors').addColumn('last_error_at', 'bigint').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('siem_cursors').dropColumn('last_error_at').execute();
+    await db.schema.alterTable('siem_cursors').dropColumn('last_error').execute();
+    await db.schema.alterTable('siem_cursors').dropColumn('last_success_at').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_elevation_core': elevationCore,
@@ -302,6 +317,8 @@ export const migrations: Record<string, Migration> = {
   '0004_audit_proof': auditProof,
   '0005_siem_cursors': siemCursors,
   '0006_drift': drift,
+  // 0007 and 0008 are taken by the risk and reviews branches.
+  '0009_siem_status': siemStatus,
 };
 
 export const migrationProvider: MigrationProvider = {
