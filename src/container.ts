@@ -227,6 +227,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     elevationsByState: () => store.elevations.countByState(),
     queueDepth: () => queues.revocations.getJobCounts('delayed', 'waiting', 'active', 'failed'),
     recentRevocationLags: () => store.elevations.revocationLags(new Date(clock.now().getTime() - 3_600_000)),
+    siemTargets: async () => (await siem.status()).targets,
   });
   const directory = createDirectoryGateway({
     ...ldapOptions,

@@ -106,7 +106,7 @@ export function createApp(container: Container) {
     ...elevationHistoryRoutes(services),
     ...elevationRoutes(services),
     ...killSwitchRoutes(services),
-    ...auditRoutes(services),
+    ...auditRoutes(services, container.siem),
     ...reviewRoutes(services),
     ...(container.slack ? slackRoutes(container.slack.service, config.server.bodyLimitBytes) : []),
   ];

@@ -376,9 +376,14 @@ export interface SiemCursor {
   retryAt: Date | null;
   /** When the backlog alert was raised for the current outage; null when not raised. */
   backlogAlertedAt: Date | null;
+  /** When a run last reached the target and sent everything it had (null: never). */
+  lastSuccessAt: Date | null;
+  /** The last failure's message (a connection or TLS error; never a secret) and time; kept after recovery. */
+  lastError: string | null;
+  lastErrorAt: Date | null;
 }
 
-export type SiemCursorPatch = Partial<Pick<SiemCursor, 'stalledSince' | 'failures' | 'retryAt' | 'backlogAlertedAt'>>;
+export type SiemCursorPatch = Partial<Pick<SiemCursor, 'stalledSince' | 'failures' | 'retryAt' | 'backlogAlertedAt' | 'lastSuccessAt' | 'lastError' | 'lastErrorAt'>>;
 
 export interface SiemCursorRepository {
   /** The target's cursor; created at 0 when absent (answers `created: true` then). */

@@ -33,6 +33,32 @@ export interface TargetOutcome {
   state: 'current' | 'stalled' | 'waiting' | 'busy';
 }
 
+/** One target as GET /api/v1/audit/siem and /metrics show it. */
+export interface SiemTargetStatus {
+  target: string;
+  /** Every event up to this one has been sent (0: none yet). */
+  forwardedSeq: number;
+  /** Kept events not yet sent: the chain head minus the cursor. */
+  backlog: number;
+  oldestUnforwardedAt: Date | null;
+  /** 0 when nothing waits. */
+  oldestUnforwardedAgeSeconds: number;
+  /** `not_started`: the worker has not tried the target yet. */
+  state: 'ok' | 'stalled' | 'not_started';
+  stalledSince: Date | null;
+  failures: number;
+  nextAttemptAt: Date | null;
+  backlogAlertedAt: Date | null;
+  lastSuccessAt: Date | null;
+  lastError: { at: Date; message: string } | null;
+}
+
+export interface SiemStatus {
+  headSeq: number;
+  backlogAlertThreshold: number;
+  targets: SiemTargetStatus[];
+}
+
 interface SentBatch {
   firstSeq: number;
   at: number;
@@ -117,15 +143,17 @@ export function createSiemForwarding(deps: {
         await stalled(sink, cursor, lastSeq, error as Error);
         return { target, sent, cursor: lastSeq, backlog: await backlogNow(), state: 'stalled' };
       }
+      const now = clock.now();
       if (cursor.stalledSince || cursor.failures > 0) {
-        const now = clock.now();
-        await store.siemCursors.update(target, { stalledSince: null, failures: 0, retryAt: null, backlogAlertedAt: null }, now);
+        await store.siemCursors.update(target, { stalledSince: null, failures: 0, retryAt: null, backlogAlertedAt: null, lastSuccessAt: now }, now);
         if (cursor.stalledSince) {
           const stalledForMs = Math.max(0, now.getTime() - cursor.stalledSince.getTime());
           const backlog = await backlogNow();
           await audit({ action: 'siem.forwarding_resumed', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, stalledForMs } });
           log.info({ target, cursor: lastSeq, stalledForMs }, 'SIEM forwarding resumed');
         }
+      } else {
+        await store.siemCursors.update(target, { lastSuccessAt: now }, now);
       }
       return { target, sent, cursor: lastSeq, backlog: await backlogNow(), state: 'current' };
     } finally {
@@ -137,9 +165,9 @@ export function createSiemForwarding(deps: {
     const target = sink.name;
     const now = clock.now();
     const failures = cursor.failures + 1;
-    const patch: SiemCursorPatch = { failures, retryAt: new Date(now.getTime() + backoffMs(failures)) };
-    const backlog = Math.max(0, (await store.audit.head()).seq - lastSeq);
     const reason = (error.message || error.name).slice(0, 500);
+    const patch: SiemCursorPatch = { failures, retryAt: new Date(now.getTime() + backoffMs(failures)), lastError: reason, lastErrorAt: now };
+    const backlog = Math.max(0, (await store.audit.head()).seq - lastSeq);
     if (!cursor.stalledSince) {
       patch.stalledSince = now;
       await audit({ action: 'siem.forwarding_stalled', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, error: reason } });
@@ -164,7 +192,39 @@ export function createSiemForwarding(deps: {
     },
   };
 
+  /** Where each configured target stands, for the status route and /metrics (read-only; nothing is sent). */
+  async function status(): Promise<SiemStatus> {
+    const [head, anchor, cursors] = await Promise.all([store.audit.head(), store.audit.anchor(), store.siemCursors.list()]);
+    const byTarget = new Map(cursors.map((c) => [c.target, c]));
+    const now = clock.now();
+    const targets = await Promise.all(
+      sinks.map(async (sink): Promise<SiemTargetStatus> => {
+        const c = byTarget.get(sink.name);
+        // Purged events are no longer anyone's backlog (a new target starts at the oldest kept one).
+        const forwardedSeq = c?.lastSeq ?? 0;
+        const backlog = Math.max(0, head.seq - Math.max(forwardedSeq, anchor.purgedThroughSeq));
+        const oldest = backlog > 0 ? ((await store.audit.range(forwardedSeq + 1, 1))[0] ?? null) : null;
+        return {
+          target: sink.name,
+          forwardedSeq,
+          backlog,
+          oldestUnforwardedAt: oldest?.at ?? null,
+          oldestUnforwardedAgeSeconds: oldest ? Math.max(0, (now.getTime() - oldest.at.getTime()) / 1000) : 0,
+          state: !c ? 'not_started' : c.stalledSince ? 'stalled' : 'ok',
+          stalledSince: c?.stalledSince ?? null,
+          failures: c?.failures ?? 0,
+          nextAttemptAt: c?.retryAt ?? null,
+          backlogAlertedAt: c?.backlogAlertedAt ?? null,
+          lastSuccessAt: c?.lastSuccessAt ?? null,
+          lastError: c?.lastError && c.lastErrorAt ? { at: c.lastErrorAt, message: c.lastError } : null,
+        };
+      }),
+    );
+    return { headSeq: head.seq, backlogAlertThreshold: settings.backlogAlertThreshold, targets };
+  }
+
   return {
+    status,
     /** One run: every target in parallel, so one that is down does not hold up the others. */
     forward(): Promise<TargetOutcome[]> {
       return Promise.all(sinks.map((sink) => forwardTarget(sink)));

@@ -82,6 +82,7 @@ describe('API security edges', () => {
       ['get', '/api/v1/tenants'],
       ['post', '/api/v1/tenants'],
       ['get', '/api/v1/audit'],
+      ['get', '/api/v1/audit/siem'],
     ] as const) {
       const response = await h.http[method](path).set(bearer(technicianToken)).send(method === 'post' ? {} : undefined);
       assert.equal(response.status, 403, `${method} ${path}`);

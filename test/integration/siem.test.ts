@@ -10,6 +10,7 @@ import { createSiemForwarding } from '../../src/services/siem-forwarding.ts';
 import type { Notice } from '../../src/services/ports.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import { runningClock } from '../support/clock.ts';
+import { bearer, createTechnician, login } from '../support/factories.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
 import { startRsyslog, type PrivateRsyslog } from '../support/rsyslog.ts';
 import { parseCef, parseSyslogLine } from '../support/syslog-records.ts';
@@ -157,6 +158,113 @@ for (const engine of engines) {
       }
       assert.equal((await h.container.store.audit.range(1, 10_000)).filter((e) => e.action === 'siem.forwarding_resumed').length, 2);
       await f.close();
+    });
+
+    it('when rsyslog is stopped, then GET /audit/siem and /metrics show each target’s backlog grow, its oldest event’s age and the last error, the alert goes out once, and after the restart the backlog drains to 0', async () => {
+      const siem = await startRsyslog();
+      const s = await startHarness({
+        engine,
+        clock: runningClock(),
+        config: {
+          siem: {
+            intervalMs: 200,
+            retryMaxSeconds: 1,
+            backlogAlertThreshold: 10,
+            targets: [
+              { name: 'tcp-json', host: '127.0.0.1', port: siem.tcpPort, protocol: 'tcp', format: 'json' },
+              { name: 'tls-cef', host: '127.0.0.1', port: siem.tlsPort, protocol: 'tls', caFile: siem.caFile, format: 'cef' },
+            ],
+          },
+        },
+      });
+      try {
+        const token = (await login(s, await createTechnician(s, ['auditor']))).accessToken;
+        type Target = { target: string; state: string; forwardedSeq: number; backlog: number; oldestUnforwardedAt: string | null; oldestUnforwardedAgeSeconds: number; backlogAlertedAt: string | null; lastSuccessAt: string | null; lastError: { at: string; message: string } | null };
+        const status = async () => {
+          const res = await s.http.get('/api/v1/audit/siem').set(bearer(token));
+          assert.equal(res.status, 200, JSON.stringify(res.body));
+          const body = res.body as { headSeq: number; backlogAlertThreshold: number; targets: Target[] };
+          assert.deepEqual(body.targets.map((t) => t.target), ['tcp-json', 'tls-cef']);
+          return body;
+        };
+        const gauge = async (name: string, target: string) => {
+          const text = (await s.http.get('/metrics')).text;
+          const line = new RegExp(`^${name}\\{target="${target}"\\} (\\S+)$`, 'm').exec(text);
+          return line ? Number(line[1]) : null;
+        };
+        const forwardUntilCurrent = async () => {
+          for (let i = 0; i < 60; i++) {
+            const outcomes = await s.container.siem.forward();
+            // Forwarding audits itself (started, resumed), so the head may move during a run.
+            const head = (await s.container.store.audit.head()).seq;
+            if (outcomes.every((o) => o.state === 'current' && o.cursor === head)) return;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          assert.fail('forwarding did not catch up');
+        };
+
+        const fresh = await status();
+        assert.deepEqual(fresh.targets.map((t) => [t.state, t.backlog]), [['not_started', fresh.headSeq], ['not_started', fresh.headSeq]]);
+        assert.equal(fresh.backlogAlertThreshold, 10);
+
+        await forwardUntilCurrent();
+        const current = await status();
+        for (const t of current.targets) {
+          assert.deepEqual([t.state, t.backlog, t.forwardedSeq, t.oldestUnforwardedAt, t.lastError], ['ok', 0, current.headSeq, null, null]);
+          assert.ok(t.lastSuccessAt, 'a success time once it took events');
+          assert.equal(await gauge('stint_siem_backlog_events', t.target), 0);
+          assert.equal(await gauge('stint_siem_stalled', t.target), 0);
+        }
+
+        await siem.stop();
+        const waiting = [];
+        for (let i = 0; i < 15; i++) {
+          waiting.push(await s.container.store.transaction((tx) => tx.audit.append({ actor: 'tech-1', action: 'auth.login.failed', details: { username: `while-down-${i}`, reason: 'bad_password' } }, s.clock.now())));
+        }
+        s.clock.advance(90_000);
+        for (let attempt = 0; attempt < 4; attempt++) {
+          const outcomes = await s.container.siem.forward();
+          assert.ok(outcomes.every((o) => o.state === 'stalled' || o.state === 'waiting'), JSON.stringify(outcomes));
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        const down = await status();
+        for (const t of down.targets) {
+          assert.equal(t.state, 'stalled');
+          assert.equal(t.forwardedSeq, current.headSeq, 'the cursor stays where the outage began');
+          assert.equal(t.backlog, down.headSeq - current.headSeq);
+          assert.ok(t.backlog >= 15, `the backlog grew: ${t.backlog}`);
+          assert.equal(t.oldestUnforwardedAt, (await s.container.store.audit.range(current.headSeq + 1, 1))[0]!.at.toISOString());
+          assert.ok(t.oldestUnforwardedAt! <= waiting[0]!.at.toISOString());
+          assert.ok(t.oldestUnforwardedAgeSeconds >= 90, `the oldest waiting event’s age: ${t.oldestUnforwardedAgeSeconds}`);
+          assert.match(t.lastError?.message ?? '', /ECONNREFUSED/);
+          assert.ok(!t.lastError!.message.includes(s.masterKey));
+          assert.ok(t.backlogAlertedAt, 'past the threshold of 10');
+          assert.equal(await gauge('stint_siem_backlog_events', t.target), t.backlog);
+          assert.ok((await gauge('stint_siem_oldest_unforwarded_age_seconds', t.target))! >= 90);
+          assert.equal(await gauge('stint_siem_stalled', t.target), 1);
+          assert.equal(await gauge('stint_siem_last_error_timestamp_seconds', t.target), Date.parse(t.lastError!.at) / 1000);
+        }
+        const alerts = (await s.container.store.audit.range(1, 10_000)).filter((e) => e.action === 'siem.backlog_exceeded');
+        assert.deepEqual(alerts.map((e) => e.details.target).sort(), ['tcp-json', 'tls-cef'], 'one alert per target, not one per attempt');
+
+        await siem.start();
+        await new Promise((r) => setTimeout(r, 1100)); // past the longest backoff
+        await forwardUntilCurrent();
+        const drained = await status();
+        for (const t of drained.targets) {
+          assert.deepEqual([t.state, t.backlog, t.forwardedSeq, t.oldestUnforwardedAgeSeconds, t.backlogAlertedAt], ['ok', 0, drained.headSeq, 0, null]);
+          assert.ok(t.lastSuccessAt! > t.lastError!.at, 'the last error is kept, older than the last success');
+          assert.equal(await gauge('stint_siem_backlog_events', t.target), 0);
+          assert.equal(await gauge('stint_siem_stalled', t.target), 0);
+          assert.ok((await gauge('stint_siem_last_success_timestamp_seconds', t.target))! >= Date.parse(t.lastError!.at) / 1000);
+        }
+        assert.equal((await s.container.store.audit.range(1, 10_000)).filter((e) => e.action === 'siem.backlog_exceeded').length, 2, 'still one alert per target');
+        const tcpSeqs = (await eventually(async () => siem.lines('tcp'), (lines) => lines.length >= drained.headSeq, 15_000, 'every record written')).map((line) => parseSyslogLine(line).seq);
+        assert.deepEqual(tcpSeqs.filter((seq, i) => tcpSeqs.indexOf(seq) === i), seqs(drained.headSeq), 'every event arrived, in order');
+      } finally {
+        await s.close();
+        await siem.close();
+      }
     });
 
     if (engine === 'sqlite') {

@@ -1,13 +1,26 @@
 // Prometheus metrics. Counts that several processes share (elevations by state, revocation lag,
 // queue depth) are read from the store and Redis at scrape time, so any API replica answers with
-// the same truth; LDAP latency is measured in the process that talks to the directory.
+// the same truth; LDAP latency is measured in the process that talks to the directory. The SIEM
+// gauges come from one read of the forwarding status per scrape, so they agree with each other.
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the SIEM gauges show of one target (the forwarding service's status, structurally). */
+export interface SiemTargetGauges {
+  target: string;
+  backlog: number;
+  oldestUnforwardedAgeSeconds: number;
+  state: string;
+  lastSuccessAt: Date | null;
+  lastError: { at: Date } | null;
+}
 
 export interface MetricSources {
   elevationsByState(): Promise<Record<string, number>>;
   queueDepth(): Promise<Record<string, number>>;
   /** Seconds between each recent grant's end and its revocation. */
   recentRevocationLags(): Promise<number[]>;
+  /** Every configured SIEM target (none: the gauges are empty). */
+  siemTargets(): Promise<SiemTargetGauges[]>;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -50,6 +63,29 @@ export function createMetrics(sources: MetricSources) {
       for (const q of [0.5, 0.99, 1]) this.set({ quantile: String(q) }, quantile(lags, q));
     },
   });
+  let siemSnapshot: Promise<SiemTargetGauges[]> | null = null;
+  const siemGauge = (name: string, help: string, value: (t: SiemTargetGauges) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['target'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        siemSnapshot ??= sources.siemTargets();
+        for (const t of await siemSnapshot) {
+          const v = value(t);
+          if (v !== null) this.set({ target: t.target }, v);
+        }
+      },
+    });
+  const seconds = (d: Date | null | undefined) => (d ? d.getTime() / 1000 : null);
+  siemGauge('stint_siem_backlog_events', 'Audit events not yet forwarded to the SIEM target (chain head minus its cursor)', (t) => t.backlog);
+  siemGauge('stint_siem_oldest_unforwarded_age_seconds', 'Age of the oldest audit event the SIEM target has not received (0: none waiting)', (t) => t.oldestUnforwardedAgeSeconds);
+  siemGauge('stint_siem_stalled', '1 while the SIEM target cannot be reached', (t) => (t.state === 'stalled' ? 1 : 0));
+  siemGauge('stint_siem_last_success_timestamp_seconds', 'When the SIEM target last took events (Unix time; absent: never)', (t) => seconds(t.lastSuccessAt));
+  siemGauge('stint_siem_last_error_timestamp_seconds', 'When forwarding to the SIEM target last failed (Unix time; absent: never)', (t) => seconds(t.lastError?.at));
+
   const ldapLatency = new Histogram({
     name: 'stint_ldap_operation_seconds',
     help: 'LDAP operations against tenants’ domains',
@@ -63,6 +99,13 @@ export function createMetrics(sources: MetricSources) {
       ldapLatency.observe({ tenant, operation }, ms / 1000);
     },
     contentType: registry.contentType,
-    render: () => registry.metrics(),
+    async render() {
+      siemSnapshot = null;
+      try {
+        return await registry.metrics();
+      } finally {
+        siemSnapshot = null;
+      }
+    },
   };
 }

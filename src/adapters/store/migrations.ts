@@ -365,6 +365,21 @@ const reviews: Migration = {
   },
 };
 
+// What the SIEM status shows of each target (GET /api/v1/audit/siem, /metrics): when it last took
+// events and the last error (a connection or TLS message, nothing secret), kept after it recovers.
+const siemStatus: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('siem_cursors').addColumn('last_success_at', 'bigint').execute();
+    await db.schema.alterTable('siem_cursors').addColumn('last_error', 'text').execute();
+    await db.schema.alterTable('siem_cursors').addColumn('last_error_at', 'bigint').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('siem_cursors').dropColumn('last_error_at').execute();
+    await db.schema.alterTable('siem_cursors').dropColumn('last_error').execute();
+    await db.schema.alterTable('siem_cursors').dropColumn('last_success_at').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_elevation_core': elevationCore,
@@ -374,6 +389,7 @@ export const migrations: Record<string, Migration> = {
   '0006_drift': drift,
   '0007_risk': risk,
   '0008_reviews': reviews,
+  '0009_siem_status': siemStatus,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -178,6 +178,9 @@ export interface SiemCursorsTable {
   backlog_alerted_at: number | null;
   lease_owner: string | null;
   lease_until: number | null;
+  last_success_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
   updated_at: number;
 }
 

@@ -13,6 +13,9 @@ function toCursor(row: Selectable<SiemCursorsTable>): SiemCursor {
     failures: row.failures,
     retryAt: date(row.retry_at),
     backlogAlertedAt: date(row.backlog_alerted_at),
+    lastSuccessAt: date(row.last_success_at),
+    lastError: row.last_error,
+    lastErrorAt: date(row.last_error_at),
   };
 }
 
@@ -47,6 +50,9 @@ export function siemCursorRepository(db: Kysely<Database>): SiemCursorRepository
           failures: patch.failures,
           retry_at: ms(patch.retryAt),
           backlog_alerted_at: ms(patch.backlogAlertedAt),
+          last_success_at: ms(patch.lastSuccessAt),
+          last_error: patch.lastError,
+          last_error_at: ms(patch.lastErrorAt),
           updated_at: at.getTime(),
         })
         .where('target', '=', target)

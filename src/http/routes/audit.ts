@@ -4,6 +4,7 @@ import type { Services } from '../../container.ts';
 import { auditActions, type AuditEvent } from '../../domain/audit.ts';
 import { exportFormats, type ExportFilter } from '../../domain/audit-export.ts';
 import type { StoredCheckpoint } from '../../services/ports.ts';
+import type { SiemForwarding, SiemTargetStatus } from '../../services/siem-forwarding.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const query = z.strictObject({
@@ -63,7 +64,32 @@ const presentCheckpoint = (c: StoredCheckpoint) => ({ ...c, at: c.at.toISOString
 
 const jwkView = z.object({ kty: z.string(), crv: z.string(), x: z.string(), kid: z.string(), alg: z.string(), use: z.string() }).loose();
 
-export function auditRoutes(services: Services): Route[] {
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const siemTargetView = z.object({
+  target: z.string(),
+  state: z.enum(['ok', 'stalled', 'not_started']),
+  forwardedSeq: z.number().describe('every event up to this one has been sent'),
+  backlog: z.number().describe('kept events not yet sent: the chain head minus the cursor'),
+  oldestUnforwardedAt: z.iso.datetime().nullable(),
+  oldestUnforwardedAgeSeconds: z.number(),
+  stalledSince: z.iso.datetime().nullable(),
+  failures: z.number().describe('failed attempts in a row'),
+  nextAttemptAt: z.iso.datetime().nullable(),
+  backlogAlertedAt: z.iso.datetime().nullable().describe('when the backlog alert went out in this outage'),
+  lastSuccessAt: z.iso.datetime().nullable(),
+  lastError: z.object({ at: z.iso.datetime(), message: z.string() }).nullable(),
+});
+const presentSiemTarget = (t: SiemTargetStatus) => ({
+  ...t,
+  oldestUnforwardedAt: iso(t.oldestUnforwardedAt),
+  stalledSince: iso(t.stalledSince),
+  nextAttemptAt: iso(t.nextAttemptAt),
+  backlogAlertedAt: iso(t.backlogAlertedAt),
+  lastSuccessAt: iso(t.lastSuccessAt),
+  lastError: t.lastError ? { at: t.lastError.at.toISOString(), message: t.lastError.message } : null,
+});
+
+export function auditRoutes(services: Services, siem: Pick<SiemForwarding, 'status'>): Route[] {
   return [
     defineRoute({
       method: 'get',
@@ -159,6 +185,24 @@ export function auditRoutes(services: Services): Route[] {
       responses: { 200: { description: 'Checkpoints', schema: z.object({ checkpoints: z.array(checkpointView) }) } },
       async handler({ query: q }) {
         return { status: 200, body: { checkpoints: (await services.audit.listCheckpoints((q as { limit: number }).limit)).map(presentCheckpoint) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/audit/siem',
+      summary: 'SIEM forwarding per configured target: backlog, oldest waiting event, last success and last error',
+      tag: 'audit',
+      auth: 'session',
+      roles: ['auditor', 'admin'],
+      responses: {
+        200: {
+          description: 'One entry per target in siem.targets (none configured: an empty list)',
+          schema: z.object({ headSeq: z.number(), backlogAlertThreshold: z.number(), targets: z.array(siemTargetView) }),
+        },
+      },
+      async handler() {
+        const status = await siem.status();
+        return { status: 200, body: { ...status, targets: status.targets.map(presentSiemTarget) } };
       },
     }),
     defineRoute({

@@ -49,7 +49,7 @@ export function healthRoutes(container: Pick<Container, 'store' | 'queueHealth' 
     defineRoute({
       method: 'get',
       path: '/metrics',
-      summary: 'Prometheus metrics: elevations by state, revocation lag, queue depth, LDAP latency',
+      summary: 'Prometheus metrics: elevations by state, revocation lag, queue depth, LDAP latency, SIEM backlog per target',
       tag: 'health',
       auth: 'none',
       responses: { 200: { description: 'Prometheus text exposition format' } },
