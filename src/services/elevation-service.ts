@@ -980,13 +980,13 @@ export function createElevationService(deps: {
     /**
      * The revocation job. A due grant is ended together with every other grant due by now: one
      * claim transaction, one batched removal per group, then each account, then the final states.
-     * A grant moved later (extended) is rescheduled; one another worker is already ending is left
-     * to it (the reconciler resumes it should that worker die).
+     * A grant not due yet (extended, or the clock moved) answers when its job should run again;
+     * one another worker is already ending is left to it (the reconciler resumes it should that
+     * worker die).
      */
-    async revokeIfDue(id: string, retry = false): Promise<'revoked' | 'rescheduled' | 'nothing'> {
+    async revokeIfDue(id: string, retry = false): Promise<'revoked' | 'nothing' | { rescheduleInMs: number }> {
       const e = await store.elevations.findById(id);
       if (!e || !e.endsAt) return 'nothing';
-      const now = clock.now();
       if (e.state === 'revoking') {
         // First run: another worker's batch claimed it and is ending it. A retry means this job's
         // own batch failed part-way: finish every expiring grant of the tenant left behind.
@@ -996,29 +996,28 @@ export function createElevationService(deps: {
         return 'revoked';
       }
       if (e.state !== 'active') return 'nothing';
+      /** Ready again `revocationLeadMs` before `end`, as when first scheduled. */
+      const later = (end: Date) => ({ rescheduleInMs: Math.max(0, end.getTime() - revocationLeadMs - clock.now().getTime()) });
       // The job is made ready a little before the end (revocationLeadMs, jobs.ts), so that BullMQ's
       // promotion of thousands of delayed jobs is not on the critical path; it waits here for the
-      // end itself: a grant is never ended before its end.
-      const early = e.endsAt.getTime() - now.getTime();
-      if (early > revocationLeadMs + earlyToleranceMs) {
-        await jobs.schedule(id, e.endsAt);
-        return 'rescheduled';
+      // end itself: a grant is never ended before its end. Timers may wake a millisecond early.
+      let early = e.endsAt.getTime() - clock.now().getTime();
+      if (early > revocationLeadMs + earlyToleranceMs) return later(e.endsAt);
+      for (let waits = 0; early > 0 && waits < 5; waits++) {
+        await sleep(early);
+        early = e.endsAt.getTime() - clock.now().getTime();
       }
-      if (early > 0) await sleep(early);
-      const dueAt = clock.now();
-      if (dueAt < e.endsAt) {
-        await jobs.schedule(id, e.endsAt);
-        return 'rescheduled';
-      }
+      if (early > 0) return later(e.endsAt); // a clock that stands still (tests): try again then
       // Hundreds of jobs fall due together: the first starts the batch, the rest join it. A batch
       // joined may have listed its grants just before this one's end: then the next batch (joined
       // or started) takes it. A few rounds at most; the reconciler covers anything left.
       for (let round = 0; round < 3; round++) {
-        await (expiring ??= expireDue(round === 0 ? dueAt : clock.now()).finally(() => {
+        await (expiring ??= expireDue(clock.now()).finally(() => {
           expiring = null;
         }));
         const after = await store.elevations.findById(id);
-        if (after?.state !== 'active' || !after.endsAt || after.endsAt > clock.now()) break;
+        if (!after || after.state !== 'active' || !after.endsAt) return 'revoked';
+        if (after.endsAt > clock.now()) return later(after.endsAt); // extended meanwhile
       }
       return 'revoked';
     },

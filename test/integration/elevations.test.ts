@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
 import { createDirectoryGateway } from '../../src/adapters/directory/gateway.ts';
+import { revocationJobId } from '../../src/adapters/queue/jobs.ts';
 import { fromFileTime, isAccountEnabled, memberRefByGuid } from '../../src/domain/ad.ts';
 import { createTenantAccess } from '../../src/services/tenant-access.ts';
 import { runningClock } from '../support/clock.ts';
@@ -234,6 +235,28 @@ for (const engine of engines) {
         assert.ok(claim.at.getTime() >= new Date(e.endsAt).getTime(), `claimed at ${claim.at.toISOString()}, ends ${e.endsAt}`);
         assert.ok(new Date(e.endedAt).getTime() >= new Date(e.endsAt).getTime());
       }
+    });
+
+    it('when a grant’s end moves later while its revocation job is already waiting for the end, then the same job waits again and ends it at the new end', async () => {
+      await eventually(() => h.container.store.elevations.holding('acme', tech.id, ''), (list) => list.length === 0, 20_000, 'previous grant to end');
+      const granted = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-12', durationSeconds: 3 });
+      assert.equal(granted.status, 201, JSON.stringify(granted.body));
+      const id: string = granted.body.id;
+      const jobState = async () => (await (await h.container.queues.revocations.getJob(revocationJobId(id)))?.getState()) ?? 'gone';
+      // Ready 1 s before the end, the job waits for the end inside the worker.
+      await eventually(jobState, (s) => s === 'active', 10_000, 'the job waiting for the end');
+      const created = (await h.container.queues.revocations.getJob(revocationJobId(id)))!.timestamp;
+      const newEnd = new Date(new Date(granted.body.endsAt).getTime() + 5000);
+      await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: newEnd }, h.clock.now());
+      // Not lost (a job cannot schedule itself while it runs): back to delayed, for the new end.
+      await eventually(jobState, (s) => s === 'delayed', 10_000, 'the job waiting again');
+      const waiting = (await h.container.queues.revocations.getJob(revocationJobId(id)))!;
+      assert.equal(waiting.timestamp, created, 'the same job, not one the reconciler made anew after it was lost');
+      assert.ok(waiting.attemptsStarted >= 1, 'it has run once already');
+      assert.equal((await h.container.store.elevations.findById(id))?.state, 'active', 'not ended at the old end');
+      const ended = await eventually(() => h.container.store.elevations.findById(id), (e) => e?.state === 'expired', 20_000, 'expiry at the new end');
+      assert.ok(ended!.endedAt!.getTime() >= newEnd.getTime(), `ended ${ended!.endedAt!.toISOString()}, new end ${newEnd.toISOString()}`);
+      assert.ok(!(await membersOf(acme, helpdesk)).includes(tech.accountDn.toLowerCase()));
     });
 
     it('when members are named by GUID, then the read-back finds one still present among many and a removal confirms it gone', async () => {

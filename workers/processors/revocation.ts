@@ -1,13 +1,19 @@
-// The revocations queue: one job per elevation, due at its end. Parse the job, call the service;
+// The revocations queue: one job per elevation, ready just before its end. Parse the job, call the
+// service; a grant not due yet (extended while its job was ready) puts the same job back to wait;
 // any failure (the directory unreachable, most often) is retried with a capped backoff, forever.
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { parseRevocationJob } from '../../src/adapters/queue/jobs.ts';
 import type { Services } from '../../src/container.ts';
 
 export function revocationProcessor(services: Services) {
-  return async (job: Job) => {
+  return async (job: Job, token?: string) => {
     const { elevationId } = parseRevocationJob(job.data);
-    return services.elevations.revokeIfDue(elevationId, job.attemptsMade > 0);
+    const outcome = await services.elevations.revokeIfDue(elevationId, job.attemptsMade > 0);
+    if (typeof outcome === 'string') return outcome;
+    // A job cannot reschedule itself through the queue while it runs (its id is taken): it moves
+    // itself back to delayed, and BullMQ's DelayedError tells the worker it is not finished.
+    await job.moveToDelayed(Date.now() + outcome.rescheduleInMs, token);
+    throw new DelayedError();
   };
 }
 
