@@ -55,7 +55,7 @@ export interface ElevationRequestInput {
 }
 
 const activeStates: ElevationState[] = ['activating', 'active'];
-/** A job that fires later than this before its grant's end is moved to the end (the clock changed). */
+/** A job ready more than revocationLeadMs + this before its grant's end waits again (the end or the clock moved). */
 const earlyToleranceMs = 1000;
 /** Grants claimed per transaction when many end together: small first, so the directory starts early. */
 const firstClaimChunk = 250;
