@@ -377,7 +377,7 @@ export function createElevationService(deps: {
    * chunk's removals start as soon as its claim is committed, so the directory works on the first
    * memberships while the next chunk is being claimed (the batcher merges what arrives meanwhile).
    */
-  async function expireDue(now: Date, limit = 5000): Promise<number> {
+  async function expireDue(now: Date, limit = 50_000): Promise<number> {
     const due = await store.elevations.list({ states: ['active'], endsBefore: now, limit });
     const runs: Promise<number>[] = [];
     let claimError: unknown = null;
