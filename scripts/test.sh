@@ -18,5 +18,5 @@ echo "== lint"
 npx eslint .
 npx depcruise src workers --config .dependency-cruiser.cjs
 echo "== tests"
-node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit \
+node --test --test-concurrency=1 --test-timeout=180000 \
   'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
