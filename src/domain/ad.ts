@@ -41,10 +41,27 @@ export function memberRefByGuid(guid: string): string {
   return `<GUID=${guid.toLowerCase()}>`;
 }
 
-/** The GUID a `<GUID=…>` member value names, lower case; null for a DN. */
+/**
+ * A member value naming an account by its DN of record and its objectGUID (`<GUID=…>;DN`, the
+ * extended-DN notation). The directory adapter removes it by DN, which Samba resolves about half as
+ * fast again as a GUID, falls back to the GUID when the DN no longer names a member, and always
+ * confirms by GUID: a rename or move during the grant changes nothing but the speed.
+ */
+export function memberRefWithDn(guid: string, dn: string): string {
+  if (!guidPattern.test(guid)) throw new Error('not a GUID');
+  return `<GUID=${guid.toLowerCase()}>;${dn}`;
+}
+
+/** What a member value names: a DN, a `<GUID=…>`, or both (memberRefWithDn). */
+export function parseMemberRef(value: string): { guid: string | null; dn: string | null } {
+  const match = /^<GUID=([0-9a-f-]{36})>(?:;(.+))?$/is.exec(value);
+  if (!match || !guidPattern.test(match[1]!)) return { guid: null, dn: value };
+  return { guid: match[1]!.toLowerCase(), dn: match[2] ?? null };
+}
+
+/** The GUID a `<GUID=…>` (or `<GUID=…>;DN`) member value names, lower case; null for a DN. */
 export function guidFromMemberRef(value: string): string | null {
-  const match = /^<GUID=([0-9a-f-]{36})>$/i.exec(value);
-  return match && guidPattern.test(match[1]!) ? match[1]!.toLowerCase() : null;
+  return parseMemberRef(value).guid;
 }
 
 /** The last sub-authority of a domain SID (S-1-5-21-a-b-c-RID). */

@@ -2,7 +2,7 @@
 // with the store as the source of truth. State is written before the directory is touched, every
 // directory write is read back, a failed activation is undone, and the reconciler finishes or
 // undoes whatever a crash left half-done.
-import { isAccountEnabled, memberRefByGuid, toFileTime, withAccountEnabled } from '../domain/ad.ts';
+import { isAccountEnabled, memberRefWithDn, toFileTime, withAccountEnabled } from '../domain/ad.ts';
 import { assertMayDecide, tally, type Decision, type DecisionKind } from '../domain/approval.ts';
 import type { AuditAction } from '../domain/audit.ts';
 import { checkRequest, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
@@ -101,6 +101,13 @@ export function createElevationService(deps: {
   const { store, clock, access, jobs, log, settings } = deps;
   /** The batch of expiries this process is running now, if any. */
   let expiring: Promise<number> | null = null;
+  /**
+   * Grants this process is ending now, and how far: the reconciler leaves them to it rather than
+   * start the same work twice, and does not call one overdue whose memberships are confirmed gone
+   * while its account waits its turn (a directory writes accounts one modify at a time, so the
+   * last of thousands can take minutes). Another process may still resume them: it is harmless.
+   */
+  const ending = new Map<string, 'memberships' | 'accounts'>();
 
   /** Moves the elevation and writes its audit event in one transaction; false if someone moved it first. */
   async function move(
@@ -395,7 +402,7 @@ export function createElevationService(deps: {
     return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
   }
 
-  /** Brings the stored DN of each grant's account up to date (bookkeeping: removal goes by GUID). */
+  /** Brings the stored DN of each grant's account up to date (removals try it first; they are confirmed by GUID). */
   async function syncAccountDns(directory: TenantDirectory, grants: Elevation[]): Promise<void> {
     if (grants.length === 0) return;
     const dns = await directory.accountDnsByGuid(grants.map((g) => g.accountGuid));
@@ -413,6 +420,16 @@ export function createElevationService(deps: {
    * per group), then each account, then the final state. Safe to run again: what is done stays done.
    */
   async function endTogether(claimed: Elevation[], actor = 'system', ctx: RequestContext = systemContext): Promise<number> {
+    const mine = claimed.filter((e) => !ending.has(e.id));
+    for (const e of mine) ending.set(e.id, 'memberships');
+    try {
+      return await endEach(mine, actor, ctx);
+    } finally {
+      for (const e of mine) ending.delete(e.id);
+    }
+  }
+
+  async function endEach(claimed: Elevation[], actor: string, ctx: RequestContext): Promise<number> {
     const byTenant = new Map<string, Elevation[]>();
     for (const e of claimed) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
     let ended = 0;
@@ -432,12 +449,14 @@ export function createElevationService(deps: {
         // Memberships first: the batcher turns these into one modify per group (queue.maxBatch values at most).
         const removals = grants.map(async (e) => {
           const needed = keep.get(e.technicianId)!.groups;
-          // By objectGUID: an account moved or renamed during its grant is still the one removed.
-          const member = memberRefByGuid(e.accountGuid);
+          // By its DN of record, confirmed by objectGUID: an account moved or renamed during its
+          // grant is still the one removed (by GUID, once the DN is found not to be a member).
+          const member = memberRefWithDn(e.accountGuid, e.accountDn);
           await Promise.all(e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, member)));
           return e;
         });
         const gone = (await Promise.allSettled(removals)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        for (const e of gone) ending.set(e.id, 'accounts');
         // Bookkeeping once the memberships are settled (off their path): the stored DNs of accounts
         // moved or renamed during their grant.
         await syncAccountDns(directory, gone).catch((error: unknown) => {
@@ -1053,7 +1072,7 @@ export function createElevationService(deps: {
       await Promise.all(
         open.map(async (e) => {
           const overdue = e.endsAt && now.getTime() - e.endsAt.getTime() > settings.overdueAfterMs;
-          if (overdue && !e.overdueAlertedAt && e.state !== 'activating') {
+          if (overdue && !e.overdueAlertedAt && e.state !== 'activating' && ending.get(e.id) !== 'accounts') {
             counts.overdue++;
             log.warn({ elevationId: e.id, tenantId: e.tenantId, endsAt: e.endsAt }, 'revocation overdue');
             await store.transaction(async (tx) => {
@@ -1072,7 +1091,7 @@ export function createElevationService(deps: {
           }
           if (e.state === 'active' && e.endsAt && e.endsAt.getTime() <= now.getTime()) {
             // Past its end and still active (a job lost or late): ended together below.
-          } else if (e.state === 'revoking' && now.getTime() - e.updatedAt.getTime() > settings.stuckAfterMs) {
+          } else if (e.state === 'revoking' && now.getTime() - e.updatedAt.getTime() > settings.stuckAfterMs && !ending.has(e.id)) {
             if (e.revocationReason !== 'expired') {
               if (await attempt(() => revoke(e.id, e.revocationReason ?? 'admin', 'system', systemContext), e)) counts.resumed++;
             } else {

@@ -675,7 +675,8 @@ export interface TenantDirectory {
   addMembers(groupDn: string, memberDns: readonly string[], ttlSeconds?: number): Promise<void>;
   /**
    * Removes in one batched modify, split on conflicts; answers who is still a member after a read-back.
-   * A value may be a DN or `<GUID=…>` (memberRefByGuid), which is read back by GUID.
+   * A value may be a DN, `<GUID=…>` (memberRefByGuid) or `<GUID=…>;DN` (memberRefWithDn: removed
+   * by DN, by GUID should the DN no longer name a member); values with a GUID are read back by GUID.
    */
   removeMembers(groupDn: string, memberDns: readonly string[]): Promise<{ stillMembers: string[] }>;
   currentMembers(groupDn: string, memberDns: readonly string[]): Promise<Set<string>>;

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
 import { createDirectoryGateway } from '../../src/adapters/directory/gateway.ts';
 import { revocationJobId } from '../../src/adapters/queue/jobs.ts';
-import { fromFileTime, isAccountEnabled, memberRefByGuid } from '../../src/domain/ad.ts';
+import { fromFileTime, isAccountEnabled, memberRefByGuid, memberRefWithDn } from '../../src/domain/ad.ts';
 import { createTenantAccess } from '../../src/services/tenant-access.ts';
 import { runningClock } from '../support/clock.ts';
 import { addMember, canBind, createTestOu, domainAdminsDn, membersOf, readUser, renameEntry } from '../support/directory.ts';
@@ -259,11 +259,12 @@ for (const engine of engines) {
       assert.ok(!(await membersOf(acme, helpdesk)).includes(tech.accountDn.toLowerCase()));
     });
 
-    it('when members are named by GUID, then the read-back finds one still present among many and a removal confirms it gone', async () => {
+    it('when members are named by GUID (and DN), then the read-back finds one still present among many and a removal confirms it gone in few modifies', async () => {
       const member = await operative(h, acme, ou);
       await addMember(acme, helpdesk, member.accountDn);
       const guid = (await h.container.store.accounts.find('acme', member.id))!.guid;
-      const gateway = createDirectoryGateway({ timeoutMs: 10_000, connectionsPerTenant: 2 });
+      const operations: string[] = [];
+      const gateway = createDirectoryGateway({ timeoutMs: 10_000, connectionsPerTenant: 2, observe: (_tenant, operation) => operations.push(operation) });
       try {
         const access = createTenantAccess({ store: h.container.store, secrets: h.container.secrets, directory: gateway });
         const directory = await access.directory(await access.tenant('acme'));
@@ -275,10 +276,28 @@ for (const engine of engines) {
           const present = await directory.currentMembers(helpdesk, values);
           assert.deepEqual([...present], [real.toLowerCase()], `read-back of ${values.length} values`);
         }
-        const { stillMembers } = await directory.removeMembers(helpdesk, [...unknown.slice(0, 5), real]);
+        operations.length = 0;
+        const { stillMembers } = await directory.removeMembers(helpdesk, [...unknown, real]);
         assert.deepEqual(stillMembers, []);
         assert.ok(!(await membersOf(acme, helpdesk)).includes(member.accountDn.toLowerCase()));
+        // The batch fails whole once, the read finds the one member, and one modify removes it (not
+        // a split down to single values: sixty values would take over a hundred modifies).
+        assert.equal(operations.filter((o) => o === 'remove-members').length, 2, operations.join(' '));
         assert.equal((await directory.currentMembers(helpdesk, [real, ...unknown])).size, 0);
+
+        // Named by GUID and a DN of record that now names another account (not a member): that
+        // account is left alone and the member goes by GUID.
+        const bystander = await operative(h, acme, ou);
+        await addMember(acme, helpdesk, member.accountDn);
+        const stale = memberRefWithDn(guid, bystander.accountDn);
+        assert.deepEqual((await directory.removeMembers(helpdesk, [stale])).stillMembers, []);
+        assert.ok(!(await membersOf(acme, helpdesk)).includes(member.accountDn.toLowerCase()));
+        // Named by its current DN: removed by DN, in one modify.
+        await addMember(acme, helpdesk, member.accountDn);
+        operations.length = 0;
+        assert.deepEqual((await directory.removeMembers(helpdesk, [memberRefWithDn(guid, member.accountDn)])).stillMembers, []);
+        assert.deepEqual(operations.filter((o) => o.endsWith('-members')), ['remove-members']);
+        assert.ok(!(await membersOf(acme, helpdesk)).includes(member.accountDn.toLowerCase()));
       } finally {
         await gateway.close();
       }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fromFileTime, guidToBytes, guidToString, isAccountEnabled, ridOf, sidToString, toFileTime, withAccountEnabled } from '../../src/domain/ad.ts';
+import { fromFileTime, guidToBytes, guidToString, isAccountEnabled, memberRefByGuid, memberRefWithDn, parseMemberRef, ridOf, sidToString, toFileTime, withAccountEnabled } from '../../src/domain/ad.ts';
 import { noApproval } from '../../src/domain/approval.ts';
 import { canTransition, checkRequest, isFinal } from '../../src/domain/elevation.ts';
 import { DomainError } from '../../src/domain/errors.ts';
@@ -37,6 +37,16 @@ describe('AD encodings', () => {
     assert.deepEqual(fromFileTime(toFileTime(at)), at);
     assert.equal(fromFileTime('0'), null);
     assert.equal(fromFileTime('9223372036854775807'), null);
+  });
+
+  it('when a member is named by GUID, by DN or by both, then each part reads back as written', () => {
+    const guid = '33221100-5544-7766-8899-AABBCCDDEEFF';
+    const dn = 'CN=Jane; Doe,OU=MSP,DC=acme,DC=test';
+    assert.deepEqual(parseMemberRef(memberRefWithDn(guid, dn)), { guid: guid.toLowerCase(), dn });
+    assert.deepEqual(parseMemberRef(memberRefByGuid(guid)), { guid: guid.toLowerCase(), dn: null });
+    assert.deepEqual(parseMemberRef(dn), { guid: null, dn });
+    assert.deepEqual(parseMemberRef('<GUID=not-a-guid>;CN=x'), { guid: null, dn: '<GUID=not-a-guid>;CN=x' });
+    assert.throws(() => memberRefWithDn('nope', dn));
   });
 
   it('when an account is enabled or disabled, then only the ACCOUNTDISABLE bit changes', () => {

@@ -22,7 +22,7 @@ import {
   TypeOrValueExistsError,
   UnwillingToPerformError,
 } from 'ldapts';
-import { guidFromMemberRef, guidToBytes, guidToString, sidToString } from '../../domain/ad.ts';
+import { guidFromMemberRef, guidToBytes, guidToString, memberRefByGuid, parseMemberRef, sidToString } from '../../domain/ad.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { protectionReason, type GroupFacts, type ProtectedFinding } from '../../domain/protected-groups.ts';
 import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory } from '../../services/ports.ts';
@@ -419,8 +419,21 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
     },
 
     async removeMembers(groupDn, memberDns) {
-      const failures: string[] = [];
-      await changeMembers('delete', groupDn, [...memberDns], failures);
+      if (memberDns.length === 0) return { stillMembers: [] };
+      const refs = memberDns.map(parseMemberRef);
+      // By DN where one is known (Samba resolves a DN faster than a GUID), otherwise by GUID.
+      const byDn = new Map(refs.map((r, i) => [(r.dn ?? memberDns[i]!).toLowerCase(), r.dn ?? memberDns[i]!]));
+      try {
+        await run('remove-members', (client) => client.modify(groupDn, memberChange('delete', [...byDn.values()])));
+      } catch (error) {
+        if (!isValueConflict(error) && !(error instanceof NoSuchObjectError)) throw error;
+        // The modify is atomic: one value that is not a member (already removed, or a DN that now
+        // names another object or none) failed it whole. Read which still are, and remove exactly
+        // those, by GUID where known; only a change racing this one splits the batch further.
+        const present = await currentMembers(groupDn, memberDns);
+        const left = refs.flatMap((r, i) => (present.has(memberDns[i]!.toLowerCase()) ? [r.guid ? memberRefByGuid(r.guid) : memberDns[i]!] : []));
+        await changeMembers('delete', groupDn, left, []);
+      }
       // Absent counts as removed only once a read-back confirms it; so does every batched delete.
       const still = await currentMembers(groupDn, memberDns);
       return { stillMembers: memberDns.filter((dn) => still.has(dn.toLowerCase())) };
