@@ -168,4 +168,41 @@ describe('revocation under failure', () => {
     const activating = await h.container.store.elevations.list({ technicianId: halfOn.id, states: ['activating'] });
     assert.equal(activating.length, 0);
   });
+
+  it('when many grants end together and their accounts are still being written, then the reconciler neither resumes them nor calls them overdue', async () => {
+    await workers?.close();
+    workers = null;
+    // The directory writes accounts one modify at a time (~25 ms each here): two dozen give the
+    // reconciler a window between the memberships being gone and the last account being done.
+    const crowd = await Promise.all(Array.from({ length: 24 }, () => operative(h, acme, ou, ['technician'], true)));
+    const ids: string[] = [];
+    for (const who of crowd) {
+      const response = await requestElevation(h, who, { tenant: 'acme', profile: 'ops', durationSeconds: 300 }, true);
+      assert.equal(response.status, 201, JSON.stringify(response.body));
+      ids.push(response.body.id);
+    }
+    const ends = await Promise.all(ids.map(async (id) => (await h.container.store.elevations.findById(id))!.endsAt!.getTime()));
+    h.clock.set(Math.max(...ends) + 1000);
+    const ending = h.container.services.elevations.expireDue(h.clock.now());
+    try {
+      const crowdDns = new Set(crowd.map((c) => c.accountDn.toLowerCase()));
+      await eventually(() => membersOf(acme, group), (members) => !members.some((m) => crowdDns.has(m)), 10_000, 'memberships gone');
+      // Past the overdue (1 s) and stuck (2 s) thresholds while the accounts are still being written.
+      h.clock.set(h.clock.now().getTime() + 10_000);
+      const states = await Promise.all(ids.map(stateOf));
+      assert.ok(states.includes('revoking'), `some grant still revoking when the reconciler runs: ${states.join(' ')}`);
+      const counts = await h.container.services.elevations.reconcile();
+      assert.equal(counts.overdue, 0, JSON.stringify(counts));
+      assert.equal(counts.resumed, 0, JSON.stringify(counts));
+    } finally {
+      // Never leave the expiry running past the test (the harness closes under it otherwise).
+      await ending.catch(() => undefined);
+    }
+    assert.ok((await ending) >= ids.length, 'ours ended (with anything else past its end)');
+    for (const id of ids) assert.equal(await stateOf(id), 'expired');
+    const overdue = await h.container.store.audit.list({ action: 'elevation.revocation_overdue', limit: 1000 });
+    assert.deepEqual(overdue.filter((e) => ids.includes(e.target!)), []);
+    const expired = await h.container.store.audit.list({ action: 'elevation.expired', limit: 1000 });
+    assert.equal(expired.filter((e) => ids.includes(e.target!)).length, ids.length, 'each grant expired once');
+  });
 });
