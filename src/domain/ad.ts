@@ -43,9 +43,10 @@ export function memberRefByGuid(guid: string): string {
 
 /**
  * A member value naming an account by its DN of record and its objectGUID (`<GUID=…>;DN`, the
- * extended-DN notation). The directory adapter removes it by DN, which Samba resolves about half as
- * fast again as a GUID, falls back to the GUID when the DN no longer names a member, and always
- * confirms by GUID: a rename or move during the grant changes nothing but the speed.
+ * extended-DN notation). The directory adapter removes it by DN, which Samba resolves about 1.5× as
+ * fast as a GUID, falls back to the GUID when the DN no longer names a member, and always confirms
+ * by GUID. The DN of record is refreshed by GUID in the minutes before a grant's end (reconciler),
+ * so a rename or move during the grant costs only the fallback's time.
  */
 export function memberRefWithDn(guid: string, dn: string): string {
   if (!guidPattern.test(guid)) throw new Error('not a GUID');

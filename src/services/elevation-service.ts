@@ -62,6 +62,8 @@ const firstClaimChunk = 250;
 const claimChunk = 1000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const accountConcurrency = 16;
+/** How far ahead of their end the reconciler refreshes grants' account DNs (several of its runs). */
+const accountDnLookaheadMs = 120_000;
 
 /** Runs `work` over `items`, at most `limit` at a time; answers the results that succeeded. */
 async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -1111,6 +1113,19 @@ export function createElevationService(deps: {
           }
         }),
       );
+      // Grants ending within the next few runs: the DNs of record of their accounts are brought up
+      // to date now, off the expiry's path, so that the removal at the end (by DN, confirmed by
+      // GUID) names the account where the directory has it, not where it was at activation.
+      const endingSoon = open.filter((e) => e.state === 'active' && e.endsAt && e.endsAt.getTime() - now.getTime() <= accountDnLookaheadMs);
+      const soonByTenant = Map.groupBy(endingSoon, (e) => e.tenantId);
+      for (const [tenantId, grants] of soonByTenant) {
+        try {
+          await syncAccountDns(await access.directory(await access.tenant(tenantId)), grants);
+        } catch (error) {
+          counts.errors++;
+          log.warn({ tenantId, err: (error as Error).message }, 'could not bring the DNs of grants ending soon up to date; their removal falls back to GUIDs');
+        }
+      }
       try {
         if (stuckExpiring.length) counts.resumed += await endTogether(stuckExpiring);
         counts.expired = await expireDue(now);

@@ -674,7 +674,8 @@ export interface TenantDirectory {
   /** Adds (already present counts), then reads back; throws if any is missing. */
   addMembers(groupDn: string, memberDns: readonly string[], ttlSeconds?: number): Promise<void>;
   /**
-   * Removes in one batched modify, split on conflicts; answers who is still a member after a read-back.
+   * Removes in one batched modify; should a value not be a member (the modify is atomic), reads the
+   * group and removes exactly the members left. Answers who is still a member after a read-back.
    * A value may be a DN, `<GUID=…>` (memberRefByGuid) or `<GUID=…>;DN` (memberRefWithDn: removed
    * by DN, by GUID should the DN no longer name a member); values with a GUID are read back by GUID.
    */

@@ -237,6 +237,18 @@ for (const engine of engines) {
       }
     });
 
+    it('when an account is renamed shortly before its grant ends, then the reconciler brings its DN of record up to date before the end', async () => {
+      const who = await operative(h, acme, ou, ['technician'], true);
+      const granted = await requestElevation(h, who, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-7', durationSeconds: 60 }, true);
+      assert.equal(granted.status, 201, JSON.stringify(granted.body));
+      const renamed = await renameEntry(acme, who.accountDn, `soon-${engine}-${Date.now() % 100000}`);
+      // The reconciler runs every 2 s here; the grant ends within its look-ahead.
+      const e = await eventually(() => h.container.store.elevations.findById(granted.body.id), (x) => x?.accountDn.toLowerCase() === renamed.toLowerCase(), 10_000, 'the DN of record following the rename');
+      assert.equal(e!.state, 'active', 'brought up to date before the end');
+      assert.equal((await h.http.post(`/api/v1/elevations/${granted.body.id}/revoke`).set(bearer(who.accessToken))).status, 200);
+      assert.ok(!(await membersOf(acme, helpdesk)).includes(renamed.toLowerCase()));
+    });
+
     it('when a grant’s end moves later while its revocation job is already waiting for the end, then the same job waits again and ends it at the new end', async () => {
       await eventually(() => h.container.store.elevations.holding('acme', tech.id, ''), (list) => list.length === 0, 20_000, 'previous grant to end');
       const granted = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-12', durationSeconds: 3 });
