@@ -2,7 +2,7 @@
 // mode) or `postgres://…` (high availability). Both run the same Kysely queries.
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import {
   CompiledQuery,
   Kysely,
@@ -30,6 +30,8 @@ export interface OpenedDatabase {
 
 type SqliteValue = null | number | bigint | string | Uint8Array;
 
+const preparedStatementsKept = 256;
+
 function toSqliteValue(value: unknown): SqliteValue {
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (value instanceof Date) return value.getTime();
@@ -44,16 +46,29 @@ function nodeSqliteDatabase(file: string): SqliteDatabase {
   database.exec('PRAGMA synchronous = NORMAL');
   database.exec('PRAGMA foreign_keys = ON');
   database.exec('PRAGMA busy_timeout = 10000');
+  // Prepared statements are kept by their SQL (Kysely prepares every query it runs; preparing cost
+  // more than running the small queries of a request). Bounded: lists of ids make many variants.
+  const prepared = new Map<string, { statement: StatementSync; reader: boolean }>();
   return {
-    close: () => database.close(),
+    close: () => {
+      prepared.clear();
+      database.close();
+    },
     prepare(sql: string): SqliteStatement {
-      const statement = database.prepare(sql);
-      const reader = statement.columns().length > 0;
+      let entry = prepared.get(sql);
+      if (!entry) {
+        const statement = database.prepare(sql);
+        entry = { statement, reader: statement.columns().length > 0 };
+        if (prepared.size >= preparedStatementsKept) prepared.delete(prepared.keys().next().value!);
+        prepared.set(sql, entry);
+      }
+      const { statement, reader } = entry;
       return {
         reader,
         all: (parameters) => statement.all(...parameters.map(toSqliteValue)) as unknown[],
         run: (parameters) => statement.run(...parameters.map(toSqliteValue)),
-        iterate: (parameters) => statement.iterate(...parameters.map(toSqliteValue)) as IterableIterator<unknown>,
+        // A stream holds its statement open while other queries run: it gets a statement of its own.
+        iterate: (parameters) => database.prepare(sql).iterate(...parameters.map(toSqliteValue)) as IterableIterator<unknown>,
       };
     },
   };
