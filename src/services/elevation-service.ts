@@ -8,6 +8,7 @@ import type { AuditAction } from '../domain/audit.ts';
 import { checkRequest, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
 import { DomainError } from '../domain/errors.ts';
 import { isEligible, type AccessProfile } from '../domain/profile.ts';
+import type { ProtectedFinding } from '../domain/protected-groups.ts';
 import { assessRisk, isRiskFlagged, riskDefaults, type RiskAssessment, type RiskSettings } from '../domain/risk.ts';
 import { hasAnyRole, hasRole } from '../domain/roles.ts';
 import { checkWindow, localTime, logonHoursFor, unionLogonHours } from '../domain/windows.ts';
@@ -20,6 +21,7 @@ import {
   type ActivationSteps,
   type Clock,
   type DirectoryAccount,
+  type DirectoryGroup,
   type Elevation,
   type ElevationFilter,
   type EventLog,
@@ -173,41 +175,73 @@ export function createElevationService(deps: {
     await directory.updateAccount(e.accountDn, changes);
   }
 
-  async function activate(e: Elevation, ctx: RequestContext): Promise<Elevation> {
-    const tenant = await access.tenant(e.tenantId);
-    const profile = await store.profiles.findById(e.profileId);
-    const directory = await access.directory(tenant);
+  /**
+   * What an activation reads before it writes anything, two reads at once: the account (it may have
+   * moved or been renamed since it was linked: found by GUID), and every group of the profile again
+   * with its protection finding (nesting may have changed since the profile was saved). Reads only.
+   */
+  async function activationReads(directory: TenantDirectory, e: Elevation, profile: AccessProfile) {
+    const [account, groups] = await Promise.allSettled([
+      directory.accountByGuid(e.accountGuid),
+      (async () => {
+        const out: Array<{ group: DirectoryGroup; finding: ProtectedFinding | null }> = [];
+        for (const stored of profile.groups) {
+          const group = await directory.groupByGuid(stored.guid);
+          if (!group) throw new DomainError('group_not_found', `The group ${stored.dn} no longer exists`);
+          const finding = await directory.findProtection(group, []);
+          out.push({ group, finding });
+          if (finding) break;
+        }
+        return out;
+      })(),
+    ]);
+    return { account, groups };
+  }
+
+  type ActivationReads = ReturnType<typeof activationReads>;
+
+  /**
+   * SPEC §4, in order. `ready` carries what the request already holds: the tenant, the profile,
+   * the directory and its reads (started while the request's code and intent were being recorded).
+   */
+  async function activate(
+    e: Elevation,
+    ctx: RequestContext,
+    ready?: { tenant: TenantRecord; profile: AccessProfile; directory: TenantDirectory; reads: ActivationReads },
+  ): Promise<Elevation> {
+    const tenant = ready?.tenant ?? (await access.tenant(e.tenantId));
+    const profile = ready?.profile ?? (await store.profiles.findById(e.profileId));
+    const directory = ready?.directory ?? (await access.directory(tenant));
     let steps: ActivationSteps | null = null;
     try {
       if (!profile) throw new DomainError('not_found', 'The profile no longer exists');
-      // The account may have moved or been renamed since it was linked: find it by GUID.
-      const account = await directory.accountByGuid(e.accountGuid);
+      const reads = await (ready?.reads ?? activationReads(directory, e, profile));
+      if (reads.account.status === 'rejected') throw reads.account.reason;
+      const account = reads.account.value;
       if (!account) throw new DomainError('account_not_found', 'The linked account no longer exists in the domain');
+      if (reads.groups.status === 'rejected') throw reads.groups.reason;
+      // 1. A group that has become protected suspends the profile.
+      const protectedGroup = reads.groups.value.find((g) => g.finding);
+      if (protectedGroup) {
+        const { group, finding } = protectedGroup as { group: DirectoryGroup; finding: ProtectedFinding };
+        const at = clock.now();
+        await store.transaction(async (tx) => {
+          await tx.profiles.setStatus(profile.id, 'suspended', `${group.dn} is protected: ${finding.reason}`, at);
+          await tx.audit.append(
+            { actor: 'system', action: 'profile.suspended', tenantId: e.tenantId, target: profile.id, details: { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path } },
+            at,
+          );
+        });
+        throw new DomainError('group_protected', `${group.dn} has become protected (${finding.reason}); the profile is suspended`, {
+          group: group.dn,
+          protectedGroup: finding.protectedDn,
+          path: finding.path,
+        });
+      }
       if (account.dn !== e.accountDn) {
         await store.accounts.updateDn(e.accountId, account.dn, account.samAccountName, clock.now());
         await store.elevations.updateAccountDn(e.id, account.dn, clock.now());
         e.accountDn = account.dn;
-      }
-      // 1. Nesting may have changed since the profile was saved: check every group again.
-      for (const group of profile.groups) {
-        const current = await directory.groupByGuid(group.guid);
-        if (!current) throw new DomainError('group_not_found', `The group ${group.dn} no longer exists`);
-        const finding = await directory.findProtection(current, []);
-        if (finding) {
-          const at = clock.now();
-          await store.transaction(async (tx) => {
-            await tx.profiles.setStatus(profile.id, 'suspended', `${current.dn} is protected: ${finding.reason}`, at);
-            await tx.audit.append(
-              { actor: 'system', action: 'profile.suspended', tenantId: e.tenantId, target: profile.id, details: { group: current.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path } },
-              at,
-            );
-          });
-          throw new DomainError('group_protected', `${current.dn} has become protected (${finding.reason}); the profile is suspended`, {
-            group: current.dn,
-            protectedGroup: finding.protectedDn,
-            path: finding.path,
-          });
-        }
       }
       // Approval may have come after the window closed.
       const window = checkWindow(profile.windows, tenant.timeZone, clock.now());
@@ -239,6 +273,10 @@ export function createElevationService(deps: {
         endsAt = window.closesAt;
         windowClosesAt = window.closesAt;
       }
+      // The revocation job is queued while the directory works, and awaited once the grant is
+      // active (as before); should activation fail, the job finds nothing to do at the end.
+      const scheduling = jobs.schedule(e.id, endsAt);
+      scheduling.catch(() => undefined);
       const latestEnd = Math.max(endsAt.getTime(), ...others.map((o) => o.endsAt?.getTime() ?? 0));
       // 2–4. Enable (where accounts are kept disabled), accountExpires = end + skew, logon hours, workstations.
       const changes: AccountChanges & { accountExpires: string } = {
@@ -259,21 +297,28 @@ export function createElevationService(deps: {
         if (others.length === 0 || current.length) changes.userWorkstations = [...new Set([...current, ...profile.workstations])].join(',');
       }
       await directory.updateAccount(account.dn, changes);
-      const written = await directory.accountByGuid(e.accountGuid);
+      // 5. Group membership, with a time-to-live where the forest supports it; each read back
+      // inside. The account's settings are read back meanwhile: both must be as written.
+      const accountReadBack = directory.accountByGuid(e.accountGuid);
+      const added = (async () => {
+        for (const group of e.groups) {
+          steps.groupsAdded.push(group.dn);
+          await store.elevations.recordSteps(e.id, steps, clock.now());
+          await directory.addMembers(group.dn, [account.dn], steps.ttlMembership ? e.durationSeconds : undefined);
+        }
+      })();
+      const [written, membership] = await Promise.allSettled([accountReadBack, added]);
+      if (written.status === 'rejected') throw written.reason;
+      if (membership.status === 'rejected') throw membership.reason;
+      const readBack = written.value;
       if (
-        !written ||
-        written.accountExpires !== changes.accountExpires ||
-        (steps.enabled && !isAccountEnabled(written.userAccountControl)) ||
-        (changes.logonHours && !sameBytes(written.logonHours, changes.logonHours)) ||
-        (changes.userWorkstations !== undefined && written.userWorkstations !== changes.userWorkstations)
+        !readBack ||
+        readBack.accountExpires !== changes.accountExpires ||
+        (steps.enabled && !isAccountEnabled(readBack.userAccountControl)) ||
+        (changes.logonHours && !sameBytes(readBack.logonHours, changes.logonHours)) ||
+        (changes.userWorkstations !== undefined && readBack.userWorkstations !== changes.userWorkstations)
       ) {
         throw new DomainError('directory_error', 'The account settings did not read back as written');
-      }
-      // 5. Group membership, with a time-to-live where the forest supports it; read back inside.
-      for (const group of e.groups) {
-        steps.groupsAdded.push(group.dn);
-        await store.elevations.recordSteps(e.id, steps, clock.now());
-        await directory.addMembers(group.dn, [account.dn], steps.ttlMembership ? e.durationSeconds : undefined);
       }
       // 6. Active, then the revocation job (the reconciler re-creates it should this process die here).
       const moved = await move(
@@ -293,7 +338,7 @@ export function createElevationService(deps: {
         ctx,
       );
       if (!moved) throw new DomainError('conflict', 'The elevation changed while it was being activated');
-      await jobs.schedule(e.id, endsAt);
+      await scheduling;
       await notify({ kind: 'activated', elevationId: e.id });
       return (await store.elevations.findById(e.id))!;
     } catch (error) {
@@ -814,6 +859,13 @@ export function createElevationService(deps: {
         decisions: [],
         risk,
       };
+      // Where the grant starts at once, the directory reads it begins with go out now, while the
+      // code and the intent are being recorded; nothing is written to the directory before both are.
+      let ready: Parameters<typeof activate>[2];
+      if (!needsApproval) {
+        const directory = await access.directory(tenant);
+        ready = { tenant, profile, directory, reads: activationReads(directory, e, profile) };
+      }
       // A fresh TOTP code; the intent and its audit land in the same transaction as the accepted code.
       await deps.mfa.verifyFreshCode(technician, input.code, 'elevation.request', ctx, async (tx, at) => {
         await tx.elevations.insert(e);
@@ -868,7 +920,7 @@ export function createElevationService(deps: {
         await notify({ kind: 'approval_requested', elevationId: e.id });
         return e;
       }
-      return activate(e, ctx);
+      return activate(e, ctx, ready);
     },
 
     /** An approver's yes (SPEC §3.6), with a fresh TOTP code; the last one needed starts the grant. */

@@ -646,6 +646,8 @@ export interface DirectoryGroup {
   dn: string;
   name: string;
   adminCount: number | null;
+  /** The groups it is a direct member of, where the read included them. */
+  memberOf?: string[];
 }
 
 export interface AccountChanges {

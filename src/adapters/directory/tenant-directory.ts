@@ -371,9 +371,9 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       );
       const byDn = new Map(ancestors.map((a) => [a.dn.toLowerCase(), a]));
       // Breadth first along memberOf, so the nearest protected group is named, with its path.
-      const start = await groupWithParents(group.dn);
+      const parents = group.memberOf ?? (await groupWithParents(group.dn))?.memberOf ?? [];
       const previous = new Map<string, string | null>([[group.dn.toLowerCase(), null]]);
-      const queue = [...(start?.memberOf ?? [])].map((parent) => ({ parent, child: group.dn }));
+      const queue = parents.map((parent) => ({ parent, child: group.dn }));
       while (queue.length) {
         const { parent, child } = queue.shift()!;
         const key = parent.toLowerCase();
