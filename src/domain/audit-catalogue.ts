@@ -126,7 +126,7 @@ export const auditCatalogue = {
   'siem.forwarding_started': z.strictObject({ target: siemTarget, fromSeq: count }),
   'siem.forwarding_stalled': z.strictObject({ target: siemTarget, cursor: count, backlog: count, error: text(500) }),
   'siem.forwarding_resumed': z.strictObject({ target: siemTarget, cursor: count, backlog: count, stalledForMs: count }),
-  'siem.backlog_exceeded': z.strictObject({ target: siemTarget, cursor: count, backlog: count, threshold: count }),
+  'siem.backlog_exceeded': z.strictObject({ target: siemTarget, cursor: count, backlog: count, threshold: count, behind: z.literal(true).optional() }),
   'keys.audit_signing_rotated': z.strictObject({ kid: name }),
   'audit.exported': z.strictObject({
     format: z.enum(['ndjson', 'csv']),

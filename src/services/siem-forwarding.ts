@@ -144,16 +144,24 @@ export function createSiemForwarding(deps: {
         return { target, sent, cursor: lastSeq, backlog: await backlogNow(), state: 'stalled' };
       }
       const now = clock.now();
-      if (cursor.stalledSince || cursor.failures > 0) {
-        await store.siemCursors.update(target, { stalledSince: null, failures: 0, retryAt: null, backlogAlertedAt: null, lastSuccessAt: now }, now);
-        if (cursor.stalledSince) {
-          const stalledForMs = Math.max(0, now.getTime() - cursor.stalledSince.getTime());
-          const backlog = await backlogNow();
-          await audit({ action: 'siem.forwarding_resumed', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, stalledForMs } });
-          log.info({ target, cursor: lastSeq, stalledForMs }, 'SIEM forwarding resumed');
+      const patch: SiemCursorPatch = { lastSuccessAt: now };
+      if (cursor.stalledSince || cursor.failures > 0) Object.assign(patch, { stalledSince: null, failures: 0, retryAt: null });
+      // A target that answers but falls behind leaves the SIEM as blind as one that is down: the
+      // same alert, once, re-armed when the backlog is back under the threshold.
+      const backlog = await backlogNow();
+      if (backlog > settings.backlogAlertThreshold) {
+        if (!cursor.backlogAlertedAt) {
+          patch.backlogAlertedAt = now;
+          await backlogAlert(target, lastSeq, backlog, null);
         }
-      } else {
-        await store.siemCursors.update(target, { lastSuccessAt: now }, now);
+      } else if (cursor.backlogAlertedAt) {
+        patch.backlogAlertedAt = null;
+      }
+      await store.siemCursors.update(target, patch, now);
+      if (cursor.stalledSince) {
+        const stalledForMs = Math.max(0, now.getTime() - cursor.stalledSince.getTime());
+        await audit({ action: 'siem.forwarding_resumed', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, stalledForMs } });
+        log.info({ target, cursor: lastSeq, stalledForMs }, 'SIEM forwarding resumed');
       }
       return { target, sent, cursor: lastSeq, backlog: await backlogNow(), state: 'current' };
     } finally {
@@ -175,13 +183,19 @@ export function createSiemForwarding(deps: {
     }
     if (backlog > settings.backlogAlertThreshold && !cursor.backlogAlertedAt) {
       patch.backlogAlertedAt = now;
-      await audit({ action: 'siem.backlog_exceeded', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, threshold: settings.backlogAlertThreshold } });
-      log.error({ target, backlog, threshold: settings.backlogAlertThreshold }, 'SIEM backlog past its threshold');
-      await deps.notifications.publish([
-        { kind: 'alert', alert: 'siem_backlog', subject: `SIEM target ${target}`, details: { backlog, threshold: settings.backlogAlertThreshold, error: reason } },
-      ]);
+      await backlogAlert(target, lastSeq, backlog, reason);
     }
     await store.siemCursors.update(target, patch, now);
+  }
+
+  /** The backlog alert: audited, logged and sent to Slack's alert channel; `reason` is the target's error, null while it answers. */
+  async function backlogAlert(target: string, lastSeq: number, backlog: number, reason: string | null): Promise<void> {
+    const threshold = settings.backlogAlertThreshold;
+    await audit({ action: 'siem.backlog_exceeded', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, threshold, ...(reason === null && { behind: true }) } });
+    log.error({ target, backlog, threshold }, reason === null ? 'SIEM target answers but falls behind: backlog past its threshold' : 'SIEM backlog past its threshold');
+    await deps.notifications.publish([
+      { kind: 'alert', alert: 'siem_backlog', subject: `SIEM target ${target}`, details: { backlog, threshold, ...(reason === null ? { state: 'answering but behind' } : { error: reason }) } },
+    ]);
   }
 
   const progress: ForwardingProgress = {

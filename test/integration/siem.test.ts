@@ -50,7 +50,7 @@ for (const engine of engines) {
     const failedLogin = (username: string) => append({ action: 'auth.login.failed', details: { username, reason: 'bad_password' } });
 
     /** Forwarding as the container builds it, but with test settings and a notifier the test can read. */
-    function forwarding(overrides: { backlogAlertThreshold?: number } = {}) {
+    function forwarding(overrides: { backlogAlertThreshold?: number; maxBatchesPerRun?: number } = {}) {
       const identity = { hostname: 'stint-test', facility: 13, version: '0.1.0' };
       const sink = (name: string, protocol: 'tcp' | 'tls') =>
         createSyslogSink(
@@ -64,7 +64,7 @@ for (const engine of engines) {
         sinks: [sink('tcp-json', 'tcp'), sink('tls-cef', 'tls')],
         notifications: { publish: async (n) => void notices.push(...n) },
         log: h.container.logger,
-        settings: { batchSize: 7, maxBatchesPerRun: 1000, backlogAlertThreshold: overrides.backlogAlertThreshold ?? 1000, retryBaseMs: 200, retryMaxMs: 1000, resendWindowMs: 2000, leaseMs: 30_000 },
+        settings: { batchSize: 7, maxBatchesPerRun: overrides.maxBatchesPerRun ?? 1000, backlogAlertThreshold: overrides.backlogAlertThreshold ?? 1000, retryBaseMs: 200, retryMaxMs: 1000, resendWindowMs: 2000, leaseMs: 30_000 },
       });
     }
 
@@ -158,6 +158,33 @@ for (const engine of engines) {
       }
       assert.equal((await h.container.store.audit.range(1, 10_000)).filter((e) => e.action === 'siem.forwarding_resumed').length, 2);
       await f.close();
+    });
+
+    it('when a target answers but falls behind, then the backlog alert goes out once per target, and again only after it has caught up', async () => {
+      await forwardAll(forwarding());
+      const mark = (await h.container.store.audit.head()).seq;
+      const noticesBefore = notices.length;
+      // One batch of 7 a run: 40 new events leave each target more than 10 behind after a run.
+      const slow = forwarding({ backlogAlertThreshold: 10, maxBatchesPerRun: 1 });
+      const alerts = async () => (await h.container.store.audit.range(mark + 1, 10_000)).filter((e) => e.action === 'siem.backlog_exceeded');
+      for (let i = 0; i < 40; i++) await failedLogin(`burst ${i}`);
+      for (let run = 0; run < 2; run++) {
+        const outcomes = await slow.forward();
+        assert.ok(outcomes.every((o) => o.state === 'current' && o.sent === 7 && o.backlog > 10), JSON.stringify(outcomes));
+      }
+      const raised = await alerts();
+      assert.deepEqual(raised.map((e) => e.details.target).sort(), ['tcp-json', 'tls-cef'], 'once per target, not once per run');
+      assert.ok(raised.every((e) => e.details.behind === true && (e.details.backlog as number) > 10));
+      assert.deepEqual(notices.slice(noticesBefore).map((n) => n.kind === 'alert' && n.alert), ['siem_backlog', 'siem_backlog']);
+      assert.ok((await slow.status()).targets.every((t) => t.backlogAlertedAt !== null));
+      // Caught up: the alert is re-armed, and a new burst raises it again.
+      await forwardAll(slow);
+      assert.ok((await slow.status()).targets.every((t) => t.backlogAlertedAt === null));
+      for (let i = 0; i < 40; i++) await failedLogin(`second burst ${i}`);
+      await slow.forward();
+      assert.equal((await alerts()).length, 4);
+      await forwardAll(forwarding());
+      await slow.close();
     });
 
     it('when rsyslog is stopped, then GET /audit/siem and /metrics show each target’s backlog grow, its oldest event’s age and the last error, the alert goes out once, and after the restart the backlog drains to 0', async () => {
