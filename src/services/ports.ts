@@ -445,8 +445,8 @@ export interface ReviewRepository {
   insert(review: Review, scheduleKey: string | null): Promise<void>;
   findById(id: string): Promise<Review | null>;
   findByScheduleKey(key: string): Promise<Review | null>;
-  /** Newest first. */
-  list(filter: { tenantIds?: string[]; limit: number }): Promise<Review[]>;
+  /** Newest first; `statuses`/`requestedBefore` narrow it (reviews waiting for their job). */
+  list(filter: { tenantIds?: string[]; statuses?: readonly ReviewStatus[]; requestedBefore?: Date; limit: number }): Promise<Review[]>;
   /** Moves to `running` from `queued` or `running` (a retried job starts over); false otherwise. */
   start(id: string, at: Date): Promise<boolean>;
   /** Replaces the review's findings and records its outcome. */
@@ -721,6 +721,8 @@ export interface RevocationJobs {
 export interface ReviewJobs {
   /** Runs an on-demand review soon (its job id is derived from the review's, so twice is harmless). */
   enqueue(reviewId: string): Promise<void>;
+  /** Queues the review's job again if Redis has none (lost) or has it failed for good; true if it did. */
+  ensureQueued(reviewId: string): Promise<boolean>;
 }
 
 /** Each tenant's repeatable review job, its cron pattern evaluated in the tenant's time zone. */

@@ -41,6 +41,9 @@ export type ReviewExportFormat = (typeof reviewExportFormats)[number];
 
 export type ReviewService = ReturnType<typeof createReviewService>;
 
+/** A review waiting this long after it was asked for has its job checked (and queued again if lost). */
+const reviewResumeAfterMs = 120_000;
+
 export function createReviewService(deps: {
   store: Store;
   clock: Clock;
@@ -301,12 +304,33 @@ export function createReviewService(deps: {
   }
 
   return {
-    /** On demand: recorded and audited, then run by the worker. */
+    /**
+     * On demand: recorded and audited, then run by the worker. Should the queue not take the job
+     * (Redis unreachable), the review stays `queued` and resumeWaiting queues it again.
+     */
     async request(tenantId: string, actor: string, ctx: RequestContext): Promise<Review> {
       await deps.access.tenant(tenantId);
       const review = await create(tenantId, 'on_demand', actor, null, ctx);
-      await deps.jobs.enqueue(review.id);
+      await deps.jobs.enqueue(review.id).catch((error: unknown) => {
+        log.warn({ reviewId: review.id, err: (error as Error).message }, 'the review could not be queued yet; the reconciler queues it again');
+      });
       return review;
+    },
+
+    /**
+     * Reviews still `queued` or `running` a while after they were asked for whose job Redis lost
+     * (flushed, or never taken) or gave up on: queued again. Run by the reconciler; answers how many.
+     */
+    async resumeWaiting(): Promise<number> {
+      const waiting = await store.reviews.list({ statuses: ['queued', 'running'], requestedBefore: new Date(clock.now().getTime() - reviewResumeAfterMs), limit: 100 });
+      let resumed = 0;
+      for (const review of waiting) {
+        if (await deps.jobs.ensureQueued(review.id)) {
+          resumed++;
+          log.warn({ reviewId: review.id, tenantId: review.tenantId, status: review.status }, 'a review had no live job; queued again');
+        }
+      }
+      return resumed;
     },
 
     /** The tenant's scheduled run; a retried job resumes the review its first try created. */

@@ -377,6 +377,23 @@ for (const engine of engines) {
       assert.equal((await events('review.requested')).filter((e) => e.target === ran[0]!.id && e.actor === 'system').length, 1);
     });
 
+    it('when a review’s job was lost (Redis flushed, or never queued), then the reconciler queues it again and the worker runs it; a review just asked for is left alone', async () => {
+      const review = (at: Date) => ({
+        id: crypto.randomUUID(), tenantId: 'globex', trigger: 'on_demand' as const, requestedBy: auditor.id, status: 'queued' as const, requestedAt: at,
+        startedAt: null, finishedAt: null, counts: { critical: 0, high: 0, medium: 0, low: 0, info: 0 }, signedOffBy: null, signedOffAt: null, signOffComment: null,
+      });
+      // Recorded, but no job in Redis: one asked for three minutes ago, one just now.
+      const lost = review(new Date(h.clock.now().getTime() - 180_000));
+      const fresh = review(h.clock.now());
+      await h.container.store.reviews.insert(lost, null);
+      await h.container.store.reviews.insert(fresh, null);
+      assert.equal(await h.container.services.reviews.resumeWaiting(), 1);
+      assert.equal(await h.container.services.reviews.resumeWaiting(), 0, 'its job is live now: not queued twice');
+      const done = await finished(lost.id);
+      assert.equal(done.status, 'completed');
+      assert.equal((await h.container.store.reviews.findById(fresh.id))!.status, 'queued');
+    });
+
     it('when the caller is not an auditor or admin, or the input is bad, then the answer is 4xx and no review is made', async () => {
       const before = (await h.container.services.reviews.list({ limit: 500 })).length;
       assert.equal((await startReview('acme', technicianToken)).status, 403);

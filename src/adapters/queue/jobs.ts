@@ -132,6 +132,16 @@ export function createReviewJobs(queue: Queue<ReviewJobData>): ReviewJobs {
     async enqueue(reviewId) {
       await queue.add('on_demand', { reviewId }, { ...reviewJobOptions, jobId: reviewJobId(reviewId) });
     },
+    async ensureQueued(reviewId) {
+      const job = await queue.getJob(reviewJobId(reviewId));
+      if (!job) {
+        await queue.add('on_demand', { reviewId }, { ...reviewJobOptions, jobId: reviewJobId(reviewId) });
+        return true;
+      }
+      if ((await job.getState()) !== 'failed') return false;
+      await job.retry('failed');
+      return true;
+    },
   };
 }
 

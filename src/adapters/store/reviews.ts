@@ -61,6 +61,11 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
         if (filter.tenantIds.length === 0) return [];
         query = query.where('tenant_id', 'in', filter.tenantIds);
       }
+      if (filter.statuses) {
+        if (filter.statuses.length === 0) return [];
+        query = query.where('status', 'in', [...filter.statuses]);
+      }
+      if (filter.requestedBefore) query = query.where('requested_at', '<', filter.requestedBefore.getTime());
       return (await query.execute()).map(toReview);
     },
 
