@@ -308,6 +308,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     queueHealth,
     tokens,
     secrets,
+    /** Opens a tenant's directory with its sealed bind password. */
+    access,
     /** The web UI's session-bound CSRF tokens. */
     csrf: createCsrfTokens(current),
     totp,

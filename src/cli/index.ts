@@ -329,6 +329,7 @@ demoCommand
           tenants: c.services.tenants,
           accounts: c.services.accounts,
           profiles: c.services.profiles,
+          access: c.access,
         },
         { domain, admin: input.admin, technician: input.technician, grantable: input.grantable },
       );

@@ -5,6 +5,7 @@ import { totpSecretContext } from './mfa-service.ts';
 import type { Clock, SecretBox, Store, TotpEngine } from './ports.ts';
 import type { AccountService } from './account-service.ts';
 import type { ProfileService } from './profile-service.ts';
+import type { TenantAccess } from './tenant-access.ts';
 import type { TechnicianService } from './technician-service.ts';
 import type { TenantService } from './tenant-service.ts';
 
@@ -32,6 +33,7 @@ export async function seedDemo(
     tenants: TenantService;
     accounts: AccountService;
     profiles: ProfileService;
+    access: TenantAccess;
   },
   input: { domain: DemoDomain; admin: DemoAccount; technician: DemoAccount; grantable: { group: string; account: string } },
 ): Promise<{ technicianTotpSecret: string | null }> {
@@ -102,11 +104,34 @@ export async function seedDemo(
     });
   }
   // jdoe's own account in the demo domain, and a profile granting an ordinary group for 15 minutes.
+  // The demo domain may have been reset since (scripts/samba.sh reset): its objects were made again,
+  // with new objectGUIDs; the link and the profile follow them.
+  const demoDirectory = await deps.access.directory(await deps.access.tenant(input.domain.name));
   const jdoe = (await deps.store.technicians.findByUsername(input.technician.username))!;
-  if (!(await deps.store.accounts.find(input.domain.name, jdoe.id))) {
+  const linked = await deps.store.accounts.find(input.domain.name, jdoe.id);
+  const gone = linked && !(await demoDirectory.accountByGuid(linked.guid));
+  if (gone && (await deps.store.elevations.holding(input.domain.name, jdoe.id, '')).length === 0) await deps.accounts.unlink(input.domain.name, linked.id, 'system', ctx);
+  if (!linked || !(await deps.store.accounts.find(input.domain.name, jdoe.id))) {
     await deps.accounts.link(input.domain.name, jdoe.id, input.grantable.account, 'system', ctx);
   }
-  if (!(await deps.store.profiles.findByName(input.domain.name, 'helpdesk'))) {
+  const helpdesk = await deps.store.profiles.findByName(input.domain.name, 'helpdesk');
+  if (helpdesk && (await Promise.all(helpdesk.groups.map((g) => demoDirectory.groupByGuid(g.guid)))).some((g) => !g)) {
+    await deps.profiles.update(
+      input.domain.name,
+      helpdesk.id,
+      {
+        name: helpdesk.name,
+        description: helpdesk.description,
+        groups: [input.grantable.group],
+        eligibleRoles: helpdesk.eligibleRoles,
+        defaultDurationSeconds: helpdesk.defaultDurationSeconds,
+        maxDurationSeconds: helpdesk.maxDurationSeconds,
+      },
+      'system',
+      ctx,
+    );
+  }
+  if (!helpdesk) {
     await deps.profiles.create(
       input.domain.name,
       {
