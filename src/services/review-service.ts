@@ -318,13 +318,14 @@ export function createReviewService(deps: {
     },
 
     /**
-     * Reviews still `queued` or `running` a while after they were asked for whose job Redis lost
-     * (flushed, or never taken) or gave up on: queued again. Run by the reconciler; answers how many.
+     * On-demand reviews still `queued` or `running` a while after they were asked for whose job
+     * Redis lost (flushed, or never taken) or gave up on: queued again. Run by the reconciler;
+     * answers how many. Scheduled ones run under their scheduler's job (retried by it), not this id.
      */
     async resumeWaiting(): Promise<number> {
       const waiting = await store.reviews.list({ statuses: ['queued', 'running'], requestedBefore: new Date(clock.now().getTime() - reviewResumeAfterMs), limit: 100 });
       let resumed = 0;
-      for (const review of waiting) {
+      for (const review of waiting.filter((r) => r.trigger === 'on_demand')) {
         if (await deps.jobs.ensureQueued(review.id)) {
           resumed++;
           log.warn({ reviewId: review.id, tenantId: review.tenantId, status: review.status }, 'a review had no live job; queued again');

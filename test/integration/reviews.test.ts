@@ -385,13 +385,17 @@ for (const engine of engines) {
       // Recorded, but no job in Redis: one asked for three minutes ago, one just now.
       const lost = review(new Date(h.clock.now().getTime() - 180_000));
       const fresh = review(h.clock.now());
+      // A scheduled review runs under its scheduler's job: never queued a second time here.
+      const scheduled = { ...review(new Date(h.clock.now().getTime() - 180_000)), trigger: 'scheduled' as const, requestedBy: null, status: 'running' as const };
       await h.container.store.reviews.insert(lost, null);
       await h.container.store.reviews.insert(fresh, null);
+      await h.container.store.reviews.insert(scheduled, `sched-${scheduled.id}`);
       assert.equal(await h.container.services.reviews.resumeWaiting(), 1);
       assert.equal(await h.container.services.reviews.resumeWaiting(), 0, 'its job is live now: not queued twice');
       const done = await finished(lost.id);
       assert.equal(done.status, 'completed');
       assert.equal((await h.container.store.reviews.findById(fresh.id))!.status, 'queued');
+      assert.equal(await h.container.queues.reviews.getJob(`review-run-${scheduled.id}`), undefined);
     });
 
     it('when the caller is not an auditor or admin, or the input is bad, then the answer is 4xx and no review is made', async () => {

@@ -128,14 +128,15 @@ export function parseReviewJob(data: unknown): ReviewJobData {
 }
 
 export function createReviewJobs(queue: Queue<ReviewJobData>): ReviewJobs {
+  const enqueue = async (reviewId: string) => {
+    await queue.add('on_demand', { reviewId }, { ...reviewJobOptions, jobId: reviewJobId(reviewId) });
+  };
   return {
-    async enqueue(reviewId) {
-      await queue.add('on_demand', { reviewId }, { ...reviewJobOptions, jobId: reviewJobId(reviewId) });
-    },
+    enqueue,
     async ensureQueued(reviewId) {
       const job = await queue.getJob(reviewJobId(reviewId));
       if (!job) {
-        await queue.add('on_demand', { reviewId }, { ...reviewJobOptions, jobId: reviewJobId(reviewId) });
+        await enqueue(reviewId);
         return true;
       }
       if ((await job.getState()) !== 'failed') return false;
