@@ -14,7 +14,6 @@ export async function main() {
     await container.close();
     throw error;
   }
-  container.logger.info('worker ready');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -27,6 +26,9 @@ export async function main() {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  // Announced only once the handlers are in place: until then a SIGTERM takes the OS default and
+  // kills the process outright (a supervisor reacting to "ready" at once would not get a clean stop).
+  container.logger.info('worker ready');
 }
 
 if (import.meta.main) {
