@@ -32,6 +32,7 @@ function services(dir: string, masterKey: string) {
     store,
     clock: { now: () => new Date() },
     signer: createAuditSigner(store.auditKeys, createSecretBox(parseMasterKey(masterKey), [])),
+    signatures: createAuditSignatureVerifier(),
     encoder: auditExportEncoder,
     forwarding: noForwardingTargets,
     retentionDays: 400,

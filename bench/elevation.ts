@@ -5,7 +5,10 @@
 //   mass expiry          N grants ending in the same second (BENCH_GRANTS, default 2000; --big: 10000,
 //                        whose users are left in place: `bash scripts/samba.sh reset acme` after)
 //   single expiry        lag between one grant's end and its membership being gone
-// BENCH_ONLY=activation|single|mass runs one of them.
+//   spread expiry        N grants (BENCH_SPREAD_GRANTS, default 2000) whose ends are spread over
+//                        BENCH_SPREAD_MS (default 2000): each membership's lag behind its own end,
+//                        vs a raw loop that deletes, in one modify per tick, the members whose end has come
+// BENCH_ONLY=activation|single|mass|spread runs one of them.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { AlreadyExistsError, Attribute, Change, type Client, EqualityFilter } from 'ldapts';
@@ -22,6 +25,8 @@ import { startWorkers } from '../workers/runtime.ts';
 const grants = process.argv.includes('--big') ? 10_000 : Number(process.env.BENCH_GRANTS ?? 2000);
 const activations = Number(process.env.BENCH_ACTIVATIONS ?? 40);
 const singles = Number(process.env.BENCH_SINGLES ?? 20);
+const spreadGrants = Number(process.env.BENCH_SPREAD_GRANTS ?? 2000);
+const spreadMs = Number(process.env.BENCH_SPREAD_MS ?? 2000);
 const { acme } = testServices().domains;
 /** sAMAccountNames are unique domain-wide: every run names its objects afresh. */
 const run = Math.random().toString(36).slice(2, 6);
@@ -122,10 +127,10 @@ async function rawActivation(client: Client, dn: string, group: string): Promise
 }
 
 /** Grants as activation leaves them (state, account, membership), seeded in bulk to measure expiry alone. */
-async function seedGrants(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string, count: number, endsAt: Date, prefix: string) {
+async function seedGrants(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string, count: number, endsAt: Date, prefix: string, profileName = 'bench-expiry') {
   const users = await createUsersWithGuids(ou, count, prefix);
   const dns = users.map((u) => u.dn);
-  const profile = await h.container.store.profiles.findByName('acme', 'bench-expiry');
+  const profile = await h.container.store.profiles.findByName('acme', profileName);
   const now = h.clock.now();
   const ids: string[] = [];
   for (const { dn, guid } of users) {
@@ -184,8 +189,10 @@ async function massExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu
   }
   await watcher.unbind();
   let states: Elevation[];
+  const mine = new Set(ids);
   for (;;) {
-    states = await h.container.store.elevations.list({ states: ['expired'], tenantIds: ['acme'], limit: grants + 10 });
+    // Only this case's grants (an earlier case's expired grants are in the same tenant).
+    states = (await h.container.store.elevations.list({ states: ['expired'], tenantIds: ['acme'], limit: 1_000_000 })).filter((e) => mine.has(e.id));
     if (states.length >= grants) break;
     await sleep(200);
   }
@@ -229,6 +236,87 @@ async function singleExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTest
   console.log(`single expiry (${singles}): lag from end to membership gone p50 ${ms(pct(lags, 0.5))}, p99 ${ms(pct(lags, 0.99))}, max ${ms(pct(lags, 1))}`);
 }
 
+/**
+ * Watches a group every 20 ms on one connection and notes when each of `dns` is first seen gone;
+ * resolves once all are gone (or rejects after `timeoutMs`).
+ */
+async function watchGone(group: string, dns: string[], timeoutMs: number): Promise<Map<string, number>> {
+  const watcher = await bound();
+  const left = new Set(dns.map((dn) => dn.toLowerCase()));
+  const goneAt = new Map<string, number>();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (left.size > 0) {
+      if (Date.now() > deadline) throw new Error(`${left.size} membership(s) still there after ${timeoutMs} ms`);
+      const { searchEntries } = await watcher.search(group, { scope: 'base', attributes: ['member'] });
+      const at = Date.now();
+      const raw = searchEntries[0]?.member ?? [];
+      const present = new Set((Array.isArray(raw) ? raw : [raw]).map((v) => String(v).toLowerCase()));
+      for (const dn of [...left]) {
+        if (!present.has(dn)) {
+          left.delete(dn);
+          goneAt.set(dn, at);
+        }
+      }
+      await sleep(20);
+    }
+  } finally {
+    await watcher.unbind();
+  }
+  return goneAt;
+}
+
+/** Real shifts: grants whose ends are spread over a couple of seconds, each to be gone within 1 s of its own end. */
+async function spreadExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string) {
+  const setup = performance.now();
+  const { ids, dns } = await seedGrants(h, ou, group, spreadGrants, new Date(Date.now() + 3_600_000), 'spread', 'bench-spread');
+  const seconds = (performance.now() - setup) / 1000;
+  const workers = await startWorkers(h.container);
+  const start = h.clock.now().getTime() + 3000 + spreadGrants;
+  const endOf = (i: number) => start + Math.floor((i * spreadMs) / spreadGrants);
+  for (let i = 0; i < ids.length; i += 100) {
+    await Promise.all(ids.slice(i, i + 100).map(async (id, j) => {
+      const end = new Date(endOf(i + j));
+      await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: end }, h.clock.now());
+      await h.container.jobs.schedule(id, end);
+    }));
+  }
+  const margin = start - h.clock.now().getTime();
+  if (margin < 0) console.error(`spread expiry: setup overran the first end by ${-margin} ms; the figures below include it`);
+  const goneAt = await watchGone(group, dns, 120_000);
+  await workers.close();
+  const stintLags = dns.map((dn, i) => goneAt.get(dn.toLowerCase())! - endOf(i));
+
+  // Raw, same run, same group and members: every 10 ms, one modify deletes the members whose end has come.
+  const client = await bound();
+  for (let i = 0; i < dns.length; i += 1000) {
+    await client.modify(group, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }));
+  }
+  const rawStart = Date.now() + 1000;
+  const rawEndOf = (i: number) => rawStart + Math.floor((i * spreadMs) / spreadGrants);
+  const watching = watchGone(group, dns, 120_000);
+  let next = 0;
+  while (next < dns.length) {
+    const now = Date.now();
+    let upTo = next;
+    while (upTo < dns.length && rawEndOf(upTo) <= now) upTo++;
+    if (upTo > next) {
+      await client.modify(group, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: dns.slice(next, upTo) }) }));
+      next = upTo;
+    } else {
+      await sleep(10);
+    }
+  }
+  const rawGoneAt = await watching;
+  await client.unbind();
+  const rawLags = dns.map((dn, i) => rawGoneAt.get(dn.toLowerCase())! - rawEndOf(i));
+  console.log(
+    `spread expiry (${spreadGrants} grants ending over ${(spreadMs / 1000).toFixed(1)} s, seeded in ${seconds.toFixed(0)} s): membership gone after its own end ` +
+      `Stint p50 ${ms(pct(stintLags, 0.5))}, p99 ${ms(pct(stintLags, 0.99))}, max ${ms(pct(stintLags, 1))} | ` +
+      `raw batched delete p50 ${ms(pct(rawLags, 0.5))}, p99 ${ms(pct(rawLags, 0.99))}, max ${ms(pct(rawLags, 1))} (both seen by a watcher reading the group every 20 ms)`,
+  );
+}
+
 const h = await startHarness({ clock: runningClock(), config: { logging: { level: 'silent' }, queue: { revocationConcurrency: 1000 } } });
 const ou = await createTestOu(acme, 'bench');
 try {
@@ -237,12 +325,19 @@ try {
   h.clock.set(Date.now());
   const activateGroup = await ou.group(`Bench-Activate-${run}`);
   const expiryGroup = await ou.group(`Bench-Expiry-${run}`);
-  const only = process.env.BENCH_ONLY; // activation | single | mass
+  const only = process.env.BENCH_ONLY; // activation | single | mass | spread
   if (!only || only === 'activation') await activationLatency(h, ou, activateGroup, adminToken);
   const created = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken))
     .send({ name: 'bench-expiry', groups: [expiryGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 600 });
   if (created.status !== 201) throw new Error(JSON.stringify(created.body));
   if (!only || only === 'single') await singleExpiry(h, ou, expiryGroup);
+  if (!only || only === 'spread') {
+    const spreadGroup = await ou.group(`Bench-Spread-${run}`);
+    const spread = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken))
+      .send({ name: 'bench-spread', groups: [spreadGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 600 });
+    if (spread.status !== 201) throw new Error(JSON.stringify(spread.body));
+    await spreadExpiry(h, ou, spreadGroup);
+  }
   if (!only || only === 'mass') await massExpiry(h, ou, expiryGroup);
 } finally {
   await h.close();

@@ -20,7 +20,7 @@ import { createDirectoryGateway } from './adapters/directory/gateway.ts';
 import { createDirectoryProbe } from './adapters/directory/probe.ts';
 import { createExpiryWarnings, createQueuedNotifications, createQueues, createReviewJobs, createReviewSchedules, createRevocationJobs } from './adapters/queue/jobs.ts';
 import { createMetrics } from './adapters/metrics/prometheus.ts';
-import { assertNoEviction, createRedis, redisHealth } from './adapters/queue/redis.ts';
+import { assertNoEviction, createRedis, failingAsQueueUnavailable, redisHealth } from './adapters/queue/redis.ts';
 import { createSyslogSink } from './adapters/siem/syslog-sink.ts';
 import { createSlackApprovalMessages } from './adapters/slack/approval-messages.ts';
 import { notificationsWithSlackOff } from './adapters/slack/disabled.ts';
@@ -28,6 +28,7 @@ import { createSlackRequestVerifier } from './adapters/slack/signature.ts';
 import { createSlackApi } from './adapters/slack/web-api.ts';
 import { createStore, migrateToLatest, openDatabase, type StoreEngine } from './adapters/store/index.ts';
 import { createAccountService } from './services/account-service.ts';
+import { createProtectedGroupService } from './services/protected-group-service.ts';
 import { createApplyService } from './services/apply-service.ts';
 import { createAuditService } from './services/audit-service.ts';
 import { createExportVerifier } from './services/audit-verify.ts';
@@ -52,6 +53,8 @@ import { createTenantService } from './services/tenant-service.ts';
 export interface ContainerOptions {
   clock?: Clock;
   logger?: Logger;
+  /** Which process this is (api, worker, cli): names its database connections. */
+  role?: string;
 }
 
 export function loadMasterKeys(config: Config): { current: MasterKey; previous: MasterKey[] } {
@@ -78,7 +81,7 @@ function buildSlack(config: Config, deps: { store: Store; clock: Clock; redis: R
       store,
       clock,
       slack: api(true),
-      verifier: createSlackRequestVerifier({ signingSecret, redis, keyPrefix: config.queue.prefix, clock }),
+      verifier: failingAsQueueUnavailable(createSlackRequestVerifier({ signingSecret, redis, keyPrefix: config.queue.prefix, clock })),
       elevations: deps.elevations,
       log,
     }),
@@ -86,8 +89,8 @@ function buildSlack(config: Config, deps: { store: Store; clock: Clock; redis: R
       store,
       clock,
       slack: api(false),
-      messages: createSlackApprovalMessages(redis, config.queue.prefix),
-      warnings: createExpiryWarnings(deps.queues.notifications, clock),
+      messages: failingAsQueueUnavailable(createSlackApprovalMessages(redis, config.queue.prefix)),
+      warnings: failingAsQueueUnavailable(createExpiryWarnings(deps.queues.notifications, clock)),
       alertChannel: config.slack.alertChannel ?? null,
       warnBeforeMs: config.slack.expiryWarningSeconds * 1000,
       publicUrl: config.server.publicUrl ?? null,
@@ -156,22 +159,31 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const hasher = createPasswordHasher();
   const totp = createTotpEngine(random);
 
-  const opened = openDatabase(config.database.url, config.dataDir);
+  const opened = openDatabase(config.database.url, config.dataDir, {
+    applicationName: `stint-${options.role ?? 'process'}`,
+    // The pool replaces the connection; the request that was using it answers 503 (store_unavailable).
+    onConnectionError: (error) => logger.warn({ err: error.message }, 'a database connection was ended by the server; it will be replaced'),
+  });
   await migrateToLatest(opened.db);
   const store: Store = createStore(opened.db);
 
-  const redis: Redis = createRedis(config.redis.url);
+  // The workers' connection (waits for Redis forever; lazy, so the API never opens it) and the
+  // producers' (fails fast: a request meets Redis away with a 503, never a hang).
+  const redis: Redis = createRedis(config.redis.url, 'worker');
+  const producer: Redis = createRedis(config.redis.url, 'producer');
   let redisDown = false;
-  redis.on('error', (error: Error) => {
-    // ioredis reconnects by itself; say so once per outage rather than on every retry.
-    if (!redisDown) logger.warn({ err: error.message }, 'redis unreachable; retrying');
-    redisDown = true;
-  });
-  redis.on('ready', () => {
-    if (redisDown) logger.info('redis reachable again');
-    redisDown = false;
-  });
-  const queueHealth: QueueHealth = redisHealth(redis);
+  for (const connection of [redis, producer]) {
+    connection.on('error', (error: Error) => {
+      // ioredis reconnects by itself; say so once per outage rather than on every retry.
+      if (!redisDown) logger.warn({ err: error.message }, 'redis unreachable; retrying');
+      redisDown = true;
+    });
+    connection.on('ready', () => {
+      if (redisDown) logger.info('redis reachable again');
+      redisDown = false;
+    });
+  }
+  const queueHealth: QueueHealth = redisHealth(producer);
 
   const ldapOptions = { timeoutMs: config.directory.timeoutSeconds * 1000 };
   const identitySources: Partial<Record<'local' | 'ldap', IdentitySource>> = { local: createLocalIdentitySource(hasher) };
@@ -196,9 +208,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     refreshIdleMs: config.auth.refreshIdleSeconds * 1000,
     refreshAbsoluteMs: config.auth.refreshAbsoluteSeconds * 1000,
   };
-  const queues = createQueues(redis, config.queue.prefix);
+  const queues = createQueues(producer, config.queue.prefix);
   // Notices go to the notifications queue for the worker to send to Slack; with Slack off, nowhere.
-  const notifications: Notifications = config.slack.enabled ? createQueuedNotifications(queues.notifications) : notificationsWithSlackOff;
+  const notifications: Notifications = config.slack.enabled ? failingAsQueueUnavailable(createQueuedNotifications(queues.notifications)) : notificationsWithSlackOff;
   const mfa = createMfaService({
     store,
     clock,
@@ -215,6 +227,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     store,
     clock,
     signer: createAuditSigner(store.auditKeys, secrets),
+    signatures: createAuditSignatureVerifier(),
     encoder: auditExportEncoder,
     // Retention never purges what a SIEM target has not received yet.
     forwarding: siem.progress,
@@ -222,7 +235,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   await audit.ensureSigningKey();
 
-  const jobs = createRevocationJobs(queues.revocations, clock);
+  const jobs = failingAsQueueUnavailable(createRevocationJobs(queues.revocations, clock));
   const metrics = createMetrics({
     elevationsByState: () => store.elevations.countByState(),
     queueDepth: () => queues.revocations.getJobCounts('delayed', 'waiting', 'active', 'failed'),
@@ -241,9 +254,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
     concurrentBatchesPerTenant: config.queue.batchesPerTenant,
   });
 
-  const reviewSchedules = createReviewSchedules(queues.reviews);
+  const reviewSchedules = failingAsQueueUnavailable(createReviewSchedules(queues.reviews));
   const tenants = createTenantService({ store, clock, secrets, directory: createDirectoryProbe(ldapOptions), production, reviewSchedules, log: logger });
   const profiles = createProfileService({ store, clock, random, access });
+  const protectedGroups = createProtectedGroupService({ store, clock, access });
   const services = {
     auth: createAuthService({
       store,
@@ -260,14 +274,15 @@ export async function createContainer(config: Config, options: ContainerOptions 
       totpIssuer: config.auth.totpIssuer,
     }),
     mfa,
-    technicians: createTechnicianService({ store, clock, hasher, random }),
+    technicians: createTechnicianService({ store, clock, hasher, random, notifications, log: logger }),
     tenants,
     audit,
     elevationHistory: createElevationHistory({ store, clock, encoder: tableEncoder }),
     keys,
     accounts: createAccountService({ store, clock, random, access }),
+    protectedGroups,
     profiles,
-    apply: createApplyService({ store, secrets, tenants, profiles }),
+    apply: createApplyService({ store, secrets, tenants, profiles, protectedGroups }),
     elevations: createElevationService({
       store,
       clock,
@@ -282,6 +297,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
         accountExpirySkewMs: config.elevation.accountExpirySkewSeconds * 1000,
         overdueAfterMs: config.elevation.overdueAlertSeconds * 1000,
         stuckAfterMs: config.elevation.stuckAfterSeconds * 1000,
+        activationLeaseMs: config.elevation.activationLeaseSeconds * 1000,
         risk: {
           ...riskDefaults,
           baseline: { ...riskDefaults.baseline, lookbackDays: config.risk.baselineLookbackDays },
@@ -291,11 +307,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
       },
     }),
     drift: createDriftService({ store, clock, access, removal, notifications, log: logger }),
-    reviews: createReviewService({ store, clock, random, access, mfa, jobs: createReviewJobs(queues.reviews), notifications, encoder: tableEncoder, log: logger }),
+    reviews: createReviewService({ store, clock, random, access, mfa, jobs: failingAsQueueUnavailable(createReviewJobs(queues.reviews)), notifications, encoder: tableEncoder, log: logger }),
   };
 
 
-  const slack = config.slack.enabled ? buildSlack(config, { store, clock, redis, queues, elevations: services.elevations, log: logger }) : null;
+  let closing: Promise<void> | undefined;
+  const slack = config.slack.enabled ? buildSlack(config, { store, clock, redis: producer, queues, elevations: services.elevations, log: logger }) : null;
 
   return {
     config,
@@ -324,13 +341,18 @@ export async function createContainer(config: Config, options: ContainerOptions 
     /** Audit forwarding to the SIEM targets (the worker runs it); `siem.progress` tells retention how far it got. */
     siem,
     /** Closes connections in order: Slack work in hand, queues and Redis, the directories, then the store. */
-    async close() {
-      await slack?.service.idle();
-      await siem.close();
-      await queues.close();
-      redis.disconnect();
-      await directory.close();
-      await store.close();
+    /** Idempotent: a second call waits for the first. */
+    close() {
+      closing ??= (async () => {
+        await slack?.service.idle();
+        await siem.close();
+        await queues.close();
+        producer.disconnect();
+        redis.disconnect();
+        await directory.close();
+        await store.close();
+      })();
+      return closing;
     },
   };
 }

@@ -2,18 +2,19 @@
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createContainer, type Container } from './container.ts';
-import { createApp } from './http/app.ts';
+import type { Express } from 'express';
+import { createApp, createMetricsApp } from './http/app.ts';
 
 export interface RunningApi {
   server: Server;
   container: Container;
   url: string;
+  /** Where /metrics is served when `metrics.listen` is set; null otherwise. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
-export async function startApi(container: Container): Promise<RunningApi> {
-  const { app } = createApp(container);
-  const { host, port } = container.config.server;
+async function listen(app: Express, host: string, port: number): Promise<{ server: Server; url: string }> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, host, () => resolve(s));
     s.once('error', reject);
@@ -22,18 +23,35 @@ export async function startApi(container: Container): Promise<RunningApi> {
   server.requestTimeout = 30_000;
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}` };
+}
+
+const closing = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+
+export async function startApi(container: Container): Promise<RunningApi> {
+  const { app } = createApp(container);
+  const { host, port } = container.config.server;
+  const { server, url } = await listen(app, host, port);
+  const metricsAt = container.config.metrics.listen;
+  const metrics = metricsAt
+    ? await listen(createMetricsApp(container), metricsAt.host, metricsAt.port).catch(async (error: unknown) => {
+        await closing(server);
+        throw error;
+      })
+    : null;
   let stopping: Promise<void> | undefined;
   return {
     server,
     container,
     url,
+    metricsUrl: metrics?.url ?? null,
     stop() {
       // Stop accepting HTTP, let requests in flight finish, then close Redis and the store.
-      stopping ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }).then(() => container.close());
+      stopping ??= Promise.all([closing(server), metrics && closing(metrics.server)]).then(() => container.close());
       return stopping;
     },
   };
@@ -60,9 +78,9 @@ export function stopOnSignals(running: RunningApi, forceAfterMs = 10_000): void 
 
 export async function serve(): Promise<RunningApi> {
   const config = loadConfig();
-  const container = await createContainer(config);
+  const container = await createContainer(config, { role: 'api' });
   const running = await startApi(container);
-  container.logger.info({ url: running.url, store: container.storeEngine }, 'Stint API listening');
+  container.logger.info({ url: running.url, metricsUrl: running.metricsUrl, store: container.storeEngine }, 'Stint API listening');
   stopOnSignals(running);
   return running;
 }

@@ -6,7 +6,7 @@ import { createContainer } from '../src/container.ts';
 import { startWorkers } from './runtime.ts';
 
 export async function main() {
-  const container = await createContainer(loadConfig());
+  const container = await createContainer(loadConfig(), { role: 'worker' });
   let workers;
   try {
     workers = await startWorkers(container);

@@ -9,6 +9,7 @@ import { verifyQueueStore, type Container } from '../src/container.ts';
 import { cappedBackoff, revocationProcessor } from './processors/revocation.ts';
 import { notificationProcessor } from './processors/notifications.ts';
 import { reconcileProcessor } from './processors/reconcile.ts';
+import { leaseProcessor } from './processors/leases.ts';
 import { siemProcessor } from './processors/siem.ts';
 import { auditProcessor } from './processors/audit.ts';
 import { reviewProcessor } from './processors/reviews.ts';
@@ -30,6 +31,8 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
   });
   const reconcile = new Worker(queueNames.reconcile, reconcileProcessor(services), { connection, prefix, concurrency: 1 });
+  // Apart from the reconciler, so a long reconcile (drift in many tenants) never delays it.
+  const leases = new Worker(queueNames.leases, leaseProcessor(services), { connection, prefix, concurrency: 1 });
   const audit = new Worker(queueNames.audit, auditProcessor(services), { connection, prefix, concurrency: 1 });
   // Two reviews at a time: each reads one tenant's directory; a slow tenant does not hold up the next.
   const reviews = new Worker(queueNames.reviews, reviewProcessor(services), { connection, prefix, concurrency: 2 });
@@ -42,6 +45,7 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   for (const [name, worker] of [
     ['revocations', revocations],
     ['reconcile', reconcile],
+    ['leases', leases],
     ['audit', audit],
     ['reviews', reviews],
     ...(notifications ? [['notifications', notifications] as const] : []),
@@ -56,11 +60,13 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   const siemEveryMs = config.siem.intervalMs;
   const ensureSchedule = async () => {
     await container.queues.reconcile.upsertJobScheduler('reconcile', { every: intervalMs }, { name: 'reconcile', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await container.queues.leases.upsertJobScheduler('leases', { every: config.queue.leaseCheckIntervalSeconds * 1000 }, { name: 'leases', opts: { removeOnComplete: true, removeOnFail: 100 } });
     await container.queues.audit.upsertJobScheduler('audit-checkpoint', { every: config.audit.checkpointIntervalSeconds * 1000 }, { name: 'checkpoint', opts: { removeOnComplete: true, removeOnFail: 100 } });
     await container.queues.audit.upsertJobScheduler('audit-purge', { every: config.audit.purgeIntervalSeconds * 1000 }, { name: 'purge', opts: { removeOnComplete: true, removeOnFail: 100 } });
     if (siem) await container.queues.siem.upsertJobScheduler('siem', { every: siemEveryMs }, { name: 'forward', opts: { removeOnComplete: true, removeOnFail: 100 } });
     else await container.queues.siem.removeJobScheduler('siem');
-    await container.reviewSchedules.syncAll(await container.store.tenants.list());
+    // An archived tenant has no review any more: its schedule is removed with those of deleted tenants.
+    await container.reviewSchedules.syncAll((await container.store.tenants.list()).filter((t) => !t.archived));
   };
   await ensureSchedule();
   // Should Redis lose its data, the schedule is written again, and the reconciler rebuilds the rest.
@@ -68,11 +74,13 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile, audit, siem and review schedules'));
   }, intervalMs);
   keeper.unref();
-  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), audit.waitUntilReady(), reviews.waitUntilReady(), notifications?.waitUntilReady(), siem?.waitUntilReady()]);
+  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), leases.waitUntilReady(), audit.waitUntilReady(), reviews.waitUntilReady(), notifications?.waitUntilReady(), siem?.waitUntilReady()]);
   return {
     async close() {
       clearInterval(keeper);
-      await Promise.all([revocations.close(), reconcile.close(), audit.close(), reviews.close(), notifications?.close(), siem?.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), leases.close(), audit.close(), reviews.close(), notifications?.close(), siem?.close()]);
+      // A revocation job ends once its memberships are gone; its batch writes the accounts after.
+      await services.elevations.idle();
     },
   };
 }

@@ -23,7 +23,7 @@ function print(value: unknown): void {
 }
 
 async function withContainer<T>(work: (container: Container) => Promise<T>): Promise<T> {
-  const container = await createContainer(loadConfig(), {});
+  const container = await createContainer(loadConfig(), { role: 'cli' });
   try {
     return await work(container);
   } finally {

@@ -84,8 +84,13 @@ export const configSchema = z.strictObject({
       accountExpirySkewSeconds: numeric(z.number().int().min(0).max(3600)).default(300),
       /** A grant still not revoked this long after its end raises an alert. */
       overdueAlertSeconds: seconds(120),
-      /** An elevation left `activating` or `revoking` this long is finished or undone by the reconciler. */
+      /** An elevation left `revoking` this long (or `activating` with no lease, from before leases) is finished or undone by the reconciler. */
       stuckAfterSeconds: seconds(120),
+      /**
+       * The lease of an activation in flight, renewed every third of it by the process doing it; once
+       * it lapses (that process died) the activation is undone at the next lease check.
+       */
+      activationLeaseSeconds: numeric(z.number().int().min(3).max(300)).default(15),
     })
     .prefault({}),
   /** Risk signals (SPEC §8); the points and the baseline's rule are in src/domain/risk.ts, thresholds are per tenant. */
@@ -106,6 +111,8 @@ export const configSchema = z.strictObject({
       prefix: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('stint'),
       revocationConcurrency: numeric(z.number().int().min(1).max(5000)).default(200),
       reconcileIntervalSeconds: seconds(30),
+      /** How often the worker looks for activations whose lease has lapsed (a cheap query; the reconciler checks too). */
+      leaseCheckIntervalSeconds: numeric(z.number().int().min(1).max(60)).default(5),
       /** Removals for the same group arriving within this window go to the directory as one modify. */
       batchLingerMs: numeric(z.number().int().min(0).max(5000)).default(25),
       maxBatch: numeric(z.number().int().min(1).max(10_000)).default(5000),
@@ -117,6 +124,8 @@ export const configSchema = z.strictObject({
       windowSeconds: seconds(60),
       loginPerWindow: numeric(z.number().int().positive()).default(10),
       mfaPerWindow: numeric(z.number().int().positive()).default(10),
+      /** /readyz calls per address and window (load balancers probe every few seconds). */
+      readyPerWindow: numeric(z.number().int().positive()).default(120),
     })
     .prefault({}),
   siem: z
@@ -186,6 +195,23 @@ export const configSchema = z.strictObject({
     .refine((s) => !(s.masterKey !== undefined && s.masterKeyFile !== undefined), {
       message: 'set the master key or the master key file, not both',
     }),
+  metrics: z
+    .strictObject({
+      /**
+       * /metrics names every tenant and their activity: Prometheus sends this bearer token
+       * (Authorization: Bearer …), given here, from STINT_METRICS__TOKEN, or from a file. At least 32
+       * characters.
+       */
+      token: z.string().min(32, 'at least 32 characters').optional(),
+      tokenFile: z.string().min(1).optional(),
+      /**
+       * Serve /metrics on its own address (a port only the monitoring network reaches) instead of the
+       * API's. With neither a token nor an address, /metrics is open in development mode only.
+       */
+      listen: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: numeric(z.number().int().min(0).max(65535)) }).optional(),
+    })
+    .prefault({})
+    .refine((m) => !(m.token !== undefined && m.tokenFile !== undefined), { message: 'set token or tokenFile, not both', path: ['token'] }),
   slack: z
     .strictObject({
       /** Slash commands, approval buttons and DMs (SPEC §11). Off unless turned on. */
@@ -230,6 +256,11 @@ export const configSchema = z.strictObject({
       if (typeof t.host === 'string' && isLoopbackHost(t.host)) return;
       ctx.addIssue({ code: 'custom', path: ['siem', 'targets', i, 'protocol'], message: 'plain tcp sends the audit trail unencrypted: use tls, or set allowPlaintext: true' });
     });
+    const lease = (config as { elevation?: { activationLeaseSeconds?: unknown } }).elevation?.activationLeaseSeconds;
+    const check = (config as { queue?: { leaseCheckIntervalSeconds?: unknown } }).queue?.leaseCheckIntervalSeconds;
+    if (typeof lease === 'number' && typeof check === 'number' && check >= lease) {
+      ctx.addIssue({ code: 'custom', path: ['queue', 'leaseCheckIntervalSeconds'], message: `must be shorter than elevation.activationLeaseSeconds (${lease})` });
+    }
     const url = typeof given?.auth === 'object' ? given.auth?.ldap?.url : undefined;
     if (typeof url !== 'string' || url === '') return;
     try {
@@ -249,5 +280,5 @@ function isLoopbackHost(host: string): boolean {
 export type Config = z.infer<typeof configSchema>;
 
 /** Paths of configuration values that are secret or may embed one, masked when printed. */
-export const secretPaths = ['secrets.masterKey', 'secrets.previousMasterKeys', 'slack.botToken', 'slack.signingSecret'] as const;
+export const secretPaths = ['secrets.masterKey', 'secrets.previousMasterKeys', 'slack.botToken', 'slack.signingSecret', 'metrics.token'] as const;
 export const urlPathsWithCredentials = ['database.url', 'redis.url'] as const;

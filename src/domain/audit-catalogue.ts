@@ -15,7 +15,7 @@ const none = z.strictObject({});
 
 const protectedFinding = z.strictObject({ group: dn, protectedGroup: dn, reason: text(256), path: z.array(dn) });
 const profileShape = z.strictObject({ name, groups: z.array(dn) });
-const technicianChange = z.strictObject({ changed: z.array(name), roles: z.array(name).optional(), endedSessions: count.optional() });
+const technicianChange = z.strictObject({ changed: z.array(name), roles: z.array(name).optional(), endedSessions: count.optional(), cancelledRequests: count.optional() });
 const mfaFailure = z.strictObject({ purpose: name, consecutiveFailures: count });
 const ended = z.strictObject({ reason: name.nullable(), groups: z.array(dn), accountDisabled: z.boolean(), lagMs: z.number().optional() });
 const decision = z.strictObject({ round: count, approvals: count, required: count, reason: text(2000).nullable(), extensionSeconds: count.optional() });
@@ -48,11 +48,24 @@ export const auditCatalogue = {
   'tenant.created': z.strictObject({ url: text(2048), bindDn: dn, baseDn: dn, driftMode: z.enum(['remove', 'report']).optional(), riskThreshold: riskThreshold.optional() }),
   'tenant.updated': z.strictObject({ changed: z.array(name) }),
   'tenant.deleted': none,
+  'tenant.frozen': z.strictObject({ reason: text(2000).nullable(), via: z.enum(['kill_switch', 'archive']) }),
+  'tenant.unfrozen': z.strictObject({ frozenAt: iso, frozenBy: name, frozenReason: text(2000).nullable() }),
+  'tenant.archived': z.strictObject({ reason: text(2000).nullable(), revoked: count, cancelled: count }),
+  'tenant.protected_group_added': z.strictObject({ guid: name, sid: name, dn, name }),
+  'tenant.protected_group_removed': z.strictObject({ guid: name, dn }),
   'keys.master_rotated': z.strictObject({ masterKeyId: name, tenantBindPasswords: count, totpSecrets: count, signingKeys: count, auditSigningKeys: count }),
   'keys.signing_rotated': z.strictObject({ kid: name }),
   'account.linked': z.strictObject({ guid: name, dn }),
   'account.unlinked': z.strictObject({ guid: name }),
   'account.moved': z.strictObject({ guid: name, from: dn, to: dn }),
+  /** An account that may not be a tenant account: refused at link time, or left untouched by a write (domain/account-eligibility.ts). */
+  'account.not_eligible': z.strictObject({
+    guid: name,
+    dn,
+    reason: text(512),
+    step: z.enum(['link', 'activation', 'extension', 'revocation', 'review_disable']),
+    elevationId: name.optional(),
+  }),
   'profile.created': profileShape,
   'profile.updated': profileShape,
   'profile.deleted': none,
@@ -97,11 +110,12 @@ export const auditCatalogue = {
     overdue: count,
     lapsed: count,
     suspended: count,
+    frozen: count,
     errors: count,
   }),
   'elevation.approved': decision,
   'elevation.denied': decision,
-  'elevation.cancelled': z.strictObject({ reason: z.enum(['approval_timeout', 'kill_switch', 'withdrawn']), deadline: iso.nullable().optional() }),
+  'elevation.cancelled': z.strictObject({ reason: z.enum(['approval_timeout', 'kill_switch', 'withdrawn', 'technician_suspended']), deadline: iso.nullable().optional() }),
   'elevation.extension_requested': z.strictObject({ seconds: count, round: count, newEndsAt: iso }),
   'elevation.extended': z.strictObject({
     requestedSeconds: count,
@@ -111,7 +125,11 @@ export const auditCatalogue = {
     clampedToWindowEnd: iso.optional(),
     requestedAt: iso,
   }),
-  'elevation.extension_denied': z.strictObject({ round: count.optional(), reason: z.enum(['withdrawn']).optional() }),
+  'elevation.extension_denied': z.strictObject({
+    round: count.optional(),
+    /** withdrawn by the owner, or refused by Stint when applied (a group became protected, the owner was suspended, the profile changed). */
+    reason: z.enum(['withdrawn', 'technician_suspended', 'group_protected', 'not_eligible', 'no_tenant_account', 'profile_suspended', 'conflict']).optional(),
+  }),
   'elevation.extension_expired': z.strictObject({ round: count, deadline: iso }),
   'kill_switch.technician': z.strictObject({ reason: text(2000).nullable(), endedSessions: count, suspended: z.boolean() }),
   'kill_switch.tenant': z.strictObject({ reason: text(2000).nullable() }),

@@ -270,7 +270,7 @@ export function manifestMismatch(walk: WalkState, manifest: ExportManifest, cont
     if (walk.firstSeq === null) return `the file has no records; the manifest covers seq ${manifest.fromSeq}–${manifest.toSeq}`;
     if (walk.firstSeq !== manifest.fromSeq) return `the file starts at seq ${walk.firstSeq}; the manifest starts at seq ${manifest.fromSeq}`;
     if (walk.firstPrevHash !== manifest.firstPrevHash) return 'the first record does not link to the manifest’s first previous hash';
-    if (walk.lastSeq! < manifest.toSeq) return `truncated: the file ends at seq ${walk.lastSeq}; the manifest runs to seq ${manifest.toSeq} (seq ${walk.lastSeq! + 1} is the first missing)`;
+    if (walk.lastSeq! < manifest.toSeq) return `the file ends at seq ${walk.lastSeq}; the manifest runs to seq ${manifest.toSeq} (seq ${walk.lastSeq! + 1} is the first missing)`;
     if (walk.lastSeq! > manifest.toSeq) return `the file runs to seq ${walk.lastSeq}; the manifest ends at seq ${manifest.toSeq}`;
     if (walk.lastHash !== manifest.lastHash) return 'the last record’s hash is not the manifest’s last hash';
   }

@@ -23,12 +23,18 @@ export const auditActions = [
   'tenant.created',
   'tenant.updated',
   'tenant.deleted',
+  'tenant.frozen',
+  'tenant.unfrozen',
+  'tenant.archived',
+  'tenant.protected_group_added',
+  'tenant.protected_group_removed',
   'keys.master_rotated',
   'keys.signing_rotated',
   'keys.audit_signing_rotated',
   'account.linked',
   'account.unlinked',
   'account.moved',
+  'account.not_eligible',
   'profile.created',
   'profile.updated',
   'profile.deleted',
@@ -279,7 +285,7 @@ export function chainAuditEvent(input: AuditEventInput, seq: number, prevHash: s
 
 export type ChainBreak = {
   seq: number;
-  reason: 'prev_hash_mismatch' | 'hash_mismatch' | 'sequence_gap' | 'checkpoint_mismatch' | 'truncated';
+  reason: 'prev_hash_mismatch' | 'hash_mismatch' | 'sequence_gap' | 'checkpoint_mismatch' | 'checkpoint_invalid' | 'truncated';
 };
 
 /** Checks a run of consecutive events; returns the first bad record, or null. */

@@ -1,6 +1,7 @@
 // The elevation state machine and request rules (SPEC §2, §3).
 import { DomainError } from './errors.ts';
 import { maxJustificationLength, type AccessProfile } from './profile.ts';
+import { assertTicketMatches, maxTicketLength } from './ticket-pattern.ts';
 
 export const elevationStates = [
   'pending_approval',
@@ -20,7 +21,8 @@ export type RevocationReason = (typeof revocationReasons)[number];
 
 const transitions: Record<ElevationState, readonly ElevationState[]> = {
   pending_approval: ['activating', 'denied', 'cancelled'],
-  activating: ['active', 'failed'],
+  // `revoking`: a kill switch ends a grant mid-activation; its activation then finds it gone and undoes itself.
+  activating: ['active', 'failed', 'revoking'],
   active: ['revoking'],
   revoking: ['expired', 'revoked'],
   expired: [],
@@ -68,14 +70,11 @@ export function checkRequest(profile: AccessProfile, request: ElevationRequest):
   if (justification.length > maxJustificationLength) {
     throw new DomainError('validation_failed', `A justification has at most ${maxJustificationLength} characters`, { field: 'justification' });
   }
+  if ((request.ticket ?? '').length > maxTicketLength) {
+    throw new DomainError('validation_failed', `A ticket id has at most ${maxTicketLength} characters`, { field: 'ticket' });
+  }
   if (profile.ticketPattern !== null) {
-    const ticket = request.ticket ?? '';
-    if (!new RegExp(`^(?:${profile.ticketPattern})$`, 'u').test(ticket)) {
-      throw new DomainError('validation_failed', 'The ticket id does not match this profile’s pattern', {
-        field: 'ticket',
-        pattern: profile.ticketPattern,
-      });
-    }
+    assertTicketMatches(profile.ticketPattern, request.ticket ?? '');
   }
   return duration;
 }

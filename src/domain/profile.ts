@@ -2,6 +2,7 @@
 import { assertApprovalRule, type ApprovalRule } from './approval.ts';
 import { DomainError } from './errors.ts';
 import type { Role } from './roles.ts';
+import { assertTicketPattern } from './ticket-pattern.ts';
 
 export interface ProfileGroup {
   dn: string;
@@ -72,13 +73,7 @@ export function assertProfileRules(p: {
       throw new DomainError('validation_failed', 'A window runs from start to a later end, "HH:MM"', { field: 'windows' });
     }
   }
-  if (p.ticketPattern !== null) {
-    try {
-      new RegExp(p.ticketPattern, 'u');
-    } catch {
-      throw new DomainError('validation_failed', 'The ticket pattern is not a valid regular expression', { field: 'ticketPattern' });
-    }
-  }
+  if (p.ticketPattern !== null) assertTicketPattern(p.ticketPattern);
   for (const ws of p.workstations) {
     if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,14}$/.test(ws)) {
       throw new DomainError('validation_failed', `${ws} is not a NetBIOS computer name`, { field: 'workstations' });

@@ -105,9 +105,10 @@ export interface ProtectedMembership {
  * The nearest protected group the account belongs to, directly or through nesting, with the path.
  * `direct` are the account's own groups (its memberOf); `groups` every group that contains the
  * account at any depth (the in-chain matching rule), each with its own memberOf. A primary group
- * (primaryGroupID) that is protected counts too: it never shows in memberOf.
+ * (primaryGroupID) that is protected counts too: it never shows in memberOf. `extra`: the tenant's
+ * own protected groups (SIDs or DNs).
  */
-export function protectedMembership(direct: readonly string[], groups: readonly GroupNode[], primaryGroupRid: number | null): ProtectedMembership | null {
+export function protectedMembership(direct: readonly string[], groups: readonly GroupNode[], primaryGroupRid: number | null, extra: readonly string[] = []): ProtectedMembership | null {
   const byDn = new Map(groups.map((g) => [g.dn.toLowerCase(), g]));
   const previous = new Map<string, string | null>();
   const queue: Array<{ dn: string; from: string | null }> = direct.map((dn) => ({ dn, from: null }));
@@ -118,7 +119,7 @@ export function protectedMembership(direct: readonly string[], groups: readonly 
     previous.set(key, from);
     const node = byDn.get(key);
     if (!node) continue;
-    const reason = protectionReason(node);
+    const reason = protectionReason(node, extra);
     if (reason) {
       const path: string[] = [];
       for (let at: string | null | undefined = node.dn; at; at = previous.get(at.toLowerCase())) path.unshift(byDn.get(at.toLowerCase())?.dn ?? at);
@@ -128,7 +129,7 @@ export function protectedMembership(direct: readonly string[], groups: readonly 
   }
   // The in-chain rule saw a protected group that memberOf did not lead to.
   for (const g of groups) {
-    const reason = protectionReason(g);
+    const reason = protectionReason(g, extra);
     if (reason) return { protectedDn: g.dn, reason, path: [g.dn] };
   }
   if (primaryGroupRid !== null && protectedDomainRids[primaryGroupRid]) {

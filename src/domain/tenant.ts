@@ -27,8 +27,32 @@ export interface Tenant {
   disableInactive: boolean;
   /** A request scoring at or above this needs approval and raises an alert (SPEC §8; 1–100, default 50). */
   riskThreshold: number;
+  /** Set by the tenant kill switch (or an archive): no request, approval or extension until an admin lifts it. */
+  frozen: TenantFreeze | null;
+  /** An archived tenant grants nothing ever again; its records stay for the audit. Final. */
+  archived: { at: Date; by: string } | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+export interface TenantFreeze {
+  at: Date;
+  /** The admin who threw the kill switch (or archived the tenant). */
+  by: string;
+  reason: string | null;
+}
+
+/** SPEC §3.8: a frozen or archived tenant starts nothing — no request, approval or extension. */
+export function assertTenantOpen(tenant: Pick<Tenant, 'id' | 'frozen' | 'archived'>): void {
+  if (tenant.archived) {
+    throw new DomainError('tenant_archived', `Tenant ${tenant.id} is archived; it grants no access`, { tenantId: tenant.id, archivedAt: tenant.archived.at.toISOString() });
+  }
+  if (tenant.frozen) {
+    throw new DomainError('tenant_frozen', `Tenant ${tenant.id} is frozen by its kill switch; an admin must lift the freeze first`, {
+      tenantId: tenant.id,
+      frozenAt: tenant.frozen.at.toISOString(),
+    });
+  }
 }
 
 /** `remove`: take the account out of the group (the default); `report`: audit and alert only. */
@@ -82,5 +106,29 @@ export function assertDirectoryUrlAllowed(url: string, production: boolean): voi
       ? 'Plain ldap:// is refused in production mode; use ldaps:// with the domain CA'
       : 'The directory URL must use ldaps://',
     { field: 'directory.url' },
+  );
+}
+
+/** Where a bind password is sent: the server (scheme, host, port), the CA that vouches for it, and the account. */
+function endpointKey(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const port = parsed.port || (parsed.protocol === 'ldaps:' ? '636' : parsed.protocol === 'ldap:' ? '389' : '');
+    return `${parsed.protocol}//${parsed.hostname.toLowerCase()}:${port}`;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * A stored bind password may be sent only to the endpoint it was given for (docs: README
+ * "Tenants"): a changed server, CA or bind DN needs the password again, or an admin could point
+ * the tenant at a server of their choosing and have Stint hand it the stored password.
+ */
+export function changesPasswordEndpoint(before: DirectoryConnection, after: DirectoryConnection): boolean {
+  return (
+    endpointKey(before.url) !== endpointKey(after.url) ||
+    before.caCertificate.trim() !== after.caCertificate.trim() ||
+    before.bindDn !== after.bindDn
   );
 }

@@ -18,7 +18,7 @@ import { killSwitchRoutes } from './routes/kill-switches.ts';
 import { elevationHistoryRoutes } from './routes/elevation-history.ts';
 import { elevationRoutes } from './routes/elevations.ts';
 import { authRoutes } from './routes/auth.ts';
-import { healthRoutes, notFound } from './routes/health.ts';
+import { healthRoutes, metricsGate, notFound, renderMetrics } from './routes/health.ts';
 import { reviewRoutes } from './routes/reviews.ts';
 import { slackRoutes } from './routes/slack.ts';
 import { technicianRoutes } from './routes/technicians.ts';
@@ -94,11 +94,12 @@ export function createApp(container: Container) {
   const limits = {
     login: limiter(windowSeconds, config.rateLimit.loginPerWindow),
     mfa: limiter(windowSeconds, config.rateLimit.mfaPerWindow),
+    ready: limiter(windowSeconds, config.rateLimit.readyPerWindow),
   };
 
   const described: { document?: unknown } = {};
   const routes: Route[] = [
-    ...healthRoutes(container, () => described.document),
+    ...healthRoutes(container, () => described.document, limits),
     ...authRoutes(services, limits, { csrf: container.csrf, publicUrl: config.server.publicUrl }),
     ...technicianRoutes(services),
     ...tenantRoutes(services),
@@ -131,10 +132,30 @@ export function createApp(container: Container) {
       return principal;
     },
     context,
+    secureCookies: config.server.publicUrl?.startsWith('https:') ?? false,
   });
   app.use(router);
   app.use(webUi());
   app.use((_req, _res, next) => next(notFound()));
   app.use(errorHandler(logger));
   return { app, routes, openApiDocument };
+}
+
+/** /metrics alone, for `metrics.listen`: an address only the monitoring network reaches. */
+export function createMetricsApp(container: Container) {
+  const app = express();
+  app.disable('x-powered-by');
+  const gate = metricsGate(container.config);
+  app.get('/metrics', (req, res, next) => {
+    Promise.resolve()
+      .then(async () => {
+        gate(req, true);
+        const { text } = await renderMetrics(container);
+        res.set('cache-control', 'no-store').type(text!.contentType).send(text!.body);
+      })
+      .catch(next);
+  });
+  app.use((_req, _res, next) => next(notFound()));
+  app.use(errorHandler(container.logger));
+  return app;
 }

@@ -50,6 +50,11 @@ export function buildOpenApiDocument(routes: readonly Route[], info: { version: 
       description: 'The request was refused; the body says why',
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     };
+    // Any route may meet the store or Redis down: it answers at once, in the same shape.
+    responses['503'] ??= {
+      description: 'The store or the job queue (Redis) cannot be reached; try again shortly',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
     paths[path] ??= {};
     paths[path][route.method] = {
       summary: route.summary,

@@ -73,9 +73,41 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string)
   });
 }
 
+/**
+ * The path of the first string (or key) holding a NUL character, or null. No field of Stint's has
+ * a use for one and PostgreSQL cannot store one in text, so it is refused for every route here, in
+ * one place. Walked with a stack of its own: a deeply nested body cannot overflow the call stack.
+ */
+export function pathOfNul(value: unknown, where: string): string | null {
+  const pending: Array<[unknown, string]> = [[value, where]];
+  while (pending.length > 0) {
+    const [current, path] = pending.pop()!;
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return path;
+    } else if (current !== null && typeof current === 'object' && !Buffer.isBuffer(current)) {
+      for (const [key, child] of Object.entries(current)) {
+        if (key.includes('\u0000')) return path;
+        pending.push([child, `${path}.${key}`]);
+      }
+    }
+  }
+  return null;
+}
+
+function refuseNul(req: Request): void {
+  for (const [value, where] of [[req.params, 'path'], [req.query, 'query'], [req.body, 'body']] as const) {
+    const path = pathOfNul(value, where);
+    if (path !== null) {
+      throw new DomainError('validation_failed', 'A NUL character is not allowed in any field', { issues: [{ path, message: 'contains a NUL character' }] });
+    }
+  }
+}
+
 export interface MountDeps {
   authenticate(req: Request): Promise<Principal>;
   context(req: Request): RequestContext;
+  /** The public URL is https (TLS ends at a proxy, say): cookies are Secure whatever `req.secure` says. */
+  secureCookies: boolean;
 }
 
 export function mountRoutes(router: Router, routes: readonly Route[], deps: MountDeps): void {
@@ -91,12 +123,13 @@ export function mountRoutes(router: Router, routes: readonly Route[], deps: Moun
         if (route.body && !req.is('application/json')) {
           throw new DomainError('unsupported_media_type', 'Send the request body as application/json');
         }
+        refuseNul(req);
         const body = parse(route.body, req.body, 'body');
         const query = parse(route.query, req.query, 'query');
         const params = parse(route.params, req.params, 'path');
         const result = await route.handler({ body, query, params, principal, context: deps.context(req), req });
         for (const c of result.cookies ?? []) {
-          const options = { httpOnly: c.httpOnly, sameSite: 'strict' as const, secure: req.secure, path: c.path };
+          const options = { httpOnly: c.httpOnly, sameSite: 'strict' as const, secure: deps.secureCookies || req.secure, path: c.path };
           if (c.value === null) res.clearCookie(c.name, options);
           else res.cookie(c.name, c.value, options);
         }

@@ -1,11 +1,61 @@
 // Tenant accounts: a technician's own account in a client's domain, linked by objectGUID so a
-// moved or renamed account is still found (SPEC §2). One per technician per tenant.
+// moved or renamed account is still found (SPEC §2). One per technician per tenant, and only an
+// account that may be one (domain/account-eligibility.ts): never a computer, service, trust,
+// built-in or protected account, checked at link time and again before every write to it.
+import { accountIneligibility } from '../domain/account-eligibility.ts';
 import { DomainError } from '../domain/errors.ts';
+import { protectedMembership } from '../domain/review.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, RandomSource, Store, TenantAccount } from './ports.ts';
+import type { Clock, DirectoryAccount, RandomSource, Store, StoreRepositories, TenantAccount } from './ports.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
 export type AccountService = ReturnType<typeof createAccountService>;
+
+/** Where an ineligible account was refused (the `account.not_eligible` audit event says which). */
+export type EligibilityStep = 'link' | 'activation' | 'extension' | 'revocation' | 'review_disable';
+
+/**
+ * Why Stint must not write to this account, from the read it already did (by GUID, with
+ * tokenGroups); null: it may. A read without the facts is refused too (fail closed).
+ */
+export function accountWriteRefusal(account: DirectoryAccount, extraSids: readonly string[]): string | null {
+  if (!account.eligibility) return 'its eligibility could not be read';
+  return accountIneligibility(account.eligibility, extraSids);
+}
+
+/** Audits a refusal; inside the caller's transaction. */
+export function auditNotEligible(
+  tx: StoreRepositories,
+  at: Date,
+  input: { tenantId: string; technicianId: string; guid: string; dn: string; reason: string; step: EligibilityStep; elevationId?: string },
+  actor = 'system',
+  ctx?: RequestContext,
+) {
+  return tx.audit.append(
+    {
+      actor,
+      action: 'account.not_eligible',
+      tenantId: input.tenantId,
+      target: input.technicianId,
+      details: { guid: input.guid, dn: input.dn, reason: input.reason, step: input.step, ...(input.elevationId && { elevationId: input.elevationId }) },
+      ...(ctx && auditOrigin(ctx)),
+    },
+    at,
+  );
+}
+
+/**
+ * Brings the stored DN of a linked account up to date and audits the move (`account.moved`), once:
+ * nothing is written when the store already has that DN.
+ */
+export async function recordAccountMove(store: Store, at: Date, accountId: string, dn: string, samAccountName?: string): Promise<void> {
+  await store.transaction(async (tx) => {
+    const stored = await tx.accounts.findById(accountId);
+    if (!stored || stored.dn === dn) return;
+    await tx.accounts.updateDn(accountId, dn, samAccountName ?? stored.samAccountName, at);
+    await tx.audit.append({ actor: 'system', action: 'account.moved', tenantId: stored.tenantId, target: stored.technicianId, details: { guid: stored.guid, from: stored.dn, to: dn } }, at);
+  });
+}
 
 export function createAccountService(deps: { store: Store; clock: Clock; random: RandomSource; access: TenantAccess }) {
   const { store, clock } = deps;
@@ -17,10 +67,24 @@ export function createAccountService(deps: { store: Store; clock: Clock; random:
         throw new DomainError('conflict', 'This technician already has a linked account in this tenant');
       }
       const directory = await deps.access.directory(tenant);
-      const found = await directory.findAccount(identifier);
+      const named = await directory.findAccount(identifier);
+      // Read again by GUID: a base read, which answers tokenGroups (every group at any depth).
+      const found = named && (await directory.accountByGuid(named.guid));
       if (!found) throw new DomainError('account_not_found', `No user account ${identifier} in the tenant's domain`);
       const other = await store.accounts.findByGuid(tenantId, found.guid);
       if (other) throw new DomainError('conflict', 'That account is already linked to another technician');
+      const extra = await deps.access.protectedSids(tenantId);
+      let reason = accountWriteRefusal(found, extra);
+      if (!reason) {
+        // Groups protected by more than their SID (DnsAdmins, adminCount=1, the tenant's by DN), through nesting.
+        const { direct, groups } = await directory.accountGroups(found.dn);
+        const membership = protectedMembership(direct, groups, found.primaryGroupId ?? null, extra);
+        if (membership) reason = `a member of the protected group ${membership.protectedDn} (${membership.reason})`;
+      }
+      if (reason) {
+        await store.transaction((tx) => auditNotEligible(tx, clock.now(), { tenantId, technicianId, guid: found.guid, dn: found.dn, reason, step: 'link' }, actor, ctx));
+        throw new DomainError('account_not_eligible', `${found.dn} cannot be a tenant account: ${reason}`, { account: found.dn, reason });
+      }
       const now = clock.now();
       const account: TenantAccount = {
         id: deps.random.id(),

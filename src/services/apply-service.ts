@@ -5,6 +5,7 @@ import type { DriftMode } from '../domain/tenant.ts';
 import { systemContext } from './context.ts';
 import { normaliseProfileInput, type ProfileInput, type ProfileService } from './profile-service.ts';
 import type { SecretBox, Store } from './ports.ts';
+import type { ProtectedGroupService } from './protected-group-service.ts';
 import { bindPasswordContext, type TenantService } from './tenant-service.ts';
 
 export interface TenantPlan {
@@ -20,6 +21,8 @@ export interface TenantPlan {
   riskThreshold: number;
   directory: { url: string; bindDn: string; baseDn: string; caCertificate: string; bindPassword: string };
   profiles: ProfileInput[];
+  /** The tenant's own protected groups (DNs or objectGUIDs): the list becomes exactly these; absent: left alone. */
+  protectedGroups?: string[];
 }
 
 export interface ApplyReport {
@@ -36,7 +39,7 @@ const canonicalProfile = (p: Record<string, unknown>) =>
     ['eligibleTechnicians', 'eligibleRoles', 'approvers'].includes(key) && Array.isArray(value) ? [...(value as string[])].sort() : value,
   );
 
-export function createApplyService(deps: { store: Store; secrets: SecretBox; tenants: TenantService; profiles: ProfileService }) {
+export function createApplyService(deps: { store: Store; secrets: SecretBox; tenants: TenantService; profiles: ProfileService; protectedGroups: ProtectedGroupService }) {
   const { store } = deps;
 
   async function applyTenant(plan: TenantPlan, actor: string, report: ApplyReport) {
@@ -100,6 +103,11 @@ export function createApplyService(deps: { store: Store; secrets: SecretBox; ten
       const report: ApplyReport = { created: [], updated: [], unchanged: [], notInFile: [] };
       for (const plan of plans) {
         await applyTenant(plan, actor, report);
+        // Before the profiles, so a profile naming a group the file protects is refused.
+        if (plan.protectedGroups) {
+          const { added, removed } = await deps.protectedGroups.replace(plan.id, plan.protectedGroups, actor, systemContext);
+          (added.length + removed.length ? report.updated : report.unchanged).push(`protected groups ${plan.id}`);
+        }
         for (const profile of plan.profiles) await applyProfile(plan.id, profile, actor, report);
         const named = new Set(plan.profiles.map((p) => p.name));
         for (const profile of await store.profiles.listForTenant(plan.id)) {

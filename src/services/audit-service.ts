@@ -17,7 +17,7 @@ import {
 } from '../domain/audit-export.ts';
 import { DomainError } from '../domain/errors.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
-import type { AuditFilter, AuditSigner, Clock, ExportEncoder, ForwardingProgress, StoredCheckpoint, Store } from './ports.ts';
+import type { AuditFilter, AuditSignatureVerifier, AuditSigner, Clock, ExportEncoder, ForwardingProgress, StoredCheckpoint, Store } from './ports.ts';
 
 export type AuditService = ReturnType<typeof createAuditService>;
 
@@ -25,6 +25,8 @@ export interface AuditServiceDeps {
   store: Store;
   clock: Clock;
   signer: AuditSigner;
+  /** Checks stored checkpoints against the published audit keys, as `stint audit verify` does. */
+  signatures: AuditSignatureVerifier;
   encoder(format: ExportFormat): ExportEncoder;
   forwarding: ForwardingProgress;
   retentionDays: number;
@@ -220,8 +222,24 @@ export function createAuditService(deps: AuditServiceDeps) {
      */
     async verifyStoredChain(): Promise<{ count: number; fromSeq: number; head: string; headSeq: number; checkpoints: number; firstBreak: (ChainBreak & { message: string }) | null }> {
       const anchor = await store.audit.anchor();
+      // A checkpoint counts only as what its signature says: a stored hash column can be rewritten
+      // along with the chain; the signature over { seq, hash } cannot without the private key.
+      const jwks = await signer.jwks();
       const checkpoints = new Map<number, string>();
-      for (const c of await store.audit.listCheckpoints(1_000_000)) checkpoints.set(c.seq, c.hash);
+      const forged = new Map<number, string>();
+      for (const c of await store.audit.listCheckpoints(1_000_000)) {
+        const signed = await deps.signatures.verify(c.jws, checkpointType, jwks).then(
+          ({ payload }) => payload as Partial<Checkpoint> | null,
+          (error: unknown) => {
+            if (error instanceof DomainError && error.code === 'signature_invalid') return error.message;
+            throw error;
+          },
+        );
+        if (typeof signed === 'string') forged.set(c.seq, `the checkpoint at event ${c.seq} does not verify with the published audit keys: ${signed}`);
+        else if (signed?.kind !== 'stint.audit.checkpoint') forged.set(c.seq, `the checkpoint at event ${c.seq} signs something else`);
+        else if (signed.seq !== c.seq || signed.hash !== c.hash) forged.set(c.seq, `the checkpoint at event ${c.seq} is stored with another seq or hash than it signed`);
+        else checkpoints.set(c.seq, signed.hash);
+      }
       let prevHash = anchor.purgedThroughSeq === 0 ? genesisHash : anchor.hash;
       let next = anchor.purgedThroughSeq + 1;
       let count = 0;
@@ -234,6 +252,8 @@ export function createAuditService(deps: AuditServiceDeps) {
         const broken = findChainBreak(page, prevHash);
         if (broken) return result({ ...broken, message: `event ${broken.seq}: ${broken.reason.replace(/_/g, ' ')}` });
         for (const event of page) {
+          const notSigned = forged.get(event.seq);
+          if (notSigned !== undefined) return result({ seq: event.seq, reason: 'checkpoint_invalid', message: notSigned });
           const signed = checkpoints.get(event.seq);
           if (signed === undefined) continue;
           if (signed !== event.hash) return result({ seq: event.seq, reason: 'checkpoint_mismatch', message: `event ${event.seq} is not the one the checkpoint signed` });
@@ -245,6 +265,8 @@ export function createAuditService(deps: AuditServiceDeps) {
       }
       const highest = Math.max(0, ...checkpoints.keys());
       if (highest > next - 1) return result({ seq: next, reason: 'truncated', message: `the chain ends at ${next - 1}, but a checkpoint signed event ${highest}` });
+      const [beyond] = [...forged].filter(([seq]) => seq > next - 1).sort(([a], [b]) => a - b);
+      if (beyond) return result({ seq: beyond[0], reason: 'checkpoint_invalid', message: beyond[1] });
       return result(null);
     },
 

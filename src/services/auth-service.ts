@@ -174,7 +174,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       const sealed = await deps.secrets.seal(secret, totpSecretContext(technician.id));
       const now = clock.now();
       await store.transaction(async (tx) => {
-        await tx.technicians.setPendingTotpSecret(technician.id, sealed, now);
+        // Conditional: an enrolment confirmed since the check above is never overwritten.
+        if (!(await tx.technicians.setPendingTotpSecret(technician.id, sealed, now))) {
+          throw new DomainError('mfa_already_enrolled', 'An authenticator is already enrolled; an admin must reset it first');
+        }
         await tx.audit.append(
           { actor: technician.id, action: 'mfa.enrolment.started', target: technician.id, details: {}, ...auditOrigin(ctx) },
           now,

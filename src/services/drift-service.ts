@@ -213,7 +213,8 @@ export function createDriftService(deps: {
     /** One pass over every tenant; a tenant whose directory cannot be read is logged and retried next time. */
     async scan(): Promise<DriftCounts> {
       const counts: DriftCounts = { tenants: 0, removed: 0, reported: 0, unexpected: 0, errors: 0 };
-      const tenants = await store.tenants.list();
+      // An archived tenant's directory is no longer read (README, "Kill switches").
+      const tenants = (await store.tenants.list()).filter((t) => !t.archived);
       // A few tenants side by side, so one slow directory does not hold up the others.
       let next = 0;
       await Promise.all(

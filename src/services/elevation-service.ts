@@ -5,13 +5,15 @@
 import { isAccountEnabled, memberRefWithDn, toFileTime, withAccountEnabled } from '../domain/ad.ts';
 import { assertMayDecide, tally, type Decision, type DecisionKind } from '../domain/approval.ts';
 import type { AuditAction } from '../domain/audit.ts';
-import { checkRequest, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
-import { DomainError } from '../domain/errors.ts';
+import { checkRequest, holdingStates, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
+import { DomainError, type ErrorCode } from '../domain/errors.ts';
 import { isEligible, type AccessProfile } from '../domain/profile.ts';
+import { assertTenantOpen } from '../domain/tenant.ts';
 import type { ProtectedFinding } from '../domain/protected-groups.ts';
 import { assessRisk, isRiskFlagged, riskDefaults, type RiskAssessment, type RiskSettings } from '../domain/risk.ts';
 import { hasAnyRole, hasRole } from '../domain/roles.ts';
 import { checkWindow, localTime, logonHoursFor, unionLogonHours } from '../domain/windows.ts';
+import { accountWriteRefusal, auditNotEligible, recordAccountMove, type EligibilityStep } from './account-service.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import type { MemberRemoval } from './member-removal.ts';
 import type { MfaService } from './mfa-service.ts';
@@ -23,6 +25,7 @@ import {
   type DirectoryAccount,
   type DirectoryGroup,
   type Elevation,
+  type ElevationGroup,
   type ElevationFilter,
   type EventLog,
   type Notice,
@@ -30,6 +33,7 @@ import {
   type RandomSource,
   type RevocationJobs,
   type Store,
+  type StoreRepositories,
   type TechnicianRecord,
   type TenantDirectory,
   type TenantRecord,
@@ -40,6 +44,8 @@ export interface ElevationSettings {
   accountExpirySkewMs: number;
   overdueAfterMs: number;
   stuckAfterMs: number;
+  /** The lease of an activation in flight (renewed every third of it while the activation works). */
+  activationLeaseMs: number;
   /** Risk scoring's parameters (default: riskDefaults). */
   risk?: RiskSettings;
 }
@@ -63,11 +69,37 @@ const earlyToleranceMs = 1000;
 const firstClaimChunk = 250;
 const claimChunk = 1000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const accountConcurrency = 16;
+/**
+ * Account writes at the end of grants in flight at once, across every batch of this process: the
+ * directory applies writes one at a time, so more would not end accounts faster, only make the
+ * membership removals of the batches after them wait behind the queue.
+ */
+const accountConcurrency = 4;
+/** How long an account write at the end of a grant gives way to membership removals still under way, at most. */
+const accountYieldMs = 2000;
+/** How long a batch of expiries started by a job gathers the jobs due just after it, before it lists and claims. */
+const expiryLingerMs = 40;
 /** How far ahead of their end the reconciler refreshes grants' account DNs (several of its runs). */
 const accountDnLookaheadMs = 120_000;
 
 /** Runs `work` over `items`, at most `limit` at a time; answers the results that succeeded. */
+/** At most `limit` of the work given to it runs at once; the rest waits its turn, first come first served. */
+function limiter(limit: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async function run<T>(work: () => Promise<T>): Promise<T> {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   let next = 0;
@@ -84,6 +116,18 @@ async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Prom
     }),
   );
   return results;
+}
+
+/** Why an activation was refused, answered as such (the rest: `activation_failed`). */
+const passedOn = new Set<ErrorCode>(['group_protected', 'group_not_found', 'account_not_found', 'account_not_eligible', 'outside_window', 'technician_suspended', 'not_eligible', 'no_tenant_account', 'profile_suspended', 'conflict']);
+
+/** Why an extension is refused by the system (audited `elevation.extension_denied` with that reason). */
+const refusedExtension: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['group_protected', 'technician_suspended', 'not_eligible', 'no_tenant_account', 'profile_suspended', 'conflict']);
+
+/** One batch of expiries: see startExpiry. */
+interface ExpiryBatch {
+  claimed: Promise<Map<string, Promise<void>>>;
+  done: Promise<number>;
 }
 
 const sameBytes = (a: Uint8Array | null, b: Uint8Array) => a !== null && Buffer.from(a).equals(Buffer.from(b));
@@ -103,8 +147,75 @@ export function createElevationService(deps: {
   settings: ElevationSettings;
 }) {
   const { store, clock, access, jobs, log, settings } = deps;
-  /** The batch of expiries this process is running now, if any. */
-  let expiring: Promise<number> | null = null;
+  /**
+   * The batch of expiries this process is still claiming, if any: a job whose grant's end has come
+   * joins it; once its claim is committed, the next job starts a batch of its own at once rather
+   * than wait behind the directory work of this one (ends spread over seconds would otherwise queue
+   * behind every account write of the batch before).
+   */
+  let claiming: ExpiryBatch | null = null;
+  /** Every batch of expiries this process has under way (a job's retry waits for them first). */
+  const underWay = new Set<Promise<number>>();
+  /** Grants claimed by a batch of this process, settled once their memberships are confirmed gone (or are not). */
+  const membershipsGone = new Map<string, { gone: Promise<void>; resolve(): void; reject(error: unknown): void }>();
+  const accountWrites = limiter(accountConcurrency);
+  const quietWaiters = new Set<() => void>();
+  /** Called whenever grants leave membershipsGone: account writes waiting for quiet may go. */
+  function membershipsSettled() {
+    if (membershipsGone.size > 0) return;
+    for (const go of [...quietWaiters]) go();
+  }
+  /**
+   * Memberships first: the directory applies writes one at a time, so an account write queued
+   * ahead of a batched removal delays every membership in it. Account writes wait while removals
+   * are under way in this process (at most accountYieldMs, so a steady stream cannot starve them).
+   */
+  async function afterRemovals(): Promise<void> {
+    if (membershipsGone.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const go = () => {
+        clearTimeout(timer);
+        quietWaiters.delete(go);
+        resolve();
+      };
+      const timer = setTimeout(go, accountYieldMs);
+      quietWaiters.add(go);
+    });
+  }
+  /** The next batch of expiries this process will start by itself (see followUp), if any. */
+  let nextBatch: { at: number; timer: NodeJS.Timeout } | null = null;
+
+  /** Starts a batch of expiries that jobs due meanwhile join (see revokeIfDue), unless one is claiming. */
+  function joinExpiry(): ExpiryBatch {
+    if (claiming) return claiming;
+    const batch = startExpiry('after-linger');
+    claiming = batch;
+    const over = () => {
+      if (claiming === batch) claiming = null;
+    };
+    batch.claimed.then(over, over);
+    return batch;
+  }
+
+  /**
+   * After a batch started by a job, the next one starts at the next end among the grants whose jobs
+   * are ready now: with thousands of ends a second, the worker takes jobs from Redis more slowly
+   * than they fall due, and a grant's end must not wait for its own job to be taken. The jobs stay
+   * the guarantee (a job whose grant is already ended has nothing to do); this only brings it forward.
+   */
+  async function followUp(now: Date): Promise<void> {
+    const soon = await store.elevations.list({ states: ['active'], endsBefore: new Date(now.getTime() + revocationLeadMs + earlyToleranceMs), limit: 5000 });
+    if (soon.length === 0) return;
+    const at = Math.min(...soon.map((e) => e.endsAt!.getTime()));
+    if (nextBatch && nextBatch.at <= at) return;
+    if (nextBatch) clearTimeout(nextBatch.timer);
+    const timer = setTimeout(() => {
+      nextBatch = null;
+      joinExpiry();
+    }, Math.max(0, at - clock.now().getTime()));
+    timer.unref();
+    nextBatch = { at, timer };
+  }
   /**
    * Grants this process is ending now, and how far: the reconciler leaves them to it rather than
    * start the same work twice, and does not call one overdue whose memberships are confirmed gone
@@ -122,10 +233,11 @@ export function createElevationService(deps: {
     actor: string,
     details: Record<string, unknown>,
     ctx: RequestContext,
+    leaseHolder?: string,
   ): Promise<boolean> {
     const at = clock.now();
     return store.transaction(async (tx) => {
-      if (!(await tx.elevations.transition(e.id, e.state, to, changes, at))) return false;
+      if (!(await tx.elevations.transition(e.id, e.state, to, changes, at, leaseHolder))) return false;
       await tx.audit.append({ actor, action, tenantId: e.tenantId, target: e.id, details, ...auditOrigin(ctx) }, at);
       return true;
     });
@@ -138,6 +250,23 @@ export function createElevationService(deps: {
     } catch (error) {
       log.warn({ err: (error as Error).message, notices: notices.map((n) => n.kind) }, 'a notification could not be queued');
     }
+  }
+
+  /**
+   * In the transaction that starts something (a request, an approval, an extension): the tenant
+   * must be open, and its row is held until the commit, so a kill switch committing meanwhile
+   * either is seen here or finds what this transaction wrote (README, "Kill switches").
+   */
+  async function holdTenantOpen(tx: StoreRepositories, tenantId: string): Promise<void> {
+    if (await tx.tenants.holdOpen(tenantId)) return;
+    const tenant = await tx.tenants.findById(tenantId);
+    if (!tenant) throw new DomainError('not_found', 'No such tenant');
+    assertTenantOpen(tenant);
+  }
+
+  /** Refused before any code is spent: a frozen or archived tenant starts nothing. */
+  async function assertOpen(tenantId: string): Promise<void> {
+    assertTenantOpen(await access.tenant(tenantId));
   }
 
   /** The account as it was before the technician's first live grant in the tenant, once the last one ends. */
@@ -176,37 +305,173 @@ export function createElevationService(deps: {
   }
 
   /**
-   * What an activation reads before it writes anything, two reads at once: the account (it may have
-   * moved or been renamed since it was linked: found by GUID), and every group of the profile again
-   * with its protection finding (nesting may have changed since the profile was saved). Reads only.
+   * Each of exactly the groups about to be added (the elevation's own copy, never the profile's
+   * list of now), found again by GUID, with its protection finding: nesting may have changed since
+   * the profile was saved or the request made. Stops at the first protected one. Reads only.
    */
-  async function activationReads(directory: TenantDirectory, e: Elevation, profile: AccessProfile) {
-    const [account, groups] = await Promise.allSettled([
-      directory.accountByGuid(e.accountGuid),
-      (async () => {
-        const out: Array<{ group: DirectoryGroup; finding: ProtectedFinding | null }> = [];
-        for (const stored of profile.groups) {
-          const group = await directory.groupByGuid(stored.guid);
-          if (!group) throw new DomainError('group_not_found', `The group ${stored.dn} no longer exists`);
-          const finding = await directory.findProtection(group, []);
-          out.push({ group, finding });
-          if (finding) break;
-        }
-        return out;
-      })(),
-    ]);
-    return { account, groups };
+  async function protectionOf(directory: TenantDirectory, groups: readonly ElevationGroup[], extraSids: readonly string[]) {
+    const out: Array<{ group: DirectoryGroup; finding: ProtectedFinding | null }> = [];
+    for (const stored of groups) {
+      const group = await directory.groupByGuid(stored.guid);
+      if (!group) throw new DomainError('group_not_found', `The group ${stored.dn} no longer exists`);
+      // Members are added (and later removed) by the stored DN: it must still name the group checked.
+      if (group.dn.toLowerCase() !== stored.dn.toLowerCase()) {
+        throw new DomainError('group_not_found', `The group ${stored.dn} was renamed or moved (it is now ${group.dn}); pick it again in the profile`, { group: stored.dn });
+      }
+      const finding = await directory.findProtection(group, extraSids);
+      out.push({ group, finding });
+      if (finding) break;
+    }
+    return out;
+  }
+
+  /**
+   * A group about to be added has become protected (SPEC §6): every active profile of the tenant
+   * that holds it is suspended and audited, and the add is refused (fail closed).
+   */
+  async function refuseProtected(tenantId: string, found: Array<{ group: DirectoryGroup; finding: ProtectedFinding | null }>): Promise<void> {
+    const hit = found.find((g) => g.finding);
+    if (!hit) return;
+    const { group, finding } = hit as { group: DirectoryGroup; finding: ProtectedFinding };
+    const holders = (await store.profiles.listForTenant(tenantId)).filter(
+      (p) => p.status === 'active' && p.groups.some((g) => g.guid.toLowerCase() === group.guid.toLowerCase()),
+    );
+    const at = clock.now();
+    await store.transaction(async (tx) => {
+      for (const profile of holders) {
+        await tx.profiles.setStatus(profile.id, 'suspended', `${group.dn} is protected: ${finding.reason}`, at);
+        await tx.audit.append(
+          { actor: 'system', action: 'profile.suspended', tenantId, target: profile.id, details: { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path } },
+          at,
+        );
+      }
+    });
+    const suspended = holders.length ? `; ${holders.length === 1 ? 'the profile holding it is' : 'the profiles holding it are'} suspended` : '';
+    throw new DomainError('group_protected', `${group.dn} has become protected (${finding.reason})${suspended}`, {
+      group: group.dn,
+      protectedGroup: finding.protectedDn,
+      path: finding.path,
+    });
+  }
+
+  /**
+   * What must still hold when a request is about to be granted (or a grant extended), however long
+   * it waited: the requester is active, still eligible and still linked to the same account, and
+   * the profile is active and grants exactly the groups the request copied (an admin who changed
+   * them while it waited changed what was approved: it is refused, to be asked for again).
+   */
+  async function assertStillGrantable(e: Elevation, profile: AccessProfile, kind: 'activation' | 'extension'): Promise<void> {
+    const [requester, link] = await Promise.all([store.technicians.findById(e.technicianId), store.accounts.find(e.tenantId, e.technicianId)]);
+    if (!requester || requester.status !== 'active') throw new DomainError('technician_suspended', `The requester is suspended; the ${kind === 'activation' ? 'grant cannot start' : 'grant cannot be extended'}`);
+    if (!isEligible(profile, requester)) throw new DomainError('not_eligible', 'The requester is no longer eligible for this profile');
+    if (!link || link.id !== e.accountId) throw new DomainError('no_tenant_account', 'The requester’s account in this tenant is no longer the one linked when the request was made');
+    if (profile.status !== 'active') throw new DomainError('profile_suspended', `The profile is suspended: ${profile.suspendedReason ?? ''}`);
+    const asked = new Set(e.groups.map((g) => g.guid.toLowerCase()));
+    const now = new Set(profile.groups.map((g) => g.guid.toLowerCase()));
+    if (asked.size !== now.size || [...asked].some((g) => !now.has(g))) {
+      throw new DomainError('conflict', `The profile’s groups changed after the request was made; the ${kind === 'activation' ? 'request must be made again' : 'grant cannot be extended'}`, {
+        requestedGroups: e.groups.map((g) => g.dn),
+        profileGroups: profile.groups.map((g) => g.dn),
+      });
+    }
+    if (kind === 'activation' && e.durationSeconds > profile.maxDurationSeconds) {
+      throw new DomainError('conflict', `The profile’s maximum duration was lowered to ${profile.maxDurationSeconds} seconds after the request was made; the request must be made again`);
+    }
+  }
+
+  /**
+   * What an activation reads before it writes anything, two reads at once: the account (it may have
+   * moved or been renamed since it was linked: found by GUID), and the protection of every group
+   * the elevation is about to add. Reads only.
+   */
+  async function activationReads(directory: TenantDirectory, e: Elevation) {
+    // The tenant's own protected groups (SPEC §6), for the groups' check and the account's.
+    const extra = access.protectedSids(e.tenantId);
+    const [account, groups, extraSids] = await Promise.allSettled([directory.accountByGuid(e.accountGuid), extra.then((sids) => protectionOf(directory, e.groups, sids)), extra]);
+    return { account, groups, extraSids };
+  }
+
+  /** Audits that the account of `e` may not be written to (domain/account-eligibility.ts); the error to answer with. */
+  async function refuseAccount(e: Elevation, account: DirectoryAccount, reason: string, step: EligibilityStep): Promise<DomainError> {
+    await store.transaction((tx) =>
+      auditNotEligible(tx, clock.now(), { tenantId: e.tenantId, technicianId: e.technicianId, guid: e.accountGuid, dn: account.dn, reason, step, elevationId: e.id }),
+    );
+    return new DomainError('account_not_eligible', `The linked account ${account.dn} may not be elevated: ${reason}`, { account: account.dn, reason });
   }
 
   type ActivationReads = ReturnType<typeof activationReads>;
 
+  /** A new lease for an elevation entering `activating` (README: Elevations). */
+  const newLease = (at: Date) => ({ holder: deps.random.id(), until: new Date(at.getTime() + settings.activationLeaseMs) });
+
   /**
-   * SPEC §4, in order. `ready` carries what the request already holds: the tenant, the profile,
-   * the directory and its reads (started while the request's code and intent were being recorded).
+   * Keeps the elevation's activation lease while this process works on it: renewed every third of
+   * its length. Lost when a renewal finds it taken (the reconciler judged it lapsed) or when it ran
+   * out before a renewal got through (the store did not answer): from then on this process writes
+   * nothing more to the directory, and its final move is refused, so the one undoing it is never
+   * raced by a grant completing under it.
+   */
+  function keepLease(id: string, lease: { holder: string; until: Date } | null | undefined) {
+    let heldUntil = lease?.until.getTime() ?? Infinity;
+    let lost = false;
+    let renewing = false;
+    const timer = lease
+      ? setInterval(() => {
+          if (renewing || lost) return;
+          renewing = true;
+          const until = new Date(clock.now().getTime() + settings.activationLeaseMs);
+          store.elevations
+            .renewLease(id, lease.holder, until)
+            .then(
+              (renewed) => {
+                if (renewed) heldUntil = until.getTime();
+                else lost = true;
+              },
+              (error: unknown) => log.warn({ elevationId: id, err: (error as Error).message }, 'could not renew an activation lease; retrying'),
+            )
+            .finally(() => {
+              renewing = false;
+            });
+        }, Math.max(250, Math.floor(settings.activationLeaseMs / 3)))
+      : null;
+    return {
+      holder: lease?.holder,
+      assertHeld() {
+        if (lost || clock.now().getTime() >= heldUntil) {
+          lost = true;
+          throw new DomainError('conflict', 'The activation ran past its lease and is being undone');
+        }
+      },
+      stop() {
+        if (timer) clearInterval(timer);
+      },
+    };
+  }
+
+  type LeaseKeeper = ReturnType<typeof keepLease>;
+
+  /**
+   * SPEC §4, in order, under the elevation's activation lease. `ready` carries what the request
+   * already holds: the tenant, the profile, the directory and its reads (started while the
+   * request's code and intent were being recorded).
    */
   async function activate(
     e: Elevation,
     ctx: RequestContext,
+    ready?: { tenant: TenantRecord; profile: AccessProfile; directory: TenantDirectory; reads: ActivationReads },
+  ): Promise<Elevation> {
+    const lease = keepLease(e.id, e.lease);
+    try {
+      return await activateLeased(e, ctx, lease, ready);
+    } finally {
+      lease.stop();
+    }
+  }
+
+  async function activateLeased(
+    e: Elevation,
+    ctx: RequestContext,
+    lease: LeaseKeeper,
     ready?: { tenant: TenantRecord; profile: AccessProfile; directory: TenantDirectory; reads: ActivationReads },
   ): Promise<Elevation> {
     const tenant = ready?.tenant ?? (await access.tenant(e.tenantId));
@@ -215,31 +480,20 @@ export function createElevationService(deps: {
     let steps: ActivationSteps | null = null;
     try {
       if (!profile) throw new DomainError('not_found', 'The profile no longer exists');
-      const reads = await (ready?.reads ?? activationReads(directory, e, profile));
+      const reads = await (ready?.reads ?? activationReads(directory, e));
       if (reads.account.status === 'rejected') throw reads.account.reason;
       const account = reads.account.value;
       if (!account) throw new DomainError('account_not_found', 'The linked account no longer exists in the domain');
+      if (reads.extraSids.status === 'rejected') throw reads.extraSids.reason;
+      const refusal = accountWriteRefusal(account, reads.extraSids.value);
+      if (refusal) throw await refuseAccount(e, account, refusal, 'activation');
       if (reads.groups.status === 'rejected') throw reads.groups.reason;
-      // 1. A group that has become protected suspends the profile.
-      const protectedGroup = reads.groups.value.find((g) => g.finding);
-      if (protectedGroup) {
-        const { group, finding } = protectedGroup as { group: DirectoryGroup; finding: ProtectedFinding };
-        const at = clock.now();
-        await store.transaction(async (tx) => {
-          await tx.profiles.setStatus(profile.id, 'suspended', `${group.dn} is protected: ${finding.reason}`, at);
-          await tx.audit.append(
-            { actor: 'system', action: 'profile.suspended', tenantId: e.tenantId, target: profile.id, details: { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path } },
-            at,
-          );
-        });
-        throw new DomainError('group_protected', `${group.dn} has become protected (${finding.reason}); the profile is suspended`, {
-          group: group.dn,
-          protectedGroup: finding.protectedDn,
-          path: finding.path,
-        });
-      }
+      // 1. A group about to be added that has become protected suspends the profiles holding it.
+      await refuseProtected(e.tenantId, reads.groups.value);
+      // However long it waited for approval: the requester, their link and the profile still allow it.
+      await assertStillGrantable(e, profile, 'activation');
       if (account.dn !== e.accountDn) {
-        await store.accounts.updateDn(e.accountId, account.dn, account.samAccountName, clock.now());
+        await recordAccountMove(store, clock.now(), e.accountId, account.dn, account.samAccountName);
         await store.elevations.updateAccountDn(e.id, account.dn, clock.now());
         e.accountDn = account.dn;
       }
@@ -263,6 +517,7 @@ export function createElevationService(deps: {
         groupsAdded: [],
         ttlMembership: await directory.supportsTtlMembership(),
       };
+      lease.assertHeld();
       await store.elevations.recordSteps(e.id, steps, clock.now());
 
       const activatedAt = clock.now();
@@ -296,12 +551,14 @@ export function createElevationService(deps: {
         const current = others.length && account.userWorkstations ? account.userWorkstations.split(',') : [];
         if (others.length === 0 || current.length) changes.userWorkstations = [...new Set([...current, ...profile.workstations])].join(',');
       }
+      lease.assertHeld();
       await directory.updateAccount(account.dn, changes);
       // 5. Group membership, with a time-to-live where the forest supports it; each read back
       // inside. The account's settings are read back meanwhile: both must be as written.
       const accountReadBack = directory.accountByGuid(e.accountGuid);
       const added = (async () => {
         for (const group of e.groups) {
+          lease.assertHeld();
           steps.groupsAdded.push(group.dn);
           await store.elevations.recordSteps(e.id, steps, clock.now());
           await directory.addMembers(group.dn, [account.dn], steps.ttlMembership ? e.durationSeconds : undefined);
@@ -336,6 +593,7 @@ export function createElevationService(deps: {
           ...(changes.logonHours && { logonHours: Buffer.from(changes.logonHours).toString('hex') }),
         },
         ctx,
+        lease.holder,
       );
       if (!moved) throw new DomainError('conflict', 'The elevation changed while it was being activated');
       await scheduling;
@@ -350,12 +608,54 @@ export function createElevationService(deps: {
         log.error({ elevationId: e.id, err: (undoError as Error).message }, 'undo after a failed activation did not complete');
         throw new DomainError('activation_failed', `${reason}; undoing it is not finished yet and will be retried`, { elevationId: e.id });
       }
-      await move(e, 'failed', { failureReason: reason, endedAt: clock.now() }, 'elevation.failed', 'system', { reason }, ctx);
+      // Under the lease: once the lease check has taken it over, or a kill switch has claimed it
+      // mid-activation, the other party ends the elevation; what this activation wrote is undone above.
+      if (!(await move(e, 'failed', { failureReason: reason, endedAt: clock.now() }, 'elevation.failed', 'system', { reason }, ctx, lease.holder))) {
+        const now = await store.elevations.findById(e.id);
+        throw new DomainError('conflict', `The grant was ended while it was being activated (${now?.revocationReason ?? now?.state ?? 'gone'}); what it had changed in the directory is undone`, {
+          elevationId: e.id,
+        });
+      }
       await notify({ kind: 'ended', elevationId: e.id });
-      if (error instanceof DomainError && (error.code === 'group_protected' || error.code === 'account_not_found' || error.code === 'outside_window')) {
+      if (error instanceof DomainError && passedOn.has(error.code)) {
         throw new DomainError(error.code, error.message, { ...error.details, elevationId: e.id });
       }
       throw new DomainError('activation_failed', reason, { elevationId: e.id });
+    }
+  }
+
+  /**
+   * An activation whose lease has lapsed (its process died or hung: README, Elevations), or one
+   * from before leases untouched for `stuckAfterMs`: its lease is taken over (so a process still
+   * alive that renews it in time keeps it, and one that comes back finds it gone), then what it did
+   * is undone and it ends `failed`. False when it is not lapsed or was renewed or moved meanwhile.
+   */
+  async function undoIfLapsed(listed: Elevation, now: Date): Promise<boolean> {
+    const lapsed = listed.lease ? listed.lease.until.getTime() <= now.getTime() : now.getTime() - listed.updatedAt.getTime() > settings.stuckAfterMs;
+    if (!lapsed) return false;
+    const lease = newLease(clock.now());
+    if (!(await store.elevations.takeLease(listed.id, lease.holder, lease.until, now, new Date(now.getTime() - settings.stuckAfterMs)))) return false;
+    const keeper = keepLease(listed.id, lease);
+    try {
+      // Read again under the lease: the steps as last recorded by the process that died.
+      const e = (await store.elevations.findById(listed.id)) ?? listed;
+      const tenant = await access.tenant(e.tenantId);
+      const steps = e.steps ?? { previousUserAccountControl: null, previousAccountExpires: null, enabled: false, groupsAdded: [], ttlMembership: false };
+      await undoInDirectory(e, await access.directory(tenant), steps, tenant);
+      await move(
+        { ...e, state: 'activating' },
+        'failed',
+        { failureReason: 'interrupted during activation; undone', endedAt: clock.now() },
+        'elevation.failed',
+        'system',
+        { reason: 'interrupted', undone: true },
+        systemContext,
+        lease.holder,
+      );
+      log.warn({ elevationId: e.id, tenantId: e.tenantId }, 'an activation whose lease lapsed was undone');
+      return true;
+    } finally {
+      keeper.stop();
     }
   }
 
@@ -375,6 +675,7 @@ export function createElevationService(deps: {
     // The account may have been renamed or moved during the grant: remove it under its DN of now.
     const current = await directory.accountByGuid(e.accountGuid);
     if (current && current.dn !== e.accountDn) {
+      await recordAccountMove(store, clock.now(), e.accountId, current.dn, current.samAccountName);
       await store.elevations.updateAccountDn(e.id, current.dn, clock.now());
       e = { ...e, accountDn: current.dn };
     }
@@ -384,10 +685,18 @@ export function createElevationService(deps: {
     await Promise.all(
       e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(e.tenantId, directory, g.dn, e.accountDn)),
     );
-    const accountDisabled = others.length === 0 && tenant.keepAccountsDisabled;
+    let accountDisabled = others.length === 0 && tenant.keepAccountsDisabled;
     if (others.length === 0) {
       const account = await directory.accountByGuid(e.accountGuid);
-      if (account) await directory.updateAccount(account.dn, restoredAccount(e, tenant, account));
+      // An account that may not be a tenant account (it became one of a domain controller's, a
+      // protected group's…) is never disabled or changed by Stint; its memberships are gone above.
+      const refusal = account && accountWriteRefusal(account, await access.protectedSids(e.tenantId));
+      if (account && refusal) {
+        await refuseAccount(e, account, refusal, 'revocation');
+        accountDisabled = false;
+      } else if (account) {
+        await directory.updateAccount(account.dn, restoredAccount(e, tenant, account));
+      }
     }
     const final: ElevationState = reason === 'expired' ? 'expired' : 'revoked';
     const now = clock.now();
@@ -432,21 +741,69 @@ export function createElevationService(deps: {
    * memberships while the next chunk is being claimed (the batcher merges what arrives meanwhile).
    */
   async function expireDue(now: Date, limit = 50_000): Promise<number> {
-    const due = await store.elevations.list({ states: ['active'], endsBefore: now, limit });
-    const runs: Promise<number>[] = [];
-    let claimError: unknown = null;
-    try {
-      for (let i = 0, size = firstClaimChunk; i < due.length; i += size, size = Math.min(size * 2, claimChunk)) {
-        runs.push(endTogether(await claimExpired(due.slice(i, i + size), now)));
+    return startExpiry(now, limit).done;
+  }
+
+  /**
+   * expireDue in two parts (at 'after-linger': what is due once the jobs due just after have
+   * joined, see revokeIfDue): `claimed` settles once the claims are committed, with a promise per
+   * grant claimed that settles once its memberships are confirmed gone; `done` once every grant
+   * claimed is final (accounts written, state and audit stored), answering how many ended.
+   */
+  function startExpiry(at: Date | 'after-linger', limit = 50_000): ExpiryBatch {
+    let claimedNow!: (grants: Map<string, Promise<void>>) => void;
+    let claimFailed!: (error: unknown) => void;
+    const claimed = new Promise<Map<string, Promise<void>>>((resolve, reject) => {
+      claimedNow = resolve;
+      claimFailed = reject;
+    });
+    claimed.catch(() => undefined); // heard by the jobs that joined, if any
+    const mine = new Map<string, Promise<void>>();
+    const done = (async () => {
+      if (at === 'after-linger') await sleep(expiryLingerMs);
+      const now = at === 'after-linger' ? clock.now() : at;
+      const due = await store.elevations.list({ states: ['active'], endsBefore: now, limit });
+      const runs: Promise<number>[] = [];
+      let claimError: unknown = null;
+      try {
+        for (let i = 0, size = firstClaimChunk; i < due.length; i += size, size = Math.min(size * 2, claimChunk)) {
+          const chunk = await claimExpired(due.slice(i, i + size), now);
+          for (const e of chunk) {
+            let settle!: { resolve(): void; reject(error: unknown): void };
+            const gone = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+            gone.catch(() => undefined); // heard by the job that waits for it, if any
+            membershipsGone.set(e.id, { gone, ...settle });
+            mine.set(e.id, gone);
+          }
+          runs.push(endTogether(chunk));
+        }
+      } catch (error) {
+        // What was claimed is still ended below; the rest stays `active` for its own job or the reconciler.
+        claimError = error;
       }
-    } catch (error) {
-      // What was claimed is still ended below; the rest stays `active` for its own job or the reconciler.
-      claimError = error;
-    }
-    const results = await Promise.allSettled(runs);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (claimError ?? failed) throw claimError ?? failed!.reason;
-    return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
+      claimedNow(mine);
+      if (at === 'after-linger' && mine.size > 0) {
+        await followUp(now).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not look for the next grants to end; their jobs end them'));
+      }
+      const results = await Promise.allSettled(runs);
+      const failed = results.find((r) => r.status === 'rejected');
+      if (claimError ?? failed) throw claimError ?? failed!.reason;
+      return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
+    })();
+    underWay.add(done);
+    const settled = (error: unknown) => {
+      underWay.delete(done);
+      if (error) log.warn({ err: (error as Error).message }, 'a batch of expiries did not finish; its jobs retry or the reconciler resumes what is left');
+      claimFailed(error);
+      // A grant whose memberships were never settled (its tenant could not be opened) is not gone.
+      for (const id of mine.keys()) {
+        membershipsGone.get(id)?.reject(error ?? new Error('the expiry ended before its memberships were confirmed gone'));
+        membershipsGone.delete(id);
+      }
+      membershipsSettled();
+    };
+    done.then(() => settled(null), settled);
+    return { claimed, done };
   }
 
   /** Brings the stored DN of each grant's account up to date (removals try it first; they are confirmed by GUID). */
@@ -456,6 +813,7 @@ export function createElevationService(deps: {
     for (const e of grants) {
       const dn = dns.get(e.accountGuid.toLowerCase());
       if (dn && dn !== e.accountDn) {
+        await recordAccountMove(store, clock.now(), e.accountId, dn);
         await store.elevations.updateAccountDn(e.id, dn, clock.now());
         e.accountDn = dn;
       }
@@ -484,6 +842,9 @@ export function createElevationService(deps: {
       [...byTenant.entries()].map(async ([tenantId, grants]) => {
         const tenant = await access.tenant(tenantId);
         const directory = await access.directory(tenant);
+        const extraSids = await access.protectedSids(tenantId);
+        /** Grants whose account may not be written to: left as it is (memberships still removed), audited. */
+        const untouched = new Map<string, { dn: string; reason: string }>();
         const endingIds = new Set(grants.map((g) => g.id));
         // What the technicians' other live grants still need, and who keeps no live grant at all.
         const keep = new Map<string, { groups: Set<string>; live: boolean }>(grants.map((e) => [e.technicianId, { groups: new Set<string>(), live: false }]));
@@ -502,8 +863,18 @@ export function createElevationService(deps: {
           await Promise.all(e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, member)));
           return e;
         });
-        const gone = (await Promise.allSettled(removals)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const settledRemovals = await Promise.allSettled(removals);
+        const gone = settledRemovals.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
         for (const e of gone) ending.set(e.id, 'accounts');
+        // The jobs of these grants may finish now: their memberships are confirmed gone (see revokeIfDue).
+        grants.forEach((e, i) => {
+          const outcome = settledRemovals[i]!;
+          const waiter = membershipsGone.get(e.id);
+          membershipsGone.delete(e.id);
+          if (outcome.status === 'fulfilled') waiter?.resolve();
+          else waiter?.reject(outcome.reason);
+        });
+        membershipsSettled();
         // Bookkeeping once the memberships are settled (off their path): the stored DNs of accounts
         // moved or renamed during their grant.
         await syncAccountDns(directory, gone).catch((error: unknown) => {
@@ -516,8 +887,13 @@ export function createElevationService(deps: {
           const finished = await mapLimit(gone.slice(i, i + 200), accountConcurrency, async (e) => {
             const rest = keep.get(e.technicianId)!;
             if (!rest.live) {
-              const account = await directory.accountByGuid(e.accountGuid);
-              if (account) await directory.updateAccount(account.dn, restoredAccount(e, tenant, account));
+              await afterRemovals();
+              await accountWrites(async () => {
+                const account = await directory.accountByGuid(e.accountGuid);
+                const refusal = account && accountWriteRefusal(account, extraSids);
+                if (account && refusal) untouched.set(e.id, { dn: account.dn, reason: refusal });
+                else if (account) await directory.updateAccount(account.dn, restoredAccount(e, tenant, account));
+              });
             }
             return e;
           });
@@ -539,13 +915,19 @@ export function createElevationService(deps: {
                 details: {
                   reason: e.revocationReason,
                   groups: e.groups.map((g) => g.dn),
-                  accountDisabled: !keep.get(e.technicianId)!.live && tenant.keepAccountsDisabled,
+                  accountDisabled: !keep.get(e.technicianId)!.live && tenant.keepAccountsDisabled && !untouched.has(e.id),
                   ...(e.revocationReason === 'expired' && { lagMs: endedAt.getTime() - e.endsAt!.getTime() }),
                 },
                 ...auditOrigin(ctx),
               })),
               endedAt,
             );
+            for (const e of movedNow) {
+              const refused = untouched.get(e.id);
+              if (refused) {
+                await auditNotEligible(tx, endedAt, { tenantId, technicianId: e.technicianId, guid: e.accountGuid, dn: refused.dn, reason: refused.reason, step: 'revocation', elevationId: e.id });
+              }
+            }
             return movedNow;
           });
           ended += done.length;
@@ -597,10 +979,28 @@ export function createElevationService(deps: {
     const profile = await store.profiles.findById(e.profileId);
     if (!profile) throw new DomainError('not_found', 'The profile no longer exists');
     const tenant = await access.tenant(e.tenantId);
+    assertTenantOpen(tenant);
     const target = plannedExtension(e, profile, tenant, seconds);
     const directory = await access.directory(tenant);
     const account = await directory.accountByGuid(e.accountGuid);
     if (!account) throw new DomainError('account_not_found', 'The linked account no longer exists in the domain');
+    const extraSids = await access.protectedSids(e.tenantId);
+    // An extension keeps (and, with TTL membership, adds again) the grant's groups: checked like an
+    // activation. The groups first: a group of the grant nested into a protected one also puts the
+    // account inside it, and the group is what must be refused (and its profiles suspended).
+    try {
+      await refuseProtected(e.tenantId, await protectionOf(directory, e.groups, extraSids));
+      await assertStillGrantable(e, profile, 'extension');
+    } catch (error) {
+      if (!(error instanceof DomainError) || !refusedExtension.has(error.code)) throw error;
+      const now = clock.now();
+      await store.transaction((tx) =>
+        tx.audit.append({ actor: 'system', action: 'elevation.extension_denied', tenantId: e.tenantId, target: e.id, details: { reason: error.code }, ...auditOrigin(ctx) }, now),
+      );
+      throw error;
+    }
+    const refusal = accountWriteRefusal(account, extraSids);
+    if (refusal) throw await refuseAccount(e, account, refusal, 'extension');
     const latestEnd = Math.max(target.endsAt.getTime(), ...(await othersActive(e)).map((o) => o.endsAt?.getTime() ?? 0));
     const accountExpires = toFileTime(new Date(latestEnd + settings.accountExpirySkewMs));
     // A later accountExpires first: should the store write fail, the directory errs on the side
@@ -616,6 +1016,7 @@ export function createElevationService(deps: {
     const addedSeconds = (target.endsAt.getTime() - e.endsAt!.getTime()) / 1000;
     const now = clock.now();
     await store.transaction(async (tx) => {
+      await holdTenantOpen(tx, e.tenantId);
       const changes = { endsAt: target.endsAt, windowClosesAt: target.windowClosesAt, extension: null, extendedSeconds: e.extendedSeconds + addedSeconds };
       if (!(await tx.elevations.transition(e.id, 'active', 'active', changes, now))) throw new DomainError('conflict', 'The grant ended before it could be extended');
       await tx.audit.append(
@@ -660,8 +1061,10 @@ export function createElevationService(deps: {
     if (e.decisions.some((d) => d.round === round && d.approverId === approver.id)) {
       throw new DomainError('already_decided', 'You have already decided on this request; your decision counts once');
     }
+    await assertOpen(e.tenantId);
     const from: ElevationState = round === 0 ? 'pending_approval' : 'active';
     const outcome = await deps.mfa.verifyFreshCode(approver, code, `elevation.${decision}`, ctx, async (tx, at) => {
+      await holdTenantOpen(tx, e.tenantId);
       // The lock: a no-op update of the row, guarded by its state.
       if (!(await tx.elevations.transition(id, from, from, {}, at))) throw new DomainError('approval_closed', 'The request was decided meanwhile');
       const d: Decision = { round, approverId: approver.id, decision, reason, at };
@@ -680,15 +1083,17 @@ export function createElevationService(deps: {
         await tx.elevations.transition(id, 'active', 'active', { extension: null }, at);
         await tx.audit.append({ actor: approver.id, action: 'elevation.extension_denied', tenantId: e.tenantId, target: id, details: { round }, ...auditOrigin(ctx) }, at);
       } else if (result.outcome === 'approved' && round === 0) {
-        await tx.elevations.transition(id, 'pending_approval', 'activating', {}, at);
+        const lease = newLease(at);
+        await tx.elevations.transition(id, 'pending_approval', 'activating', { lease }, at);
+        return { outcome: result.outcome, extension: current.extension, at, lease };
       } else if (result.outcome === 'approved') {
         await tx.elevations.transition(id, 'active', 'active', { extension: null }, at);
       }
-      return { outcome: result.outcome, extension: current.extension, at };
+      return { outcome: result.outcome, extension: current.extension, at, lease: null };
     });
     await notify({ kind: 'decided', elevationId: id, approverId: approver.id, decision });
     if (outcome.outcome === 'denied' && round === 0) await notify({ kind: 'ended', elevationId: id });
-    if (outcome.outcome === 'approved' && round === 0) return activate({ ...e, state: 'activating' }, ctx);
+    if (outcome.outcome === 'approved' && round === 0) return activate({ ...e, state: 'activating', lease: outcome.lease }, ctx);
     if (outcome.outcome === 'approved') return applyExtension(e, outcome.extension!.seconds, approver.id, outcome.extension!.requestedAt, ctx);
     return (await store.elevations.findById(id))!;
   }
@@ -716,13 +1121,20 @@ export function createElevationService(deps: {
     return ended;
   }
 
-  /** Claims active grants for `reason` (one transaction), then ends them through the batched path. */
+  /**
+   * Claims active grants for `reason` (one transaction), then ends them through the batched path.
+   * Grants still `activating` are claimed too: their activation then finds them gone, undoes what
+   * it wrote and never makes them active (activate's final move is guarded by the state).
+   */
   async function revokeMany(grants: Elevation[], reason: RevocationReason, actor: string, ctx: RequestContext): Promise<{ claimed: number; revoked: number }> {
-    const active = grants.filter((e) => e.state === 'active');
+    const active = grants.filter((e) => e.state === 'active' || e.state === 'activating');
     if (active.length === 0) return { claimed: 0, revoked: 0 };
     const at = clock.now();
     const claimed = await store.transaction(async (tx) => {
-      const moved = new Set(await tx.elevations.transitionMany(active.map((e) => e.id), 'active', 'revoking', { revocationReason: reason }, at));
+      const moved = new Set([
+        ...(await tx.elevations.transitionMany(active.filter((e) => e.state === 'active').map((e) => e.id), 'active', 'revoking', { revocationReason: reason }, at)),
+        ...(await tx.elevations.transitionMany(active.filter((e) => e.state === 'activating').map((e) => e.id), 'activating', 'revoking', { revocationReason: reason }, at)),
+      ]);
       const mine = active.filter((e) => moved.has(e.id)).map((e) => ({ ...e, state: 'revoking' as const, revocationReason: reason, updatedAt: at }));
       await tx.audit.appendMany(
         mine.map((e) => ({ actor, action: 'elevation.revoking' as const, tenantId: e.tenantId, target: e.id, details: { reason }, ...auditOrigin(ctx) })),
@@ -740,7 +1152,34 @@ export function createElevationService(deps: {
     }
   }
 
-  /** The kill switches' common part: pending requests withdrawn, active grants ended together. */
+  /** Withdraws requests still waiting for approval (one transaction, each audited); answers how many. */
+  async function cancelPending(pending: Elevation[], actor: string, reason: 'technician_suspended', ctx: RequestContext): Promise<number> {
+    if (pending.length === 0) return 0;
+    const at = clock.now();
+    const moved = await store.transaction(async (tx) => {
+      const ids = await tx.elevations.transitionMany(pending.map((e) => e.id), 'pending_approval', 'cancelled', { endedAt: at }, at);
+      const byId = new Map(pending.map((e) => [e.id, e]));
+      await tx.audit.appendMany(ids.map((id) => ({ actor, action: 'elevation.cancelled' as const, tenantId: byId.get(id)!.tenantId, target: id, details: { reason }, ...auditOrigin(ctx) })), at);
+      return ids;
+    });
+    await notify(...moved.map((id) => ({ kind: 'ended' as const, elevationId: id })));
+    return moved.length;
+  }
+
+  /** Freezes the tenant in `tx` with its audit event; a tenant already frozen keeps its first freeze. */
+  async function freezeIn(tx: StoreRepositories, tenantId: string, admin: TechnicianRecord, reason: string | null, via: 'kill_switch' | 'archive', at: Date, ctx: RequestContext) {
+    if (await tx.tenants.freeze(tenantId, { at, by: admin.id, reason })) {
+      await tx.audit.append({ actor: admin.id, action: 'tenant.frozen', tenantId, target: tenantId, details: { reason, via }, ...auditOrigin(ctx) }, at);
+    }
+  }
+
+  /** Everything of a (frozen) tenant ended: pending requests withdrawn, live grants ended, mid-activation ones included. */
+  async function endTenant(tenantId: string, actor: string, ctx: RequestContext) {
+    const open = await store.elevations.list({ tenantIds: [tenantId], states: ['pending_approval', 'activating', 'active'], limit: 1_000_000 });
+    return killAll(open, actor, ctx);
+  }
+
+  /** The kill switches' common part: pending requests withdrawn, live grants (active or mid-activation) ended together. */
   async function killAll(open: Elevation[], actor: string, ctx: RequestContext): Promise<{ revoked: number; cancelled: number; stillRevoking: number }> {
     const pending = open.filter((e) => e.state === 'pending_approval');
     let cancelled = 0;
@@ -798,12 +1237,16 @@ export function createElevationService(deps: {
 
   return {
     async request(technician: TechnicianRecord, input: ElevationRequestInput, ctx: RequestContext): Promise<Elevation> {
+      // SPEC §3.1, whatever session or open Slack modal it comes from (callers read the record
+      // afresh; activation checks the requester again).
+      if (technician.status !== 'active') throw new DomainError('technician_suspended', 'A suspended technician cannot request access');
       const tenant = await store.tenants.findById(input.tenantId);
       const profile = tenant ? await store.profiles.findByName(tenant.id, input.profile) : null;
       // Same answer for "no such tenant/profile" and "not yours": nothing about other tenants leaks.
       if (!tenant || !profile || !isEligible(profile, technician)) {
         throw new DomainError('not_eligible', 'You are not eligible for that profile');
       }
+      assertTenantOpen(tenant);
       if (profile.status !== 'active') throw new DomainError('profile_suspended', `The profile is suspended: ${profile.suspendedReason ?? ''}`);
       const account = await store.accounts.find(tenant.id, technician.id);
       if (!account) throw new DomainError('no_tenant_account', 'You have no linked account in this tenant; ask an admin to link it');
@@ -838,6 +1281,7 @@ export function createElevationService(deps: {
         accountGuid: account.guid,
         groups: profile.groups.map((g) => ({ dn: g.dn, guid: g.guid, name: g.name })),
         state: needsApproval ? 'pending_approval' : 'activating',
+        lease: needsApproval ? null : newLease(now),
         durationSeconds,
         justification: input.justification?.trim() || null,
         ticket: input.ticket ?? null,
@@ -864,10 +1308,11 @@ export function createElevationService(deps: {
       let ready: Parameters<typeof activate>[2];
       if (!needsApproval) {
         const directory = await access.directory(tenant);
-        ready = { tenant, profile, directory, reads: activationReads(directory, e, profile) };
+        ready = { tenant, profile, directory, reads: activationReads(directory, e) };
       }
       // A fresh TOTP code; the intent and its audit land in the same transaction as the accepted code.
       await deps.mfa.verifyFreshCode(technician, input.code, 'elevation.request', ctx, async (tx, at) => {
+        await holdTenantOpen(tx, tenant.id);
         await tx.elevations.insert(e);
         await tx.audit.append(
           {
@@ -964,11 +1409,13 @@ export function createElevationService(deps: {
       const profile = await store.profiles.findById(e.profileId);
       if (!profile || profile.status !== 'active') throw new DomainError('profile_suspended', 'The profile is suspended or gone; the grant cannot be extended');
       const tenant = await access.tenant(e.tenantId);
+      assertTenantOpen(tenant);
       const target = plannedExtension(e, profile, tenant, input.durationSeconds);
       const reapprove = profile.approval.required > 0 && profile.approval.reapproveExtensions;
       const at = clock.now();
       const round = Math.max(0, ...e.decisions.map((d) => d.round)) + 1;
       await deps.mfa.verifyFreshCode(technician, input.code, 'elevation.extend', ctx, async (tx, now) => {
+        await holdTenantOpen(tx, e.tenantId);
         if (!reapprove) return;
         const extension = { seconds: input.durationSeconds, round, requestedAt: now, deadline: new Date(now.getTime() + profile.approval.timeoutSeconds * 1000) };
         if (!(await tx.elevations.transition(id, 'active', 'active', { extension }, now))) throw new DomainError('conflict', 'The grant ended meanwhile');
@@ -1020,23 +1467,76 @@ export function createElevationService(deps: {
         );
         return ended;
       });
-      const open = await store.elevations.list({ technicianId, states: ['pending_approval', 'active'], limit: 1_000_000 });
+      const open = await store.elevations.list({ technicianId, states: ['pending_approval', 'activating', 'active'], limit: 1_000_000 });
       const result = await killAll(open, admin.id, ctx);
       await notify({ kind: 'alert', alert: 'kill_switch', subject: `technician ${target.username}`, details: { revoked: result.revoked, cancelled: result.cancelled, endedSessions } });
       return { ...result, endedSessions, suspended: true };
     },
 
-    /** Kill switch for one tenant: every pending request withdrawn, every grant in it ended. */
+    /**
+     * Kill switch for one tenant: the tenant is frozen (nothing starts there until an admin lifts
+     * it), then every pending request is withdrawn and every grant in it ended, those still being
+     * activated included. The freeze commits first: whatever starts after it is refused, whatever
+     * started before it is listed here (holdTenantOpen).
+     */
     async killTenant(admin: TechnicianRecord, tenantId: string, input: { code: string; reason?: string }, ctx: RequestContext) {
       const tenant = await store.tenants.findById(tenantId);
       if (!tenant) throw new DomainError('not_found', 'No such tenant');
       await deps.mfa.verifyFreshCode(admin, input.code, 'kill_switch.tenant', ctx, async (tx, at) => {
+        await freezeIn(tx, tenantId, admin, input.reason ?? null, 'kill_switch', at, ctx);
         await tx.audit.append({ actor: admin.id, action: 'kill_switch.tenant', tenantId, target: tenantId, details: { reason: input.reason ?? null }, ...auditOrigin(ctx) }, at);
       });
-      const open = await store.elevations.list({ tenantIds: [tenantId], states: ['pending_approval', 'active'], limit: 1_000_000 });
-      const result = await killAll(open, admin.id, ctx);
+      const result = await endTenant(tenantId, admin.id, ctx);
       await notify({ kind: 'alert', alert: 'kill_switch', subject: `tenant ${tenantId}`, details: { revoked: result.revoked, cancelled: result.cancelled } });
-      return result;
+      return { ...result, frozen: true as const };
+    },
+
+    /** Lifts a tenant's freeze (admin, fresh code); an archived tenant stays as it is. */
+    async unfreezeTenant(admin: TechnicianRecord, tenantId: string, input: { code: string }, ctx: RequestContext): Promise<TenantRecord> {
+      const tenant = await access.tenant(tenantId);
+      if (tenant.archived) throw new DomainError('tenant_archived', `Tenant ${tenantId} is archived; archiving is final`, { tenantId });
+      const frozen = tenant.frozen;
+      if (!frozen) throw new DomainError('conflict', `Tenant ${tenantId} is not frozen`, { tenantId });
+      await deps.mfa.verifyFreshCode(admin, input.code, 'tenant.unfreeze', ctx, async (tx, at) => {
+        if (!(await tx.tenants.unfreeze(tenantId, frozen.at, at))) throw new DomainError('conflict', 'The tenant changed meanwhile; look again', { tenantId });
+        await tx.audit.append(
+          { actor: admin.id, action: 'tenant.unfrozen', tenantId, target: tenantId, details: { frozenAt: frozen.at.toISOString(), frozenBy: frozen.by, frozenReason: frozen.reason }, ...auditOrigin(ctx) },
+          at,
+        );
+      });
+      return access.tenant(tenantId);
+    },
+
+    /**
+     * Archives a tenant (admin, fresh code): frozen first, then everything in it ended as by its
+     * kill switch; once nothing of it is live any more it is archived — for good: it grants no
+     * access, its directory is no longer opened, and its records stay for the audit. Should some
+     * grant not be confirmed gone yet (directory unreachable), the tenant stays frozen and the
+     * answer says so: archive it again once the reconciler has ended them.
+     */
+    async archiveTenant(admin: TechnicianRecord, tenantId: string, input: { code: string; reason?: string }, ctx: RequestContext) {
+      const tenant = await access.tenant(tenantId);
+      if (tenant.archived) throw new DomainError('tenant_archived', `Tenant ${tenantId} is already archived`, { tenantId });
+      const reason = input.reason ?? null;
+      await deps.mfa.verifyFreshCode(admin, input.code, 'tenant.archive', ctx, async (tx, at) => {
+        await freezeIn(tx, tenantId, admin, reason, 'archive', at, ctx);
+      });
+      const result = await endTenant(tenantId, admin.id, ctx);
+      const at = clock.now();
+      await store.transaction(async (tx) => {
+        const live = await tx.elevations.list({ tenantIds: [tenantId], states: ['pending_approval', ...holdingStates], limit: 1 });
+        if (live.length > 0) {
+          throw new DomainError('tenant_in_use', `Tenant ${tenantId} is frozen, but some of its grants are not confirmed ended yet; archive it again once they are`, {
+            stillRevoking: result.stillRevoking,
+          });
+        }
+        if (!(await tx.tenants.archive(tenantId, admin.id, at))) throw new DomainError('conflict', 'The tenant changed meanwhile; look again', { tenantId });
+        await tx.audit.append(
+          { actor: admin.id, action: 'tenant.archived', tenantId, target: tenantId, details: { reason, revoked: result.revoked, cancelled: result.cancelled }, ...auditOrigin(ctx) },
+          at,
+        );
+      });
+      return { tenant: await access.tenant(tenantId), revoked: result.revoked, cancelled: result.cancelled };
     },
 
     revoke,
@@ -1064,6 +1564,8 @@ export function createElevationService(deps: {
         // First run: another worker's batch claimed it and is ending it. A retry means this job's
         // own batch failed part-way: finish every expiring grant of the tenant left behind.
         if (!retry) return 'nothing';
+        // What this process's batches still have in hand is theirs to finish first.
+        await Promise.allSettled([...underWay]);
         const left = await store.elevations.list({ states: ['revoking'], tenantIds: [e.tenantId], limit: 5000 });
         await endTogether(left.filter((o) => o.revocationReason === 'expired'));
         return 'revoked';
@@ -1081,13 +1583,22 @@ export function createElevationService(deps: {
         early = e.endsAt.getTime() - clock.now().getTime();
       }
       if (early > 0) return later(e.endsAt); // a clock that stands still (tests): try again then
-      // Hundreds of jobs fall due together: the first starts the batch, the rest join it. A batch
-      // joined may have listed its grants just before this one's end: then the next batch (joined
-      // or started) takes it. A few rounds at most; the reconciler covers anything left.
-      for (let round = 0; round < 3; round++) {
-        await (expiring ??= expireDue(clock.now()).finally(() => {
-          expiring = null;
-        }));
+      // Hundreds of jobs fall due together: the first starts a batch, those due while it is claiming
+      // join it, the next after its claim starts another (its directory work overlaps the one
+      // before; the removal batcher merges their modifies per group). A batch joined may have listed
+      // its grants just before this one's end: then the next batch takes it. A job whose grant its
+      // batch claimed finishes once the memberships are confirmed gone — the batch writes the
+      // accounts and the final states after (a failure there leaves the grant `revoking`, finished
+      // by the reconciler), so that jobs do not hold the worker's slots while accounts are written.
+      // A few rounds at most; the reconciler covers anything left.
+      for (let round = 0; round < 5; round++) {
+        const batch = joinExpiry();
+        // Claimed by this batch, or by another of this process still removing it: wait for that.
+        const gone = (await batch.claimed).get(id) ?? membershipsGone.get(id)?.gone;
+        if (gone) {
+          await gone;
+          return 'revoked';
+        }
         const after = await store.elevations.findById(id);
         if (!after || after.state !== 'active' || !after.endsAt) return 'revoked';
         if (after.endsAt > clock.now()) return later(after.endsAt); // extended meanwhile
@@ -1097,19 +1608,56 @@ export function createElevationService(deps: {
 
     expireDue,
 
-    /** SPEC §7: the safety net that runs every 30 s. */
-    async reconcile(): Promise<{ expired: number; resumed: number; undone: number; rescheduled: number; overdue: number; lapsed: number; suspended: number; errors: number }> {
+    /**
+     * The cheap check run every few seconds (queue.leaseCheckIntervalSeconds): activations whose
+     * lease has lapsed are undone (README: Elevations). Answers how many.
+     */
+    async undoLapsedActivations(): Promise<number> {
       const now = clock.now();
-      const counts = { expired: 0, resumed: 0, undone: 0, rescheduled: 0, overdue: 0, lapsed: 0, suspended: 0, errors: 0 };
+      let undone = 0;
+      for (const e of await store.elevations.list({ states: ['activating'], limit: 10_000 })) {
+        try {
+          if (await undoIfLapsed(e, now)) undone++;
+        } catch (error) {
+          log.warn({ elevationId: e.id, err: (error as Error).message }, 'could not undo an activation whose lease lapsed; will retry');
+        }
+      }
+      return undone;
+    },
+
+    /** Settles once every batch of expiries this process started is over (the worker waits for it on shutdown). */
+    async idle(): Promise<void> {
+      while (underWay.size) await Promise.allSettled([...underWay]);
+      if (nextBatch) clearTimeout(nextBatch.timer);
+      nextBatch = null;
+    },
+
+    /** SPEC §7: the safety net that runs every 30 s. */
+    async reconcile(): Promise<{ expired: number; resumed: number; undone: number; rescheduled: number; overdue: number; lapsed: number; suspended: number; frozen: number; errors: number }> {
+      const now = clock.now();
+      const counts = { expired: 0, resumed: 0, undone: 0, rescheduled: 0, overdue: 0, lapsed: 0, suspended: 0, frozen: 0, errors: 0 };
       // Requests nobody decided on in time end `cancelled`; extension requests lapse.
       counts.lapsed = await endOverdueApprovals(await store.elevations.approvalsPastDeadline(now));
       // A suspended technician keeps nothing: a grant that finished activating after a kill switch
       // (or a plain suspension) is ended here.
       const suspended = new Set((await store.technicians.list()).filter((t) => t.status !== 'active').map((t) => t.id));
       if (suspended.size) {
-        const held = await store.elevations.list({ states: ['active'], limit: 100_000 });
+        const held = await store.elevations.list({ states: ['active', 'pending_approval'], limit: 100_000 });
         const result = await revokeMany(held.filter((e) => suspended.has(e.technicianId)), 'policy', 'system', systemContext);
-        counts.suspended = result.revoked;
+        // A request that slipped in while its requester was being suspended is withdrawn too.
+        const waiting = held.filter((e) => e.state === 'pending_approval' && suspended.has(e.technicianId));
+        counts.suspended = result.revoked + (await cancelPending(waiting, 'system', 'technician_suspended', systemContext));
+      }
+      // A frozen tenant keeps nothing either: what its kill switch could not reach (its process
+      // died after the freeze, or a directory did not answer) is ended here.
+      for (const tenant of (await store.tenants.list()).filter((t) => t.frozen)) {
+        try {
+          const result = await endTenant(tenant.id, 'system', systemContext);
+          counts.frozen += result.revoked + result.cancelled;
+        } catch (error) {
+          counts.errors++;
+          log.warn({ tenantId: tenant.id, err: (error as Error).message }, 'reconcile could not end everything in a frozen tenant; will retry');
+        }
       }
       const open = await store.elevations.list({ states: ['activating', 'active', 'revoking'], limit: 100_000 });
       const stuckExpiring: Elevation[] = [];
@@ -1151,12 +1699,10 @@ export function createElevationService(deps: {
             } else {
               stuckExpiring.push(e);
             }
-          } else if (e.state === 'activating' && now.getTime() - e.updatedAt.getTime() > settings.stuckAfterMs) {
-            const undone = await attempt(async () => {
-              const tenant = await access.tenant(e.tenantId);
-              const steps = e.steps ?? { previousUserAccountControl: null, previousAccountExpires: null, enabled: false, groupsAdded: [], ttlMembership: false };
-              await undoInDirectory(e, await access.directory(tenant), steps, tenant);
-              await move(e, 'failed', { failureReason: 'interrupted during activation; undone', endedAt: now }, 'elevation.failed', 'system', { reason: 'interrupted', undone: true }, systemContext);
+          } else if (e.state === 'activating') {
+            let undone = false;
+            await attempt(async () => {
+              undone = await undoIfLapsed(e, now);
             }, e);
             if (undone) counts.undone++;
           } else if (e.state === 'active' && e.endsAt && !(await jobs.isScheduled(e.id))) {
@@ -1185,7 +1731,7 @@ export function createElevationService(deps: {
         counts.errors++;
         log.warn({ err: (error as Error).message }, 'reconcile could not end every grant past its end; will retry');
       }
-      if (counts.expired + counts.resumed + counts.undone + counts.rescheduled + counts.lapsed + counts.suspended > 0) {
+      if (counts.expired + counts.resumed + counts.undone + counts.rescheduled + counts.lapsed + counts.suspended + counts.frozen > 0) {
         await store.transaction((tx) => tx.audit.append({ actor: 'system', action: 'elevation.reconciled', details: counts }, clock.now()));
       }
       return counts;
@@ -1204,7 +1750,8 @@ export function createElevationService(deps: {
         if (!tenants.has(profile.tenantId)) {
           const tenant = await store.tenants.findById(profile.tenantId);
           const linked = tenant ? await store.accounts.find(tenant.id, technician.id) : null;
-          tenants.set(profile.tenantId, tenant && linked ? { id: tenant.id, displayName: tenant.displayName, timeZone: tenant.timeZone } : null);
+          // A frozen or archived tenant offers nothing to ask for (requests there are refused).
+          tenants.set(profile.tenantId, tenant && linked && !tenant.frozen && !tenant.archived ? { id: tenant.id, displayName: tenant.displayName, timeZone: tenant.timeZone } : null);
         }
         const tenant = tenants.get(profile.tenantId);
         if (tenant) out.push({ tenant, profile });

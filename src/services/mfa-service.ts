@@ -83,6 +83,30 @@ export function createMfaService(deps: MfaServiceDeps) {
   }
 
   /**
+   * A count past the limit with no lock time (the failure that reached the limit could not write
+   * its lock, or a crash came between) is a lockout from now: every lockout has an end.
+   */
+  async function lockPastLimit(technician: TechnicianRecord, attempt: number, ctx: RequestContext): Promise<never> {
+    const now = clock.now();
+    const until = lockedUntilAfter(now, lockout);
+    const locked = await store.transaction(async (tx) => {
+      if (!(await tx.technicians.lockMfaPastLimit(technician.id, lockout.maxFailures, until, now))) return false;
+      await tx.audit.append(
+        { actor: 'system', action: 'mfa.locked', target: technician.id, details: { until: until.toISOString(), failures: attempt }, ...auditOrigin(ctx) },
+        now,
+      );
+      return true;
+    });
+    if (locked) {
+      await deps.notifications
+        .publish([{ kind: 'alert', alert: 'mfa_lockout', subject: `technician ${technician.username}`, details: { purpose: 'lockout', until: until.toISOString(), failures: attempt } }])
+        .catch((error: unknown) => deps.log.warn({ err: (error as Error).message }, 'the lockout alert could not be queued'));
+    }
+    // Not locked here: a parallel failure locked it first, or a correct code cleared the count.
+    throw lockedError(locked ? until : null);
+  }
+
+  /**
    * Checks `code` and, when it is good, records the accepted step; `onSuccess` runs in the same
    * transaction, so the change the code authorises and its audit land together, or not at all.
    */
@@ -93,17 +117,19 @@ export function createMfaService(deps: MfaServiceDeps) {
     ctx: RequestContext,
     onSuccess: (tx: StoreRepositories, at: Date) => Promise<T>,
   ): Promise<T> {
-    if (technician.totpSecretSealed === null) {
+    const sealed = technician.totpSecretSealed;
+    if (sealed === null) {
       throw new DomainError('mfa_not_enrolled', 'No authenticator is enrolled for this technician');
     }
     const now = clock.now();
+    // Opened before the attempt is counted: a secret that cannot be opened is not a wrong code.
+    const secret = await secrets.open(sealed, totpSecretContext(technician.id));
     // The attempt is counted before the code is looked at, so parallel guesses each use a slot.
     const attempt = await store.technicians.countMfaAttempt(technician.id, now);
     if (attempt === null) throw lockedError(technician.mfaLockedUntil);
-    if (!mayCheckAttempt(attempt, lockout)) throw lockedError(null);
+    if (!mayCheckAttempt(attempt, lockout)) return lockPastLimit(technician, attempt, ctx);
     if (!isWellFormedTotpCode(code)) return recordFailure(technician, attempt, 'wrong_code', purpose, ctx);
 
-    const secret = await secrets.open(technician.totpSecretSealed, totpSecretContext(technician.id));
     const match = await totp.match(secret, code, now);
     if (match === null) return recordFailure(technician, attempt, 'wrong_code', purpose, ctx);
     if (isReplay(technician.totpLastStep, match.step)) return recordFailure(technician, attempt, 'replay', purpose, ctx);
@@ -111,8 +137,9 @@ export function createMfaService(deps: MfaServiceDeps) {
     const replayedConcurrently = Symbol('replay');
     const result = await store
       .transaction(async (tx) => {
-        // Conditional update: of two requests racing with the same code, only one gets here.
-        if (!(await tx.technicians.acceptTotpStep(technician.id, match.step, now))) throw replayedConcurrently;
+        // Conditional update: of two requests racing with the same code, only one gets here, and
+        // only while the secret is still the one checked (a racing enrolment may have replaced it).
+        if (!(await tx.technicians.acceptTotpStep(technician.id, match.step, now, sealed))) throw replayedConcurrently;
         await tx.audit.append(
           { actor: technician.id, action: 'mfa.verify.succeeded', target: technician.id, details: { purpose }, ...auditOrigin(ctx) },
           now,
@@ -125,8 +152,12 @@ export function createMfaService(deps: MfaServiceDeps) {
         }
         return { value: await onSuccess(tx, now) };
       })
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
         if (error === replayedConcurrently) return null;
+        // The code was right: it never counts as a failure, even when the change it authorised failed.
+        await store.technicians
+          .clearMfaFailures(technician.id, now)
+          .catch((clearError: unknown) => deps.log.warn({ err: (clearError as Error).message }, 'the MFA failure count could not be cleared'));
         throw error;
       });
     if (result === null) return recordFailure(technician, attempt, 'replay', purpose, ctx);

@@ -1,5 +1,6 @@
 // The ports through which use cases reach the world. Adapters implement them; only
 // src/container.ts knows which adapter stands behind which port.
+import type { AccountEligibilityFacts } from '../domain/account-eligibility.ts';
 import type { Decision } from '../domain/approval.ts';
 import type { AuditEvent, AuditEventInput, AuditAction } from '../domain/audit.ts';
 import type { DecodedLine, ExportRecord, LineChunkResult } from '../domain/audit-export.ts';
@@ -66,8 +67,11 @@ export interface TechnicianRepository {
   list(): Promise<TechnicianRecord[]>;
   update(id: string, patch: TechnicianPatch, at: Date): Promise<void>;
   countActiveAdmins(): Promise<number>;
-  /** Stores a new, unconfirmed TOTP secret (enrolment started). */
-  setPendingTotpSecret(id: string, sealed: string, at: Date): Promise<void>;
+  /**
+   * Stores a new, unconfirmed TOTP secret (enrolment started), only while no enrolment is
+   * confirmed: a racing enrolment never overwrites a confirmed secret. False when one is.
+   */
+  setPendingTotpSecret(id: string, sealed: string, at: Date): Promise<boolean>;
   /** Marks a stored secret as enrolled without a first code (the demo's pre-enrolled technician). */
   confirmTotp(id: string, at: Date): Promise<void>;
   /** Clears the TOTP enrolment (admin reset). */
@@ -75,9 +79,11 @@ export interface TechnicianRepository {
   /**
    * Accepts a TOTP step atomically: succeeds only if `step` is later than the last accepted one,
    * so two concurrent requests with the same code cannot both pass. Resets the failure count and
-   * confirms a pending enrolment. Returns false on replay.
+   * confirms a pending enrolment. Only while the stored secret is still `sealed`, the one the
+   * code was checked against (an enrolment may have replaced it meanwhile). Returns false on
+   * replay or a replaced secret.
    */
-  acceptTotpStep(id: string, step: number, at: Date): Promise<boolean>;
+  acceptTotpStep(id: string, step: number, at: Date, sealed: string): Promise<boolean>;
   /**
    * Counts an MFA attempt before the code is checked, atomically, so parallel guesses cannot share
    * one slot. Returns the consecutive-attempt count including this one, or null while locked.
@@ -85,6 +91,10 @@ export interface TechnicianRepository {
    */
   countMfaAttempt(id: string, at: Date): Promise<number | null>;
   lockMfa(id: string, until: Date, at: Date): Promise<void>;
+  /** Locks until `until` only while the count is past `maxFailures` and no lock is running; false otherwise. */
+  lockMfaPastLimit(id: string, maxFailures: number, until: Date, at: Date): Promise<boolean>;
+  /** A correct code whose change failed: the count goes back to 0 (a running lock stays). */
+  clearMfaFailures(id: string, at: Date): Promise<void>;
   /** Every sealed TOTP secret, for master-key rotation. */
   listSealedTotpSecrets(): Promise<Array<{ id: string; sealed: string }>>;
   replaceSealedTotpSecret(id: string, sealed: string): Promise<void>;
@@ -129,11 +139,22 @@ export interface TenantPatch {
 }
 
 export interface TenantRepository {
-  insert(tenant: Omit<TenantRecord, 'createdAt' | 'updatedAt'>, at: Date): Promise<void>;
+  insert(tenant: Omit<TenantRecord, 'createdAt' | 'updatedAt' | 'frozen' | 'archived'>, at: Date): Promise<void>;
   findById(id: string): Promise<TenantRecord | null>;
   list(): Promise<TenantRecord[]>;
   update(id: string, patch: TenantPatch, at: Date): Promise<void>;
   delete(id: string): Promise<void>;
+  /**
+   * In a transaction: true while the tenant is neither frozen nor archived, holding its row until
+   * the transaction ends, so nothing is started in a tenant whose kill switch commits meanwhile.
+   */
+  holdOpen(id: string): Promise<boolean>;
+  /** Freezes the tenant; false if it already was (the first freeze stays). */
+  freeze(id: string, freeze: { at: Date; by: string; reason: string | null }): Promise<boolean>;
+  /** Lifts the freeze set at `frozenAt` (not a later one); never on an archived tenant. */
+  unfreeze(id: string, frozenAt: Date, at: Date): Promise<boolean>;
+  /** Archives a frozen tenant, once; false otherwise. */
+  archive(id: string, by: string, at: Date): Promise<boolean>;
   listSealedBindPasswords(): Promise<Array<{ id: string; sealed: string }>>;
   replaceSealedBindPassword(id: string, sealed: string): Promise<void>;
 }
@@ -225,6 +246,24 @@ export interface TenantAccountRepository {
   countForTenant(tenantId: string): Promise<number>;
 }
 
+/** A group a tenant added to the protected list (SPEC §6), as it was when picked from the directory. */
+export interface TenantProtectedGroup {
+  tenantId: string;
+  guid: string;
+  sid: string;
+  dn: string;
+  name: string;
+  addedAt: Date;
+}
+
+export interface TenantProtectedGroupRepository {
+  listForTenant(tenantId: string): Promise<TenantProtectedGroup[]>;
+  /** False if the tenant already protects that group. */
+  add(group: TenantProtectedGroup): Promise<boolean>;
+  /** False if it was not on the list. */
+  remove(tenantId: string, guid: string): Promise<boolean>;
+}
+
 export type NewAccessProfile = Omit<AccessProfile, 'createdAt' | 'updatedAt' | 'status' | 'suspendedReason'>;
 
 export interface ProfileRepository {
@@ -296,6 +335,14 @@ export interface Elevation {
   decisions: Decision[];
   /** The risk score and its reasons at request time (SPEC §8); null for requests from before risk scoring. */
   risk: RiskAssessment | null;
+  /** While `activating`: the lease of the process doing it (renewed while it works); null otherwise. */
+  lease?: ActivationLease | null;
+}
+
+/** Who is activating an elevation, and until when unless renewed (README: Elevations). */
+export interface ActivationLease {
+  holder: string;
+  until: Date;
 }
 
 export interface PendingExtension {
@@ -337,9 +384,18 @@ export interface ElevationRepository {
     id: string,
     from: ElevationState,
     to: ElevationState,
-    changes: Partial<Pick<Elevation, 'activatedAt' | 'endsAt' | 'endedAt' | 'revocationReason' | 'failureReason' | 'steps' | 'windowClosesAt' | 'extension' | 'extendedSeconds'>>,
+    changes: Partial<Pick<Elevation, 'activatedAt' | 'endsAt' | 'endedAt' | 'revocationReason' | 'failureReason' | 'steps' | 'windowClosesAt' | 'extension' | 'extendedSeconds' | 'lease'>>,
     at: Date,
+    /** Only while this holder holds the activation's lease. Leaving `activating` clears the lease. */
+    leaseHolder?: string,
   ): Promise<boolean>;
+  /** Extends the lease to `until` while `holder` holds it and the elevation is still `activating`; false otherwise. */
+  renewLease(id: string, holder: string, until: Date): Promise<boolean>;
+  /**
+   * Takes the lease of an `activating` elevation whose lease ended by `lapsedBy` (or, with no lease
+   * recorded, that was last touched before `staleBefore`); false when it was renewed or moved meanwhile.
+   */
+  takeLease(id: string, holder: string, until: Date, lapsedBy: Date, staleBefore: Date): Promise<boolean>;
   /** Records an approver's decision; false when that approver already decided in that round. */
   addDecision(elevationId: string, decision: Decision): Promise<boolean>;
   /** Requests still waiting for approval at `at` whose deadline has passed, and active grants whose extension request has. */
@@ -465,6 +521,7 @@ export interface StoreRepositories {
   /** The keys that sign audit checkpoints and export manifests: apart from the token keys, never dropped. */
   auditKeys: SigningKeyRepository;
   accounts: TenantAccountRepository;
+  protectedGroups: TenantProtectedGroupRepository;
   profiles: ProfileRepository;
   elevations: ElevationRepository;
   siemCursors: SiemCursorRepository;
@@ -476,8 +533,8 @@ export interface Store extends StoreRepositories {
   /** Runs `work` in one transaction: all of its writes (audit included) land, or none do. */
   transaction<T>(work: (tx: StoreRepositories) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
-  /** Takes the audit chain's write lock and rolls back: proves an append could land now. */
-  probeAuditWritable(): Promise<void>;
+  /** Fails unless the store accepts writes now (not a read-only standby, not a read-only file); takes no lock. */
+  probeWritable(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -638,6 +695,8 @@ export interface DirectoryAccount {
   lastLogonTimestamp: string | null;
   /** The RID of the account's primary group (primaryGroupID), which memberOf never shows. */
   primaryGroupId?: number | null;
+  /** What decides whether it may be a tenant account (domain/account-eligibility.ts); tokenGroups on reads by GUID. */
+  eligibility?: AccountEligibilityFacts;
 }
 
 export interface DirectoryGroup {
@@ -670,7 +729,11 @@ export interface TenantDirectory {
   groupByGuid(guid: string): Promise<DirectoryGroup | null>;
   /** Groups whose name (cn or sAMAccountName) contains `text` (empty: any), at most `limit`, by name. */
   searchGroups(text: string, limit: number): Promise<{ groups: DirectoryGroup[]; truncated: boolean }>;
-  /** The group is protected itself, or nested at any depth inside a protected group (SPEC §6). */
+  /**
+   * The group is protected itself, or nested at any depth inside a protected group (SPEC §6). The
+   * groups that contain it are searched from the domain's root (rootDSE defaultNamingContext),
+   * whatever the tenant's base DN, so Domain Admins is seen from a base DN below the root.
+   */
   findProtection(group: DirectoryGroup, extra: readonly string[]): Promise<ProtectedFinding | null>;
   updateAccount(dn: string, changes: AccountChanges): Promise<void>;
   /** Adds (already present counts), then reads back; throws if any is missing. */

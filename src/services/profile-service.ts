@@ -34,7 +34,7 @@ export const profileInputSchema = z.strictObject({
   windows: z.array(z.strictObject({ days: z.array(z.number().int().min(0).max(6)).min(1).max(7), start: hhmm, end: hhmm })).max(20).optional(),
   workstations: z.array(z.string().min(1).max(15)).max(64).optional(),
   requireJustification: z.boolean().optional(),
-  ticketPattern: z.string().min(1).max(200).nullable().optional(),
+  ticketPattern: z.string().min(1).max(200).nullable().optional().describe('A regular expression the whole ticket must match; refused unless it provably runs in linear time (no nested or overlapping repetition)'),
 });
 export type ProfileInput = z.infer<typeof profileInputSchema>;
 
@@ -83,10 +83,11 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
 
   async function resolveGroups(tenantId: string, directory: TenantDirectory, dns: string[], actor: string, ctx: RequestContext): Promise<ProfileGroup[]> {
     const groups: ProfileGroup[] = [];
+    const extra = await deps.access.protectedSids(tenantId);
     for (const dn of [...new Set(dns)]) {
       const group = await directory.groupByDn(dn);
       if (!group) throw new DomainError('group_not_found', `No group ${dn} in the tenant's domain`, { group: dn });
-      const finding = await directory.findProtection(group, []);
+      const finding = await directory.findProtection(group, extra);
       if (finding) {
         const details = { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path };
         await store.transaction((tx) =>
@@ -156,10 +157,11 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
      */
     async searchGroups(tenantId: string, text: string, limit: number): Promise<{ groups: GroupChoice[]; truncated: boolean }> {
       const directory = await deps.access.directory(await deps.access.tenant(tenantId));
+      const extra = await deps.access.protectedSids(tenantId);
       const found = await directory.searchGroups(text, limit);
       const groups = await Promise.all(
         found.groups.map(async (group): Promise<GroupChoice> => {
-          const finding = await directory.findProtection(group, []);
+          const finding = await directory.findProtection(group, extra);
           return {
             dn: group.dn,
             guid: group.guid,

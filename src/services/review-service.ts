@@ -11,6 +11,7 @@ import type { ElevationState } from '../domain/elevation.ts';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import type { ProfileGroup } from '../domain/profile.ts';
 import { accountFindings, bySeverity, countBySeverity, findingsDigest, isProtectedUsers, protectedMembership, type ReviewFinding, type ReviewStatus } from '../domain/review.ts';
+import { accountWriteRefusal, auditNotEligible, recordAccountMove } from './account-service.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import type { MfaService } from './mfa-service.ts';
 import type {
@@ -90,7 +91,7 @@ export function createReviewService(deps: {
   }
 
   /** Profiles: already suspended ones are reported; a group that has become protected suspends its profile now (SPEC §6). */
-  async function profileFindings(tenant: TenantRecord, directory: TenantDirectory, findings: ReviewFinding[]): Promise<ProfileGroup[]> {
+  async function profileFindings(tenant: TenantRecord, directory: TenantDirectory, findings: ReviewFinding[], extra: readonly string[]): Promise<ProfileGroup[]> {
     const profiles = await store.profiles.listForTenant(tenant.id);
     for (const profile of profiles) {
       let reason = profile.status === 'suspended' ? (profile.suspendedReason ?? 'suspended') : null;
@@ -98,7 +99,7 @@ export function createReviewService(deps: {
         for (const stored of profile.groups) {
           const group = await directory.groupByGuid(stored.guid);
           if (!group) continue;
-          const finding = await directory.findProtection(group, []);
+          const finding = await directory.findProtection(group, extra);
           if (!finding) continue;
           reason = `${group.dn} is protected: ${finding.reason}`;
           const at = clock.now();
@@ -163,11 +164,26 @@ export function createReviewService(deps: {
   }
 
   /** Disables an inactive account (read back), unless a grant went live meanwhile; audited. */
-  async function disableInactive(tenant: TenantRecord, directory: TenantDirectory, account: TenantAccount, review: Review, username: string): Promise<'disabled' | 'disable_skipped' | 'disable_failed'> {
+  async function disableInactive(
+    tenant: TenantRecord,
+    directory: TenantDirectory,
+    account: TenantAccount,
+    review: Review,
+    username: string,
+    extra: readonly string[],
+  ): Promise<'disabled' | 'disable_skipped' | 'disable_failed' | 'not_eligible'> {
     try {
       if ((await store.elevations.holding(tenant.id, account.technicianId, '')).length > 0) return 'disable_skipped';
       const current = await directory.accountByGuid(account.guid);
       if (!current) return 'disable_failed';
+      // Never written to: an account that may not be a tenant account (domain/account-eligibility.ts).
+      const refusal = accountWriteRefusal(current, extra);
+      if (refusal) {
+        await store.transaction((tx) =>
+          auditNotEligible(tx, clock.now(), { tenantId: tenant.id, technicianId: account.technicianId, guid: account.guid, dn: current.dn, reason: refusal, step: 'review_disable' }),
+        );
+        return 'not_eligible';
+      }
       await directory.updateAccount(current.dn, { userAccountControl: withAccountEnabled(current.userAccountControl, false) });
       const after = await directory.accountByGuid(account.guid);
       if (!after || isAccountEnabled(after.userAccountControl)) return 'disable_failed';
@@ -191,7 +207,7 @@ export function createReviewService(deps: {
     }
   }
 
-  async function accountFindingsFor(tenant: TenantRecord, directory: TenantDirectory, review: Review, accounts: TenantAccount[], live: Elevation[], findings: ReviewFinding[]) {
+  async function accountFindingsFor(tenant: TenantRecord, directory: TenantDirectory, review: Review, accounts: TenantAccount[], live: Elevation[], findings: ReviewFinding[], extra: readonly string[]) {
     const liveTechnicians = new Set(live.map((e) => e.technicianId));
     const now = clock.now();
     for (const account of accounts) {
@@ -210,6 +226,7 @@ export function createReviewService(deps: {
         });
         continue;
       }
+      if (found.dn !== account.dn) await recordAccountMove(store, clock.now(), account.id, found.dn, found.samAccountName);
       const { direct, groups } = await directory.accountGroups(found.dn);
       const result = accountFindings(
         {
@@ -220,14 +237,14 @@ export function createReviewService(deps: {
           lastLogonTimestamp: found.lastLogonTimestamp,
           lastElevationAt: await lastElevationAt(tenant.id, account.technicianId),
           hasLiveGrant: liveTechnicians.has(account.technicianId),
-          protectedMembership: protectedMembership(direct, groups, found.primaryGroupId ?? null),
+          protectedMembership: protectedMembership(direct, groups, found.primaryGroupId ?? null, extra),
           inProtectedUsers: groups.some(isProtectedUsers),
         },
         tenant,
         now,
       );
       if (result.disable) {
-        const outcome = await disableInactive(tenant, directory, account, review, username);
+        const outcome = await disableInactive(tenant, directory, account, review, username, extra);
         for (const f of result.findings) if (f.kind === 'inactive_account') f.action = outcome;
       }
       findings.push(...result.findings);
@@ -240,7 +257,8 @@ export function createReviewService(deps: {
     try {
       const directory = await deps.access.directory(tenant);
       await directory.ping();
-      const groups = await profileFindings(tenant, directory, findings);
+      const extra = await deps.access.protectedSids(tenant.id);
+      const groups = await profileFindings(tenant, directory, findings, extra);
       const accounts = await store.accounts.listForTenant(tenant.id);
       const dns = accounts.length ? await directory.accountDnsByGuid(accounts.map((a) => a.guid)) : new Map<string, string>();
       const byDn = new Map<string, TenantAccount>();
@@ -251,7 +269,7 @@ export function createReviewService(deps: {
       // Grants are read after the members' accounts and again per part, as drift does: a grant
       // being activated writes its state before it touches the directory.
       await memberFindings(directory, groups, byDn, await liveGrants(tenant.id), findings);
-      await accountFindingsFor(tenant, directory, review, accounts, await liveGrants(tenant.id), findings);
+      await accountFindingsFor(tenant, directory, review, accounts, await liveGrants(tenant.id), findings, extra);
       return { status: 'completed', findings };
     } catch (error) {
       if (!isDomainError(error) || !directoryFailures.has(error.code)) throw error;
@@ -309,7 +327,8 @@ export function createReviewService(deps: {
      * (Redis unreachable), the review stays `queued` and resumeWaiting queues it again.
      */
     async request(tenantId: string, actor: string, ctx: RequestContext): Promise<Review> {
-      await deps.access.tenant(tenantId);
+      const tenant = await deps.access.tenant(tenantId);
+      if (tenant.archived) throw new DomainError('tenant_archived', `Tenant ${tenantId} is archived; it has no reviews any more`, { tenantId });
       const review = await create(tenantId, 'on_demand', actor, null, ctx);
       await deps.jobs.enqueue(review.id).catch((error: unknown) => {
         log.warn({ reviewId: review.id, err: (error as Error).message }, 'the review could not be queued yet; the reconciler queues it again');
@@ -336,7 +355,8 @@ export function createReviewService(deps: {
 
     /** The tenant's scheduled run; a retried job resumes the review its first try created. */
     async runScheduled(tenantId: string, scheduleKey: string) {
-      if (!(await store.tenants.findById(tenantId))) return { status: 'skipped' as const, findings: 0 };
+      const tenant = await store.tenants.findById(tenantId);
+      if (!tenant || tenant.archived) return { status: 'skipped' as const, findings: 0 };
       const existing = await store.reviews.findByScheduleKey(scheduleKey);
       const review = existing ?? (await create(tenantId, 'scheduled', null, scheduleKey, systemContext));
       return run(review.id);

@@ -233,6 +233,8 @@ export function createSlackService(deps: {
     const profile = tenant ? await store.profiles.findByName(tenant.id, command.profile) : null;
     // The same answer for "no such tenant/profile" and "not yours", as the API gives.
     if (!tenant || !profile || !isEligible(profile, technician)) return ephemeral('You are not eligible for that profile.');
+    if (tenant.archived) return ephemeral(`*${escape(tenant.id)}* is archived: it grants no access.`);
+    if (tenant.frozen) return ephemeral(`*${escape(tenant.id)}* is frozen by its kill switch: nothing can be requested there until an admin lifts the freeze.`);
     const state: ModalState = { k: 'request', tenant: tenant.id, profile: profile.name, ...(command.durationSeconds !== undefined && { durationSeconds: command.durationSeconds }) };
     const view = requestModal(
       {

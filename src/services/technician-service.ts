@@ -4,13 +4,16 @@ import { DomainError } from '../domain/errors.ts';
 import { hasRole, type Role } from '../domain/roles.ts';
 import { usernamePattern, type IdentitySourceKind, type Technician, type TechnicianStatus } from '../domain/technician.ts';
 import { auditOrigin, type Actor, type RequestContext } from './context.ts';
-import type { Clock, PasswordHasher, RandomSource, Store, TechnicianPatch, TechnicianRecord } from './ports.ts';
+import type { Clock, EventLog, Notifications, PasswordHasher, RandomSource, Store, StoreRepositories, TechnicianPatch, TechnicianRecord } from './ports.ts';
 
 export interface TechnicianServiceDeps {
   store: Store;
   clock: Clock;
   hasher: PasswordHasher;
   random: RandomSource;
+  /** Requests withdrawn by a suspension are announced (Slack's approval messages are closed). */
+  notifications: Notifications;
+  log: EventLog;
 }
 
 export interface NewTechnicianInput {
@@ -68,6 +71,30 @@ export type TechnicianService = ReturnType<typeof createTechnicianService>;
 
 export function createTechnicianService(deps: TechnicianServiceDeps) {
   const { store, clock } = deps;
+
+  /**
+   * A suspended technician keeps nothing pending (SPEC §3.1): their requests waiting for approval
+   * are withdrawn and their extension requests dropped, each audited, in the suspension's own
+   * transaction (activation checks the requester again, should a decision race with it).
+   */
+  async function withdrawPending(tx: StoreRepositories, technicianId: string, actor: ActorId, ctx: RequestContext, at: Date): Promise<string[]> {
+    const open = await tx.elevations.list({ technicianId, states: ['pending_approval', 'active'], limit: 100_000 });
+    const waiting = open.filter((e) => e.state === 'pending_approval');
+    const cancelled = await tx.elevations.transitionMany(waiting.map((e) => e.id), 'pending_approval', 'cancelled', { endedAt: at }, at);
+    const tenantOf = new Map(open.map((e) => [e.id, e.tenantId]));
+    await tx.audit.appendMany(
+      cancelled.map((target) => ({ actor, action: 'elevation.cancelled' as const, tenantId: tenantOf.get(target)!, target, details: { reason: 'technician_suspended' }, ...auditOrigin(ctx) })),
+      at,
+    );
+    for (const e of open.filter((o) => o.state === 'active' && o.extension)) {
+      if (!(await tx.elevations.transition(e.id, 'active', 'active', { extension: null }, at))) continue;
+      await tx.audit.append(
+        { actor, action: 'elevation.extension_denied', tenantId: e.tenantId, target: e.id, details: { round: e.extension!.round, reason: 'technician_suspended' }, ...auditOrigin(ctx) },
+        at,
+      );
+    }
+    return cancelled;
+  }
 
   async function mustFind(id: string): Promise<TechnicianRecord> {
     const technician = await store.technicians.findById(id);
@@ -162,22 +189,29 @@ export function createTechnicianService(deps: TechnicianServiceDeps) {
       }
       const suspending = input.status === 'suspended' && before.status !== 'suspended';
       const reactivating = input.status === 'active' && before.status === 'suspended';
-      await store.transaction(async (tx) => {
+      const withdrawn = await store.transaction(async (tx) => {
         await tx.technicians.update(id, patch, now);
         let endedSessions = 0;
         if (suspending) endedSessions = await tx.sessions.revokeAllForTechnician(id, now);
+        const cancelled = suspending ? await withdrawPending(tx, id, actor, ctx, now) : [];
         const changed = Object.keys(input).filter((k) => input[k as keyof TechnicianUpdateInput] !== undefined);
         await tx.audit.append(
           {
             actor,
             action: suspending ? 'technician.suspended' : reactivating ? 'technician.reactivated' : 'technician.updated',
             target: id,
-            details: { changed, ...(input.roles && { roles: patch.roles }), ...(suspending && { endedSessions }) },
+            details: { changed, ...(input.roles && { roles: patch.roles }), ...(suspending && { endedSessions, cancelledRequests: cancelled.length }) },
             ...auditOrigin(ctx),
           },
           now,
         );
+        return cancelled;
       });
+      if (withdrawn.length) {
+        await deps.notifications
+          .publish(withdrawn.map((elevationId) => ({ kind: 'ended' as const, elevationId })))
+          .catch((error: unknown) => deps.log.warn({ err: (error as Error).message }, 'the withdrawn requests could not be announced'));
+      }
       return mustFind(id);
     },
 

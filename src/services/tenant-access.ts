@@ -6,6 +6,8 @@ import { bindPasswordContext } from './tenant-service.ts';
 export interface TenantAccess {
   tenant(id: string): Promise<TenantRecord>;
   directory(tenant: TenantRecord): Promise<TenantDirectory>;
+  /** The SIDs of the groups the tenant added to the protected list (SPEC §6), for every protection check. */
+  protectedSids(tenantId: string): Promise<string[]>;
 }
 
 export function createTenantAccess(deps: { store: Store; secrets: SecretBox; directory: DirectoryGateway }): TenantAccess {
@@ -16,7 +18,13 @@ export function createTenantAccess(deps: { store: Store; secrets: SecretBox; dir
       return tenant;
     },
     async directory(tenant) {
+      // An archived tenant's directory is never opened again: nothing of it is live any more (an
+      // archive waits until every grant is confirmed ended), so nothing needs it.
+      if (tenant.archived) throw new DomainError('tenant_archived', `Tenant ${tenant.id} is archived; its directory is no longer used`, { tenantId: tenant.id });
       return deps.directory.forTenant(tenant, await deps.secrets.open(tenant.bindPasswordSealed, bindPasswordContext(tenant.id)));
+    },
+    async protectedSids(tenantId) {
+      return (await deps.store.protectedGroups.listForTenant(tenantId)).map((g) => g.sid);
     },
   };
 }

@@ -4,7 +4,7 @@
 import { DomainError } from '../domain/errors.ts';
 import { defaultInactiveDays, defaultReviewSchedule, inactiveDaysRange, reviewScheduleProblem } from '../domain/review.ts';
 import { defaultRiskThreshold, isValidRiskThreshold, riskThresholdRange } from '../domain/risk.ts';
-import { assertDirectoryUrlAllowed, isValidTimeZone, tenantIdPattern, type DirectoryConnection, type DriftMode, type Tenant } from '../domain/tenant.ts';
+import { assertDirectoryUrlAllowed, changesPasswordEndpoint, isValidTimeZone, tenantIdPattern, type DirectoryConnection, type DriftMode, type Tenant } from '../domain/tenant.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
 import type { Clock, DirectoryProbe, EventLog, ReviewSchedules, SecretBox, Store, TenantPatch, TenantRecord } from './ports.ts';
 
@@ -61,6 +61,8 @@ export function presentTenant(t: TenantRecord): Tenant {
     inactiveDays: t.inactiveDays,
     disableInactive: t.disableInactive,
     riskThreshold: t.riskThreshold,
+    frozen: t.frozen && { ...t.frozen },
+    archived: t.archived && { ...t.archived },
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
@@ -162,6 +164,7 @@ export function createTenantService(deps: TenantServiceDeps) {
 
     async update(id: string, input: TenantUpdateInput, actor: string, ctx: RequestContext) {
       const before = await mustFind(id);
+      if (before.archived) throw new DomainError('tenant_archived', `Tenant ${id} is archived; it can no longer be changed`, { tenantId: id });
       if (input.timeZone !== undefined) assertTimeZone(input.timeZone);
       assertReviewSettings(input, input.timeZone ?? before.timeZone);
       assertRiskThreshold(input.riskThreshold);
@@ -181,6 +184,11 @@ export function createTenantService(deps: TenantServiceDeps) {
         const { bindPassword, ...changes } = input.directory;
         const connection: DirectoryConnection = { ...before.directory, ...changes };
         assertDirectoryUrlAllowed(connection.url, deps.production);
+        if (bindPassword === undefined && changesPasswordEndpoint(before.directory, connection)) {
+          throw new DomainError('password_required', 'A new directory URL, CA certificate or bind DN needs the bind password again', {
+            field: 'directory.bindPassword',
+          });
+        }
         const password = bindPassword ?? (await secrets.open(before.bindPasswordSealed, bindPasswordContext(id)));
         probe = await deps.directory.check(connection, password);
         patch.directory = connection;
@@ -206,6 +214,7 @@ export function createTenantService(deps: TenantServiceDeps) {
     /** Checks the stored connection again, e.g. for an admin page. */
     async checkConnection(id: string) {
       const tenant = await mustFind(id);
+      if (tenant.archived) throw new DomainError('tenant_archived', `Tenant ${id} is archived; its directory is no longer used`, { tenantId: id });
       return deps.directory.check(tenant.directory, await secrets.open(tenant.bindPasswordSealed, bindPasswordContext(id)));
     },
 

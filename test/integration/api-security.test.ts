@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, base64url } from 'jose';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { DomainError } from '../../src/domain/errors.ts';
+import { engines, startHarness, type Harness } from '../support/harness.ts';
 import { bearer, createTechnician, login } from '../support/factories.ts';
 
 const encode = (value: unknown) => base64url.encode(JSON.stringify(value));
 
-describe('API security edges', () => {
+for (const engine of engines) describe(`API security edges (${engine})`, () => {
   let h: Harness;
   let adminToken: string;
   let technicianToken: string;
@@ -17,7 +18,7 @@ describe('API security edges', () => {
   let kid: string;
 
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({ engine });
     adminToken = (await login(h, await createTechnician(h, ['admin']))).accessToken;
     technicianToken = (await login(h, await createTechnician(h, ['technician']))).accessToken;
     const [header, payload] = technicianToken.split('.');
@@ -182,6 +183,57 @@ describe('API security edges', () => {
     assert.deepEqual(documented.sort(), mounted.sort());
     const create = response.body.paths['/api/v1/technicians'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(create.required.sort(), ['displayName', 'email', 'roles', 'username']);
+  });
+
+  it('when a Slack user id or a username another technician holds is given, then 409 and nothing changes', async () => {
+    const post = (body: Record<string, unknown>) => h.http.post('/api/v1/technicians').set(bearer(adminToken)).send(body);
+    const person = (username: string, slackUserId: string | null) => ({ username, displayName: username, email: `${username}@example.test`, roles: ['technician'], password: 'long-enough-password', slackUserId });
+    assert.equal((await post(person(`holder-${engine}`, 'U0DUPLICATE'))).status, 201);
+    const other = await post(person(`other-${engine}`, null));
+    assert.equal(other.status, 201);
+    const stored = await h.container.store.technicians.list();
+    const head = await h.container.store.audit.head();
+
+    const duplicate = await post(person(`third-${engine}`, 'U0DUPLICATE'));
+    assert.equal(duplicate.status, 409, JSON.stringify(duplicate.body));
+    assert.equal(duplicate.body.error.code, 'conflict');
+    assert.deepEqual(duplicate.body.error.details, { fields: ['slackUserId'] });
+    const patched = await h.http.patch(`/api/v1/technicians/${other.body.id}`).set(bearer(adminToken)).send({ slackUserId: 'U0DUPLICATE' });
+    assert.equal(patched.status, 409, JSON.stringify(patched.body));
+    assert.equal(patched.body.error.code, 'conflict');
+    const sameName = await post(person(`holder-${engine}`, null));
+    assert.equal(sameName.status, 409, JSON.stringify(sameName.body));
+
+    assert.deepEqual(await h.container.store.technicians.list(), stored);
+    assert.deepEqual(await h.container.store.audit.head(), head, 'a refused change left an audit event');
+  });
+
+  it('when a NUL character is in a login name, a path id, a body field, a body key or a query, then 400 and nothing changes', async () => {
+    const target = (await h.container.store.technicians.list()).find((t) => !t.roles.includes('admin'))!;
+    const head = await h.container.store.audit.head();
+    const probes = [
+      h.http.post('/api/v1/auth/login').send({ username: 'adm\u0000in', password: 'whatever-password' }),
+      h.http.get('/api/v1/technicians/abc%00def').set(bearer(adminToken)),
+      h.http.patch(`/api/v1/technicians/${target.id}`).set(bearer(adminToken)).send({ displayName: 'Eve\u0000' }),
+      h.http.patch(`/api/v1/technicians/${target.id}`).set(bearer(adminToken)).send({ ['display\u0000Name']: 'Eve' }),
+      h.http.post('/api/v1/technicians').set(bearer(adminToken)).send({ username: 'nul', displayName: 'X', email: 'x@example.test', roles: ['technician'], password: 'long-enough-password', deep: [[[{ a: '\u0000' }]]] }),
+      h.http.get('/api/v1/audit?actor=%00').set(bearer(adminToken)),
+      h.http.get('/api/v1/tenants/%00/accounts').set(bearer(adminToken)),
+    ];
+    for (const [index, response] of (await Promise.all(probes)).entries()) {
+      assert.equal(response.status, 400, `probe ${index} gave ${response.status}: ${JSON.stringify(response.body)}`);
+      assert.equal(response.body.error.code, 'validation_failed');
+    }
+    assert.equal((await h.container.store.technicians.findById(target.id))?.displayName, target.displayName);
+    assert.deepEqual(await h.container.store.audit.head(), head);
+  });
+
+  it('when a value the engine cannot hold reaches the store, then the store answers with a validation error, not a raw one', async () => {
+    const outcome = await h.container.store.technicians.findByUsername('adm\u0000in').then(
+      (found) => (found === null ? 'not found' : 'found'),
+      (error: unknown) => (error instanceof DomainError ? error.code : String(error)),
+    );
+    assert.equal(outcome, engine === 'postgres' ? 'validation_failed' : 'not found');
   });
 
   it('when login is hammered from one address, then the rate limiter answers 429', async () => {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { readApplyFile } from '../../src/cli/apply-file.ts';
 import { reviewSchedulerId } from '../../src/adapters/queue/jobs.ts';
-import { createTestOu } from '../support/directory.ts';
+import { addMember, createTestOu } from '../support/directory.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { testServices } from '../support/services.ts';
 
@@ -101,6 +101,29 @@ describe('stint apply -f', () => {
       (error: Error & { code?: string }) => error.code === 'group_protected',
     );
     assert.equal(await h.container.store.profiles.findByName('acme', 'danger'), null);
+  });
+
+  it('when the file lists the tenant’s own protected groups, then the list becomes exactly those, a profile inside one is refused, and applying again changes nothing', async () => {
+    const own = await ou.group('Apply-Tier0');
+    const other = await ou.group('Apply-Other');
+    const inner = await ou.group('Apply-Inner');
+    await addMember(acme, own, inner);
+    const first = await h.container.services.apply.apply(readApplyFile(file([profile()], { protectedGroups: [own, other] }), env));
+    assert.ok(first.updated.includes('protected groups acme'), JSON.stringify(first));
+    const listed = (await h.container.store.protectedGroups.listForTenant('acme')).map((g) => g.dn.toLowerCase()).sort();
+    assert.deepEqual(listed, [own, other].map((dn) => dn.toLowerCase()).sort());
+    const again = await h.container.services.apply.apply(readApplyFile(file([profile()], { protectedGroups: [own, other] }), env));
+    assert.ok(again.unchanged.includes('protected groups acme'), JSON.stringify(again));
+    // Narrowed to one: the other is taken off; a profile nested inside the protected one is refused.
+    await assert.rejects(
+      h.container.services.apply.apply(readApplyFile(file([profile(), profile({ name: 'inner', groups: [inner] })], { protectedGroups: [own] }), env)),
+      (error: Error & { code?: string }) => error.code === 'group_protected',
+    );
+    assert.deepEqual((await h.container.store.protectedGroups.listForTenant('acme')).map((g) => g.dn.toLowerCase()), [own.toLowerCase()]);
+    assert.equal(await h.container.store.profiles.findByName('acme', 'inner'), null);
+    // Left out of the file: the list is left as it is.
+    await h.container.services.apply.apply(readApplyFile(file([profile()]), env));
+    assert.equal((await h.container.store.protectedGroups.listForTenant('acme')).length, 1);
   });
 
   it('when the bind password variable is missing or the file is malformed, then nothing is read', () => {

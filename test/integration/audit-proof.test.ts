@@ -232,6 +232,7 @@ for (const engine of engines) {
         store: h.container.store,
         clock: h.clock,
         signer: createAuditSigner(h.container.store.auditKeys, h.container.secrets),
+        signatures: createAuditSignatureVerifier(),
         encoder: auditExportEncoder,
         forwarding: { lowestForwardedSeq: async () => 3 },
         retentionDays: 7,

@@ -8,7 +8,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { AuditEventInput } from '../../src/domain/audit.ts';
+import { sql } from 'kysely';
+import { openDatabase } from '../../src/adapters/store/index.ts';
+import { computeAuditHash, type AuditEventInput } from '../../src/domain/audit.ts';
+import { systemContext } from '../../src/services/context.ts';
 import { createTechnician, type TestTechnician } from '../support/factories.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
 import { repoRoot } from '../support/services.ts';
@@ -175,6 +178,15 @@ for (const engine of engines) {
       assert.match(run.stdout, /^BAD: line 8, seq 11: sequence_gap: /);
     });
 
+    it('when the tail of an export is cut and its manifest kept, then verify says truncated once, with the first missing seq', async () => {
+      const lines = readFileSync(file('range.ndjson'), 'utf8').trim().split('\n');
+      writeFileSync(file('cut.ndjson'), [...lines.slice(0, 15), lines[lines.length - 1]].join('\n') + '\n');
+      const run = await stint('audit', 'verify', file('cut.ndjson'), '--jwks', file('jwks.json'));
+      assert.equal(run.code, 2);
+      assert.match(run.stdout, /^BAD: line 16, seq 18: truncated: the file ends at seq 17; the manifest runs to seq 20/);
+      assert.doesNotMatch(run.stdout, /truncated: truncated/);
+    });
+
     it('when a CSV cell is changed or the keys are not the signer’s, then verify exits 2 with the reason', async () => {
       const text = readFileSync(file('acme.csv'), 'utf8');
       const row = text.split('\n').find((line) => line.startsWith('event,'))!;
@@ -223,6 +235,34 @@ for (const engine of engines) {
       assert.match(unknown.stderr, /no technician named nobody-by-this-name/);
       const audited = (await h.container.store.audit.range(1, 1000)).filter((e) => e.action === 'elevation.history_exported');
       assert.equal(audited.length, 2);
+    });
+
+    it('when the stored chain is rewritten and a checkpoint’s stored hash with it, then audit check exits 2: the checkpoint’s signature does not cover it', async () => {
+      const checkpoint = await h.container.services.audit.checkpointNow('system', systemContext);
+      assert.equal((await stint('audit', 'check')).code, 0);
+      // Rewrite event 5 and re-hash everything after it, as someone with write access to the
+      // database could; then point the stored hash of every checkpoint at the new chain.
+      const kysely = openDatabase(h.databaseUrl, h.dataDir).db;
+      try {
+        let prevHash: string | null = null;
+        for (const event of await h.container.store.audit.range(5, 100_000)) {
+          const rewritten = { ...event, actor: event.seq === 5 ? 'mallory' : event.actor, prevHash: prevHash ?? event.prevHash };
+          const { hash: _old, ...unhashed } = rewritten;
+          const hash = computeAuditHash(unhashed);
+          await sql`update audit_events set actor = ${rewritten.actor}, prev_hash = ${rewritten.prevHash}, hash = ${hash} where seq = ${event.seq}`.execute(kysely);
+          await sql`update audit_checkpoints set hash = ${hash} where seq = ${event.seq}`.execute(kysely);
+          prevHash = hash;
+        }
+        await sql`update audit_head set hash = ${prevHash}`.execute(kysely);
+      } finally {
+        await kysely.destroy();
+      }
+      const run = await stint('audit', 'check');
+      assert.equal(run.code, 2, run.stdout);
+      const report = JSON.parse(run.stdout) as { firstBreak: { seq: number; reason: string } | null };
+      const first = (await h.container.store.audit.listCheckpoints(1000)).map((c) => c.seq).filter((seq) => seq >= 5).sort((a, b) => a - b)[0];
+      assert.ok(first !== undefined && first <= checkpoint.seq);
+      assert.deepEqual([report.firstBreak?.seq, report.firstBreak?.reason], [first, 'checkpoint_invalid']);
     });
 
     it('when every command above has run, then none printed a secret', () => {

@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { runningClock } from '../support/clock.ts';
 import { addMember, createTestOu, membersOf } from '../support/directory.ts';
+import { holdDirectory } from '../support/directory-hold.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { bearer, createTechnician, login } from '../support/factories.ts';
 import { repoRoot, testServices } from '../support/services.ts';
@@ -13,6 +14,11 @@ import { addTenant, eventually, operative, requestElevation, type Operative } fr
 import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
 
 const { acme } = testServices().domains;
+
+/** Waits until real time is past `at` (a worker in another process keeps real time, so the clock cannot be moved). */
+async function untilPast(at: number) {
+  while (Date.now() <= at) await new Promise((r) => setTimeout(r, at + 1 - Date.now()));
+}
 
 describe('revocation under failure', () => {
   let h: Harness;
@@ -94,12 +100,15 @@ describe('revocation under failure', () => {
       return child;
     };
     const first = await startWorker();
+    // Paused while the grants are made, so it takes none of their jobs however long that takes here.
+    first.kill('SIGSTOP');
     const ids = await grantAll(3, true);
     const killed = new Promise((resolve) => first.once('exit', resolve));
     first.kill('SIGKILL');
     await killed;
     // Past every grant's end with no worker at all: the memberships are still there.
-    await new Promise((r) => setTimeout(r, 4000));
+    const ends = await Promise.all(ids.map(async (id) => (await h.container.store.elevations.findById(id))!.endsAt!.getTime()));
+    await untilPast(Math.max(...ends) + 500);
     for (const id of ids) assert.equal(await stateOf(id), 'active');
     const second = await startWorker();
     try {
@@ -172,9 +181,9 @@ describe('revocation under failure', () => {
   it('when many grants end together and their accounts are still being written, then the reconciler neither resumes them nor calls them overdue', async () => {
     await workers?.close();
     workers = null;
-    // The directory writes accounts one modify at a time (~25 ms each here): two dozen give the
-    // reconciler a window between the memberships being gone and the last account being done.
-    const crowd = await Promise.all(Array.from({ length: 24 }, () => operative(h, acme, ou, ['technician'], true)));
+    // The account writes are held (a paused directory write), so the reconciler runs for certain
+    // between the memberships being gone and the accounts being done, however fast the directory is.
+    const crowd = await Promise.all(Array.from({ length: 6 }, () => operative(h, acme, ou, ['technician'], true)));
     const ids: string[] = [];
     for (const who of crowd) {
       const response = await requestElevation(h, who, { tenant: 'acme', profile: 'ops', durationSeconds: 300 }, true);
@@ -183,19 +192,24 @@ describe('revocation under failure', () => {
     }
     const ends = await Promise.all(ids.map(async (id) => (await h.container.store.elevations.findById(id))!.endsAt!.getTime()));
     h.clock.set(Math.max(...ends) + 1000);
+    const accounts = holdDirectory(h, 'updateAccount');
     const ending = h.container.services.elevations.expireDue(h.clock.now());
     try {
+      // An account write is waiting: the batch writes accounts only once its memberships are all gone,
+      // and none of its grants is final before its slice of accounts is written.
+      await accounts.reached(1);
+      accounts.stopHolding();
       const crowdDns = new Set(crowd.map((c) => c.accountDn.toLowerCase()));
-      await eventually(() => membersOf(acme, group), (members) => !members.some((m) => crowdDns.has(m)), 10_000, 'memberships gone');
+      assert.deepEqual((await membersOf(acme, group)).filter((m) => crowdDns.has(m)), [], 'memberships gone');
       // Past the overdue (1 s) and stuck (2 s) thresholds while the accounts are still being written.
       h.clock.set(h.clock.now().getTime() + 10_000);
-      const states = await Promise.all(ids.map(stateOf));
-      assert.ok(states.includes('revoking'), `some grant still revoking when the reconciler runs: ${states.join(' ')}`);
+      assert.deepEqual(new Set(await Promise.all(ids.map(stateOf))), new Set(['revoking']), 'every grant still revoking when the reconciler runs');
       const counts = await h.container.services.elevations.reconcile();
       assert.equal(counts.overdue, 0, JSON.stringify(counts));
       assert.equal(counts.resumed, 0, JSON.stringify(counts));
     } finally {
       // Never leave the expiry running past the test (the harness closes under it otherwise).
+      accounts.restore();
       await ending.catch(() => undefined);
     }
     assert.ok((await ending) >= ids.length, 'ours ended (with anything else past its end)');
@@ -204,5 +218,43 @@ describe('revocation under failure', () => {
     assert.deepEqual(overdue.filter((e) => ids.includes(e.target!)), []);
     const expired = await h.container.store.audit.list({ action: 'elevation.expired', limit: 1000 });
     assert.equal(expired.filter((e) => ids.includes(e.target!)).length, ids.length, 'each grant expired once');
+  });
+
+  it('when a grant ends while the batch before it is still writing its accounts, then its membership goes at once, not after that batch', async () => {
+    await workers?.close();
+    workers = null;
+    const [early, late] = await Promise.all([0, 1].map(() => operative(h, acme, ou, ['technician'], true)));
+    const grant = async (who: Operative, durationSeconds: number) => {
+      const response = await requestElevation(h, who, { tenant: 'acme', profile: 'ops', durationSeconds }, true);
+      assert.equal(response.status, 201, JSON.stringify(response.body));
+      return (await h.container.store.elevations.findById(response.body.id))!;
+    };
+    const first = await grant(early!, 300);
+    const second = await grant(late!, 600);
+    const accounts = holdDirectory(h, 'updateAccount');
+    const jobs: Array<Promise<unknown>> = [];
+    try {
+      // The first grant's job: its batch removes the membership, then waits at the account write.
+      h.clock.set(first.endsAt!.getTime() + 500);
+      let firstOutcome: unknown;
+      const firstJob = h.container.services.elevations.revokeIfDue(first.id).then((outcome) => (firstOutcome = outcome));
+      jobs.push(firstJob);
+      await accounts.reached(1);
+      await eventually(async () => firstOutcome, (outcome) => outcome !== undefined, 30_000, 'the first job done while its account write is held');
+      assert.equal(firstOutcome, 'revoked', 'the job is done once the membership is confirmed gone');
+      assert.equal(await isMember(early!), false);
+      assert.equal(await stateOf(first.id), 'revoking', 'its account is still being written');
+      // The second grant ends meanwhile: its job does not queue behind the first batch.
+      h.clock.set(second.endsAt!.getTime() + 500);
+      const secondJob = h.container.services.elevations.revokeIfDue(second.id);
+      jobs.push(secondJob);
+      await eventually(() => isMember(late!), (member) => !member, 30_000, 'the second membership gone while the first batch is held');
+      assert.equal(await secondJob, 'revoked');
+    } finally {
+      accounts.restore();
+      await Promise.allSettled(jobs);
+    }
+    // Released: each batch writes its account and stores the end.
+    await eventually(async () => Promise.all([first.id, second.id].map(stateOf)), (states) => states.every((st) => st === 'expired'), 30_000, 'both expired');
   });
 });

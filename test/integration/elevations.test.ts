@@ -74,7 +74,7 @@ for (const engine of engines) {
       const actions = (await h.container.store.audit.list({ limit: 50 })).filter((e) => e.target === response.body.id).map((e) => e.action).reverse();
       assert.deepEqual(actions, ['elevation.requested', 'elevation.activated', 'elevation.revoking', 'elevation.expired']);
 
-      const metrics = await h.http.get('/metrics');
+      const metrics = await h.metrics();
       assert.equal(metrics.status, 200);
       assert.match(metrics.text, /stint_elevations\{state="expired"\} 1/);
       assert.match(metrics.text, /stint_revocation_lag_seconds\{quantile="0.5"\} [0-9.]+/);

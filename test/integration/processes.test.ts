@@ -1,13 +1,13 @@
 // The entry points as a user runs them: `stint config check`, `stint admin create`, `stint migrate`,
 // and the worker's refusal of a Redis that may evict jobs.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort, waitForOutput } from '../support/processes.ts';
 import { repoRoot, testServices } from '../support/services.ts';
 
 function run(args: string[], env: Record<string, string>, input?: string) {
@@ -19,30 +19,6 @@ function run(args: string[], env: Record<string, string>, input?: string) {
     timeout: 60_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-function waitForOutput(child: ChildProcess, pattern: RegExp, ms = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${ms} ms; saw: ${seen}`)), ms);
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (pattern.test(seen)) {
-        clearTimeout(timer);
-        resolve(seen);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-  });
 }
 
 describe('command-line entry points', () => {

@@ -408,4 +408,45 @@ describe('Slack', () => {
     const alert = await eventually(async () => fake.messagesIn(alertChannel), (ms) => ms.length === 1, 10_000, 'alert');
     assert.match(alert[0]!.text, new RegExp(`mfa lockout: technician ${guesser.username}`));
   });
+
+  it('when the requester is suspended while their Slack modals are open, then neither their request modal nor an approver’s approval modal grants anything', async () => {
+    // A request waiting for one approval, and alice's approval modal opened on it.
+    const ticketed = await client.command(requester.slackId, 'request acme ticketed disk full');
+    await idle();
+    const asking = await client.submit(requester.slackId, fake.viewOpenedBy(ticketed.triggerId)!, { code: await freshCode(requester), ticket: 'INC-77' });
+    assert.equal(asking.response.status, 200, asking.response.text);
+    await idle();
+    const pending = (await h.container.store.elevations.list({ technicianId: requester.id, states: ['pending_approval'], limit: 10 })).find((e) => e.ticket === 'INC-77')!;
+    assert.ok(pending, 'the request waits for approval');
+    const message = await approvalMessageIn(approvalChannel, pending.id);
+    const clicked = await client.click(alice.slackId, message, 'stint_approve');
+    await idle();
+    const approvalView = fake.viewOpenedBy(clicked.triggerId)!;
+    assert.ok(approvalView, 'the approval modal opened');
+    // And a request modal of the requester's own, opened but not yet submitted.
+    const opened = await client.command(requester.slackId, 'request acme quick 2m');
+    await idle();
+    const requestView = fake.viewOpenedBy(opened.triggerId)!;
+    assert.ok(requestView, 'the request modal opened');
+
+    await h.container.services.technicians.update(requester.id, { status: 'suspended' }, 'system', systemContext);
+    try {
+      assert.equal((await elevation(pending.id)).state, 'cancelled', 'the suspension withdrew the pending request');
+      const approved = await client.submit(alice.slackId, approvalView, { code: await freshCode(alice) });
+      assert.equal(approved.response.status, 200);
+      await idle();
+      assert.doesNotMatch(JSON.stringify(approved.response.body), /You approved/);
+      assert.equal((await elevation(pending.id)).state, 'cancelled');
+
+      const asked = await client.submit(requester.slackId, requestView, { code: await freshCode(requester) });
+      assert.equal(asked.response.status, 200);
+      await idle();
+      assert.match(JSON.stringify(asked.response.body), /suspended/);
+      assert.deepEqual(await h.container.store.elevations.list({ technicianId: requester.id, states: ['pending_approval', 'activating', 'active'] }), []);
+      assert.ok(!(await membersOf(acme, group)).includes(requester.accountDn.toLowerCase()), 'nothing in AD');
+      await quiet();
+    } finally {
+      await h.container.services.technicians.update(requester.id, { status: 'active' }, 'system', systemContext);
+    }
+  });
 });

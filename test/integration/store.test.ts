@@ -98,11 +98,11 @@ for (const engine of engines) {
       const technician = await createTechnician(h);
       await store.technicians.setPendingTotpSecret(technician.id, 'sealed-placeholder', h.clock.now());
       const results = await Promise.all(
-        Array.from({ length: 8 }, () => store.technicians.acceptTotpStep(technician.id, 1000, h.clock.now())),
+        Array.from({ length: 8 }, () => store.technicians.acceptTotpStep(technician.id, 1000, h.clock.now(), 'sealed-placeholder')),
       );
       assert.equal(results.filter(Boolean).length, 1);
-      assert.equal(await store.technicians.acceptTotpStep(technician.id, 999, h.clock.now()), false);
-      assert.equal(await store.technicians.acceptTotpStep(technician.id, 1001, h.clock.now()), true);
+      assert.equal(await store.technicians.acceptTotpStep(technician.id, 999, h.clock.now(), 'sealed-placeholder'), false);
+      assert.equal(await store.technicians.acceptTotpStep(technician.id, 1001, h.clock.now(), 'sealed-placeholder'), true);
       const record = await store.technicians.findById(technician.id);
       assert.equal(record!.totpLastStep, 1001);
       assert.notEqual(record!.totpConfirmedAt, null);

@@ -26,6 +26,8 @@ export interface Harness {
   masterKey: string;
   dataDir: string;
   databaseUrl: string;
+  /** GET /metrics with the harness's metrics token (production mode asks for one). */
+  metrics(): Promise<{ status: number; text: string }>;
   close(): Promise<void>;
 }
 
@@ -88,9 +90,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     secrets: { masterKey },
     logging: { level: 'silent' },
     // High limits: the rate limiter has its own test, the rest must not trip it.
-    rateLimit: { loginPerWindow: 1000, mfaPerWindow: 1000 },
+    rateLimit: { loginPerWindow: 1000, mfaPerWindow: 1000, readyPerWindow: 100_000 },
     // Each test file has its own queues.
     queue: { prefix: `t${randomBytes(5).toString('hex')}` },
+    metrics: { token: randomBytes(24).toString('hex') },
   }, overrides));
   const clock = options.clock ?? fakeClock();
   const container = await createContainer(config, { clock, logger: createLogger('silent') });
@@ -104,6 +107,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     masterKey,
     dataDir,
     databaseUrl: database.url,
+    async metrics() {
+      const response = await harness.http.get('/metrics').set('authorization', `Bearer ${config.metrics.token ?? ''}`);
+      return { status: response.status, text: response.text };
+    },
     async close() {
       // A test may have swapped in another container (key rotation does): close the current one.
       await harness.container.close();

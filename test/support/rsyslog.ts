@@ -6,8 +6,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './processes.ts';
 import { repoRoot } from './services.ts';
 
 const runDir = process.env.STINT_RUN_DIR ?? `${repoRoot}.run`;
@@ -34,16 +35,6 @@ function installed(): boolean {
     }
   };
   return has('rsyslog') && has('rsyslog-gnutls') && has('openssl');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 const listening = (port: number) =>

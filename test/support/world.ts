@@ -79,3 +79,39 @@ export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) 
   }
   return last;
 }
+
+/**
+ * Counts the drift scans the reconciler runs (workers in this process call the container's
+ * services): `after(n)` resolves once n scans that started after the call have finished, so a test
+ * waits for "the reconciler has looked again" rather than for a guessed number of seconds.
+ */
+export function driftScans(h: Harness) {
+  const drift = h.container.services.drift;
+  const scan = drift.scan.bind(drift);
+  let started = 0;
+  let finished: number[] = [];
+  const waiters: Array<{ from: number; count: number; resolve: () => void }> = [];
+  drift.scan = async () => {
+    const mine = ++started;
+    try {
+      return await scan();
+    } finally {
+      finished = [...finished, mine];
+      for (const w of [...waiters]) {
+        if (finished.filter((n) => n > w.from).length >= w.count) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    }
+  };
+  return {
+    after(count = 1): Promise<void> {
+      const from = started;
+      return new Promise((resolve) => waiters.push({ from, count, resolve }));
+    },
+    restore() {
+      drift.scan = scan;
+    },
+  };
+}

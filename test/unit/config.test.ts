@@ -50,6 +50,17 @@ describe('loading configuration', () => {
     assert.deepEqual(config.secrets, { masterKey, previousMasterKeys: [] });
   });
 
+  it('when the activation lease is set, then it is bounded and the lease check must run more often than it lapses', () => {
+    const config = loadConfig({ env: withKey(), files: [] });
+    assert.equal(config.elevation.activationLeaseSeconds, 15);
+    assert.equal(config.queue.leaseCheckIntervalSeconds, 5);
+    assertListed(problemsOf(() => loadConfig({ env: withKey({ STINT_ELEVATION__ACTIVATION_LEASE_SECONDS: '1' }), files: [] })), 'elevation.activationLeaseSeconds');
+    assertListed(
+      problemsOf(() => loadConfig({ env: withKey({ STINT_ELEVATION__ACTIVATION_LEASE_SECONDS: '10', STINT_QUEUE__LEASE_CHECK_INTERVAL_SECONDS: '10' }), files: [] })),
+      'queue.leaseCheckIntervalSeconds',
+    );
+  });
+
   it('when config/default.yaml is read, then it says the same as the schema defaults', () => {
     assert.deepEqual(loadConfig({ env: withKey() }), loadConfig({ env: withKey(), files: [] }));
   });

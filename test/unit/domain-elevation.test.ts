@@ -79,6 +79,7 @@ describe('elevation rules', () => {
   it('when states change, then only the documented transitions are allowed', () => {
     assert.equal(canTransition('activating', 'active'), true);
     assert.equal(canTransition('active', 'revoking'), true);
+    assert.equal(canTransition('activating', 'revoking'), true, 'a kill switch ends a grant mid-activation');
     assert.equal(canTransition('active', 'expired'), false, 'never expired before the revocation ran');
     assert.equal(canTransition('expired', 'active'), false);
     assert.equal(isFinal('revoked'), true);
@@ -99,6 +100,26 @@ describe('elevation rules', () => {
     assert.throws(() => checkRequest(strict, { ticket: 'xINC-1', justification: 'why' }), refusedOn('ticket'));
     assert.equal(checkRequest(strict, { ticket: 'INC-1', justification: 'why' }), 3600);
     assert.throws(() => checkRequest(profile(), { justification: 'x'.repeat(1001) }), refusedOn('justification'));
+  });
+
+  it('when a ticket pattern could backtrack without bound, then saving it is refused, and a stored one is never run', () => {
+    const base = { defaultDurationSeconds: 60, maxDurationSeconds: 60, maxTotalDurationSeconds: 60, approval: noApproval, windows: [], workstations: [] };
+    for (const pattern of ['(\\d+)+X', '(a|a)*b', '(x+x+)+y', '\\d*\\d*\\d*X']) {
+      assert.throws(() => assertProfileRules({ ...base, ticketPattern: pattern }), refusedOn('ticketPattern'), pattern);
+    }
+    for (const pattern of ['INC-[0-9]+', '[A-Z]{2,10}-\\d+(?:/\\d+)?', 'INC\\d{7}|CHG\\d{7}']) {
+      assert.doesNotThrow(() => assertProfileRules({ ...base, ticketPattern: pattern }), pattern);
+    }
+    // A profile stored before patterns were proven: refused at once, not after 2^26 steps.
+    const stored = profile({ ticketPattern: '(\\d+)+X' });
+    const started = performance.now();
+    assert.throws(() => checkRequest(stored, { ticket: '1'.repeat(26) }), (error: unknown) => {
+      assert.ok(error instanceof DomainError && error.code === 'validation_failed' && /not safe to run/.test(error.message), String(error));
+      return true;
+    });
+    assert.ok(performance.now() - started < 1000, 'the stored pattern was run');
+    assert.throws(() => checkRequest(profile({ ticketPattern: 'INC-[0-9]+' }), { ticket: `INC-${'1'.repeat(200)}` }), refusedOn('ticket'));
+    assert.throws(() => checkRequest(profile(), { ticket: 'x'.repeat(101) }), refusedOn('ticket'));
   });
 
   it('when eligibility is checked, then it is by technician id or by role', () => {

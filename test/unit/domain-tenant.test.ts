@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DomainError, type ErrorCode } from '../../src/domain/errors.ts';
-import { assertDirectoryUrlAllowed, isValidTimeZone, tenantIdPattern } from '../../src/domain/tenant.ts';
+import { assertDirectoryUrlAllowed, changesPasswordEndpoint, isValidTimeZone, tenantIdPattern } from '../../src/domain/tenant.ts';
 
 const refusedWith = (code: ErrorCode) => (error: unknown) =>
   error instanceof DomainError && error.code === code && error.details?.field === 'directory.url';
@@ -68,5 +68,22 @@ describe('tenant ids', () => {
   it('when the id has capitals, other characters, edge hyphens or is too long, then it does not match', () => {
     const bad = ['', 'Acme', '-acme', 'acme-', 'a b', 'acme_corp', 'ac.me', '../x', 'acme\n', 'a'.repeat(41)];
     for (const id of bad) assert.equal(tenantIdPattern.test(id), false, JSON.stringify(id));
+  });
+});
+
+describe('where a stored bind password may be sent', () => {
+  const stored = { url: 'ldaps://dc1.acme.test', bindDn: 'CN=stint,CN=Users,DC=acme,DC=test', baseDn: 'DC=acme,DC=test', caCertificate: 'PEM-A\n' };
+  it('when only the spelling of the same server changes, or the base DN, then it is the same endpoint', () => {
+    for (const url of ['ldaps://DC1.acme.test', 'ldaps://dc1.acme.test:636', 'ldaps://dc1.acme.test/']) {
+      assert.equal(changesPasswordEndpoint(stored, { ...stored, url }), false, url);
+    }
+    assert.equal(changesPasswordEndpoint(stored, { ...stored, baseDn: 'OU=MSP,DC=acme,DC=test', caCertificate: 'PEM-A' }), false);
+  });
+  it('when the host, port, scheme, CA or bind DN changes, then the password must be given again', () => {
+    for (const url of ['ldaps://evil.test', 'ldaps://dc1.acme.test:6360', 'ldap://dc1.acme.test', 'ldaps://dc1.acme.test.evil.test']) {
+      assert.equal(changesPasswordEndpoint(stored, { ...stored, url }), true, url);
+    }
+    assert.equal(changesPasswordEndpoint(stored, { ...stored, caCertificate: 'PEM-B' }), true);
+    assert.equal(changesPasswordEndpoint(stored, { ...stored, bindDn: 'CN=other,CN=Users,DC=acme,DC=test' }), true);
   });
 });

@@ -22,6 +22,7 @@ import {
   TypeOrValueExistsError,
   UnwillingToPerformError,
 } from 'ldapts';
+import type { AccountEligibilityFacts } from '../../domain/account-eligibility.ts';
 import { guidFromMemberRef, guidToBytes, guidToString, memberRefByGuid, parseMemberRef, sidToString } from '../../domain/ad.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { protectionReason, type GroupFacts, type ProtectedFinding } from '../../domain/protected-groups.ts';
@@ -30,8 +31,14 @@ import { translateDirectoryError } from './errors.ts';
 
 const inChain = '1.2.840.113556.1.4.1941';
 const accountAttributes = ['distinguishedName', 'objectGUID', 'sAMAccountName', 'userPrincipalName', 'userAccountControl', 'accountExpires', 'logonHours', 'userWorkstations', 'lastLogonTimestamp', 'primaryGroupID'];
+/**
+ * What tells whether an account may be a tenant account (domain/account-eligibility.ts), read with
+ * the account itself on base reads: tokenGroups (every group SID at any depth, the primary group
+ * included) is constructed by the directory for base reads only.
+ */
+const eligibilityAttributes = ['objectClass', 'objectSid', 'adminCount', 'servicePrincipalName', 'tokenGroups'];
 const groupAttributes = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'cn', 'adminCount', 'memberOf'];
-const binary = ['objectGUID', 'objectSid', 'logonHours'];
+const binary = ['objectGUID', 'objectSid', 'logonHours', 'tokenGroups'];
 const readChunk = 200;
 /** LDAP_SERVER_EXTENDED_DN_OID: linked values come back as `<GUID=hex>;<SID=hex>;dn`. */
 const extendedDn = '1.2.840.113556.1.4.529';
@@ -59,10 +66,33 @@ const strings = (entry: Entry, name: string): string[] => {
   return (Array.isArray(value) ? value : [value]).map(String);
 };
 
-function toAccount(entry: Entry): DirectoryAccount {
+const buffers = (entry: Entry, name: string): Buffer[] => {
+  const value = entry[name];
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).filter((v): v is Buffer => Buffer.isBuffer(v));
+};
+
+/** The eligibility facts of a base read (tokenGroups null where the read did not ask for it). */
+function eligibilityOf(entry: Entry, withTokenGroups: boolean): AccountEligibilityFacts {
+  const sid = buffer(entry, 'objectSid');
+  const adminCount = first(entry, 'adminCount');
+  const primary = first(entry, 'primaryGroupID');
+  return {
+    objectClasses: strings(entry, 'objectClass'),
+    sid: sid ? sidToString(sid) : null,
+    userAccountControl: Number(first(entry, 'userAccountControl') ?? '0'),
+    adminCount: adminCount === undefined ? null : Number(adminCount),
+    primaryGroupId: primary === undefined ? null : Number(primary),
+    tokenGroupSids: withTokenGroups ? buffers(entry, 'tokenGroups').map(sidToString) : null,
+    servicePrincipalNames: strings(entry, 'servicePrincipalName').length,
+  };
+}
+
+function toAccount(entry: Entry, withTokenGroups = false): DirectoryAccount {
   const guid = buffer(entry, 'objectGUID');
   if (!guid) throw new DomainError('directory_error', 'An account has no objectGUID');
   return {
+    eligibility: eligibilityOf(entry, withTokenGroups),
     guid: guidToString(guid),
     dn: entry.dn,
     samAccountName: first(entry, 'sAMAccountName') ?? '',
@@ -115,6 +145,44 @@ const isValueConflict = (error: unknown) =>
 export function createTenantDirectory(session: LdapSession, what: string): TenantDirectory {
   // The forest's optional features change rarely; asked once per connection pool.
   let ttlSupport: Promise<boolean> | undefined;
+  // Where the domain and its forest start (rootDSE): asked once per connection pool.
+  let roots: Promise<{ domain: string; forestRoot: string }> | undefined;
+  /**
+   * Protected groups live at the domain's root (CN=Users, CN=Builtin), which a tenant's base DN
+   * below the root does not contain: nesting is searched from the root (defaultNamingContext),
+   * whatever the base DN. rootDomainNamingContext tells a child domain, whose protection also
+   * reaches the forest root's Enterprise Admins and Schema Admins.
+   */
+  const namingContexts = () =>
+    (roots ??= (async () => {
+      const root = await searchOne('', '(objectClass=*)', ['defaultNamingContext', 'rootDomainNamingContext'], 'base');
+      const domain = (root && first(root, 'defaultNamingContext')) || session.baseDn;
+      return { domain, forestRoot: (root && first(root, 'rootDomainNamingContext')) || domain };
+    })().catch((error: unknown) => {
+      roots = undefined;
+      throw error;
+    }));
+  const nestingBase = async () => (await namingContexts()).domain;
+
+  /**
+   * In a child domain, the groups of the forest root that contain `holders` (their memberOf values
+   * outside the domain, as a global catalog keeps them), each with its objectSid from the
+   * extended-DN form: those objects are not readable through this domain's DC.
+   */
+  async function forestRootParents(holders: ReadonlyArray<{ dn: string; memberOf: readonly string[] }>): Promise<Array<{ holder: string; dn: string; sid: string }>> {
+    const { domain, forestRoot } = await namingContexts();
+    if (forestRoot.toLowerCase() === domain.toLowerCase()) return [];
+    const outside = (dn: string) => !dn.toLowerCase().endsWith(domain.toLowerCase());
+    const found: Array<{ holder: string; dn: string; sid: string }> = [];
+    for (const holder of holders.filter((h) => h.memberOf.some(outside))) {
+      const entry = await run('nesting', async (client) => (await client.search(holder.dn, { scope: 'base', filter: '(objectClass=group)', attributes: ['memberOf'] }, [new Control(extendedDn)])).searchEntries[0]);
+      for (const value of entry ? strings(entry, 'memberOf') : []) {
+        const parsed = /^<GUID=[0-9a-f]+>;<SID=([0-9a-f]+)>;(.+)$/i.exec(value);
+        if (parsed && outside(parsed[2]!)) found.push({ holder: holder.dn, dn: parsed[2]!, sid: sidToString(Buffer.from(parsed[1]!, 'hex')) });
+      }
+    }
+    return found;
+  }
   async function run<T>(operation: string, work: (client: Client) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
@@ -291,16 +359,17 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
           ? new EqualityFilter({ attribute: 'userPrincipalName', value: identifier })
           : new EqualityFilter({ attribute: 'sAMAccountName', value: identifier });
       const entry = filter
-        ? await searchOne(session.baseDn, new AndFilter({ filters: [new EqualityFilter({ attribute: 'objectCategory', value: 'person' }), filter] }), accountAttributes)
-        : await searchOne(identifier, '(objectClass=user)', accountAttributes, 'base');
-      return entry ? toAccount(entry) : null;
+        ? // Any user object, computers included (they are users too), so a refusal says what it found.
+          await searchOne(session.baseDn, new AndFilter({ filters: [new EqualityFilter({ attribute: 'objectClass', value: 'user' }), filter] }), [...accountAttributes, ...eligibilityAttributes.filter((a) => a !== 'tokenGroups')])
+        : await searchOne(identifier, '(objectClass=user)', [...accountAttributes, ...eligibilityAttributes], 'base');
+      return entry ? toAccount(entry, !filter) : null;
     },
 
     async accountByGuid(guid) {
       // A binary value in a filter string is re-encoded by ldapts; the <GUID=…> base avoids that.
       guidToBytes(guid);
-      const entry = await searchOne(`<GUID=${guid}>`, '(objectClass=user)', accountAttributes, 'base');
-      return entry ? toAccount(entry) : null;
+      const entry = await searchOne(`<GUID=${guid}>`, '(objectClass=user)', [...accountAttributes, ...eligibilityAttributes], 'base');
+      return entry ? toAccount(entry, true) : null;
     },
 
     async accountDnsByGuid(guids) {
@@ -365,8 +434,9 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
           new ExtensibleFilter({ rule: inChain, matchType: 'member', value: group.dn }),
         ],
       });
+      const base = await nestingBase();
       const ancestors = await run('nesting', async (client) =>
-        (await client.search(session.baseDn, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } }))
+        (await client.search(base, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } }))
           .searchEntries.map(toGroup),
       );
       const byDn = new Map(ancestors.map((a) => [a.dn.toLowerCase(), a]));
@@ -391,7 +461,13 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       }
       // The in-chain rule saw a protected ancestor that memberOf did not lead to (e.g. a primary group).
       const found = ancestors.map((a) => ({ group: a, reason: protectionReason(a as GroupFacts, extra) })).find((a) => a.reason);
-      return found ? { protectedDn: found.group.dn, reason: found.reason!, path: [group.dn, found.group.dn] } : null;
+      if (found) return { protectedDn: found.group.dn, reason: found.reason!, path: [group.dn, found.group.dn] };
+      // A child domain: the forest root's Enterprise Admins and Schema Admins (its SID + 519, 518) and the like.
+      for (const parent of await forestRootParents([{ dn: group.dn, memberOf: parents }, ...ancestors])) {
+        const reason = protectionReason({ dn: parent.dn, sid: parent.sid, name: '', adminCount: null }, extra);
+        if (reason) return { protectedDn: parent.dn, reason: `${reason} in the forest root`, path: parent.holder === group.dn ? [group.dn, parent.dn] : [group.dn, parent.holder, parent.dn] };
+      }
+      return null;
     },
 
     async updateAccount(dn, changes: AccountChanges) {
@@ -451,8 +527,9 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
           new ExtensibleFilter({ rule: inChain, matchType: 'member', value: own.dn }),
         ],
       });
+      const base = await nestingBase();
       const groups = await run('account-groups', async (client) =>
-        (await client.search(session.baseDn, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } }))
+        (await client.search(base, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } }))
           .searchEntries.map(toGroup),
       );
       return { direct: strings(own, 'memberOf'), groups };

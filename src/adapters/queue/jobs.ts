@@ -15,7 +15,7 @@ import {
   type RevocationJobs,
 } from '../../services/ports.ts';
 
-export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', notifications: 'notifications', siem: 'siem', audit: 'audit', reviews: 'reviews' } as const;
+export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', leases: 'leases', notifications: 'notifications', siem: 'siem', audit: 'audit', reviews: 'reviews' } as const;
 
 const uuid = /^[0-9a-f-]{36}$/;
 
@@ -51,20 +51,26 @@ export function parseRevocationJob(data: unknown): RevocationJobData {
 export function createQueues(redis: Redis, prefix: string) {
   const revocations = new Queue<RevocationJobData>(queueNames.revocations, { connection: redis, prefix });
   const reconcile = new Queue(queueNames.reconcile, { connection: redis, prefix });
+  // A repeatable job with no data, every few seconds: activations whose lease lapsed are undone.
+  const leases = new Queue(queueNames.leases, { connection: redis, prefix });
   const notifications = new Queue<NotificationJobData>(queueNames.notifications, { connection: redis, prefix });
   // A repeatable job with no data: each run forwards whatever the cursors have not reached yet.
   const siem = new Queue(queueNames.siem, { connection: redis, prefix });
   const audit = new Queue(queueNames.audit, { connection: redis, prefix });
   const reviews = new Queue<ReviewJobData>(queueNames.reviews, { connection: redis, prefix });
+  // A queue re-emits its connection's errors and, heard by no one, prints each to the console: the
+  // connection's own listener (container.ts) already logs an outage once.
+  for (const queue of [revocations, reconcile, leases, notifications, siem, audit, reviews]) queue.on('error', () => undefined);
   return {
     revocations,
     reconcile,
+    leases,
     notifications,
     siem,
     audit,
     reviews,
     async close() {
-      await Promise.all([revocations.close(), reconcile.close(), notifications.close(), siem.close(), audit.close(), reviews.close()]);
+      await Promise.all([revocations.close(), reconcile.close(), leases.close(), notifications.close(), siem.close(), audit.close(), reviews.close()]);
     },
   };
 }

@@ -1,15 +1,45 @@
 // The Redis connection behind BullMQ. Redis holds only jobs; it must never evict them.
 import { Redis } from 'ioredis';
+import { DomainError } from '../../domain/errors.ts';
 import type { QueueHealth } from '../../services/ports.ts';
 
-export function createRedis(url: string): Redis {
+/**
+ * Two kinds of connection (BullMQ's own advice): a worker's waits for Redis forever — its blocking
+ * commands must never give up — while a producer's (the API's queues, the Slack replay guard, the
+ * jobs a worker's services queue) fails fast, so a request meets a Redis that is away with a 503
+ * at once instead of hanging until it is back (docs/operations.md, "Outages").
+ */
+export function createRedis(url: string, kind: 'worker' | 'producer' = 'worker'): Redis {
   return new Redis(url, {
-    // BullMQ workers need blocking commands to wait forever rather than fail after N retries.
-    maxRetriesPerRequest: null,
     lazyConnect: true,
     enableOfflineQueue: true,
     connectTimeout: 5000,
+    ...(kind === 'worker'
+      ? { maxRetriesPerRequest: null }
+      : // One reconnect attempt before a queued command is failed, and no reply within 5 s fails it too.
+        { maxRetriesPerRequest: 1, commandTimeout: 5000 }),
   });
+}
+
+/** The same adapter, each method's failure (Redis away) turned into queue_unavailable (503). */
+export function failingAsQueueUnavailable<T extends object>(adapter: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, member] of Object.entries(adapter as Record<string, unknown>)) {
+    wrapped[name] =
+      typeof member === 'function'
+        ? async (...args: unknown[]) => {
+            try {
+              return await (member as (...a: unknown[]) => unknown).apply(adapter, args);
+            } catch (error) {
+              if (error instanceof DomainError) throw error;
+              const translated = new DomainError('queue_unavailable', 'The job queue (Redis) cannot be reached; try again shortly');
+              Object.defineProperty(translated, 'cause', { value: error, enumerable: false });
+              throw translated;
+            }
+          }
+        : member;
+  }
+  return wrapped as T;
 }
 
 export function redisHealth(redis: Redis): QueueHealth {

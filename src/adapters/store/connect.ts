@@ -98,7 +98,14 @@ export function sqliteFileFromUrl(url: string, dataDir: string): string {
   return isAbsolute(path) ? path : resolve(dataDir, path);
 }
 
-export function openDatabase(url: string, dataDir: string): OpenedDatabase {
+export interface OpenOptions {
+  /** Shown in PostgreSQL's pg_stat_activity (which process holds which connection). */
+  applicationName?: string;
+  /** A connection the server ended (a restart, a failover, an idle timeout); the pool replaces it. */
+  onConnectionError?: (error: Error) => void;
+}
+
+export function openDatabase(url: string, dataDir: string, options: OpenOptions = {}): OpenedDatabase {
   if (url.startsWith('sqlite:')) {
     const file = sqliteFileFromUrl(url, dataDir);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -111,12 +118,24 @@ export function openDatabase(url: string, dataDir: string): OpenedDatabase {
     const pool = new pg.Pool({
       connectionString: url,
       max: 10,
+      // A server that is down answers at once (refused); one that does not answer at all fails the
+      // request after this long instead of holding it (docs/operations.md, "Outages").
+      connectionTimeoutMillis: 5000,
+      keepAlive: true,
+      application_name: options.applicationName ?? 'stint',
       // int8 columns hold millisecond timestamps and sequence numbers, all below 2^53.
       types: {
         getTypeParser: (oid: number, format?: string) =>
           oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'),
       },
     });
+    // pg emits 'error' on a client whose connection the server ends — idle in the pool, or checked
+    // out between two queries — and an 'error' event nobody hears ends the process. Heard here, the
+    // client is dropped (pg-pool removes it, idle or on release), the query in flight fails
+    // (translated to store_unavailable, errors.ts) and the next one opens a fresh connection.
+    const heard = (error: Error) => options.onConnectionError?.(error);
+    pool.on('error', heard);
+    pool.on('connect', (client) => client.on('error', heard));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, engine: 'postgres', file: null };
   }

@@ -40,6 +40,7 @@ function toElevation(row: Selectable<ElevationsTable>, decisions: Decision[] = [
     extendedSeconds: row.extended_seconds,
     decisions,
     risk: row.risk_score === null ? null : { score: row.risk_score, reasons: row.risk_reasons === null ? [] : (JSON.parse(row.risk_reasons) as RiskReason[]) },
+    lease: row.lease_holder === null || row.lease_until === null ? null : { holder: row.lease_holder, until: new Date(Number(row.lease_until)) },
   };
 }
 
@@ -111,6 +112,8 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
           extended_seconds: e.extendedSeconds,
           risk_score: e.risk?.score ?? null,
           risk_reasons: e.risk ? JSON.stringify(e.risk.reasons) : null,
+          lease_holder: e.lease?.holder ?? null,
+          lease_until: ms(e.lease?.until),
         })
         .execute();
     },
@@ -158,10 +161,12 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
       return withDecisions(rows);
     },
 
-    async transition(id, from, to, changes, at) {
+    async transition(id, from, to, changes, at, leaseHolder) {
+      const lease = to === 'activating' ? changes.lease : null;
       const result = await db
         .updateTable('elevations')
         .set({
+          ...(lease !== undefined && { lease_holder: lease?.holder ?? null, lease_until: ms(lease?.until) }),
           state: to,
           updated_at: at.getTime(),
           ...(changes.activatedAt !== undefined && { activated_at: ms(changes.activatedAt) }),
@@ -176,6 +181,34 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
         })
         .where('id', '=', id)
         .where('state', '=', from)
+        .$if(leaseHolder !== undefined, (q) => q.where('lease_holder', '=', leaseHolder!))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async renewLease(id, holder, until) {
+      const result = await db
+        .updateTable('elevations')
+        .set({ lease_until: until.getTime() })
+        .where('id', '=', id)
+        .where('state', '=', 'activating')
+        .where('lease_holder', '=', holder)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async takeLease(id, holder, until, lapsedBy, staleBefore) {
+      const result = await db
+        .updateTable('elevations')
+        .set({ lease_holder: holder, lease_until: until.getTime() })
+        .where('id', '=', id)
+        .where('state', '=', 'activating')
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('lease_until', 'is not', null), eb('lease_until', '<=', lapsedBy.getTime())]),
+            eb.and([eb('lease_until', 'is', null), eb('updated_at', '<', staleBefore.getTime())]),
+          ]),
+        )
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },

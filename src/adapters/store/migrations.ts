@@ -380,6 +380,59 @@ const siemStatus: Migration = {
   },
 };
 
+// The lease of an activation in flight (README: Elevations): who holds it and until when. The
+// process activating renews it; once it has lapsed the reconciler takes it over and undoes the
+// activation, so an activation whose process died holds access for seconds, not minutes.
+const activationLease: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('elevations').addColumn('lease_holder', 'text').execute();
+    await db.schema.alterTable('elevations').addColumn('lease_until', 'bigint').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('elevations').dropColumn('lease_until').execute();
+    await db.schema.alterTable('elevations').dropColumn('lease_holder').execute();
+  },
+};
+
+// The tenant kill switch freezes its tenant until an admin lifts it; an archived tenant grants
+// nothing ever again while its records stay for the audit (README, "Kill switches").
+const tenantFreeze: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('tenants').addColumn('frozen_at', 'bigint').execute();
+    await db.schema.alterTable('tenants').addColumn('frozen_by', 'text').execute();
+    await db.schema.alterTable('tenants').addColumn('freeze_reason', 'text').execute();
+    await db.schema.alterTable('tenants').addColumn('archived_at', 'bigint').execute();
+    await db.schema.alterTable('tenants').addColumn('archived_by', 'text').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('tenants').dropColumn('archived_by').execute();
+    await db.schema.alterTable('tenants').dropColumn('archived_at').execute();
+    await db.schema.alterTable('tenants').dropColumn('freeze_reason').execute();
+    await db.schema.alterTable('tenants').dropColumn('frozen_by').execute();
+    await db.schema.alterTable('tenants').dropColumn('frozen_at').execute();
+  },
+};
+
+// Groups a tenant adds to the protected list (SPEC §6), picked from its directory: kept by
+// objectGUID and objectSid (what the checks match on), with the DN and name for people.
+const tenantProtectedGroups: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('tenant_protected_groups')
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+      .addColumn('object_guid', 'text', (c) => c.notNull())
+      .addColumn('object_sid', 'text', (c) => c.notNull())
+      .addColumn('dn', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('added_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('tenant_protected_groups_pk', ['tenant_id', 'object_guid'])
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('tenant_protected_groups').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_elevation_core': elevationCore,
@@ -390,6 +443,9 @@ export const migrations: Record<string, Migration> = {
   '0007_risk': risk,
   '0008_reviews': reviews,
   '0009_siem_status': siemStatus,
+  '0010_activation_lease': activationLease,
+  '0011_tenant_freeze': tenantFreeze,
+  '0012_tenant_protected_groups': tenantProtectedGroups,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -49,6 +49,11 @@ export interface TenantsTable {
   inactive_days: Generated<number>;
   disable_inactive: Generated<number>;
   risk_threshold: Generated<number>;
+  frozen_at: Generated<number | null>;
+  frozen_by: Generated<string | null>;
+  freeze_reason: Generated<string | null>;
+  archived_at: Generated<number | null>;
+  archived_by: Generated<string | null>;
   created_at: number;
   updated_at: number;
 }
@@ -102,6 +107,15 @@ export interface TenantAccountsTable {
   sam_account_name: string;
   created_at: number;
   updated_at: number;
+}
+
+export interface TenantProtectedGroupsTable {
+  tenant_id: string;
+  object_guid: string;
+  object_sid: string;
+  dn: string;
+  name: string;
+  added_at: number;
 }
 
 export interface AccessProfilesTable {
@@ -158,6 +172,9 @@ export interface ElevationsTable {
   risk_score: number | null;
   /** JSON: [{ signal, points, detail }]. */
   risk_reasons: string | null;
+  /** An activation in flight: the lease's holder and its end (ms); null otherwise. */
+  lease_holder: string | null;
+  lease_until: number | null;
 }
 
 export interface ElevationDecisionsTable {
@@ -231,6 +248,7 @@ export interface ReviewFindingsTable {
 
 export interface Database {
   tenant_accounts: TenantAccountsTable;
+  tenant_protected_groups: TenantProtectedGroupsTable;
   access_profiles: AccessProfilesTable;
   elevations: ElevationsTable;
   elevation_decisions: ElevationDecisionsTable;

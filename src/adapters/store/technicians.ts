@@ -105,11 +105,13 @@ export function technicianRepository(db: Kysely<Database>): TechnicianRepository
     },
 
     async setPendingTotpSecret(id, sealed, at) {
-      await db
+      const result = await db
         .updateTable('technicians')
         .set({ totp_secret_sealed: sealed, totp_confirmed_at: null, totp_last_step: null, updated_at: at.getTime() })
         .where('id', '=', id)
-        .execute();
+        .where('totp_confirmed_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
     async confirmTotp(id, at) {
@@ -136,23 +138,18 @@ export function technicianRepository(db: Kysely<Database>): TechnicianRepository
         .execute();
     },
 
-    async acceptTotpStep(id, step, at) {
-      const current = await db
-        .selectFrom('technicians')
-        .select(['totp_confirmed_at'])
-        .where('id', '=', id)
-        .executeTakeFirst();
-      if (!current) return false;
+    async acceptTotpStep(id, step, at, sealed) {
       const result = await db
         .updateTable('technicians')
-        .set({
+        .set((eb) => ({
           totp_last_step: step,
           mfa_failures: 0,
           mfa_locked_until: null,
-          totp_confirmed_at: current.totp_confirmed_at ?? at.getTime(),
+          totp_confirmed_at: eb.fn.coalesce('totp_confirmed_at', eb.val(at.getTime())),
           updated_at: at.getTime(),
-        })
+        }))
         .where('id', '=', id)
+        .where('totp_secret_sealed', '=', sealed)
         .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
@@ -174,6 +171,26 @@ export function technicianRepository(db: Kysely<Database>): TechnicianRepository
         .updateTable('technicians')
         .set({ mfa_failures: 0, mfa_locked_until: until.getTime(), updated_at: at.getTime() })
         .where('id', '=', id)
+        .execute();
+    },
+
+    async lockMfaPastLimit(id, maxFailures, until, at) {
+      const result = await db
+        .updateTable('technicians')
+        .set({ mfa_failures: 0, mfa_locked_until: until.getTime(), updated_at: at.getTime() })
+        .where('id', '=', id)
+        .where('mfa_failures', '>', maxFailures)
+        .where((eb) => eb.or([eb('mfa_locked_until', 'is', null), eb('mfa_locked_until', '<=', at.getTime())]))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async clearMfaFailures(id, at) {
+      await db
+        .updateTable('technicians')
+        .set({ mfa_failures: 0 })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('mfa_locked_until', 'is', null), eb('mfa_locked_until', '<=', at.getTime())]))
         .execute();
     },
 

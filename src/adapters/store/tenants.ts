@@ -16,6 +16,8 @@ function toRecord(row: Selectable<TenantsTable>): TenantRecord {
     disableInactive: Number(row.disable_inactive) === 1,
     riskThreshold: row.risk_threshold,
     bindPasswordSealed: row.bind_password_sealed,
+    frozen: row.frozen_at === null ? null : { at: new Date(Number(row.frozen_at)), by: row.frozen_by ?? '', reason: row.freeze_reason },
+    archived: row.archived_at === null ? null : { at: new Date(Number(row.archived_at)), by: row.archived_by ?? '' },
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -81,6 +83,51 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
         })
         .where('id', '=', id)
         .execute();
+    },
+
+    async holdOpen(id) {
+      // A no-op write: it takes the row's lock until the transaction ends, so a freeze committed
+      // meanwhile is either seen here or waits for this transaction (and then sees what it wrote).
+      const result = await db
+        .updateTable('tenants')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('id', '=', id)
+        .where('frozen_at', 'is', null)
+        .where('archived_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async freeze(id, freeze) {
+      const result = await db
+        .updateTable('tenants')
+        .set({ frozen_at: freeze.at.getTime(), frozen_by: freeze.by, freeze_reason: freeze.reason, updated_at: freeze.at.getTime() })
+        .where('id', '=', id)
+        .where('frozen_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async unfreeze(id, frozenAt, at) {
+      const result = await db
+        .updateTable('tenants')
+        .set({ frozen_at: null, frozen_by: null, freeze_reason: null, updated_at: at.getTime() })
+        .where('id', '=', id)
+        .where('frozen_at', '=', frozenAt.getTime())
+        .where('archived_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async archive(id, by, at) {
+      const result = await db
+        .updateTable('tenants')
+        .set({ archived_at: at.getTime(), archived_by: by, updated_at: at.getTime() })
+        .where('id', '=', id)
+        .where('frozen_at', 'is not', null)
+        .where('archived_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
     async delete(id) {

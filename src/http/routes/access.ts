@@ -1,8 +1,9 @@
 // Per-tenant administration of what may be granted: linked accounts and access profiles (admin).
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
+import { guidPattern } from '../../domain/ad.ts';
 import type { AccessProfile } from '../../domain/profile.ts';
-import type { TenantAccount } from '../../services/ports.ts';
+import type { TenantAccount, TenantProtectedGroup } from '../../services/ports.ts';
 import { profileInputSchema } from '../../services/profile-service.ts';
 import { defineRoute, type Route } from '../route.ts';
 
@@ -70,6 +71,16 @@ const groupChoiceView = z.object({
     .describe('Set when the group is protected (SPEC §6) and can never be granted'),
 });
 
+const protectedGroupView = z.object({
+  guid: z.string(),
+  sid: z.string(),
+  dn: z.string().describe('The DN when it was added; the checks match the group by objectSid, wherever it moves'),
+  name: z.string(),
+  addedAt: z.iso.datetime(),
+});
+const presentProtectedGroup = (g: TenantProtectedGroup) => ({ guid: g.guid, sid: g.sid, dn: g.dn, name: g.name, addedAt: g.addedAt.toISOString() });
+const guidParams = z.object({ id: z.string().min(1).max(40), guid: z.string().regex(guidPattern, 'an objectGUID') });
+
 export function accessRoutes(services: Services): Route[] {
   const admin = { auth: 'session' as const, roles: ['admin' as const] };
   return [
@@ -93,7 +104,14 @@ export function accessRoutes(services: Services): Route[] {
       ...admin,
       params: tenantParams,
       body: z.strictObject({ technicianId: z.string().min(1).max(64), account: z.string().min(1).max(1024) }),
-      responses: { 201: { description: 'Linked', schema: accountView }, 409: { description: 'Already linked' }, 422: { description: 'No such account' } },
+      responses: {
+        201: { description: 'Linked', schema: accountView },
+        409: { description: 'Already linked (this technician, or that account to another), or the tenant is archived' },
+        422: {
+          description:
+            'No such account, or account_not_eligible: not a person’s user object (a computer, managed service, trust or service account), a built-in or well-known account (RID below 1000), adminCount=1, or a member of a protected group at any depth (primary group included)',
+        },
+      },
       async handler({ params, body, principal, context }) {
         const account = await services.accounts.link(params.id, body.technicianId, body.account, principal!.technician.id, context);
         return { status: 201, body: presentAccount(account) };
@@ -109,6 +127,48 @@ export function accessRoutes(services: Services): Route[] {
       responses: { 204: { description: 'Unlinked' } },
       async handler({ params, principal, context }) {
         await services.accounts.unlink(params.id, params.itemId, principal!.technician.id, context);
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/tenants/:id/protected-groups',
+      summary: 'The groups this tenant adds to the protected list (SPEC §6): never grantable, nor anything nested in them, and no account in them may be elevated',
+      tag: 'profiles',
+      ...admin,
+      params: tenantParams,
+      responses: { 200: { description: 'The tenant’s own protected groups', schema: z.object({ groups: z.array(protectedGroupView) }) }, 404: { description: 'No such tenant' } },
+      async handler({ params }) {
+        return { status: 200, body: { groups: (await services.protectedGroups.list(params.id)).map(presentProtectedGroup) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/tenants/:id/protected-groups',
+      summary: 'Add a group of the tenant’s directory (by DN or objectGUID) to its protected list',
+      tag: 'profiles',
+      ...admin,
+      params: tenantParams,
+      body: z.strictObject({ group: z.string().min(3).max(1024).describe('The group’s DN or objectGUID') }),
+      responses: {
+        201: { description: 'Protected from now on', schema: protectedGroupView },
+        409: { description: 'Already on the list' },
+        422: { description: 'No such group in the tenant’s directory' },
+      },
+      async handler({ params, body, principal, context }) {
+        return { status: 201, body: presentProtectedGroup(await services.protectedGroups.add(params.id, body.group, principal!.technician.id, context)) };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/v1/tenants/:id/protected-groups/:guid',
+      summary: 'Take a group off the tenant’s protected list',
+      tag: 'profiles',
+      ...admin,
+      params: guidParams,
+      responses: { 204: { description: 'Removed' }, 404: { description: 'Not on the list' } },
+      async handler({ params, principal, context }) {
+        await services.protectedGroups.remove(params.id, params.guid, principal!.technician.id, context);
         return { status: 204 };
       },
     }),

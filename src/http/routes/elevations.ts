@@ -124,7 +124,9 @@ export function elevationRoutes(services: Services): Route[] {
         202: { description: 'Waiting for approval (state pending_approval); the grant’s clock starts at activation', schema: elevationView },
         401: { description: 'Wrong or replayed TOTP code' },
         403: { description: 'Not eligible' },
+        409: { description: 'Already held or awaited; the tenant is archived (tenant_archived); or the grant was ended (kill switch) while it was being activated, and undone' },
         422: { description: 'Bad duration, justification or ticket; no linked account; a group became protected; outside the profile’s windows (details.opensAt)' },
+        423: { description: 'The tenant is frozen by its kill switch (tenant_frozen) until an admin lifts it' },
         502: { description: 'The directory refused a change; everything done was undone and the elevation is failed' },
       },
       async handler({ body, principal, context }) {
@@ -214,8 +216,10 @@ export function elevationRoutes(services: Services): Route[] {
       responses: {
         200: { description: 'Counted; the elevation as it stands now (active once enough approvals arrived)', schema: elevationView },
         401: { description: 'Wrong or replayed TOTP code' },
-        403: { description: 'Not an approver for this request, or the requester themselves' },
-        409: { description: 'Already decided by this approver, or nothing waits for approval (decided, lapsed)' },
+        403: { description: 'Not an approver for this request, or the requester themselves; or, at the last approval, the requester is suspended or no longer eligible (the request ends failed)' },
+        409: { description: 'Already decided by this approver, or nothing waits for approval (decided, lapsed, withdrawn); or, at the last approval, the profile was suspended or its groups changed while the request waited (it ends failed); the tenant is archived' },
+        422: { description: 'At the last approval: a group of the request has become protected, or was renamed, moved or deleted (the request ends failed)' },
+        423: { description: 'The tenant is frozen by its kill switch (tenant_frozen)' },
       },
       async handler({ params, body, principal, context }) {
         return { status: 200, body: presentElevation(await services.elevations.approve(principal!.technician, params.id, body.code, context)) };
@@ -234,7 +238,8 @@ export function elevationRoutes(services: Services): Route[] {
         200: { description: 'Denied', schema: elevationView },
         401: { description: 'Wrong or replayed TOTP code' },
         403: { description: 'Not an approver for this request, or the requester themselves' },
-        409: { description: 'Already decided, or nothing waits for approval' },
+        409: { description: 'Already decided, or nothing waits for approval; the tenant is archived' },
+        423: { description: 'The tenant is frozen by its kill switch (tenant_frozen)' },
       },
       async handler({ params, body, principal, context }) {
         return {
@@ -266,9 +271,10 @@ export function elevationRoutes(services: Services): Route[] {
       responses: {
         200: { description: 'Extended (endsAt moved), or waiting for approval again (pendingExtension set)', schema: elevationView },
         401: { description: 'Wrong or replayed TOTP code' },
-        403: { description: 'Not the owner' },
-        409: { description: 'Not active, or an extension already waits' },
-        422: { description: 'Beyond the profile’s maximum total duration, or past the window’s end' },
+        403: { description: 'Not the owner, or the owner is suspended or no longer eligible' },
+        409: { description: 'Not active, or an extension already waits, or the profile is suspended or its groups changed; the tenant is archived' },
+        422: { description: 'Beyond the profile’s maximum total duration, or past the window’s end, or a group of the grant has become protected' },
+        423: { description: 'The tenant is frozen by its kill switch (tenant_frozen)' },
       },
       async handler({ params, body, principal, context }) {
         return {

@@ -1,5 +1,5 @@
 // Kill switches (SPEC §3.8, admin, fresh TOTP): end everything one technician holds, everywhere,
-// and suspend them; or end everything held in one tenant. Both answer with what they ended.
+// and suspend them; or freeze one tenant and end everything held in it. Both answer with what they ended.
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { defineRoute, idParams, type Route } from '../route.ts';
@@ -38,9 +38,9 @@ export function killSwitchRoutes(services: Services): Route[] {
     defineRoute({
       ...common,
       path: '/api/v1/tenants/:id/kill-switch',
-      summary: 'End every grant and request in one tenant',
+      summary: 'Freeze one tenant (no request, approval or extension until an admin lifts it) and end every grant and request in it, those being activated included',
       responses: {
-        200: { description: 'Done', schema: outcome },
+        200: { description: 'Done', schema: outcome.extend({ frozen: z.literal(true) }) },
         401: { description: 'Wrong or replayed TOTP code' },
         404: { description: 'No such tenant' },
       },

@@ -63,7 +63,7 @@ export function reviewRoutes(services: Services): Route[] {
       auth: 'session',
       roles: ['auditor', 'admin'],
       body: z.strictObject({ tenantId }),
-      responses: { 202: { description: 'Queued', schema: reviewView }, 404: { description: 'No such tenant' } },
+      responses: { 202: { description: 'Queued', schema: reviewView }, 404: { description: 'No such tenant' }, 409: { description: 'The tenant is archived' } },
       async handler({ body, principal, context }) {
         return { status: 202, body: present(await services.reviews.request(body.tenantId, principal!.technician.id, context)) };
       },

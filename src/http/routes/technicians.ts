@@ -72,7 +72,7 @@ export function technicianRoutes(services: Services): Route[] {
       auth: 'session',
       roles: ['admin'],
       body: createBody,
-      responses: { 201: { description: 'Created', schema: technicianView }, 409: { description: 'Username taken' } },
+      responses: { 201: { description: 'Created', schema: technicianView }, 409: { description: 'Username or Slack user id taken' } },
       async handler({ body, principal, context }) {
         const technician = await services.technicians.create(body, principal!.technician.id, context);
         return { status: 201, body: presentTechnician(technician) };
@@ -118,7 +118,7 @@ export function technicianRoutes(services: Services): Route[] {
       roles: ['admin'],
       params: idParams,
       body: updateBody,
-      responses: { 200: { description: 'Updated', schema: technicianView }, 409: { description: 'Would leave no active admin' } },
+      responses: { 200: { description: 'Updated', schema: technicianView }, 409: { description: 'Would leave no active admin, or the Slack user id is taken' } },
       async handler({ params, body, principal, context }) {
         return { status: 200, body: presentTechnician(await services.technicians.update(params.id, body, principal!.technician.id, context)) };
       },

@@ -32,6 +32,14 @@ export const tenantView = z.object({
   inactiveDays: z.number().int(),
   disableInactive: z.boolean(),
   riskThreshold: z.number().int().describe('a request scoring at or above this (0–100) needs approval and raises an alert'),
+  frozen: z
+    .object({ at: z.iso.datetime(), by: z.string().describe('the admin who threw the kill switch or archived the tenant'), reason: z.string().nullable() })
+    .nullable()
+    .describe('set by the tenant kill switch (or an archive): no request, approval or extension (423 tenant_frozen) until an admin lifts it'),
+  archived: z
+    .object({ at: z.iso.datetime(), by: z.string() })
+    .nullable()
+    .describe('an archived tenant grants nothing ever again (409 tenant_archived) and its directory is no longer used; its records stay for the audit. Final'),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -82,6 +90,8 @@ const updateBody = z
   .refine((b) => Object.keys(b).length > 0, 'name at least one field to change');
 
 const answer = z.object({ tenant: tenantView, connection: connectionView });
+const codeBody = z.strictObject({ code: z.string().min(1).max(16) });
+const archiveBody = z.strictObject({ code: z.string().min(1).max(16), reason: z.string().trim().min(1).max(500).optional() });
 
 export function tenantRoutes(services: Services): Route[] {
   return [
@@ -137,7 +147,10 @@ export function tenantRoutes(services: Services): Route[] {
       roles: ['admin'],
       params: idParams,
       body: updateBody,
-      responses: { 200: { description: 'Updated', schema: answer }, 422: { description: 'The directory connection failed' } },
+      responses: {
+        200: { description: 'Updated', schema: answer },
+        422: { description: 'The directory connection failed, or a new URL, CA or bind DN came without the bind password (password_required)' },
+      },
       async handler({ params, body, principal, context }) {
         const { tenant, connection } = await services.tenants.update(params.id, body, principal!.technician.id, context);
         return { status: 200, body: { tenant: presentTenant(tenant), connection } };
@@ -164,10 +177,57 @@ export function tenantRoutes(services: Services): Route[] {
       auth: 'session',
       roles: ['admin'],
       params: idParams,
-      responses: { 204: { description: 'Deleted' }, 409: { description: 'In use' } },
+      responses: { 204: { description: 'Deleted' }, 409: { description: 'In use: a tenant with history can be archived instead' } },
       async handler({ params, principal, context }) {
         await services.tenants.remove(params.id, principal!.technician.id, context);
         return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/tenants/:id/unfreeze',
+      summary: 'Lift the freeze the tenant kill switch set (fresh TOTP code); requests, approvals and extensions are possible again',
+      tag: 'tenants',
+      auth: 'session',
+      roles: ['admin'],
+      params: idParams,
+      body: codeBody,
+      responses: {
+        200: { description: 'Lifted', schema: tenantView },
+        401: { description: 'Wrong or replayed TOTP code' },
+        404: { description: 'No such tenant' },
+        409: { description: 'Not frozen, or archived (archiving is final)' },
+      },
+      async handler({ params, body, principal, context }) {
+        return { status: 200, body: presentTenant(await services.elevations.unfreezeTenant(principal!.technician, params.id, body, context)) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/tenants/:id/archive',
+      summary:
+        'Archive a tenant for good (fresh TOTP code): frozen, everything in it ended as by its kill switch, then archived — no access ever again, its directory no longer used, its records kept for the audit',
+      tag: 'tenants',
+      auth: 'session',
+      roles: ['admin'],
+      params: idParams,
+      body: archiveBody,
+      responses: {
+        200: {
+          description: 'Archived',
+          schema: z.object({
+            tenant: tenantView,
+            revoked: z.number().describe('grants ended, membership confirmed gone'),
+            cancelled: z.number().describe('requests still waiting for approval, withdrawn'),
+          }),
+        },
+        401: { description: 'Wrong or replayed TOTP code' },
+        404: { description: 'No such tenant' },
+        409: { description: 'Already archived; or some grant is not confirmed ended yet (the tenant stays frozen: archive again once the reconciler has ended it)' },
+      },
+      async handler({ params, body, principal, context }) {
+        const result = await services.elevations.archiveTenant(principal!.technician, params.id, body, context);
+        return { status: 200, body: { ...result, tenant: presentTenant(result.tenant) } };
       },
     }),
   ];

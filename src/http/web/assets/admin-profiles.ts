@@ -244,6 +244,6 @@ tenantSelect.addEventListener('change', () => {
   byId('group-results-status').textContent = '';
   void loadProfiles();
 });
-const tenants = await loadTenants();
+const tenants = await loadTenants('open');
 tenantSelect.replaceChildren(...tenants.map((t) => h('option', { value: t.id }, `${t.displayName} (${t.id})`)));
 if (tenants.length > 0) await loadProfiles();

@@ -110,7 +110,7 @@ function card(t: Technician, accounts: Account[]) {
 }
 
 async function load() {
-  const [{ technicians }, found] = await Promise.all([api<{ technicians: Technician[] }>('GET', '/api/v1/technicians'), loadTenants()]);
+  const [{ technicians }, found] = await Promise.all([api<{ technicians: Technician[] }>('GET', '/api/v1/technicians'), loadTenants('open')]);
   tenants = found;
   const accounts = (await Promise.all(tenants.map((t) => api<{ accounts: Account[] }>('GET', `/api/v1/tenants/${encodeURIComponent(t.id)}/accounts`)))).flatMap((a) => a.accounts);
   byId('technicians').replaceChildren(...technicians.map((t) => card(t, accounts.filter((a) => a.technicianId === t.id))));

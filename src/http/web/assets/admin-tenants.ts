@@ -1,9 +1,9 @@
 // Admin: the tenants, a check of each one's directory connection (LDAPS, bind, base DN) with the
 // result in words, a form to add or edit a tenant (the server checks the connection before it saves;
-// the bind password is write-only), and the tenant kill switch.
+// the bind password is write-only), the tenant kill switch, lifting its freeze, and archiving.
 import { ApiFailure, api, requireSession } from './api.ts';
 import { byId, clearError, h, setUpHeader, showError } from './dom.ts';
-import { killTenant, loadTenants, type Tenant } from './admin.ts';
+import { archiveTenant, killTenant, loadTenants, unfreezeTenant, type Tenant } from './admin.ts';
 
 const me = await requireSession();
 setUpHeader(me);
@@ -31,14 +31,25 @@ function row(t: Tenant) {
   edit.addEventListener('click', () => startEdit(t));
   const kill = h('button', { type: 'button', class: 'danger', 'aria-label': `Kill switch for ${t.id}` }, 'Kill switch…');
   kill.addEventListener('click', () => killTenant(t, status, load));
+  const unfreeze = h('button', { type: 'button', class: 'secondary', 'aria-label': `Lift the freeze of ${t.id}` }, 'Lift freeze…');
+  unfreeze.addEventListener('click', () => unfreezeTenant(t, status, load));
+  const archive = h('button', { type: 'button', class: 'danger', 'aria-label': `Archive ${t.id}` }, 'Archive…');
+  archive.addEventListener('click', () => archiveTenant(t, status, load));
+  const state = t.archived
+    ? h('span', { class: 'tenant-state', 'data-state': 'archived' }, `Archived ${new Date(t.archived.at).toLocaleString()}`)
+    : t.frozen
+      ? h('span', { class: 'tenant-state', 'data-state': 'frozen' }, `Frozen by its kill switch ${new Date(t.frozen.at).toLocaleString()}${t.frozen.reason ? `: ${t.frozen.reason}` : ''}`)
+      : null;
+  // An archived tenant is kept for the audit only: nothing to check, edit or end any more.
+  const actions = t.archived ? [] : [check, edit, ...(t.frozen ? [unfreeze] : [kill]), archive];
   return h(
     'tr',
-    { 'data-tenant': t.id },
-    h('th', { scope: 'row' }, t.displayName, h('br', {}), h('span', { class: 'hint' }, t.id)),
+    { 'data-tenant': t.id, ...(t.archived ? { 'data-archived': '' } : t.frozen ? { 'data-frozen': '' } : {}) },
+    h('th', { scope: 'row' }, t.displayName, h('br', {}), h('span', { class: 'hint' }, t.id), ...(state ? [h('br', {}), state] : [])),
     h('td', {}, t.directory.url, h('br', {}), h('span', { class: 'hint mono' }, t.directory.baseDn)),
     h('td', {}, t.timeZone),
     h('td', {}, result),
-    h('td', { class: 'actions' }, check, edit, kill),
+    h('td', { class: 'actions' }, ...actions),
   );
 }
 

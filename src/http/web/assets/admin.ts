@@ -11,6 +11,10 @@ export interface Tenant {
   keepAccountsDisabled: boolean;
   slackChannel: string | null;
   driftMode: 'remove' | 'report';
+  /** Set by the tenant kill switch: nothing starts there until an admin lifts it. */
+  frozen: { at: string; by: string; reason: string | null } | null;
+  /** Archived for good: no access, kept for the audit. */
+  archived: { at: string; by: string } | null;
 }
 
 export interface Technician {
@@ -43,7 +47,7 @@ const bodyOf = (values: Record<string, string>, code: string) => ({ code, ...(va
 export function killTenant(tenant: Tenant, statusEl: HTMLElement, done: () => Promise<void>): void {
   openCodeDialog({
     title: `Kill switch: ${tenant.displayName}`,
-    warning: `Every active grant in ${tenant.displayName} (${tenant.id}) ends now and every request waiting for approval there is withdrawn. This cannot be undone.`,
+    warning: `Every grant in ${tenant.displayName} (${tenant.id}) ends now (those being activated too) and every request waiting for approval there is withdrawn. The tenant is then frozen: no request, approval or extension until an admin lifts the freeze with a fresh code.`,
     confirmLabel: `End all access in ${tenant.id}`,
     fields: [reasonField(`kill-reason-${tenant.id}`)],
     statusEl,
@@ -51,6 +55,35 @@ export function killTenant(tenant: Tenant, statusEl: HTMLElement, done: () => Pr
       const outcome = await api<KillOutcome>('POST', `/api/v1/tenants/${encodeURIComponent(tenant.id)}/kill-switch`, bodyOf(values, code));
       await done();
       return `Kill switch for ${tenant.id}: ${outcomeText(outcome)}`;
+    },
+  });
+}
+
+export function unfreezeTenant(tenant: Tenant, statusEl: HTMLElement, done: () => Promise<void>): void {
+  openCodeDialog({
+    title: `Lift the freeze: ${tenant.displayName}`,
+    warning: `Requests, approvals and extensions in ${tenant.displayName} (${tenant.id}) become possible again. Grants the kill switch ended stay ended.`,
+    confirmLabel: `Lift the freeze of ${tenant.id}`,
+    statusEl,
+    async action(_values, code) {
+      await api<Tenant>('POST', `/api/v1/tenants/${encodeURIComponent(tenant.id)}/unfreeze`, { code });
+      await done();
+      return `The freeze of ${tenant.id} is lifted.`;
+    },
+  });
+}
+
+export function archiveTenant(tenant: Tenant, statusEl: HTMLElement, done: () => Promise<void>): void {
+  openCodeDialog({
+    title: `Archive: ${tenant.displayName}`,
+    warning: `${tenant.displayName} (${tenant.id}) is frozen, every grant and waiting request in it ends, and it is archived for good: it grants no access again and its directory is no longer used. Its records stay for the audit. This cannot be undone.`,
+    confirmLabel: `Archive ${tenant.id}`,
+    fields: [reasonField(`archive-reason-${tenant.id}`)],
+    statusEl,
+    async action(values, code) {
+      const outcome = await api<{ revoked: number; cancelled: number }>('POST', `/api/v1/tenants/${encodeURIComponent(tenant.id)}/archive`, bodyOf(values, code));
+      await done();
+      return `Archived ${tenant.id}: ${outcomeText({ ...outcome, stillRevoking: 0 })}`;
     },
   });
 }
@@ -70,6 +103,8 @@ export function killTechnician(t: Technician, statusEl: HTMLElement, done: () =>
   });
 }
 
-export async function loadTenants(): Promise<Tenant[]> {
-  return (await api<{ tenants: Tenant[] }>('GET', '/api/v1/tenants')).tenants;
+/** Every tenant (the tenants page); pickers elsewhere pass `open` and leave archived tenants out. */
+export async function loadTenants(which: 'all' | 'open' = 'all'): Promise<Tenant[]> {
+  const { tenants } = await api<{ tenants: Tenant[] }>('GET', '/api/v1/tenants');
+  return which === 'all' ? tenants : tenants.filter((t) => !t.archived);
 }
