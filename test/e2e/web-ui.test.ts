@@ -64,6 +64,7 @@ describe('web UI in headless Chromium', () => {
   let middleGroup: string;
   let plainGroup: string;
   let pickGroup: string;
+  let protectGroup: string;
   let editor: TestTechnician;
   let lateAuditor: TestTechnician;
   /** The second admin's page, kept across the admin-form tests. */
@@ -113,6 +114,7 @@ describe('web UI in headless Chromium', () => {
     guardedGroup = await ou.group(`UI-Guarded-${suffix}`);
     plainGroup = await ou.group(`UI-Plain-${suffix}`);
     pickGroup = await ou.group(`UI-Pick-${suffix}`);
+    protectGroup = await ou.group(`UI-Protect-${suffix}`);
     // Nested two deep inside Domain Admins: refused, with the path shown.
     middleGroup = await ou.group(`UI-Middle-${suffix}`);
     nestedGroup = await ou.group(`UI-Nested-${suffix}`);
@@ -427,6 +429,25 @@ describe('web UI in headless Chromium', () => {
     await page.getByRole('button', { name: 'Check the connection of acme' }).click();
     await page.locator('tr[data-tenant="acme"] .check-result').getByText(/^Connected: bound and found /).waitFor();
     await shot(page, 'admin-tenants');
+
+    // The tenant's own protected groups: a group that is not there is refused in words; one that is
+    // is listed, stored, and taken off the list again.
+    await page.getByRole('button', { name: 'Protected groups of acme' }).click();
+    const guard = page.locator('#protected');
+    await guard.getByRole('heading', { name: /^Protected groups of .+ \(acme\)$/ }).waitFor();
+    await guard.getByLabel('Group DN or objectGUID').fill(`CN=UI-Missing-${suffix},${acme.baseDn}`);
+    await guard.getByRole('button', { name: 'Protect this group' }).click();
+    await guard.getByRole('alert').getByText(/^Not done: /).waitFor();
+    assert.equal((await h.container.store.protectedGroups.listForTenant('acme')).length, 0, 'nothing stored');
+    await guard.getByLabel('Group DN or objectGUID').fill(protectGroup);
+    await guard.getByRole('button', { name: 'Protect this group' }).click();
+    await guard.getByRole('status').getByText(`UI-Protect-${suffix} is protected in acme from now on.`).waitFor();
+    await guard.locator('li').filter({ hasText: `UI-Protect-${suffix}` }).waitFor();
+    assert.deepEqual((await h.container.store.protectedGroups.listForTenant('acme')).map((g) => g.dn.toLowerCase()), [protectGroup.toLowerCase()]);
+    await shot(page, 'admin-tenant-protected-groups');
+    await guard.getByRole('button', { name: `Stop protecting UI-Protect-${suffix}` }).click();
+    await guard.getByRole('status').getByText(`UI-Protect-${suffix} is no longer protected in acme.`).waitFor();
+    assert.equal((await h.container.store.protectedGroups.listForTenant('acme')).length, 0);
 
     await page.getByRole('link', { name: 'Profiles' }).click();
     await page.waitForURL(`${base}/app/admin/profiles`);

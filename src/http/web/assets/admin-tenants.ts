@@ -1,6 +1,7 @@
 // Admin: the tenants, a check of each one's directory connection (LDAPS, bind, base DN) with the
 // result in words, a form to add or edit a tenant (the server checks the connection before it saves;
-// the bind password is write-only), the tenant kill switch, lifting its freeze, and archiving.
+// the bind password is write-only), each tenant's own protected groups, the tenant kill switch,
+// lifting its freeze, and archiving.
 import { ApiFailure, api, requireSession } from './api.ts';
 import { byId, clearError, h, setUpHeader, showError } from './dom.ts';
 import { archiveTenant, killTenant, loadTenants, unfreezeTenant, type Tenant } from './admin.ts';
@@ -29,6 +30,8 @@ function row(t: Tenant) {
   });
   const edit = h('button', { type: 'button', class: 'secondary', 'aria-label': `Edit ${t.id}` }, 'Edit');
   edit.addEventListener('click', () => startEdit(t));
+  const guard = h('button', { type: 'button', class: 'secondary', 'aria-label': `Protected groups of ${t.id}` }, 'Protected groups');
+  guard.addEventListener('click', () => void showProtected(t));
   const kill = h('button', { type: 'button', class: 'danger', 'aria-label': `Kill switch for ${t.id}` }, 'Kill switch…');
   kill.addEventListener('click', () => killTenant(t, status, load));
   const unfreeze = h('button', { type: 'button', class: 'secondary', 'aria-label': `Lift the freeze of ${t.id}` }, 'Lift freeze…');
@@ -41,7 +44,7 @@ function row(t: Tenant) {
       ? h('span', { class: 'tenant-state', 'data-state': 'frozen' }, `Frozen by its kill switch ${new Date(t.frozen.at).toLocaleString()}${t.frozen.reason ? `: ${t.frozen.reason}` : ''}`)
       : null;
   // An archived tenant is kept for the audit only: nothing to check, edit or end any more.
-  const actions = t.archived ? [] : [check, edit, ...(t.frozen ? [unfreeze] : [kill]), archive];
+  const actions = t.archived ? [] : [check, edit, guard, ...(t.frozen ? [unfreeze] : [kill]), archive];
   return h(
     'tr',
     { 'data-tenant': t.id, ...(t.archived ? { 'data-archived': '' } : t.frozen ? { 'data-frozen': '' } : {}) },
@@ -58,6 +61,74 @@ async function load() {
   byId('no-tenants').hidden = tenants.length > 0;
   byId('tenants').replaceChildren(...tenants.map(row));
 }
+
+interface ProtectedGroup {
+  guid: string;
+  sid: string;
+  dn: string;
+  name: string;
+  addedAt: string;
+}
+
+const protectedSection = byId('protected');
+const protectedForm = byId<HTMLFormElement>('protected-form');
+const protectedStatus = byId('protected-status');
+/** The tenant whose protected groups are shown. */
+let guarding: Tenant | null = null;
+
+async function loadProtected(t: Tenant) {
+  const { groups } = await api<{ groups: ProtectedGroup[] }>('GET', `/api/v1/tenants/${encodeURIComponent(t.id)}/protected-groups`);
+  byId('no-protected').hidden = groups.length > 0;
+  byId('protected-list').replaceChildren(
+    ...groups.map((g) => {
+      const remove = h('button', { type: 'button', class: 'secondary', 'aria-label': `Stop protecting ${g.name}` }, 'Stop protecting');
+      remove.addEventListener('click', async () => {
+        remove.disabled = true;
+        try {
+          await api('DELETE', `/api/v1/tenants/${encodeURIComponent(t.id)}/protected-groups/${encodeURIComponent(g.guid)}`);
+          protectedStatus.textContent = `${g.name} is no longer protected in ${t.id}.`;
+          await loadProtected(t);
+        } catch (error) {
+          protectedStatus.textContent = `Not changed. ${error instanceof ApiFailure ? `${error.message} (${error.code})` : 'No answer.'}`;
+          remove.disabled = false;
+        }
+      });
+      return h('li', { 'data-guid': g.guid }, h('strong', {}, g.name), ' ', h('span', { class: 'hint mono' }, g.dn), ' ', remove);
+    }),
+  );
+}
+
+async function showProtected(t: Tenant) {
+  guarding = t;
+  clearError(protectedForm);
+  protectedForm.reset();
+  protectedStatus.textContent = '';
+  byId('protected-title').textContent = `Protected groups of ${t.displayName} (${t.id})`;
+  protectedSection.hidden = false;
+  await loadProtected(t);
+  byId('protected-title').focus();
+}
+
+byId('protected-close').addEventListener('click', () => {
+  guarding = null;
+  protectedSection.hidden = true;
+});
+
+protectedForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearError(protectedForm);
+  const t = guarding;
+  if (!t) return;
+  const group = String(new FormData(protectedForm).get('group') ?? '').trim();
+  try {
+    const added = await api<ProtectedGroup>('POST', `/api/v1/tenants/${encodeURIComponent(t.id)}/protected-groups`, { group });
+    protectedForm.reset();
+    protectedStatus.textContent = `${added.name} is protected in ${t.id} from now on.`;
+    await loadProtected(t);
+  } catch (error) {
+    showError(protectedForm, error);
+  }
+});
 
 const form = byId<HTMLFormElement>('tenant-form');
 const checkResult = byId('tenant-check');
