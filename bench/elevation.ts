@@ -10,9 +10,13 @@
 //                        vs a raw loop that deletes, in one modify per tick, the members whose end has come
 // BENCH_ONLY=activation|single|mass|spread runs one of them.
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { AlreadyExistsError, Attribute, Change, type Client, EqualityFilter } from 'ldapts';
+import supertest from 'supertest';
 import { guidToString, toFileTime } from '../src/domain/ad.ts';
+import { createApp } from '../src/http/app.ts';
 import type { Elevation } from '../src/services/ports.ts';
 import { runningClock } from '../test/support/clock.ts';
 import { adminClient, createTestOu } from '../test/support/directory.ts';
@@ -318,6 +322,11 @@ async function spreadExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTest
 }
 
 const h = await startHarness({ clock: runningClock(), config: { logging: { level: 'silent' }, queue: { revocationConcurrency: 1000 } } });
+// As deployed: one listening server, its connections kept alive (supertest given an app would
+// start a server of its own for every request, a cost no deployment pays).
+const server = createApp(h.container).app.listen(0, '127.0.0.1');
+await once(server, 'listening');
+h.http = supertest(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 const ou = await createTestOu(acme, 'bench');
 try {
   await addTenant(h, acme);
@@ -340,6 +349,7 @@ try {
   }
   if (!only || only === 'mass') await massExpiry(h, ou, expiryGroup);
 } finally {
+  server.close();
   await h.close();
   if (grants > 2000) {
     // Deleting thousands of users takes Samba longer than the run itself (~150 ms each).

@@ -309,16 +309,20 @@ export function createElevationService(deps: {
    * list of now), found again by GUID, with its protection finding: nesting may have changed since
    * the profile was saved or the request made. Stops at the first protected one. Reads only.
    */
-  async function protectionOf(directory: TenantDirectory, groups: readonly ElevationGroup[], extraSids: readonly string[]) {
+  async function protectionOf(directory: TenantDirectory, groups: readonly ElevationGroup[], extraSids: readonly string[] | Promise<readonly string[]>) {
     const out: Array<{ group: DirectoryGroup; finding: ProtectedFinding | null }> = [];
     for (const stored of groups) {
+      // The nesting search starts with the group's read, by the stored DN: should the read find the
+      // group at another DN, the group is refused below and the search is not used.
+      const ancestors = directory.ancestorsOf(stored.dn);
+      ancestors.catch(() => undefined); // heard below, unless the group is refused first
       const group = await directory.groupByGuid(stored.guid);
       if (!group) throw new DomainError('group_not_found', `The group ${stored.dn} no longer exists`);
       // Members are added (and later removed) by the stored DN: it must still name the group checked.
       if (group.dn.toLowerCase() !== stored.dn.toLowerCase()) {
         throw new DomainError('group_not_found', `The group ${stored.dn} was renamed or moved (it is now ${group.dn}); pick it again in the profile`, { group: stored.dn });
       }
-      const finding = await directory.findProtection(group, extraSids);
+      const finding = await directory.findProtection(group, await extraSids, ancestors);
       out.push({ group, finding });
       if (finding) break;
     }
@@ -384,10 +388,11 @@ export function createElevationService(deps: {
    * moved or been renamed since it was linked: found by GUID), and the protection of every group
    * the elevation is about to add. Reads only.
    */
-  async function activationReads(directory: TenantDirectory, e: Elevation) {
+  async function activationReads(directory: TenantDirectory, e: Pick<Elevation, 'tenantId' | 'accountGuid' | 'groups'>) {
     // The tenant's own protected groups (SPEC §6), for the groups' check and the account's.
     const extra = access.protectedSids(e.tenantId);
-    const [account, groups, extraSids] = await Promise.allSettled([directory.accountByGuid(e.accountGuid), extra.then((sids) => protectionOf(directory, e.groups, sids)), extra]);
+    extra.catch(() => undefined); // reported through extraSids below
+    const [account, groups, extraSids] = await Promise.allSettled([directory.accountByGuid(e.accountGuid), protectionOf(directory, e.groups, extra), extra]);
     return { account, groups, extraSids };
   }
 
@@ -490,7 +495,10 @@ export function createElevationService(deps: {
       if (reads.groups.status === 'rejected') throw reads.groups.reason;
       // 1. A group about to be added that has become protected suspends the profiles holding it.
       await refuseProtected(e.tenantId, reads.groups.value);
-      // However long it waited for approval: the requester, their link and the profile still allow it.
+      // However long it waited for approval: the requester, their link and the profile still allow
+      // it. The other live grants of the account are read meanwhile (for the baseline below).
+      const othersRead = othersActive(e);
+      othersRead.catch(() => undefined); // heard below, unless the checks refuse first
       await assertStillGrantable(e, profile, 'activation');
       if (account.dn !== e.accountDn) {
         await recordAccountMove(store, clock.now(), e.accountId, account.dn, account.samAccountName);
@@ -506,7 +514,7 @@ export function createElevationService(deps: {
       }
       // Remember what the account looked like before the technician's first live grant, so a
       // failure, a crash or the last grant's end can put it back.
-      const others = await othersActive(e);
+      const others = await othersRead;
       const baseline = others.find((o) => o.steps)?.steps;
       steps = {
         previousUserAccountControl: account.userAccountControl,
@@ -517,8 +525,6 @@ export function createElevationService(deps: {
         groupsAdded: [],
         ttlMembership: await directory.supportsTtlMembership(),
       };
-      lease.assertHeld();
-      await store.elevations.recordSteps(e.id, steps, clock.now());
 
       const activatedAt = clock.now();
       let endsAt = new Date(activatedAt.getTime() + e.durationSeconds * 1000);
@@ -551,20 +557,27 @@ export function createElevationService(deps: {
         const current = others.length && account.userWorkstations ? account.userWorkstations.split(',') : [];
         if (others.length === 0 || current.length) changes.userWorkstations = [...new Set([...current, ...profile.workstations])].join(',');
       }
+      // Everything about to be written is recorded before the first write, so that whoever undoes
+      // this activation (its own catch, or the lease check should this process die) knows the
+      // account's previous settings, whether it enables it, and every group it may have added.
+      steps.groupsAdded = e.groups.map((g) => g.dn);
       lease.assertHeld();
-      await directory.updateAccount(account.dn, changes);
-      // 5. Group membership, with a time-to-live where the forest supports it; each read back
-      // inside. The account's settings are read back meanwhile: both must be as written.
-      const accountReadBack = directory.accountByGuid(e.accountGuid);
+      await store.elevations.recordSteps(e.id, steps, clock.now());
+      // 2–5 at once: the account's settings, and the group memberships (with a time-to-live where
+      // the forest supports it, each read back inside); the settings are read back once written.
+      // Neither grants anything before both are done and read back: the grant is active only then,
+      // and a failure of either undoes both.
+      const accountWritten = (async () => {
+        await directory.updateAccount(account.dn, changes);
+        return directory.accountByGuid(e.accountGuid);
+      })();
       const added = (async () => {
         for (const group of e.groups) {
           lease.assertHeld();
-          steps.groupsAdded.push(group.dn);
-          await store.elevations.recordSteps(e.id, steps, clock.now());
           await directory.addMembers(group.dn, [account.dn], steps.ttlMembership ? e.durationSeconds : undefined);
         }
       })();
-      const [written, membership] = await Promise.allSettled([accountReadBack, added]);
+      const [written, membership] = await Promise.allSettled([accountWritten, added]);
       if (written.status === 'rejected') throw written.reason;
       if (membership.status === 'rejected') throw membership.reason;
       const readBack = written.value;
@@ -1263,6 +1276,15 @@ export function createElevationService(deps: {
           timeZone: tenant.timeZone,
         });
       }
+      const groups = profile.groups.map((g) => ({ dn: g.dn, guid: g.guid, name: g.name }));
+      // Where the profile grants at once, the directory reads an activation begins with go out now,
+      // while the risk is scored and the code and the intent are recorded; nothing is written to the
+      // directory before all three are done (and a request the risk sends to approval drops them).
+      const early =
+        profile.approval.required === 0
+          ? access.directory(tenant).then((directory) => ({ directory, reads: activationReads(directory, { tenantId: tenant.id, accountGuid: account.guid, groups }) }))
+          : null;
+      early?.catch(() => undefined); // heard below where it is used
       // Scored on every request; at or above the tenant's threshold it waits for approval even where
       // the profile grants at once: the profile's own rule if it has one, else one approval by any
       // approver of the tenant (or of the profile's named approvers).
@@ -1279,7 +1301,7 @@ export function createElevationService(deps: {
         accountId: account.id,
         accountDn: account.dn,
         accountGuid: account.guid,
-        groups: profile.groups.map((g) => ({ dn: g.dn, guid: g.guid, name: g.name })),
+        groups,
         state: needsApproval ? 'pending_approval' : 'activating',
         lease: needsApproval ? null : newLease(now),
         durationSeconds,
@@ -1303,13 +1325,8 @@ export function createElevationService(deps: {
         decisions: [],
         risk,
       };
-      // Where the grant starts at once, the directory reads it begins with go out now, while the
-      // code and the intent are being recorded; nothing is written to the directory before both are.
       let ready: Parameters<typeof activate>[2];
-      if (!needsApproval) {
-        const directory = await access.directory(tenant);
-        ready = { tenant, profile, directory, reads: activationReads(directory, e) };
-      }
+      if (!needsApproval && early) ready = { tenant, profile, ...(await early) };
       // A fresh TOTP code; the intent and its audit land in the same transaction as the accepted code.
       await deps.mfa.verifyFreshCode(technician, input.code, 'elevation.request', ctx, async (tx, at) => {
         await holdTenantOpen(tx, tenant.id);

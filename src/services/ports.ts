@@ -709,6 +709,9 @@ export interface DirectoryGroup {
   memberOf?: string[];
 }
 
+/** A group read with the groups it is a direct member of. */
+export type DirectoryGroupWithParents = DirectoryGroup & { memberOf: string[] };
+
 export interface AccountChanges {
   userAccountControl?: number;
   accountExpires?: string;
@@ -734,7 +737,13 @@ export interface TenantDirectory {
    * groups that contain it are searched from the domain's root (rootDSE defaultNamingContext),
    * whatever the tenant's base DN, so Domain Admins is seen from a base DN below the root.
    */
-  findProtection(group: DirectoryGroup, extra: readonly string[]): Promise<ProtectedFinding | null>;
+  findProtection(group: DirectoryGroup, extra: readonly string[], ancestors?: Promise<DirectoryGroupWithParents[]>): Promise<ProtectedFinding | null>;
+  /**
+   * Every group that contains the group named `dn` at any depth (one in-chain search from the
+   * domain's root). Given to findProtection as `ancestors`, it lets the search start before the
+   * group itself has been read (only if that read finds the group at the same DN).
+   */
+  ancestorsOf(dn: string): Promise<DirectoryGroupWithParents[]>;
   updateAccount(dn: string, changes: AccountChanges): Promise<void>;
   /** Adds (already present counts), then reads back; throws if any is missing. */
   addMembers(groupDn: string, memberDns: readonly string[], ttlSeconds?: number): Promise<void>;
@@ -758,7 +767,12 @@ export interface TenantDirectory {
 }
 
 export interface DirectoryGateway {
-  forTenant(tenant: TenantRecord, bindPassword: string): TenantDirectory;
+  /**
+   * The tenant's directory over its pooled connections. `bindPassword` opens the sealed password;
+   * it is called only when the pool must be (re)built: the pool is kept for as long as the tenant's
+   * URL, CA, bind DN and sealed password stay the same.
+   */
+  forTenant(tenant: TenantRecord, bindPassword: () => Promise<string>): Promise<TenantDirectory>;
   close(): Promise<void>;
 }
 

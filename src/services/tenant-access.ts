@@ -21,7 +21,7 @@ export function createTenantAccess(deps: { store: Store; secrets: SecretBox; dir
       // An archived tenant's directory is never opened again: nothing of it is live any more (an
       // archive waits until every grant is confirmed ended), so nothing needs it.
       if (tenant.archived) throw new DomainError('tenant_archived', `Tenant ${tenant.id} is archived; its directory is no longer used`, { tenantId: tenant.id });
-      return deps.directory.forTenant(tenant, await deps.secrets.open(tenant.bindPasswordSealed, bindPasswordContext(tenant.id)));
+      return deps.directory.forTenant(tenant, () => deps.secrets.open(tenant.bindPasswordSealed, bindPasswordContext(tenant.id)));
     },
     async protectedSids(tenantId) {
       return (await deps.store.protectedGroups.listForTenant(tenantId)).map((g) => g.sid);

@@ -22,13 +22,22 @@ interface Pool {
 export function createDirectoryGateway(options: GatewayOptions): DirectoryGateway {
   const pools = new Map<string, Pool>();
 
-  function poolFor(tenant: TenantRecord, bindPassword: string): Pool {
-    const key = createHash('sha256')
-      .update(JSON.stringify([tenant.directory.url, tenant.directory.bindDn, tenant.directory.caCertificate, bindPassword]))
+  // A pool is known by what its connections were made with; the sealed password stands for the
+  // password (sealed afresh whenever it changes), so a pool in use is found without opening it.
+  const keyOf = (tenant: TenantRecord) =>
+    createHash('sha256')
+      .update(JSON.stringify([tenant.directory.url, tenant.directory.bindDn, tenant.directory.caCertificate, tenant.bindPasswordSealed]))
       .digest('hex');
+
+  async function poolFor(tenant: TenantRecord, openPassword: () => Promise<string>): Promise<Pool> {
+    const key = keyOf(tenant);
     const existing = pools.get(tenant.id);
     if (existing && existing.key === key) return existing;
-    if (existing) void drain(existing);
+    const bindPassword = await openPassword();
+    // Another caller may have built it meanwhile.
+    const built = pools.get(tenant.id);
+    if (built && built.key === key) return built;
+    if (built) void drain(built);
 
     const connect = async (): Promise<Client> => {
       const client = openLdapClient(tenant.directory, options);
@@ -89,7 +98,7 @@ export function createDirectoryGateway(options: GatewayOptions): DirectoryGatewa
   }
 
   return {
-    forTenant: (tenant, bindPassword) => poolFor(tenant, bindPassword).directory,
+    forTenant: async (tenant, openPassword) => (await poolFor(tenant, openPassword)).directory,
     async close() {
       await Promise.all([...pools.values()].map(drain));
       pools.clear();

@@ -209,6 +209,20 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
     });
   }
 
+  /** Every group that contains the one named `dn` at any depth, in one query (the in-chain rule). */
+  async function ancestorsOf(dn: string) {
+    const filter = new AndFilter({
+      filters: [
+        new EqualityFilter({ attribute: 'objectClass', value: 'group' }),
+        new ExtensibleFilter({ rule: inChain, matchType: 'member', value: dn }),
+      ],
+    });
+    const base = await nestingBase();
+    return run('nesting', async (client) =>
+      (await client.search(base, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } })).searchEntries.map(toGroup),
+    );
+  }
+
   async function groupWithParents(dn: string) {
     const entry = await searchOne(dn, '(objectClass=group)', groupAttributes, 'base');
     return entry ? toGroup(entry) : null;
@@ -424,21 +438,15 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       return entry ? toGroup(entry) : null;
     },
 
-    async findProtection(group, extra): Promise<ProtectedFinding | null> {
+    ancestorsOf,
+
+    async findProtection(group, extra, searched): Promise<ProtectedFinding | null> {
       const own = protectionReason(group, extra);
-      if (own) return { protectedDn: group.dn, reason: own, path: [group.dn] };
-      // Every group that contains this one at any depth, in one query (the in-chain rule).
-      const filter = new AndFilter({
-        filters: [
-          new EqualityFilter({ attribute: 'objectClass', value: 'group' }),
-          new ExtensibleFilter({ rule: inChain, matchType: 'member', value: group.dn }),
-        ],
-      });
-      const base = await nestingBase();
-      const ancestors = await run('nesting', async (client) =>
-        (await client.search(base, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } }))
-          .searchEntries.map(toGroup),
-      );
+      if (own) {
+        searched?.catch(() => undefined); // not needed after all
+        return { protectedDn: group.dn, reason: own, path: [group.dn] };
+      }
+      const ancestors = await (searched ?? ancestorsOf(group.dn));
       const byDn = new Map(ancestors.map((a) => [a.dn.toLowerCase(), a]));
       // Breadth first along memberOf, so the nearest protected group is named, with its path.
       const parents = group.memberOf ?? (await groupWithParents(group.dn))?.memberOf ?? [];
