@@ -119,7 +119,21 @@ async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Prom
 }
 
 /** Why an activation was refused, answered as such (the rest: `activation_failed`). */
-const passedOn = new Set<ErrorCode>(['group_protected', 'group_not_found', 'account_not_found', 'account_not_eligible', 'outside_window', 'technician_suspended', 'not_eligible', 'no_tenant_account', 'profile_suspended', 'conflict']);
+const passedOn = new Set<ErrorCode>([
+  'group_protected',
+  'group_not_found',
+  'account_not_found',
+  'account_not_eligible',
+  'outside_window',
+  'technician_suspended',
+  'not_eligible',
+  'no_tenant_account',
+  'profile_suspended',
+  'conflict',
+  // Redis or the store away: the activation is undone and the caller may try again shortly (503).
+  'queue_unavailable',
+  'store_unavailable',
+]);
 
 /** Why an extension is refused by the system (audited `elevation.extension_denied` with that reason). */
 const refusedExtension: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['group_protected', 'technician_suspended', 'not_eligible', 'no_tenant_account', 'profile_suspended', 'conflict']);
@@ -590,7 +604,9 @@ export function createElevationService(deps: {
       ) {
         throw new DomainError('directory_error', 'The account settings did not read back as written');
       }
-      // 6. Active, then the revocation job (the reconciler re-creates it should this process die here).
+      // 6. The revocation job is in Redis (a grant is never active without it: with Redis away the
+      // activation is undone and answers 503), then active.
+      await scheduling;
       const moved = await move(
         e,
         'active',
@@ -609,9 +625,6 @@ export function createElevationService(deps: {
         lease.holder,
       );
       if (!moved) throw new DomainError('conflict', 'The elevation changed while it was being activated');
-      await scheduling;
-      await notify({ kind: 'activated', elevationId: e.id });
-      return (await store.elevations.findById(e.id))!;
     } catch (error) {
       const reason = error instanceof DomainError ? error.message : 'The directory refused a change';
       try {
@@ -635,6 +648,10 @@ export function createElevationService(deps: {
       }
       throw new DomainError('activation_failed', reason, { elevationId: e.id });
     }
+    // Active from here on: nothing below undoes it (should the store fail now, the caller hears
+    // 503 and the grant stands, ended by its job).
+    await notify({ kind: 'activated', elevationId: e.id });
+    return (await store.elevations.findById(e.id))!;
   }
 
   /**

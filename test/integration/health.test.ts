@@ -10,7 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { startApi } from '../../src/main.ts';
 import { DomainError } from '../../src/domain/errors.ts';
+import { createTestOu, membersOf, readUser } from '../support/directory.ts';
+import { bearer, createTechnician, login } from '../support/factories.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
+import { testServices } from '../support/services.ts';
+import { addTenant, operative, requestElevation } from '../support/world.ts';
+import { isAccountEnabled } from '../../src/domain/ad.ts';
 
 /** Holds the audit chain's write lock from another connection until `release` is called. */
 async function holdAuditLock(h: Harness): Promise<() => Promise<void>> {
@@ -171,6 +176,33 @@ for (const engine of engines) describe(`health and metrics (${engine})`, () => {
       assert.equal(ready.body.checks.redis, 'failing');
     } finally {
       await broken.close();
+    }
+  });
+
+  it('when Redis is away as a grant would start, then the activation is undone (account back out of the group, disabled) and answers 503 queue_unavailable', async () => {
+    const { acme } = testServices().domains;
+    const broken = await startHarness({ engine, config: { redis: { url: 'redis://127.0.0.1:1' } } });
+    const ou = await createTestOu(acme, `noredis-${engine}`);
+    try {
+      await addTenant(broken, acme);
+      const group = await ou.group(`NoRedis-${engine}`);
+      const admin = (await login(broken, await createTechnician(broken, ['admin']))).accessToken;
+      const created = await broken.http
+        .post('/api/v1/tenants/acme/profiles')
+        .set(bearer(admin))
+        .send({ name: 'no-redis', groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 600 });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const tech = await operative(broken, acme, ou);
+      const asked = await requestElevation(broken, tech, { tenant: 'acme', profile: 'no-redis' });
+      assert.equal(asked.status, 503, JSON.stringify(asked.body));
+      assert.equal(asked.body.error.code, 'queue_unavailable');
+      assert.equal((await membersOf(acme, group)).includes(tech.accountDn.toLowerCase()), false, 'not in the group');
+      assert.equal(isAccountEnabled((await readUser(acme, tech.accountDn)).userAccountControl), false, 'disabled again');
+      const [stored] = await broken.container.store.elevations.list({ technicianId: tech.id, limit: 5 });
+      assert.equal(stored?.state, 'failed');
+    } finally {
+      await broken.close();
+      await ou.cleanup();
     }
   });
 });

@@ -21,20 +21,38 @@ export function createRedis(url: string, kind: 'worker' | 'producer' = 'worker')
   });
 }
 
-/** The same adapter, each method's failure (Redis away) turned into queue_unavailable (503). */
-export function failingAsQueueUnavailable<T extends object>(adapter: T): T {
+/**
+ * The same adapter, each method's failure (Redis away) turned into queue_unavailable (503), and
+ * each call bounded in time: BullMQ waits for a connection that is not ready yet (a queue's first
+ * use, its job scheduler's) whatever ioredis's own limits, so a call still pending after
+ * `timeoutMs` is answered queue_unavailable too (should it complete later, what it wrote is
+ * harmless: a job for a grant that failed finds nothing to do).
+ */
+export function failingAsQueueUnavailable<T extends object>(adapter: T, timeoutMs = 5000): T {
+  const unavailable = (cause: unknown) => {
+    const translated = new DomainError('queue_unavailable', 'The job queue (Redis) cannot be reached; try again shortly');
+    Object.defineProperty(translated, 'cause', { value: cause, enumerable: false });
+    return translated;
+  };
   const wrapped: Record<string, unknown> = {};
   for (const [name, member] of Object.entries(adapter as Record<string, unknown>)) {
     wrapped[name] =
       typeof member === 'function'
         ? async (...args: unknown[]) => {
+            let timer: NodeJS.Timeout | undefined;
+            const call = Promise.resolve((member as (...a: unknown[]) => unknown).apply(adapter, args));
+            call.catch(() => undefined); // answered below, or too late to matter
+            const late = new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(unavailable(new Error(`no answer from Redis within ${timeoutMs} ms`))), timeoutMs);
+              timer.unref();
+            });
             try {
-              return await (member as (...a: unknown[]) => unknown).apply(adapter, args);
+              return await Promise.race([call, late]);
             } catch (error) {
               if (error instanceof DomainError) throw error;
-              const translated = new DomainError('queue_unavailable', 'The job queue (Redis) cannot be reached; try again shortly');
-              Object.defineProperty(translated, 'cause', { value: error, enumerable: false });
-              throw translated;
+              throw unavailable(error);
+            } finally {
+              clearTimeout(timer);
             }
           }
         : member;
