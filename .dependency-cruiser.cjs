@@ -1,4 +1,4 @@
-// Layering (STYLE.md): domain ← services ← (http, workers, cli); adapters implement the ports;
+// Layering (docs/architecture.md, Layering): domain ← services ← (http, workers, cli); adapters implement the ports;
 // only src/container.ts knows every adapter. Import cycles fail the lint.
 module.exports = {
   forbidden: [

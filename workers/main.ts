@@ -1,5 +1,5 @@
 // The worker process: refuses to run unless Redis never evicts (a dropped job would be a
-// revocation that never happens, SPEC §7), serves the queues, and on SIGTERM finishes the jobs in
+// revocation that never happens: docs/architecture.md, Process roles), serves the queues, and on SIGTERM finishes the jobs in
 // hand before it exits.
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { createContainer } from '../src/container.ts';

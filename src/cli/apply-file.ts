@@ -31,7 +31,7 @@ const fileSchema = z.strictObject({
         bindPasswordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name'),
       }),
       profiles: z.array(profileInputSchema).default([]),
-      /** The tenant's own protected groups (SPEC §6), by DN or objectGUID; absent: the list is left as it is. */
+      /** The tenant's own protected groups (docs/security-model.md, Protected groups), by DN or objectGUID; absent: the list is left as it is. */
       protectedGroups: z.array(z.string().min(3).max(1024)).max(200).optional(),
     }).superRefine((tenant, ctx) => {
       const problem = reviewScheduleProblem(tenant.reviewSchedule, tenant.timeZone);

@@ -93,7 +93,7 @@ export const configSchema = z.strictObject({
       activationLeaseSeconds: numeric(z.number().int().min(3).max(300)).default(15),
     })
     .prefault({}),
-  /** Risk signals (SPEC §8); the points and the baseline's rule are in src/domain/risk.ts, thresholds are per tenant. */
+  /** Risk signals (docs/security-model.md, Risk signals); the points and the baseline's rule are in src/domain/risk.ts, thresholds are per tenant. */
   risk: z
     .strictObject({
       /** Requests into `fanOutTenants` or more tenants within this many minutes are a fan-out. */
@@ -130,7 +130,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   siem: z
     .strictObject({
-      /** Where the audit chain is forwarded (README: Audit forwarding). None by default. */
+      /** Where the audit chain is forwarded (docs/architecture.md, SIEM forwarding). None by default. */
       targets: z
         .array(
           z.strictObject({
@@ -214,7 +214,7 @@ export const configSchema = z.strictObject({
     .refine((m) => !(m.token !== undefined && m.tokenFile !== undefined), { message: 'set token or tokenFile, not both', path: ['token'] }),
   slack: z
     .strictObject({
-      /** Slash commands, approval buttons and DMs (SPEC §11). Off unless turned on. */
+      /** Slash commands, approval buttons and DMs (docs/architecture.md, Slack). Off unless turned on. */
       enabled: z.boolean().default(false),
       /** Slack's Web API. https, except on loopback (the tests' local fake Slack). */
       apiUrl: z
@@ -245,11 +245,11 @@ export const configSchema = z.strictObject({
     }),
 }).superRefine(
   (config, ctx) => {
-    // SPEC §4/§5: TLS to every directory, the MSP's own identity source included. Checked even when
+    // TLS to every directory (docs/security-model.md, Directory connections and sealed bind passwords), the MSP's own identity source included. Checked even when
     // other settings are wrong (`when`), so that every problem is listed at once; hence the care
     // about the shape of what was given.
     const given = config as unknown as { mode?: unknown; auth?: { ldap?: { url?: unknown } }; siem?: { targets?: unknown } } | null;
-    // SPEC §10 asks for TLS to the SIEM: in production, plain tcp only to loopback or when allowed per target.
+    // TLS to the SIEM (docs/architecture.md, SIEM forwarding): in production, plain tcp only to loopback or when allowed per target.
     const targets = Array.isArray(given?.siem?.targets) ? (given.siem.targets as Array<{ protocol?: unknown; host?: unknown; allowPlaintext?: unknown }>) : [];
     targets.forEach((t, i) => {
       if (given?.mode === 'development' || t?.protocol !== 'tcp' || t.allowPlaintext === true) return;

@@ -1,5 +1,5 @@
-// Which directory accounts may be a technician's tenant account (SPEC §2, §6; README "Tenant
-// accounts"): a person's own user object that nothing protected depends on. Checked when an account
+// Which directory accounts may be a technician's tenant account (docs/security-model.md, Account
+// eligibility): a person's own user object that nothing protected depends on. Checked when an account
 // is linked and again, from the one account read each step already does, before Stint writes to it
 // (activation, extension, the end of a grant, a review disabling an inactive account). Pure.
 import { ridOf } from './ad.ts';
@@ -38,7 +38,7 @@ export const firstOrdinaryRid = 1000;
 
 /**
  * Why the account can never be a tenant account, or null. `extraSids` are the tenant's own
- * protected groups (SPEC §6). An inetOrgPerson is a user and is accepted like one; any account with
+ * protected groups (docs/security-model.md, Protected groups). An inetOrgPerson is a user and is accepted like one; any account with
  * a servicePrincipalName is a service's account, whatever its class, and is refused.
  */
 export function accountIneligibility(account: AccountEligibilityFacts, extraSids: readonly string[] = []): string | null {

@@ -1,6 +1,6 @@
-// Approval rules (SPEC §3.6): N approvals from a named set of approvers; the requester never
+// Approval rules (docs/architecture.md, Approvals): N approvals from a named set of approvers; the requester never
 // approves their own request; one approver counts once; one deny ends it; no answer within the
-// timeout ends it `cancelled`. An extension may ask for approval again (SPEC §3.7): each round of
+// timeout ends it `cancelled`. An extension may ask for approval again (docs/architecture.md, Extending a grant): each round of
 // decisions is counted on its own.
 import { DomainError } from './errors.ts';
 import type { Role } from './roles.ts';

@@ -1,4 +1,4 @@
-// The audit catalogue (SPEC §10): every action with the exact shape of its details. Appends are
+// The audit catalogue (docs/architecture.md, The audit chain): every action with the exact shape of its details. Appends are
 // checked against it (src/adapters/store/audit.ts), so an event can never carry a field the
 // catalogue does not name: a password, a TOTP code or secret, a token or a bind password has no
 // place here, and adding one means changing this file, where a reviewer sees it.
@@ -78,7 +78,7 @@ export const auditCatalogue = {
     ticket: text(256).nullable(),
     approvalsRequired: count,
     approvalDeadline: iso.optional(),
-    /** Every request since risk scoring carries it (SPEC §8). */
+    /** Every request since risk scoring carries it (docs/security-model.md, Risk signals). */
     risk: risk.optional(),
   }),
   'elevation.risk_flagged': z.strictObject({

@@ -1,4 +1,4 @@
-// What an audit export is made of, and the rules that check one offline (SPEC §10, issue 6).
+// What an audit export is made of, and the rules that check one offline (docs/architecture.md, Exports and Offline verification).
 //
 // An export is a run of records in sequence order, then one signed manifest:
 //   event    an event of the chain, every hashed field included, so its hash can be recomputed;

@@ -1,4 +1,4 @@
-// The audit catalogue and the hash chain (SPEC §10). Each event's hash is SHA-256 over the previous
+// The audit catalogue and the hash chain (docs/architecture.md, The audit chain). Each event's hash is SHA-256 over the previous
 // hash and a canonical (RFC 8785) encoding of the event, so any change, deletion, insertion or
 // reordering breaks the chain from that record on.
 import { hash } from 'node:crypto';

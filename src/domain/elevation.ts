@@ -1,4 +1,4 @@
-// The elevation state machine and request rules (SPEC §2, §3).
+// The elevation state machine and request rules (docs/architecture.md, Words and Requesting).
 import { DomainError } from './errors.ts';
 import { maxJustificationLength, type AccessProfile } from './profile.ts';
 import { assertTicketMatches, maxTicketLength } from './ticket-pattern.ts';

@@ -1,4 +1,4 @@
-// TOTP rules that are Stint's own (SPEC §5): which time steps are accepted, replay, and lockout.
+// TOTP rules that are Stint's own (docs/security-model.md, Login, TOTP and sessions): which time steps are accepted, replay, and lockout.
 // The HOTP/TOTP arithmetic itself is otplib's (src/adapters/crypto/totp.ts).
 
 export const totpPeriodSeconds = 30;

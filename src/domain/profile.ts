@@ -1,4 +1,4 @@
-// Access profiles: what may be requested in one tenant (SPEC §2, §3).
+// Access profiles: what may be requested in one tenant (docs/architecture.md, Access profiles).
 import { assertApprovalRule, type ApprovalRule } from './approval.ts';
 import { DomainError } from './errors.ts';
 import type { Role } from './roles.ts';

@@ -1,4 +1,4 @@
-// SPEC §6: groups that are never grantable, whatever a profile says.
+// Groups that are never grantable, whatever a profile says (docs/security-model.md, Protected groups).
 import { ridOf } from './ad.ts';
 
 /** Builtin groups, by their well-known SID. */

@@ -1,4 +1,4 @@
-// Access reviews (SPEC §9): the rules that turn what a review read from one tenant's directory and
+// Access reviews (docs/security-model.md, Access reviews): the rules that turn what a review read from one tenant's directory and
 // from the store into findings, each with a severity. Pure: the time is an argument.
 import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';

@@ -1,4 +1,4 @@
-// Risk signals (SPEC §8): every elevation request is scored 0–100 from the technician's own
+// Risk signals (docs/security-model.md, Risk signals): every elevation request is scored 0–100 from the technician's own
 // history, with the reasons that make up the score. Pure: the caller passes the history, the
 // recent MFA failures, the request's time and the tenant's IANA zone.
 //

@@ -1,4 +1,4 @@
-// Roles add up; `admin` does not imply the others (SPEC §2).
+// Roles add up; `admin` does not imply the others (docs/architecture.md, Words).
 
 export const roles = ['technician', 'approver', 'auditor', 'admin'] as const;
 export type Role = (typeof roles)[number];

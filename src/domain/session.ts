@@ -1,4 +1,4 @@
-// Session lifetimes (SPEC §5): short access tokens, refresh bounded by idle time and an absolute cap.
+// Session lifetimes (docs/security-model.md, Login, TOTP and sessions): short access tokens, refresh bounded by idle time and an absolute cap.
 
 export interface SessionPolicy {
   accessTtlMs: number;

@@ -13,19 +13,19 @@ export interface Tenant {
   displayName: string;
   timeZone: string;
   directory: DirectoryConnection;
-  /** Keep MSP accounts disabled between grants (SPEC §1; on by default). */
+  /** Keep MSP accounts disabled between grants (docs/security-model.md, Access ends in the directory itself; on by default). */
   keepAccountsDisabled: boolean;
   /** The Slack channel where this tenant's approval requests are posted (e.g. C0123ABCD), if any. */
   slackChannel: string | null;
-  /** What the reconciler does with a linked MSP account found in a managed group without a live grant (SPEC §7 d). */
+  /** What the reconciler does with a linked MSP account found in a managed group without a live grant (docs/security-model.md, Drift). */
   driftMode: DriftMode;
-  /** When the weekly access review runs (SPEC §9): a cron pattern in the tenant's time zone. */
+  /** When the weekly access review runs (docs/security-model.md, Access reviews): a cron pattern in the tenant's time zone. */
   reviewSchedule: string;
   /** An MSP account with no elevation and no logon for this many days is inactive. */
   inactiveDays: number;
   /** Reviews disable inactive MSP accounts (audited); off: they are only reported. */
   disableInactive: boolean;
-  /** A request scoring at or above this needs approval and raises an alert (SPEC §8; 1–100, default 50). */
+  /** A request scoring at or above this needs approval and raises an alert (docs/security-model.md, Risk signals; 1–100, default 50). */
   riskThreshold: number;
   /** Set by the tenant kill switch (or an archive): no request, approval or extension until an admin lifts it. */
   frozen: TenantFreeze | null;
@@ -42,7 +42,7 @@ export interface TenantFreeze {
   reason: string | null;
 }
 
-/** SPEC §3.8: a frozen or archived tenant starts nothing — no request, approval or extension. */
+/** A frozen or archived tenant starts nothing (docs/security-model.md, Kill switches and the tenant freeze) — no request, approval or extension. */
 export function assertTenantOpen(tenant: Pick<Tenant, 'id' | 'frozen' | 'archived'>): void {
   if (tenant.archived) {
     throw new DomainError('tenant_archived', `Tenant ${tenant.id} is archived; it grants no access`, { tenantId: tenant.id, archivedAt: tenant.archived.at.toISOString() });
@@ -87,7 +87,7 @@ export function isValidTimeZone(timeZone: string): boolean {
   return regionZoneName.test(timeZone) && icuZoneNames.has(resolved) && resolved.toLowerCase() !== timeZone.toLowerCase();
 }
 
-/** SPEC §4: `ldaps://` only; plain `ldap://` is refused in production mode. */
+/** `ldaps://` only; plain `ldap://` is refused in production mode (docs/security-model.md, Directory connections and sealed bind passwords). */
 export function assertDirectoryUrlAllowed(url: string, production: boolean): void {
   let parsed: URL;
   try {
@@ -121,8 +121,8 @@ function endpointKey(url: string): string {
 }
 
 /**
- * A stored bind password may be sent only to the endpoint it was given for (docs: README
- * "Tenants"): a changed server, CA or bind DN needs the password again, or an admin could point
+ * A stored bind password may be sent only to the endpoint it was given for (docs/security-model.md,
+ * Directory connections and sealed bind passwords): a changed server, CA or bind DN needs the password again, or an admin could point
  * the tenant at a server of their choosing and have Stint hand it the stored password.
  */
 export function changesPasswordEndpoint(before: DirectoryConnection, after: DirectoryConnection): boolean {

@@ -1,8 +1,8 @@
 // A profile's ticket pattern is an admin's regular expression that runs on every request before the
 // TOTP code is checked, so it must never backtrack without bound (ReDoS: `(\d+)+X` against a long
 // ticket blocks the process). A pattern is accepted only when recheck proves it runs in linear time
-// (anchored as it is used, with the `u` flag); tickets are bounded in length as well. See the
-// README, "Access profiles".
+// (anchored as it is used, with the `u` flag); tickets are bounded in length as well. See
+// docs/architecture.md, "Access profiles".
 import { createRequire } from 'node:module';
 import type { checkSync } from 'recheck';
 import { DomainError } from './errors.ts';

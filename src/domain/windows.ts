@@ -1,4 +1,4 @@
-// Weekly windows (SPEC §3.4): days and local start/end times in the tenant's IANA time zone.
+// Weekly windows (docs/architecture.md, Weekly windows): days and local start/end times in the tenant's IANA time zone.
 // A request outside every window is refused with the next opening; a grant never runs past the
 // end of the window it started in; `logonHours` is the same windows in UTC hours, as AD keeps it.
 // Every conversion goes through luxon with the tenant's zone, so DST changes land where the

@@ -1,4 +1,4 @@
-// The web UI's session (SPEC §5): the same access and refresh tokens Bearer clients get, carried in
+// The web UI's session (docs/security-model.md, The web UI: cookies, CSRF, CSP): the same access and refresh tokens Bearer clients get, carried in
 // HttpOnly, SameSite=Strict cookies (Secure over TLS) instead of the page's JavaScript. A request
 // that rides on the cookie and changes state must also send the session's CSRF token in a header,
 // which only a page of this origin can read (from a non-HttpOnly cookie) and set; a cross-site

@@ -1,5 +1,5 @@
 // Tenant accounts: a technician's own account in a client's domain, linked by objectGUID so a
-// moved or renamed account is still found (SPEC §2). One per technician per tenant, and only an
+// moved or renamed account is still found (docs/architecture.md, Tenant accounts). One per technician per tenant, and only an
 // account that may be one (domain/account-eligibility.ts): never a computer, service, trust,
 // built-in or protected account, checked at link time and again before every write to it.
 import { accountIneligibility } from '../domain/account-eligibility.ts';

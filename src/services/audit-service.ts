@@ -1,4 +1,4 @@
-// The audit trail's use cases (SPEC §10): reading it, checking the stored chain, signed
+// The audit trail's use cases (docs/architecture.md, The audit chain): reading it, checking the stored chain, signed
 // checkpoints of its head, streamed exports with a signed manifest, and retention.
 import { createHash } from 'node:crypto';
 import { findChainBreak, genesisHash, type ChainBreak } from '../domain/audit.ts';

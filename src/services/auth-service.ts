@@ -1,4 +1,4 @@
-// Login (SPEC §5): password against the technician's identity source, then TOTP (enrolling on first
+// Login (docs/security-model.md, Login, TOTP and sessions): password against the technician's identity source, then TOTP (enrolling on first
 // login), then a session of short access tokens and rotating refresh tokens.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';

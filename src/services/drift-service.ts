@@ -1,4 +1,4 @@
-// Drift (SPEC §7 d), run by the reconciler: the members of every managed group (the groups of a
+// Drift (docs/security-model.md, Drift), run by the reconciler: the members of every managed group (the groups of a
 // tenant's access profiles) are read and compared with the live grants. A linked MSP account found
 // in a managed group without a live grant for that group is removed (tenant `driftMode: remove`,
 // the default) or reported (`report`); any other member is reported, never removed. Reports are
@@ -213,7 +213,7 @@ export function createDriftService(deps: {
     /** One pass over every tenant; a tenant whose directory cannot be read is logged and retried next time. */
     async scan(): Promise<DriftCounts> {
       const counts: DriftCounts = { tenants: 0, removed: 0, reported: 0, unexpected: 0, errors: 0 };
-      // An archived tenant's directory is no longer read (README, "Kill switches").
+      // An archived tenant's directory is no longer read (docs/security-model.md, Archiving a tenant).
       const tenants = (await store.tenants.list()).filter((t) => !t.archived);
       // A few tenants side by side, so one slow directory does not hold up the others.
       let next = 0;

@@ -1,4 +1,4 @@
-// Elevations (SPEC §3, §4, §7): request → activation in the directory → revocation at the end,
+// Elevations (docs/architecture.md, A request, end to end): request → activation in the directory → revocation at the end,
 // with the store as the source of truth. State is written before the directory is touched, every
 // directory write is read back, a failed activation is undone, and the reconciler finishes or
 // undoes whatever a crash left half-done.
@@ -269,7 +269,8 @@ export function createElevationService(deps: {
   /**
    * In the transaction that starts something (a request, an approval, an extension): the tenant
    * must be open, and its row is held until the commit, so a kill switch committing meanwhile
-   * either is seen here or finds what this transaction wrote (README, "Kill switches").
+   * either is seen here or finds what this transaction wrote (docs/security-model.md, Kill
+   * switches and the tenant freeze).
    */
   async function holdTenantOpen(tx: StoreRepositories, tenantId: string): Promise<void> {
     if (await tx.tenants.holdOpen(tenantId)) return;
@@ -344,7 +345,7 @@ export function createElevationService(deps: {
   }
 
   /**
-   * A group about to be added has become protected (SPEC §6): every active profile of the tenant
+   * A group about to be added has become protected (docs/security-model.md, Protected groups): every active profile of the tenant
    * that holds it is suspended and audited, and the add is refused (fail closed).
    */
   async function refuseProtected(tenantId: string, found: Array<{ group: DirectoryGroup; finding: ProtectedFinding | null }>): Promise<void> {
@@ -403,7 +404,7 @@ export function createElevationService(deps: {
    * the elevation is about to add. Reads only.
    */
   async function activationReads(directory: TenantDirectory, e: Pick<Elevation, 'tenantId' | 'accountGuid' | 'groups'>) {
-    // The tenant's own protected groups (SPEC §6), for the groups' check and the account's.
+    // The tenant's own protected groups (docs/security-model.md, Protected groups), for the groups' check and the account's.
     const extra = access.protectedSids(e.tenantId);
     extra.catch(() => undefined); // reported through extraSids below
     const [account, groups, extraSids] = await Promise.allSettled([directory.accountByGuid(e.accountGuid), protectionOf(directory, e.groups, extra), extra]);
@@ -420,7 +421,7 @@ export function createElevationService(deps: {
 
   type ActivationReads = ReturnType<typeof activationReads>;
 
-  /** A new lease for an elevation entering `activating` (README: Elevations). */
+  /** A new lease for an elevation entering `activating` (docs/architecture.md, Activation leases). */
   const newLease = (at: Date) => ({ holder: deps.random.id(), until: new Date(at.getTime() + settings.activationLeaseMs) });
 
   /**
@@ -470,7 +471,7 @@ export function createElevationService(deps: {
   type LeaseKeeper = ReturnType<typeof keepLease>;
 
   /**
-   * SPEC §4, in order, under the elevation's activation lease. `ready` carries what the request
+   * docs/architecture.md, Activation: in order, under the elevation's activation lease. `ready` carries what the request
    * already holds: the tenant, the profile, the directory and its reads (started while the
    * request's code and intent were being recorded).
    */
@@ -542,7 +543,7 @@ export function createElevationService(deps: {
 
       const activatedAt = clock.now();
       let endsAt = new Date(activatedAt.getTime() + e.durationSeconds * 1000);
-      // A grant never outlives its window (SPEC §3.4): cut short, and the answer says so.
+      // A grant never outlives its window (docs/architecture.md, Weekly windows): cut short, and the answer says so.
       let windowClosesAt: Date | null = null;
       if (window.closesAt && window.closesAt < endsAt) {
         endsAt = window.closesAt;
@@ -655,7 +656,8 @@ export function createElevationService(deps: {
   }
 
   /**
-   * An activation whose lease has lapsed (its process died or hung: README, Elevations), or one
+   * An activation whose lease has lapsed (its process died or hung: docs/architecture.md,
+   * Activation leases), or one
    * from before leases untouched for `stuckAfterMs`: its lease is taken over (so a process still
    * alive that renews it in time keeps it, and one that comes back finds it gone), then what it did
    * is undone and it ends `failed`. False when it is not lapsed or was renewed or moved meanwhile.
@@ -1231,7 +1233,7 @@ export function createElevationService(deps: {
     return { revoked, cancelled, stillRevoking: claimed - revoked };
   }
 
-  /** SPEC §8: the request scored from the technician's own history and recent MFA failures. */
+  /** docs/security-model.md, Risk signals: the request scored from the technician's own history and recent MFA failures. */
   async function assessRequestRisk(technicianId: string, tenant: TenantRecord, at: Date): Promise<RiskAssessment> {
     const risk = settings.risk ?? riskDefaults;
     const since = new Date(at.getTime() - Math.max(risk.baseline.lookbackDays * 86_400_000, risk.fanOut.windowMinutes * 60_000));
@@ -1267,7 +1269,7 @@ export function createElevationService(deps: {
 
   return {
     async request(technician: TechnicianRecord, input: ElevationRequestInput, ctx: RequestContext): Promise<Elevation> {
-      // SPEC §3.1, whatever session or open Slack modal it comes from (callers read the record
+      // docs/architecture.md, Requesting: whatever session or open Slack modal it comes from (callers read the record
       // afresh; activation checks the requester again).
       if (technician.status !== 'active') throw new DomainError('technician_suspended', 'A suspended technician cannot request access');
       const tenant = await store.tenants.findById(input.tenantId);
@@ -1402,7 +1404,7 @@ export function createElevationService(deps: {
       return activate(e, ctx, ready);
     },
 
-    /** An approver's yes (SPEC §3.6), with a fresh TOTP code; the last one needed starts the grant. */
+    /** An approver's yes (docs/architecture.md, Approvals), with a fresh TOTP code; the last one needed starts the grant. */
     approve: (approver: TechnicianRecord, id: string, code: string, ctx: RequestContext) => decide(approver, id, 'approve', code, null, ctx),
 
     /** An approver's no: one is enough to end the request (or the extension request). */
@@ -1431,7 +1433,7 @@ export function createElevationService(deps: {
     },
 
     /**
-     * The owner asks for more time (SPEC §3.7): a fresh TOTP code, no further than the profile's
+     * The owner asks for more time (docs/architecture.md, Extending a grant): a fresh TOTP code, no further than the profile's
      * maximum total or the window's end; approval again where the profile asks for it.
      */
     async extend(technician: TechnicianRecord, id: string, input: { durationSeconds: number; code: string }, ctx: RequestContext): Promise<Elevation> {
@@ -1483,7 +1485,7 @@ export function createElevationService(deps: {
     },
 
     /**
-     * Kill switch (SPEC §3.8): suspends a technician (their sessions end at once), withdraws their
+     * Kill switch (docs/security-model.md, Kill switches and the tenant freeze): suspends a technician (their sessions end at once), withdraws their
      * pending requests and ends every grant they hold, in every tenant, through the batched path.
      */
     async killTechnician(admin: TechnicianRecord, technicianId: string, input: { code: string; reason?: string }, ctx: RequestContext) {
@@ -1644,7 +1646,7 @@ export function createElevationService(deps: {
 
     /**
      * The cheap check run every few seconds (queue.leaseCheckIntervalSeconds): activations whose
-     * lease has lapsed are undone (README: Elevations). Answers how many.
+     * lease has lapsed are undone (docs/architecture.md, Activation leases). Answers how many.
      */
     async undoLapsedActivations(): Promise<number> {
       const now = clock.now();
@@ -1666,7 +1668,7 @@ export function createElevationService(deps: {
       nextBatch = null;
     },
 
-    /** SPEC §7: the safety net that runs every 30 s. */
+    /** The safety net that runs every 30 s (docs/architecture.md, The reconciler). */
     async reconcile(): Promise<{ expired: number; resumed: number; undone: number; rescheduled: number; overdue: number; lapsed: number; suspended: number; frozen: number; errors: number }> {
       const now = clock.now();
       const counts = { expired: 0, resumed: 0, undone: 0, rescheduled: 0, overdue: 0, lapsed: 0, suspended: 0, frozen: 0, errors: 0 };
@@ -1773,7 +1775,7 @@ export function createElevationService(deps: {
 
     /**
      * What the technician may ask for now: active profiles they are eligible for, in tenants where
-     * they hold a linked account (SPEC §3.1). Windows and approval rules are answered, not checked.
+     * they hold a linked account (docs/architecture.md, Requesting). Windows and approval rules are answered, not checked.
      */
     async requestable(technician: TechnicianRecord): Promise<Array<{ tenant: { id: string; displayName: string; timeZone: string }; profile: AccessProfile }>> {
       if (technician.status !== 'active') return [];

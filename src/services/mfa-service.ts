@@ -1,4 +1,4 @@
-// Verifies a fresh TOTP code for a technician (SPEC §5): current step ±1, a step accepted once is
+// Verifies a fresh TOTP code for a technician (docs/security-model.md, Login, TOTP and sessions): current step ±1, a step accepted once is
 // never accepted again (replay, audited), and 5 consecutive failures lock for 15 minutes
 // (audited). Login uses it, and so will every step-up (elevate, approve, extend, sign-off).
 import { DomainError } from '../domain/errors.ts';
@@ -19,7 +19,7 @@ export interface MfaServiceDeps {
   secrets: SecretBox;
   totp: TotpEngine;
   lockout: MfaLockoutPolicy;
-  /** Lockouts raise an alert (SPEC §5); a notice that cannot be queued is logged, never fatal. */
+  /** Lockouts raise an alert (docs/operations.md, Alerts); a notice that cannot be queued is logged, never fatal. */
   notifications: Notifications;
   log: EventLog;
 }

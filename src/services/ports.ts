@@ -246,7 +246,7 @@ export interface TenantAccountRepository {
   countForTenant(tenantId: string): Promise<number>;
 }
 
-/** A group a tenant added to the protected list (SPEC §6), as it was when picked from the directory. */
+/** A group a tenant added to the protected list (docs/security-model.md, Protected groups), as it was when picked from the directory. */
 export interface TenantProtectedGroup {
   tenantId: string;
   guid: string;
@@ -333,13 +333,13 @@ export interface Elevation {
   extendedSeconds: number;
   /** Approvers' decisions, every round. */
   decisions: Decision[];
-  /** The risk score and its reasons at request time (SPEC §8); null for requests from before risk scoring. */
+  /** The risk score and its reasons at request time (docs/security-model.md, Risk signals); null for requests from before risk scoring. */
   risk: RiskAssessment | null;
   /** While `activating`: the lease of the process doing it (renewed while it works); null otherwise. */
   lease?: ActivationLease | null;
 }
 
-/** Who is activating an elevation, and until when unless renewed (README: Elevations). */
+/** Who is activating an elevation, and until when unless renewed (docs/architecture.md, Activation leases). */
 export interface ActivationLease {
   holder: string;
   until: Date;
@@ -419,7 +419,7 @@ export interface ElevationRepository {
   revocationLags(since: Date): Promise<number[]>;
 }
 
-/** Where forwarding to one SIEM target stands (SPEC §10): the last sequence number it has been sent. */
+/** Where forwarding to one SIEM target stands (docs/architecture.md, SIEM forwarding): the last sequence number it has been sent. */
 export interface SiemCursor {
   target: string;
   /** Every event up to and including this one has been written to the target and flushed (0: none yet). */
@@ -467,7 +467,7 @@ export interface DriftReport {
   reportedAt: Date;
 }
 
-/** What drift detection has reported, so a member is reported once while it stays (SPEC §7 d). */
+/** What drift detection has reported, so a member is reported once while it stays (docs/security-model.md, Drift). */
 export interface DriftReportRepository {
   listForTenant(tenantId: string): Promise<DriftReport[]>;
   /** Records a report; false when it was already recorded (another worker, or an earlier run). */
@@ -476,7 +476,7 @@ export interface DriftReportRepository {
   remove(tenantId: string, reports: ReadonlyArray<Pick<DriftReport, 'groupGuid' | 'memberDn'>>): Promise<void>;
 }
 
-/** One access review of one tenant (SPEC §9). */
+/** One access review of one tenant (docs/security-model.md, Access reviews). */
 export interface Review {
   id: string;
   tenantId: string;
@@ -733,7 +733,7 @@ export interface TenantDirectory {
   /** Groups whose name (cn or sAMAccountName) contains `text` (empty: any), at most `limit`, by name. */
   searchGroups(text: string, limit: number): Promise<{ groups: DirectoryGroup[]; truncated: boolean }>;
   /**
-   * The group is protected itself, or nested at any depth inside a protected group (SPEC §6). The
+   * The group is protected itself, or nested at any depth inside a protected group (docs/security-model.md, Protected groups). The
    * groups that contain it are searched from the domain's root (rootDSE defaultNamingContext),
    * whatever the tenant's base DN, so Domain Admins is seen from a base DN below the root.
    */

@@ -1,5 +1,5 @@
 // Access profiles: groups are resolved from the directory and refused when protected, directly or
-// through nesting at any depth (SPEC §6); the refusal names the protected group and the path.
+// through nesting at any depth (docs/security-model.md, Protected groups); the refusal names the protected group and the path.
 import { z } from 'zod';
 import { defaultApprovalTimeoutSeconds, type ApprovalRule } from '../domain/approval.ts';
 import { DomainError } from '../domain/errors.ts';
@@ -152,8 +152,8 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
     },
 
     /**
-     * Groups to pick for a profile: found by name in the tenant's directory, each with its SPEC §6
-     * finding (the same check a profile gets), so a protected one is shown refused before it is tried.
+     * Groups to pick for a profile: found by name in the tenant's directory, each with its protection
+     * finding (docs/security-model.md, Protected groups) (the same check a profile gets), so a protected one is shown refused before it is tried.
      */
     async searchGroups(tenantId: string, text: string, limit: number): Promise<{ groups: GroupChoice[]; truncated: boolean }> {
       const directory = await deps.access.directory(await deps.access.tenant(tenantId));

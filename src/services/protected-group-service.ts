@@ -1,5 +1,5 @@
-// The groups a tenant adds to the protected list (SPEC §6: "A tenant may add its own groups to
-// the list"). Picked from the tenant's directory by DN or objectGUID and kept by objectGUID and
+// The groups a tenant adds to the protected list (docs/security-model.md, Protected groups: the
+// tenant's own protected groups). Picked from the tenant's directory by DN or objectGUID and kept by objectGUID and
 // objectSid; every protection check then honours them (profiles, activation, reviews, account
 // eligibility) through TenantAccess.protectedSids.
 import { guidPattern } from '../domain/ad.ts';

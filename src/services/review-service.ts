@@ -1,4 +1,4 @@
-// Access reviews (SPEC §9): one tenant at a time, on a schedule (a repeatable job per tenant) or on
+// Access reviews (docs/security-model.md, Access reviews): one tenant at a time, on a schedule (a repeatable job per tenant) or on
 // demand. A review reads the tenant's directory and the store and records findings with a
 // severity (the rules are in domain/review.ts): linked MSP accounts in protected groups, members of
 // managed groups without a live grant, MSP accounts enabled without a grant, inactive MSP accounts
@@ -90,7 +90,7 @@ export function createReviewService(deps: {
     return review;
   }
 
-  /** Profiles: already suspended ones are reported; a group that has become protected suspends its profile now (SPEC §6). */
+  /** Profiles: already suspended ones are reported; a group that has become protected suspends its profile now (docs/security-model.md, Protected groups). */
   async function profileFindings(tenant: TenantRecord, directory: TenantDirectory, findings: ReviewFinding[], extra: readonly string[]): Promise<ProfileGroup[]> {
     const profiles = await store.profiles.listForTenant(tenant.id);
     for (const profile of profiles) {

@@ -1,4 +1,4 @@
-// Forwards the audit chain to every configured SIEM target (SPEC §10): in sequence order, at
+// Forwards the audit chain to every configured SIEM target (docs/architecture.md, SIEM forwarding): in sequence order, at
 // least once, from a cursor per target kept in the store and moved only after a batch has been
 // written and flushed. While a target is down its backlog simply stays in the store; attempts back
 // off, and an alert goes out once the backlog passes a threshold. Forwarding is audited by its

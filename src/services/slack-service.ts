@@ -1,4 +1,4 @@
-// Stint in Slack (SPEC §11): the `/stint` slash command and the interactions (Approve/Deny
+// Stint in Slack (docs/architecture.md, Slack): the `/stint` slash command and the interactions (Approve/Deny
 // buttons, the TOTP modals). Every request is verified before anything else; Slack users map to
 // technicians by their stored Slack user id; Slack is answered within its 3 s, and the slow work
 // (LDAP, approvals) carries on afterwards, its outcome shown in the modal or sent as a DM. The

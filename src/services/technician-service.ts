@@ -73,7 +73,7 @@ export function createTechnicianService(deps: TechnicianServiceDeps) {
   const { store, clock } = deps;
 
   /**
-   * A suspended technician keeps nothing pending (SPEC §3.1): their requests waiting for approval
+   * A suspended technician keeps nothing pending (docs/architecture.md, Activation): their requests waiting for approval
    * are withdrawn and their extension requests dropped, each audited, in the suspension's own
    * transaction (activation checks the requester again, should a decision race with it).
    */

@@ -6,7 +6,7 @@ import { bindPasswordContext } from './tenant-service.ts';
 export interface TenantAccess {
   tenant(id: string): Promise<TenantRecord>;
   directory(tenant: TenantRecord): Promise<TenantDirectory>;
-  /** The SIDs of the groups the tenant added to the protected list (SPEC §6), for every protection check. */
+  /** The SIDs of the groups the tenant added to the protected list (docs/security-model.md, Protected groups), for every protection check. */
   protectedSids(tenantId: string): Promise<string[]>;
 }
 

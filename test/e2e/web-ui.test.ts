@@ -243,7 +243,7 @@ describe('web UI in headless Chromium', () => {
     await approverPage.waitForURL(`${base}/app/approvals`);
     const request = approverPage.getByRole('article').filter({ hasText: 'guarded in acme' });
     await request.getByText('quarterly patching').waitFor();
-    // The risk score as scored at request time, in words (SPEC §8).
+    // The risk score as scored at request time, in words (docs/security-model.md, Risk signals).
     const stored = (await h.container.store.elevations.list({ states: ['pending_approval'], tenantIds: ['acme'] })).find((e) => e.profileName === 'guarded')!;
     assert.match((await request.locator('dd.risk').textContent()) ?? '', new RegExp(`^${stored.risk!.score} of 100`));
     await shot(approverPage, 'approvals');

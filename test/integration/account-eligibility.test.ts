@@ -1,4 +1,4 @@
-// Which accounts may be a tenant account (README "Tenant accounts"), against real Samba domains:
+// Which accounts may be a tenant account (docs/security-model.md, Account eligibility), against real Samba domains:
 // the domain controller's computer account, built-in accounts, adminCount=1 and members of
 // protected groups (nested, primary group, the tenant's own) are refused at link time, with
 // nothing stored; an account that becomes ineligible after linking is never activated, and the end

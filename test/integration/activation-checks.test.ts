@@ -1,5 +1,5 @@
 // What is checked at the moment a grant starts or is extended, however long the request waited
-// (SPEC §3.1, §4.1, §6), against a real Samba domain and both stores: exactly the groups about to be
+// (docs/architecture.md, Activation; docs/security-model.md, Protected groups), against a real Samba domain and both stores: exactly the groups about to be
 // added are checked for protection (never the profile's list of now), a profile changed or
 // suspended while a request waited grants nothing, and a suspended technician's requests are
 // withdrawn and can never start.

@@ -1,4 +1,4 @@
-// An activation interrupted mid-way holds access for seconds, not minutes (README: Elevations):
+// An activation interrupted mid-way holds access for seconds, not minutes (docs/architecture.md, Activation leases):
 // each activation in flight holds a short lease in the store, renewed by its process. A real API
 // process SIGKILLed while its activation is held mid-way (the directory has applied the member add;
 // its answer is held) is undone as soon as its lease has lapsed, on the injected clock, never

@@ -1,4 +1,4 @@
-// Approvals (SPEC §3.6) against a real Samba domain and both stores: N approvals from the named
+// Approvals (docs/architecture.md, Approvals) against a real Samba domain and both stores: N approvals from the named
 // approvers, never the requester's own, one approver counting once, one deny ending it, and a
 // request nobody decides on lapsing. The grant starts only once approved, in the directory too.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Drift (SPEC §7 d) against both real Samba domains, with the real reconcile worker every 2 s and
+// Drift (docs/security-model.md, Drift) against both real Samba domains, with the real reconcile worker every 2 s and
 // both stores: a linked MSP account put into a managed group by hand is removed (acme, `remove`)
 // or only reported (globex, `report`); anyone else in a managed group is reported once while they
 // stay, never removed; an account with a live grant is left alone; drift raises a Slack alert.

@@ -1,4 +1,5 @@
-// What bounds a grant once it is asked for (SPEC §3.4, §3.7, §3.8), against real Samba domains:
+// What bounds a grant once it is asked for (docs/architecture.md, Weekly windows and Extending a
+// grant; docs/security-model.md, Kill switches and the tenant freeze), against real Samba domains:
 // weekly windows in the tenant's time zone across a DST change, logonHours as AD keeps them,
 // extensions within the profile's maximum total, and the kill switches.
 import assert from 'node:assert/strict';

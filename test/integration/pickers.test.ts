@@ -1,5 +1,5 @@
 // The reads behind the web UI's pickers, against the real acme Samba domain: groups searched in a
-// tenant's directory (each with its SPEC §6 finding) and technicians by name for the audit page.
+// tenant's directory (each with its protection finding: docs/security-model.md, Protected groups) and technicians by name for the audit page.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { systemContext } from '../../src/services/context.ts';

@@ -1,4 +1,4 @@
-// Access reviews (SPEC §9) against both real Samba domains, both stores, real Redis and the real
+// Access reviews (docs/security-model.md, Access reviews) against both real Samba domains, both stores, real Redis and the real
 // reviews worker, with the fake Slack API: a linked MSP account nested into Domain Admins is a
 // critical finding; an account whose lastLogonTimestamp the test writes far in the past is found
 // inactive and disabled where the tenant says so (acme), only reported where not (globex); a

@@ -1,4 +1,4 @@
-// Risk signals (SPEC §8) against both real Samba domains, both stores, real Redis and workers, and
+// Risk signals (docs/security-model.md, Risk signals) against both real Samba domains, both stores, real Redis and workers, and
 // the fake Slack: a fan-out into three tenants within minutes is held for approval although its
 // profile grants at once, alerts and is audited with its score and reasons; a request in the
 // technician's learned hours is low risk and one at 03:00 local is not; MFA failures raise the

@@ -1,4 +1,4 @@
-// The tenant kill switch (SPEC §3.8, README "Kill switches") against real Samba domains: it ends
+// The tenant kill switch (docs/security-model.md, Kill switches and the tenant freeze) against real Samba domains: it ends
 // everything of the tenant, grants still being activated included, and freezes the tenant until
 // an admin lifts the freeze with a fresh code; a tenant with history can be archived instead of
 // deleted. Races are made on purpose: an activation (or a request) is held mid-way on a gate.

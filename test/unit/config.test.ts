@@ -1,4 +1,4 @@
-// Configuration (SPEC §12, STYLE habit 2): defaults, files, STINT_* overrides, every problem listed
+// Configuration (docs/operations.md, Configuration): defaults, files, STINT_* overrides, every problem listed
 // at once, secrets masked when printed. YAML files are written to a temporary folder.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The audit hash chain (SPEC §10): any change, deletion, insertion or reordering is reported at the
+// The audit hash chain (docs/architecture.md, The audit chain): any change, deletion, insertion or reordering is reported at the
 // first bad record, and an event's hash survives an export's JSON round trip.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

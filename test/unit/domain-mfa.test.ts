@@ -1,4 +1,4 @@
-// Stint's own TOTP rules (SPEC §5): time steps, replay, the shape of a code, and lockout arithmetic.
+// Stint's own TOTP rules (docs/security-model.md, Login, TOTP and sessions): time steps, replay, the shape of a code, and lockout arithmetic.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {

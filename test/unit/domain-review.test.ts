@@ -1,4 +1,4 @@
-// Access review rules (SPEC §9): protected membership through nesting, inactivity, the findings of
+// Access review rules (docs/security-model.md, Access reviews): protected membership through nesting, inactivity, the findings of
 // one MSP account, severity counts and order, the review schedule's validation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

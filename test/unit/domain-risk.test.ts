@@ -1,4 +1,4 @@
-// Risk signals (SPEC §8): the score and its reasons from a technician's own history, the baseline
+// Risk signals (docs/security-model.md, Risk signals): the score and its reasons from a technician's own history, the baseline
 // of their usual hours with its cold start, fan-out and MFA failures.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

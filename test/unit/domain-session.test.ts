@@ -1,4 +1,4 @@
-// Session lifetimes (SPEC §5): refresh ends on revocation, 30 minutes idle or 12 hours in all, and
+// Session lifetimes (docs/security-model.md, Login, TOTP and sessions): refresh ends on revocation, 30 minutes idle or 12 hours in all, and
 // an access token never outlives its session.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

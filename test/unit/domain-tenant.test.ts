@@ -1,4 +1,4 @@
-// Tenant rules: the directory connection's URL scheme (SPEC §4), IANA time zones and tenant slugs.
+// Tenant rules: the directory connection's URL scheme (docs/security-model.md, Directory connections and sealed bind passwords), IANA time zones and tenant slugs.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DomainError, type ErrorCode } from '../../src/domain/errors.ts';

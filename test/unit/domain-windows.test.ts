@@ -1,4 +1,4 @@
-// Weekly windows in a tenant's time zone, and approval tallies (SPEC §3.4, §3.6).
+// Weekly windows in a tenant's time zone, and approval tallies (docs/architecture.md, Weekly windows and Approvals).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertMayDecide, tally, type Decision } from '../../src/domain/approval.ts';

@@ -1,4 +1,4 @@
-// Local technicians' password hashes (SPEC §5): argon2id PHC strings with OWASP's minimum parameters.
+// Local technicians' password hashes (docs/security-model.md, Login, TOTP and sessions): argon2id PHC strings with OWASP's minimum parameters.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createPasswordHasher } from '../../src/adapters/crypto/passwords.ts';

@@ -1,4 +1,4 @@
-// Envelope encryption of secrets at rest (SPEC §5): values bound to their record, opened through
+// Envelope encryption of secrets at rest (docs/security-model.md, Secrets at rest): values bound to their record, opened through
 // previous master keys after a rotation, refused when tampered with.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

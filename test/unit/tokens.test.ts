@@ -1,4 +1,4 @@
-// Session tokens (SPEC §5) with an in-memory signing-key store and a real secret box: claims round
+// Session tokens (docs/security-model.md, Login, TOTP and sessions) with an in-memory signing-key store and a real secret box: claims round
 // trip, algorithm pinned, iss/aud/exp/typ checked, rotation keeps old tokens valid for the grace
 // period only, processes sharing the store agree on the current key.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// RFC 6238 TOTP through otplib (SPEC §5): SHA-1, 6 digits, 30 s, the current step ±1 accepted.
+// RFC 6238 TOTP through otplib (docs/security-model.md, Login, TOTP and sessions): SHA-1, 6 digits, 30 s, the current step ±1 accepted.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createRandomSource } from '../../src/adapters/crypto/random.ts';

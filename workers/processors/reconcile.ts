@@ -1,4 +1,4 @@
-// The reconcile queue: a repeatable job that runs the reconciler (SPEC §7): grants first (so what
+// The reconcile queue: a repeatable job that runs the reconciler (docs/architecture.md, The reconciler): grants first (so what
 // just expired is taken out by its own revocation), then drift in every managed group, then access
 // reviews whose job Redis lost.
 import type { Services } from '../../src/container.ts';

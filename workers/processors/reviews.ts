@@ -1,4 +1,4 @@
-// The reviews queue (SPEC §9): a tenant's scheduled run (one job scheduler per tenant, its cron in
+// The reviews queue (docs/security-model.md, Access reviews): a tenant's scheduled run (one job scheduler per tenant, its cron in
 // the tenant's time zone) or an on-demand review. Parse the job, call the review service; a failure
 // (the store briefly down) is retried by the queue and the review starts over.
 import type { Job } from 'bullmq';

@@ -321,7 +321,8 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       const all = await allMemberGuids(groupDn);
       return new Set(guids.filter((guid) => all.has(guid)));
     }
-    // A Buffer value: ldapts would re-encode escaped bytes in a filter string (FACTS).
+    // A Buffer value: ldapts re-encodes escaped bytes of 0x80 and up in a filter string as UTF-8,
+    // so such a filter would match nothing.
     const filter = new AndFilter({
       filters: [
         new EqualityFilter({ attribute: 'memberOf', value: groupDn }),
@@ -391,7 +392,8 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       // Chunks run side by side over the pooled connections (reads are not serialised like writes).
       await Promise.all(
         chunks(guids, readChunk).map(async (part) => {
-          // A Buffer value: ldapts would re-encode escaped bytes in a filter string (FACTS).
+          // A Buffer value: ldapts re-encodes escaped bytes of 0x80 and up in a filter string as
+          // UTF-8, so such a filter would match nothing.
           const filter = new OrFilter({ filters: part.map((guid) => new EqualityFilter({ attribute: 'objectGUID', value: Buffer.from(guidToBytes(guid)) })) });
           const entries = await run('resolve-accounts', async (client) =>
             (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'], paged: { pageSize: 500 } })).searchEntries,

@@ -72,7 +72,7 @@ export function redisHealth(redis: Redis): QueueHealth {
   };
 }
 
-/** SPEC §7: workers refuse to start unless Redis runs with maxmemory-policy noeviction. */
+/** docs/architecture.md, Process roles: workers refuse to start unless Redis runs with maxmemory-policy noeviction. */
 export async function assertNoEviction(redis: Redis): Promise<void> {
   const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
   const policy = reply[1];

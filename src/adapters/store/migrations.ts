@@ -272,7 +272,7 @@ const auditProof: Migration = {
   },
 };
 
-// Drift (SPEC §7 d): the tenant's drift mode, and what was already reported so that each unexpected
+// Drift (docs/security-model.md, Drift): the tenant's drift mode, and what was already reported so that each unexpected
 // member is reported once while it stays.
 const drift: Migration = {
   async up(db: Kysely<any>) {
@@ -295,7 +295,7 @@ const drift: Migration = {
   },
 };
 
-// Risk signals (SPEC §8): each elevation's score and reasons (null for requests from before), the
+// Risk signals (docs/security-model.md, Risk signals): each elevation's score and reasons (null for requests from before), the
 // tenant's threshold, and the index the technician's own history is read through.
 const risk: Migration = {
   async up(db: Kysely<any>) {
@@ -312,7 +312,7 @@ const risk: Migration = {
   },
 };
 
-// Access reviews (SPEC §9): each tenant's review schedule and inactivity settings, the reviews, and
+// Access reviews (docs/security-model.md, Access reviews): each tenant's review schedule and inactivity settings, the reviews, and
 // their findings.
 const reviews: Migration = {
   async up(db: Kysely<any>) {
@@ -380,7 +380,7 @@ const siemStatus: Migration = {
   },
 };
 
-// The lease of an activation in flight (README: Elevations): who holds it and until when. The
+// The lease of an activation in flight (docs/architecture.md, Activation leases): who holds it and until when. The
 // process activating renews it; once it has lapsed the reconciler takes it over and undoes the
 // activation, so an activation whose process died holds access for seconds, not minutes.
 const activationLease: Migration = {
@@ -395,7 +395,8 @@ const activationLease: Migration = {
 };
 
 // The tenant kill switch freezes its tenant until an admin lifts it; an archived tenant grants
-// nothing ever again while its records stay for the audit (README, "Kill switches").
+// nothing ever again while its records stay for the audit (docs/security-model.md,
+// Archiving a tenant).
 const tenantFreeze: Migration = {
   async up(db: Kysely<any>) {
     await db.schema.alterTable('tenants').addColumn('frozen_at', 'bigint').execute();
@@ -413,7 +414,7 @@ const tenantFreeze: Migration = {
   },
 };
 
-// Groups a tenant adds to the protected list (SPEC §6), picked from its directory: kept by
+// Groups a tenant adds to the protected list (docs/security-model.md, Protected groups), picked from its directory: kept by
 // objectGUID and objectSid (what the checks match on), with the DN and name for people.
 const tenantProtectedGroups: Migration = {
   async up(db: Kysely<any>) {

@@ -68,7 +68,7 @@ const groupChoiceView = z.object({
       path: z.array(z.string()).describe('From this group up to the protected group it sits in (one element: the group itself)'),
     })
     .nullable()
-    .describe('Set when the group is protected (SPEC §6) and can never be granted'),
+    .describe('Set when the group is protected (docs/security-model.md, Protected groups) and can never be granted'),
 });
 
 const protectedGroupView = z.object({
@@ -133,7 +133,7 @@ export function accessRoutes(services: Services): Route[] {
     defineRoute({
       method: 'get',
       path: '/api/v1/tenants/:id/protected-groups',
-      summary: 'The groups this tenant adds to the protected list (SPEC §6): never grantable, nor anything nested in them, and no account in them may be elevated',
+      summary: 'The groups this tenant adds to the protected list (docs/security-model.md, Protected groups): never grantable, nor anything nested in them, and no account in them may be elevated',
       tag: 'profiles',
       ...admin,
       params: tenantParams,

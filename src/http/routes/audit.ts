@@ -128,7 +128,7 @@ export function auditRoutes(services: Services, siem: Pick<SiemForwarding, 'stat
       roles: ['auditor', 'admin'],
       query: exportQuery,
       responses: {
-        200: { description: 'The export: event, omitted-run and manifest records, one a line (README, Audit)' },
+        200: { description: 'The export: event, omitted-run and manifest records, one a line (docs/architecture.md, Exports)' },
         500: { description: 'The stored chain is broken; nothing is signed' },
       },
       async handler({ query: q, principal, context }) {

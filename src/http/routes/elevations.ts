@@ -40,7 +40,7 @@ export const elevationView = z.object({
       reasons: z.array(z.object({ signal: z.enum(riskSignals), points: z.number(), detail: z.string() })),
     })
     .nullable()
-    .describe('the risk score at request time and what made it up (SPEC §8); null for requests from before risk scoring'),
+    .describe('the risk score at request time and what made it up (docs/security-model.md, Risk signals); null for requests from before risk scoring'),
 });
 
 export function presentElevation(e: Elevation) {

@@ -1,4 +1,4 @@
-// Kill switches (SPEC §3.8, admin, fresh TOTP): end everything one technician holds, everywhere,
+// Kill switches (docs/security-model.md, Kill switches and the tenant freeze; admin, fresh TOTP): end everything one technician holds, everywhere,
 // and suspend them; or freeze one tenant and end everything held in it. Both answer with what they ended.
 import { z } from 'zod';
 import type { Services } from '../../container.ts';

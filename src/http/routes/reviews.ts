@@ -1,6 +1,6 @@
-// Access reviews (SPEC §9): start one on demand, read them with their findings, sign one off with a
-// fresh TOTP code, export the findings. Auditors and admins see every tenant's reviews (SPEC §2:
-// auditors read reviews everywhere); only an auditor signs off.
+// Access reviews (docs/security-model.md, Access reviews): start one on demand, read them with their findings, sign one off with a
+// fresh TOTP code, export the findings. Auditors and admins see every tenant's reviews
+// (docs/architecture.md, Words: auditors read reviews everywhere); only an auditor signs off.
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { findingKinds, reviewStatuses, reviewTriggers, severities } from '../../domain/review.ts';

@@ -1,5 +1,5 @@
 // What the admin pages share: the tenants and technicians as the API presents them, and the kill
-// switches (SPEC §3.8), each behind a confirmation that names what will end and a fresh TOTP code.
+// switches (docs/security-model.md, Kill switches and the tenant freeze), each behind a confirmation that names what will end and a fresh TOTP code.
 import { api } from './api.ts';
 import { field, openCodeDialog } from './dom.ts';
 

@@ -8,7 +8,7 @@ setUpHeader(me);
 const queue = byId('queue');
 const status = byId('queue-status');
 
-/** The request's risk score and, in words, what made it up (SPEC §8). */
+/** The request's risk score and, in words, what made it up (docs/security-model.md, Risk signals). */
 function riskDetails(e: Elevation) {
   if (!e.risk) return h('dd', {}, 'not scored');
   const { score, reasons } = e.risk;
