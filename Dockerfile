@@ -5,6 +5,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY bin ./bin
+# bin/stint sources it (it finds Node 24 here and installs nothing).
+COPY scripts/node-env.sh ./scripts/node-env.sh
 COPY config ./config
 COPY src ./src
 COPY workers ./workers

@@ -586,10 +586,12 @@ export function createElevationService(deps: {
         await directory.updateAccount(account.dn, changes);
         return directory.accountByGuid(e.accountGuid);
       })();
+      // A TTL link ends with the grant, which a window may have cut short of the requested duration.
+      const ttlSeconds = Math.max(1, Math.ceil((endsAt.getTime() - clock.now().getTime()) / 1000));
       const added = (async () => {
         for (const group of e.groups) {
           lease.assertHeld();
-          await directory.addMembers(group.dn, [account.dn], steps.ttlMembership ? e.durationSeconds : undefined);
+          await directory.addMembers(group.dn, [account.dn], steps.ttlMembership ? ttlSeconds : undefined);
         }
       })();
       const [written, membership] = await Promise.allSettled([accountWritten, added]);
