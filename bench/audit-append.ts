@@ -14,7 +14,9 @@ for (const engine of engines) {
   try {
     const { store } = h.container;
     const append = (i: number) =>
-      store.transaction((tx) => tx.audit.append({ actor: 'bench', action: 'technician.updated', details: { changed: [`field-${i}`] } }, new Date()));
+      store.transaction((tx) =>
+        tx.audit.append({ actor: 'bench', action: 'technician.updated', details: { changed: [`field-${i}`] } }, new Date()),
+      );
     let started = performance.now();
     for (let i = 0; i < total; i++) await append(i);
     const sequential = total / ((performance.now() - started) / 1000);
@@ -30,12 +32,18 @@ for (const engine of engines) {
 
     // The baseline: the same rows, no chain.
     const { db } = openDatabase(h.databaseUrl, h.dataDir);
-    await sql`create table bench_plain (seq bigint primary key, at bigint, actor text, action text, details text, prev_hash text, hash text)`.execute(db);
+    await sql`create table bench_plain (seq bigint primary key, at bigint, actor text, action text, details text, prev_hash text, hash text)`.execute(
+      db,
+    );
     let plainSeq = 0;
     const insert = (i: number) =>
-      db.transaction().execute((trx) =>
-        sql`insert into bench_plain values (${++plainSeq}, ${Date.now()}, 'bench', 'technician.updated', ${JSON.stringify({ i })}, ${'0'.repeat(64)}, ${'0'.repeat(64)})`.execute(trx),
-      );
+      db
+        .transaction()
+        .execute((trx) =>
+          sql`insert into bench_plain values (${++plainSeq}, ${Date.now()}, 'bench', 'technician.updated', ${JSON.stringify({ i })}, ${'0'.repeat(64)}, ${'0'.repeat(64)})`.execute(
+            trx,
+          ),
+        );
     started = performance.now();
     for (let i = 0; i < total; i++) await insert(i);
     const plainSequential = total / ((performance.now() - started) / 1000);

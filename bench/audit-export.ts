@@ -47,7 +47,7 @@ async function phase(name: string, dir: string, masterKey: string): Promise<numb
     if (name === 'raw-export') {
       const head = (await store.audit.head()).seq;
       const lines = async function* () {
-        for (let next = 1; next <= head; ) {
+        for (let next = 1; next <= head;) {
           const page = await store.audit.range(next, Math.min(pageSize, head - next + 1));
           let chunk = '';
           for (const e of page) chunk += `${JSON.stringify(e)}\n`;
@@ -103,7 +103,12 @@ async function fill(dir: string, masterKey: string) {
       requestId: `req-${done + i}`,
       sourceIp: '192.0.2.10',
       // The catalogue's shape for elevation.activated (appends that leave it are refused).
-      details: { endsAt: new Date(Date.UTC(2026, 0, 1) + (done + i) * 1000).toISOString(), groups: ['CN=Helpdesk,OU=Groups,DC=example,DC=com'], ttlMembership: true, accountEnabled: true },
+      details: {
+        endsAt: new Date(Date.UTC(2026, 0, 1) + (done + i) * 1000).toISOString(),
+        groups: ['CN=Helpdesk,OU=Groups,DC=example,DC=com'],
+        ttlMembership: true,
+        accountEnabled: true,
+      },
     }));
     await store.transaction((tx) => tx.audit.appendMany(inputs, new Date()));
   }
@@ -128,10 +133,15 @@ if (process.argv[2] === '--phase') {
   const masterKey = randomBytes(32).toString('base64');
   try {
     const fillSeconds = await fill(dir, masterKey);
-    console.log(`audit export bench: ${total.toLocaleString('en')} events on SQLite (filled in ${fillSeconds.toFixed(1)} s with appendMany)`);
+    console.log(
+      `audit export bench: ${total.toLocaleString('en')} events on SQLite (filled in ${fillSeconds.toFixed(1)} s with appendMany)`,
+    );
     const results: Record<string, { events: number; seconds: number; maxRssMb: number }> = {};
     for (const name of ['raw-export', 'export', 'raw-read', 'verify', 'verify-one-thread']) {
-      const run = spawnSync(process.execPath, [...phaseFlags, self, '--phase', name, dir, masterKey], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const run = spawnSync(process.execPath, [...phaseFlags, self, '--phase', name, dir, masterKey], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      });
       if (run.status !== 0) throw new Error(`${name} failed: ${run.stderr}`);
       results[name] = JSON.parse(run.stdout);
     }

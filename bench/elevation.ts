@@ -65,11 +65,19 @@ async function createUsersWithGuids(ou: Awaited<ReturnType<typeof createTestOu>>
             const name = `${prefix}${run}${i + j}`;
             const dn = `CN=${name},${ou.dn}`;
             try {
-              await client.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: name, userAccountControl: '514' });
+              await client.add(dn, {
+                objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+                sAMAccountName: name,
+                userAccountControl: '514',
+              });
             } catch (error) {
               if (!(error instanceof AlreadyExistsError && attempt > 1)) throw error;
             }
-            const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'] });
+            const { searchEntries } = await client.search(dn, {
+              scope: 'base',
+              attributes: ['objectGUID'],
+              explicitBufferAttributes: ['objectGUID'],
+            });
             return { dn, guid: guidToString(searchEntries[0]!.objectGUID as Buffer) };
           }),
         );
@@ -88,7 +96,9 @@ async function createUsersWithGuids(ou: Awaited<ReturnType<typeof createTestOu>>
 }
 
 async function activationLatency(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string, adminToken: string) {
-  const profile = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken))
+  const profile = await h.http
+    .post('/api/v1/tenants/acme/profiles')
+    .set(bearer(adminToken))
     .send({ name: 'bench-activate', groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 600 });
   if (profile.status !== 201) throw new Error(JSON.stringify(profile.body));
   const team = [];
@@ -119,10 +129,16 @@ async function rawActivation(client: Client, dn: string, group: string): Promise
   const started = performance.now();
   await client.search(dn, { scope: 'base', attributes: ['objectGUID', 'userAccountControl', 'accountExpires'] });
   await client.search(group, { scope: 'base', attributes: ['objectGUID', 'objectSid', 'adminCount', 'memberOf'] });
-  await client.search(acme.baseDn, { filter: `(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=${group}))`, attributes: ['objectSid'] });
+  await client.search(acme.baseDn, {
+    filter: `(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=${group}))`,
+    attributes: ['objectSid'],
+  });
   await client.modify(dn, [
     new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: ['512'] }) }),
-    new Change({ operation: 'replace', modification: new Attribute({ type: 'accountExpires', values: [toFileTime(new Date(Date.now() + 900_000))] }) }),
+    new Change({
+      operation: 'replace',
+      modification: new Attribute({ type: 'accountExpires', values: [toFileTime(new Date(Date.now() + 900_000))] }),
+    }),
   ]);
   await client.search(dn, { scope: 'base', attributes: ['userAccountControl', 'accountExpires'] });
   await client.modify(group, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [dn] }) }));
@@ -131,7 +147,15 @@ async function rawActivation(client: Client, dn: string, group: string): Promise
 }
 
 /** Grants as activation leaves them (state, account, membership), seeded in bulk to measure expiry alone. */
-async function seedGrants(h: Harness, ou: Awaited<ReturnType<typeof createTestOu>>, group: string, count: number, endsAt: Date, prefix: string, profileName = 'bench-expiry') {
+async function seedGrants(
+  h: Harness,
+  ou: Awaited<ReturnType<typeof createTestOu>>,
+  group: string,
+  count: number,
+  endsAt: Date,
+  prefix: string,
+  profileName = 'bench-expiry',
+) {
   const users = await createUsersWithGuids(ou, count, prefix);
   const dns = users.map((u) => u.dn);
   const profile = await h.container.store.profiles.findByName('acme', profileName);
@@ -141,22 +165,60 @@ async function seedGrants(h: Harness, ou: Awaited<ReturnType<typeof createTestOu
     // Each grant belongs to a different technician, so each revocation also disables its account.
     const technicianId = randomUUID();
     await h.container.store.technicians.insert(
-      { id: technicianId, username: `bench-${technicianId.slice(0, 8)}`, displayName: 'Bench', email: 'bench@example.test', slackUserId: null, roles: ['technician'], approverTenants: [], identitySource: 'local', passwordHash: null },
+      {
+        id: technicianId,
+        username: `bench-${technicianId.slice(0, 8)}`,
+        displayName: 'Bench',
+        email: 'bench@example.test',
+        slackUserId: null,
+        roles: ['technician'],
+        approverTenants: [],
+        identitySource: 'local',
+        passwordHash: null,
+      },
       now,
     );
     const e: Elevation = {
-      id: randomUUID(), tenantId: 'acme', profileId: profile!.id, profileName: profile!.name, technicianId,
-      accountId: randomUUID(), accountDn: dn, accountGuid: guid, groups: [{ dn: group, guid: profile!.groups[0]!.guid, name: 'bench' }],
-      state: 'active', durationSeconds: 60, justification: null, ticket: null, requestedAt: now, activatedAt: now, endsAt, endedAt: null,
-      revocationReason: null, failureReason: null, steps: null, overdueAlertedAt: null, updatedAt: now,
-      approvalsRequired: 0, approverIds: [], approvalDeadline: null, windowClosesAt: null, extension: null, extendedSeconds: 0, decisions: [], risk: null,
+      id: randomUUID(),
+      tenantId: 'acme',
+      profileId: profile!.id,
+      profileName: profile!.name,
+      technicianId,
+      accountId: randomUUID(),
+      accountDn: dn,
+      accountGuid: guid,
+      groups: [{ dn: group, guid: profile!.groups[0]!.guid, name: 'bench' }],
+      state: 'active',
+      durationSeconds: 60,
+      justification: null,
+      ticket: null,
+      requestedAt: now,
+      activatedAt: now,
+      endsAt,
+      endedAt: null,
+      revocationReason: null,
+      failureReason: null,
+      steps: null,
+      overdueAlertedAt: null,
+      updatedAt: now,
+      approvalsRequired: 0,
+      approverIds: [],
+      approvalDeadline: null,
+      windowClosesAt: null,
+      extension: null,
+      extendedSeconds: 0,
+      decisions: [],
+      risk: null,
     };
     await h.container.store.elevations.insert(e);
     ids.push(e.id);
   }
   const client = await bound();
   for (let i = 0; i < dns.length; i += 1000) {
-    await client.modify(group, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }));
+    await client.modify(
+      group,
+      new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }),
+    );
   }
   await client.unbind();
   for (const id of ids) await h.container.jobs.schedule(id, endsAt);
@@ -174,10 +236,12 @@ async function massExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu
   const workers = await startWorkers(h.container);
   const due = new Date(h.clock.now().getTime() + 3000 + grants / 2);
   for (let i = 0; i < ids.length; i += 100) {
-    await Promise.all(ids.slice(i, i + 100).map(async (id) => {
-      await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: due }, h.clock.now());
-      await h.container.jobs.schedule(id, due);
-    }));
+    await Promise.all(
+      ids.slice(i, i + 100).map(async (id) => {
+        await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: due }, h.clock.now());
+        await h.container.jobs.schedule(id, due);
+      }),
+    );
   }
   const margin = due.getTime() - h.clock.now().getTime();
   if (margin < 0) console.error(`mass expiry: setup overran the end by ${-margin} ms; the figures below include it`);
@@ -196,7 +260,9 @@ async function massExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu
   const mine = new Set(ids);
   for (;;) {
     // Only this case's grants (an earlier case's expired grants are in the same tenant).
-    states = (await h.container.store.elevations.list({ states: ['expired'], tenantIds: ['acme'], limit: 1_000_000 })).filter((e) => mine.has(e.id));
+    states = (await h.container.store.elevations.list({ states: ['expired'], tenantIds: ['acme'], limit: 1_000_000 })).filter((e) =>
+      mine.has(e.id),
+    );
     if (states.length >= grants) break;
     await sleep(200);
   }
@@ -206,11 +272,17 @@ async function massExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu
   // Raw: the same members removed from the same group with batched modifies of 1,000 values.
   const client = await bound();
   for (let i = 0; i < dns.length; i += 1000) {
-    await client.modify(group, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }));
+    await client.modify(
+      group,
+      new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }),
+    );
   }
   const rawStart = performance.now();
   for (let i = 0; i < dns.length; i += 1000) {
-    await client.modify(group, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }));
+    await client.modify(
+      group,
+      new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }),
+    );
   }
   const rawSeconds = (performance.now() - rawStart) / 1000;
   await client.unbind();
@@ -227,7 +299,8 @@ async function singleExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTest
   const workers = await startWorkers(h.container);
   const watcher = await bound();
   const isMember = async (dn: string) =>
-    (await watcher.search(dn, { scope: 'base', filter: new EqualityFilter({ attribute: 'memberOf', value: group }), attributes: ['1.1'] })).searchEntries.length > 0;
+    (await watcher.search(dn, { scope: 'base', filter: new EqualityFilter({ attribute: 'memberOf', value: group }), attributes: ['1.1'] }))
+      .searchEntries.length > 0;
   const lags: number[] = [];
   for (let i = 0; i < singles; i++) {
     const endsAt = new Date(h.clock.now().getTime() + 1500);
@@ -237,7 +310,9 @@ async function singleExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTest
   }
   await watcher.unbind();
   await workers.close();
-  console.log(`single expiry (${singles}): lag from end to membership gone p50 ${ms(pct(lags, 0.5))}, p99 ${ms(pct(lags, 0.99))}, max ${ms(pct(lags, 1))}`);
+  console.log(
+    `single expiry (${singles}): lag from end to membership gone p50 ${ms(pct(lags, 0.5))}, p99 ${ms(pct(lags, 0.99))}, max ${ms(pct(lags, 1))}`,
+  );
 }
 
 /**
@@ -279,11 +354,13 @@ async function spreadExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTest
   const start = h.clock.now().getTime() + 3000 + spreadGrants;
   const endOf = (i: number) => start + Math.floor((i * spreadMs) / spreadGrants);
   for (let i = 0; i < ids.length; i += 100) {
-    await Promise.all(ids.slice(i, i + 100).map(async (id, j) => {
-      const end = new Date(endOf(i + j));
-      await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: end }, h.clock.now());
-      await h.container.jobs.schedule(id, end);
-    }));
+    await Promise.all(
+      ids.slice(i, i + 100).map(async (id, j) => {
+        const end = new Date(endOf(i + j));
+        await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: end }, h.clock.now());
+        await h.container.jobs.schedule(id, end);
+      }),
+    );
   }
   const margin = start - h.clock.now().getTime();
   if (margin < 0) console.error(`spread expiry: setup overran the first end by ${-margin} ms; the figures below include it`);
@@ -294,7 +371,10 @@ async function spreadExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTest
   // Raw, same run, same group and members: every 10 ms, one modify deletes the members whose end has come.
   const client = await bound();
   for (let i = 0; i < dns.length; i += 1000) {
-    await client.modify(group, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }));
+    await client.modify(
+      group,
+      new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: dns.slice(i, i + 1000) }) }),
+    );
   }
   const rawStart = Date.now() + 1000;
   const rawEndOf = (i: number) => rawStart + Math.floor((i * spreadMs) / spreadGrants);
@@ -305,7 +385,10 @@ async function spreadExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTest
     let upTo = next;
     while (upTo < dns.length && rawEndOf(upTo) <= now) upTo++;
     if (upTo > next) {
-      await client.modify(group, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: dns.slice(next, upTo) }) }));
+      await client.modify(
+        group,
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: dns.slice(next, upTo) }) }),
+      );
       next = upTo;
     } else {
       await sleep(10);
@@ -336,14 +419,30 @@ try {
   const expiryGroup = await ou.group(`Bench-Expiry-${run}`);
   const only = process.env.BENCH_ONLY; // activation | single | mass | spread
   if (!only || only === 'activation') await activationLatency(h, ou, activateGroup, adminToken);
-  const created = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken))
-    .send({ name: 'bench-expiry', groups: [expiryGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 600 });
+  const created = await h.http
+    .post('/api/v1/tenants/acme/profiles')
+    .set(bearer(adminToken))
+    .send({
+      name: 'bench-expiry',
+      groups: [expiryGroup],
+      eligibleRoles: ['technician'],
+      defaultDurationSeconds: 60,
+      maxDurationSeconds: 600,
+    });
   if (created.status !== 201) throw new Error(JSON.stringify(created.body));
   if (!only || only === 'single') await singleExpiry(h, ou, expiryGroup);
   if (!only || only === 'spread') {
     const spreadGroup = await ou.group(`Bench-Spread-${run}`);
-    const spread = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken))
-      .send({ name: 'bench-spread', groups: [spreadGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 600 });
+    const spread = await h.http
+      .post('/api/v1/tenants/acme/profiles')
+      .set(bearer(adminToken))
+      .send({
+        name: 'bench-spread',
+        groups: [spreadGroup],
+        eligibleRoles: ['technician'],
+        defaultDurationSeconds: 60,
+        maxDurationSeconds: 600,
+      });
     if (spread.status !== 201) throw new Error(JSON.stringify(spread.body));
     await spreadExpiry(h, ou, spreadGroup);
   }

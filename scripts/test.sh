@@ -16,6 +16,7 @@ npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p src/http/web/tsconfig.json   # the web UI's browser modules (DOM types)
 echo "== lint"
 npx eslint .
+npx prettier --check .
 npx depcruise src workers --config .dependency-cruiser.cjs
 echo "== tests"
 # Each test has 3 minutes; the whole run 45 (about 10 here): a test file whose tests are done but

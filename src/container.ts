@@ -18,7 +18,14 @@ import { createTotpEngine, totpCodeAt } from './adapters/crypto/totp.ts';
 import { createLdapIdentitySource } from './adapters/directory/identity.ts';
 import { createDirectoryGateway } from './adapters/directory/gateway.ts';
 import { createDirectoryProbe } from './adapters/directory/probe.ts';
-import { createExpiryWarnings, createQueuedNotifications, createQueues, createReviewJobs, createReviewSchedules, createRevocationJobs } from './adapters/queue/jobs.ts';
+import {
+  createExpiryWarnings,
+  createQueuedNotifications,
+  createQueues,
+  createReviewJobs,
+  createReviewSchedules,
+  createRevocationJobs,
+} from './adapters/queue/jobs.ts';
 import { createMetrics } from './adapters/metrics/prometheus.ts';
 import { assertNoEviction, createRedis, failingAsQueueUnavailable, redisHealth } from './adapters/queue/redis.ts';
 import { createSyslogSink } from './adapters/siem/syslog-sink.ts';
@@ -71,7 +78,10 @@ function secretValue(value: string | undefined, file: string | undefined): strin
  * Slack, when enabled: the inbound side (slash command, buttons, modals) for the API and the
  * outbound side (approval messages, DMs, alerts) for the notifications worker.
  */
-function buildSlack(config: Config, deps: { store: Store; clock: Clock; redis: Redis; queues: ReturnType<typeof createQueues>; elevations: ElevationUseCases; log: EventLog }) {
+function buildSlack(
+  config: Config,
+  deps: { store: Store; clock: Clock; redis: Redis; queues: ReturnType<typeof createQueues>; elevations: ElevationUseCases; log: EventLog },
+) {
   const botToken = secretValue(config.slack.botToken, config.slack.botTokenFile);
   const signingSecret = secretValue(config.slack.signingSecret, config.slack.signingSecretFile);
   const { store, clock, redis, log } = deps;
@@ -102,11 +112,16 @@ function buildSlack(config: Config, deps: { store: Store; clock: Clock; redis: R
 const productVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The configured SIEM targets and the forwarding to them; nothing connects until the worker forwards. */
-function buildSiemForwarding(config: Config, deps: { store: Store; clock: Clock; random: ReturnType<typeof createRandomSource>; notifications: Notifications; log: EventLog }) {
+function buildSiemForwarding(
+  config: Config,
+  deps: { store: Store; clock: Clock; random: ReturnType<typeof createRandomSource>; notifications: Notifications; log: EventLog },
+) {
   const siem = config.siem;
   const identity = { hostname: siem.hostname ?? hostname(), facility: siem.facility, version: productVersion };
   const timeoutMs = siem.connectTimeoutSeconds * 1000;
-  const sinks = siem.targets.map((target) => createSyslogSink(target, { identity, clock: deps.clock, connectTimeoutMs: timeoutMs, writeTimeoutMs: timeoutMs }));
+  const sinks = siem.targets.map((target) =>
+    createSyslogSink(target, { identity, clock: deps.clock, connectTimeoutMs: timeoutMs, writeTimeoutMs: timeoutMs }),
+  );
   return createSiemForwarding({
     ...deps,
     sinks,
@@ -210,7 +225,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
   };
   const queues = createQueues(producer, config.queue.prefix);
   // Notices go to the notifications queue for the worker to send to Slack; with Slack off, nowhere.
-  const notifications: Notifications = config.slack.enabled ? failingAsQueueUnavailable(createQueuedNotifications(queues.notifications)) : notificationsWithSlackOff;
+  const notifications: Notifications = config.slack.enabled
+    ? failingAsQueueUnavailable(createQueuedNotifications(queues.notifications))
+    : notificationsWithSlackOff;
   const mfa = createMfaService({
     store,
     clock,
@@ -255,7 +272,15 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
 
   const reviewSchedules = failingAsQueueUnavailable(createReviewSchedules(queues.reviews));
-  const tenants = createTenantService({ store, clock, secrets, directory: createDirectoryProbe(ldapOptions), production, reviewSchedules, log: logger });
+  const tenants = createTenantService({
+    store,
+    clock,
+    secrets,
+    directory: createDirectoryProbe(ldapOptions),
+    production,
+    reviewSchedules,
+    log: logger,
+  });
   const profiles = createProfileService({ store, clock, random, access });
   const protectedGroups = createProtectedGroupService({ store, clock, access });
   const services = {
@@ -307,12 +332,23 @@ export async function createContainer(config: Config, options: ContainerOptions 
       },
     }),
     drift: createDriftService({ store, clock, access, removal, notifications, log: logger }),
-    reviews: createReviewService({ store, clock, random, access, mfa, jobs: failingAsQueueUnavailable(createReviewJobs(queues.reviews)), notifications, encoder: tableEncoder, log: logger }),
+    reviews: createReviewService({
+      store,
+      clock,
+      random,
+      access,
+      mfa,
+      jobs: failingAsQueueUnavailable(createReviewJobs(queues.reviews)),
+      notifications,
+      encoder: tableEncoder,
+      log: logger,
+    }),
   };
 
-
   let closing: Promise<void> | undefined;
-  const slack = config.slack.enabled ? buildSlack(config, { store, clock, redis: producer, queues, elevations: services.elevations, log: logger }) : null;
+  const slack = config.slack.enabled
+    ? buildSlack(config, { store, clock, redis: producer, queues, elevations: services.elevations, log: logger })
+    : null;
 
   return {
     config,

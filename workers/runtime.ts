@@ -41,7 +41,9 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     ? new Worker(queueNames.notifications, notificationProcessor(container.slack.notices), { connection, prefix, concurrency: 8 })
     : null;
   // One run at a time per worker; across workers a lease per target in the store keeps sends in order.
-  const siem = container.siem.hasTargets ? new Worker(queueNames.siem, siemProcessor(container.siem), { connection, prefix, concurrency: 1 }) : null;
+  const siem = container.siem.hasTargets
+    ? new Worker(queueNames.siem, siemProcessor(container.siem), { connection, prefix, concurrency: 1 })
+    : null;
   for (const [name, worker] of [
     ['revocations', revocations],
     ['reconcile', reconcile],
@@ -59,11 +61,32 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   const intervalMs = config.queue.reconcileIntervalSeconds * 1000;
   const siemEveryMs = config.siem.intervalMs;
   const ensureSchedule = async () => {
-    await container.queues.reconcile.upsertJobScheduler('reconcile', { every: intervalMs }, { name: 'reconcile', opts: { removeOnComplete: true, removeOnFail: 100 } });
-    await container.queues.leases.upsertJobScheduler('leases', { every: config.queue.leaseCheckIntervalSeconds * 1000 }, { name: 'leases', opts: { removeOnComplete: true, removeOnFail: 100 } });
-    await container.queues.audit.upsertJobScheduler('audit-checkpoint', { every: config.audit.checkpointIntervalSeconds * 1000 }, { name: 'checkpoint', opts: { removeOnComplete: true, removeOnFail: 100 } });
-    await container.queues.audit.upsertJobScheduler('audit-purge', { every: config.audit.purgeIntervalSeconds * 1000 }, { name: 'purge', opts: { removeOnComplete: true, removeOnFail: 100 } });
-    if (siem) await container.queues.siem.upsertJobScheduler('siem', { every: siemEveryMs }, { name: 'forward', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await container.queues.reconcile.upsertJobScheduler(
+      'reconcile',
+      { every: intervalMs },
+      { name: 'reconcile', opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+    await container.queues.leases.upsertJobScheduler(
+      'leases',
+      { every: config.queue.leaseCheckIntervalSeconds * 1000 },
+      { name: 'leases', opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+    await container.queues.audit.upsertJobScheduler(
+      'audit-checkpoint',
+      { every: config.audit.checkpointIntervalSeconds * 1000 },
+      { name: 'checkpoint', opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+    await container.queues.audit.upsertJobScheduler(
+      'audit-purge',
+      { every: config.audit.purgeIntervalSeconds * 1000 },
+      { name: 'purge', opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+    if (siem)
+      await container.queues.siem.upsertJobScheduler(
+        'siem',
+        { every: siemEveryMs },
+        { name: 'forward', opts: { removeOnComplete: true, removeOnFail: 100 } },
+      );
     else await container.queues.siem.removeJobScheduler('siem');
     // An archived tenant has no review any more: its schedule is removed with those of deleted tenants.
     await container.reviewSchedules.syncAll((await container.store.tenants.list()).filter((t) => !t.archived));
@@ -71,14 +94,32 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   await ensureSchedule();
   // Should Redis lose its data, the schedule is written again, and the reconciler rebuilds the rest.
   const keeper = setInterval(() => {
-    ensureSchedule().catch((error: Error) => logger.warn({ err: error.message }, 'could not renew the reconcile, audit, siem and review schedules'));
+    ensureSchedule().catch((error: Error) =>
+      logger.warn({ err: error.message }, 'could not renew the reconcile, audit, siem and review schedules'),
+    );
   }, intervalMs);
   keeper.unref();
-  await Promise.all([revocations.waitUntilReady(), reconcile.waitUntilReady(), leases.waitUntilReady(), audit.waitUntilReady(), reviews.waitUntilReady(), notifications?.waitUntilReady(), siem?.waitUntilReady()]);
+  await Promise.all([
+    revocations.waitUntilReady(),
+    reconcile.waitUntilReady(),
+    leases.waitUntilReady(),
+    audit.waitUntilReady(),
+    reviews.waitUntilReady(),
+    notifications?.waitUntilReady(),
+    siem?.waitUntilReady(),
+  ]);
   return {
     async close() {
       clearInterval(keeper);
-      await Promise.all([revocations.close(), reconcile.close(), leases.close(), audit.close(), reviews.close(), notifications?.close(), siem?.close()]);
+      await Promise.all([
+        revocations.close(),
+        reconcile.close(),
+        leases.close(),
+        audit.close(),
+        reviews.close(),
+        notifications?.close(),
+        siem?.close(),
+      ]);
       // A revocation job ends once its memberships are gone; its batch writes the accounts after.
       await services.elevations.idle();
     },

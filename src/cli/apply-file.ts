@@ -12,31 +12,37 @@ import { profileInputSchema } from '../services/profile-service.ts';
 
 const fileSchema = z.strictObject({
   tenants: z.array(
-    z.strictObject({
-      id: z.string().min(1).max(40),
-      displayName: z.string().min(1),
-      timeZone: z.string().min(1),
-      keepAccountsDisabled: z.boolean().default(true),
-      slackChannel: z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD').nullable().default(null),
-      driftMode: z.enum(driftModes).default('remove'),
-      reviewSchedule: z.string().min(9).max(100).default(defaultReviewSchedule),
-      inactiveDays: z.number().int().min(inactiveDaysRange.min).max(inactiveDaysRange.max).default(defaultInactiveDays),
-      disableInactive: z.boolean().default(false),
-      riskThreshold: z.number().int().min(riskThresholdRange.min).max(riskThresholdRange.max).default(defaultRiskThreshold),
-      directory: z.strictObject({
-        url: z.string().min(1),
-        bindDn: z.string().min(3),
-        baseDn: z.string().min(3),
-        caFile: z.string().min(1).describe('PEM file, relative to this file'),
-        bindPasswordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name'),
+    z
+      .strictObject({
+        id: z.string().min(1).max(40),
+        displayName: z.string().min(1),
+        timeZone: z.string().min(1),
+        keepAccountsDisabled: z.boolean().default(true),
+        slackChannel: z
+          .string()
+          .regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD')
+          .nullable()
+          .default(null),
+        driftMode: z.enum(driftModes).default('remove'),
+        reviewSchedule: z.string().min(9).max(100).default(defaultReviewSchedule),
+        inactiveDays: z.number().int().min(inactiveDaysRange.min).max(inactiveDaysRange.max).default(defaultInactiveDays),
+        disableInactive: z.boolean().default(false),
+        riskThreshold: z.number().int().min(riskThresholdRange.min).max(riskThresholdRange.max).default(defaultRiskThreshold),
+        directory: z.strictObject({
+          url: z.string().min(1),
+          bindDn: z.string().min(3),
+          baseDn: z.string().min(3),
+          caFile: z.string().min(1).describe('PEM file, relative to this file'),
+          bindPasswordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name'),
+        }),
+        profiles: z.array(profileInputSchema).default([]),
+        /** The tenant's own protected groups (docs/security-model.md, Protected groups), by DN or objectGUID; absent: the list is left as it is. */
+        protectedGroups: z.array(z.string().min(3).max(1024)).max(200).optional(),
+      })
+      .superRefine((tenant, ctx) => {
+        const problem = reviewScheduleProblem(tenant.reviewSchedule, tenant.timeZone);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['reviewSchedule'], message: problem });
       }),
-      profiles: z.array(profileInputSchema).default([]),
-      /** The tenant's own protected groups (docs/security-model.md, Protected groups), by DN or objectGUID; absent: the list is left as it is. */
-      protectedGroups: z.array(z.string().min(3).max(1024)).max(200).optional(),
-    }).superRefine((tenant, ctx) => {
-      const problem = reviewScheduleProblem(tenant.reviewSchedule, tenant.timeZone);
-      if (problem) ctx.addIssue({ code: 'custom', path: ['reviewSchedule'], message: problem });
-    }),
   ),
 });
 

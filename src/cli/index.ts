@@ -6,7 +6,14 @@ import { pipeline } from 'node:stream/promises';
 import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, maskedConfig } from '../config/load.ts';
-import { createContainer, createOfflineExportVerifier, currentTotpCode, generateMasterKey, migrateDatabase, type Container } from '../container.ts';
+import {
+  createContainer,
+  createOfflineExportVerifier,
+  currentTotpCode,
+  generateMasterKey,
+  migrateDatabase,
+  type Container,
+} from '../container.ts';
 import { auditActions, type AuditAction } from '../domain/audit.ts';
 import { exportFormats, type ExportFilter, type ExportFormat } from '../domain/audit-export.ts';
 import type { StreamedExport } from '../services/audit-service.ts';
@@ -43,9 +50,12 @@ const program = new Command('stint')
   .description('Stint: just-in-time privileged access to clients’ Active Directory, with TOTP MFA and an audit trail')
   .showHelpAfterError();
 
-program.command('serve').description('run the API server').action(async () => {
-  await serve();
-});
+program
+  .command('serve')
+  .description('run the API server')
+  .action(async () => {
+    await serve();
+  });
 
 program
   .command('migrate')
@@ -105,14 +115,17 @@ technicianCommand
   .addOption(new Option('--identity-source <kind>').choices(['local', 'ldap']).default('local'))
   .option('--password-file <file>')
   .action(
-    async (options: { username: string; displayName: string; email: string; role: Role[]; identitySource: 'local' | 'ldap'; passwordFile?: string }) => {
+    async (options: {
+      username: string;
+      displayName: string;
+      email: string;
+      role: Role[];
+      identitySource: 'local' | 'ldap';
+      passwordFile?: string;
+    }) => {
       const password = options.identitySource === 'local' ? await readSecret(options.passwordFile, 'password') : undefined;
       await withContainer(async ({ services }) => {
-        const technician = await services.technicians.create(
-          { ...options, roles: options.role, password },
-          'system',
-          systemContext,
-        );
+        const technician = await services.technicians.create({ ...options, roles: options.role, password }, 'system', systemContext);
         print(presentTechnician(technician));
       });
     },
@@ -231,7 +244,17 @@ auditCommand
   .addOption(new Option('--action <action>').choices(auditActions))
   .option('-o, --output <file>', 'write here instead of standard output')
   .action(
-    (o: { format: ExportFormat; fromSeq?: number; toSeq?: number; from?: string; to?: string; tenant?: string; technician?: string; action?: AuditAction; output?: string }) =>
+    (o: {
+      format: ExportFormat;
+      fromSeq?: number;
+      toSeq?: number;
+      from?: string;
+      to?: string;
+      tenant?: string;
+      technician?: string;
+      action?: AuditAction;
+      output?: string;
+    }) =>
       withContainer(async ({ services }) => {
         const filter: ExportFilter = {};
         if (o.fromSeq !== undefined) filter.fromSeq = o.fromSeq;
@@ -252,8 +275,10 @@ auditCommand
     const jwks = /^https?:\/\//.test(o.jwks) ? await (await fetch(o.jwks)).json() : JSON.parse(readFileSync(o.jwks, 'utf8'));
     const report = await createOfflineExportVerifier().verify(createReadStream(file), jwks as { keys: Array<Record<string, unknown>> });
     if (report.ok) {
-      print(`OK: seq ${report.fromSeq}–${report.toSeq}, ${report.events} events, ${report.omitted} omitted by the filter; signed by ${report.kid} at ${report.createdAt}` +
-        (report.checkpoint ? `; checkpoint seq ${report.checkpoint.seq} at ${report.checkpoint.at}` : ''));
+      print(
+        `OK: seq ${report.fromSeq}–${report.toSeq}, ${report.events} events, ${report.omitted} omitted by the filter; signed by ${report.kid} at ${report.createdAt}` +
+          (report.checkpoint ? `; checkpoint seq ${report.checkpoint.seq} at ${report.checkpoint.at}` : ''),
+      );
     } else {
       const p = report.problem;
       print(`BAD: line ${p.line}${p.seq === null ? '' : `, seq ${p.seq}`}: ${p.reason}: ${p.message}`);
@@ -301,7 +326,12 @@ elevationsCommand
         if (!technician) throw new Error(`no technician named ${o.technician}`);
         technicianId = technician.id;
       }
-      const filter = { from: o.from ? new Date(o.from) : undefined, to: o.to ? new Date(o.to) : undefined, tenantId: o.tenant, technicianId };
+      const filter = {
+        from: o.from ? new Date(o.from) : undefined,
+        to: o.to ? new Date(o.to) : undefined,
+        tenantId: o.tenant,
+        technicianId,
+      };
       await writeExport(await services.elevationHistory.export(filter, o.format, 'system', systemContext), o.output);
     }),
   );

@@ -16,7 +16,12 @@ export interface ApprovalRule {
 }
 
 export const defaultApprovalTimeoutSeconds = 3600;
-export const noApproval: ApprovalRule = { required: 0, approvers: [], timeoutSeconds: defaultApprovalTimeoutSeconds, reapproveExtensions: false };
+export const noApproval: ApprovalRule = {
+  required: 0,
+  approvers: [],
+  timeoutSeconds: defaultApprovalTimeoutSeconds,
+  reapproveExtensions: false,
+};
 
 export type DecisionKind = 'approve' | 'deny';
 
@@ -71,6 +76,8 @@ export function assertApprovalRule(rule: ApprovalRule): void {
     });
   }
   if (!Number.isInteger(rule.timeoutSeconds) || rule.timeoutSeconds < 60 || rule.timeoutSeconds > 7 * 24 * 3600) {
-    throw new DomainError('validation_failed', 'The approval timeout is between 60 seconds and 7 days', { field: 'approval.timeoutSeconds' });
+    throw new DomainError('validation_failed', 'The approval timeout is between 60 seconds and 7 days', {
+      field: 'approval.timeoutSeconds',
+    });
   }
 }

@@ -15,17 +15,35 @@ const none = z.strictObject({});
 
 const protectedFinding = z.strictObject({ group: dn, protectedGroup: dn, reason: text(256), path: z.array(dn) });
 const profileShape = z.strictObject({ name, groups: z.array(dn) });
-const technicianChange = z.strictObject({ changed: z.array(name), roles: z.array(name).optional(), endedSessions: count.optional(), cancelledRequests: count.optional() });
+const technicianChange = z.strictObject({
+  changed: z.array(name),
+  roles: z.array(name).optional(),
+  endedSessions: count.optional(),
+  cancelledRequests: count.optional(),
+});
 const mfaFailure = z.strictObject({ purpose: name, consecutiveFailures: count });
 const ended = z.strictObject({ reason: name.nullable(), groups: z.array(dn), accountDisabled: z.boolean(), lagMs: z.number().optional() });
-const decision = z.strictObject({ round: count, approvals: count, required: count, reason: text(2000).nullable(), extensionSeconds: count.optional() });
+const decision = z.strictObject({
+  round: count,
+  approvals: count,
+  required: count,
+  reason: text(2000).nullable(),
+  extensionSeconds: count.optional(),
+});
 const siemTarget = text(64);
 const riskScore = z.number().int().min(0).max(100);
 const riskThreshold = z.number().int().min(1).max(100);
 const riskReason = z.strictObject({ signal: z.enum(riskSignals), points: count, detail: text(500) });
 const risk = z.strictObject({ score: riskScore, reasons: z.array(riskReason), threshold: riskThreshold, flagged: z.boolean() });
 /** Who (the technician and their account) was found in which managed group without a live grant. */
-const technicianDrift = z.strictObject({ technicianId: name, username: name, accountDn: dn, accountGuid: name, group: dn, groupName: name });
+const technicianDrift = z.strictObject({
+  technicianId: name,
+  username: name,
+  accountDn: dn,
+  accountGuid: name,
+  group: dn,
+  groupName: name,
+});
 
 const severityCounts = { critical: count, high: count, medium: count, low: count, info: count };
 
@@ -45,7 +63,13 @@ export const auditCatalogue = {
   'technician.updated': technicianChange,
   'technician.suspended': technicianChange,
   'technician.reactivated': technicianChange,
-  'tenant.created': z.strictObject({ url: text(2048), bindDn: dn, baseDn: dn, driftMode: z.enum(['remove', 'report']).optional(), riskThreshold: riskThreshold.optional() }),
+  'tenant.created': z.strictObject({
+    url: text(2048),
+    bindDn: dn,
+    baseDn: dn,
+    driftMode: z.enum(['remove', 'report']).optional(),
+    riskThreshold: riskThreshold.optional(),
+  }),
   'tenant.updated': z.strictObject({ changed: z.array(name) }),
   'tenant.deleted': none,
   'tenant.frozen': z.strictObject({ reason: text(2000).nullable(), via: z.enum(['kill_switch', 'archive']) }),
@@ -53,7 +77,13 @@ export const auditCatalogue = {
   'tenant.archived': z.strictObject({ reason: text(2000).nullable(), revoked: count, cancelled: count }),
   'tenant.protected_group_added': z.strictObject({ guid: name, sid: name, dn, name }),
   'tenant.protected_group_removed': z.strictObject({ guid: name, dn }),
-  'keys.master_rotated': z.strictObject({ masterKeyId: name, tenantBindPasswords: count, totpSecrets: count, signingKeys: count, auditSigningKeys: count }),
+  'keys.master_rotated': z.strictObject({
+    masterKeyId: name,
+    tenantBindPasswords: count,
+    totpSecrets: count,
+    signingKeys: count,
+    auditSigningKeys: count,
+  }),
   'keys.signing_rotated': z.strictObject({ kid: name }),
   'account.linked': z.strictObject({ guid: name, dn }),
   'account.unlinked': z.strictObject({ guid: name }),
@@ -95,7 +125,10 @@ export const auditCatalogue = {
     ttlMembership: z.boolean(),
     accountEnabled: z.boolean(),
     clampedToWindowEnd: iso.optional(),
-    logonHours: z.string().regex(/^[0-9a-f]*$/).optional(),
+    logonHours: z
+      .string()
+      .regex(/^[0-9a-f]*$/)
+      .optional(),
   }),
   'elevation.failed': z.strictObject({ reason: text(2000), undone: z.boolean().optional() }),
   'elevation.revoking': z.strictObject({ reason: name }),
@@ -115,7 +148,10 @@ export const auditCatalogue = {
   }),
   'elevation.approved': decision,
   'elevation.denied': decision,
-  'elevation.cancelled': z.strictObject({ reason: z.enum(['approval_timeout', 'kill_switch', 'withdrawn', 'technician_suspended']), deadline: iso.nullable().optional() }),
+  'elevation.cancelled': z.strictObject({
+    reason: z.enum(['approval_timeout', 'kill_switch', 'withdrawn', 'technician_suspended']),
+    deadline: iso.nullable().optional(),
+  }),
   'elevation.extension_requested': z.strictObject({ seconds: count, round: count, newEndsAt: iso }),
   'elevation.extended': z.strictObject({
     requestedSeconds: count,
@@ -128,7 +164,9 @@ export const auditCatalogue = {
   'elevation.extension_denied': z.strictObject({
     round: count.optional(),
     /** withdrawn by the owner, or refused by Stint when applied (a group became protected, the owner was suspended, the profile changed). */
-    reason: z.enum(['withdrawn', 'technician_suspended', 'group_protected', 'not_eligible', 'no_tenant_account', 'profile_suspended', 'conflict']).optional(),
+    reason: z
+      .enum(['withdrawn', 'technician_suspended', 'group_protected', 'not_eligible', 'no_tenant_account', 'profile_suspended', 'conflict'])
+      .optional(),
   }),
   'elevation.extension_expired': z.strictObject({ round: count, deadline: iso }),
   'kill_switch.technician': z.strictObject({ reason: text(2000).nullable(), endedSessions: count, suspended: z.boolean() }),
@@ -144,17 +182,44 @@ export const auditCatalogue = {
   'siem.forwarding_started': z.strictObject({ target: siemTarget, fromSeq: count }),
   'siem.forwarding_stalled': z.strictObject({ target: siemTarget, cursor: count, backlog: count, error: text(500) }),
   'siem.forwarding_resumed': z.strictObject({ target: siemTarget, cursor: count, backlog: count, stalledForMs: count }),
-  'siem.backlog_exceeded': z.strictObject({ target: siemTarget, cursor: count, backlog: count, threshold: count, behind: z.literal(true).optional() }),
+  'siem.backlog_exceeded': z.strictObject({
+    target: siemTarget,
+    cursor: count,
+    backlog: count,
+    threshold: count,
+    behind: z.literal(true).optional(),
+  }),
   'keys.audit_signing_rotated': z.strictObject({ kid: name }),
   'audit.exported': z.strictObject({
     format: z.enum(['ndjson', 'csv']),
-    filter: z.strictObject({ fromSeq: count.optional(), toSeq: count.optional(), from: text(64).optional(), to: text(64).optional(), tenantId: name.optional(), actor: name.optional(), action: name.optional() }),
+    filter: z.strictObject({
+      fromSeq: count.optional(),
+      toSeq: count.optional(),
+      from: text(64).optional(),
+      to: text(64).optional(),
+      tenantId: name.optional(),
+      actor: name.optional(),
+      action: name.optional(),
+    }),
     fromSeq: count,
     toSeq: count,
   }),
   'audit.checkpoint_signed': none,
-  'audit.purged': z.strictObject({ purged: count, throughSeq: count, anchorHash: text(128), heldBy: z.enum(['retention', 'checkpoint', 'forwarding']), retentionDays: count, cutoff: iso }),
-  'elevation.history_exported': z.strictObject({ format: z.enum(['ndjson', 'csv']), from: iso.nullable(), to: iso.nullable(), tenantId: name.nullable(), technicianId: name.nullable() }),
+  'audit.purged': z.strictObject({
+    purged: count,
+    throughSeq: count,
+    anchorHash: text(128),
+    heldBy: z.enum(['retention', 'checkpoint', 'forwarding']),
+    retentionDays: count,
+    cutoff: iso,
+  }),
+  'elevation.history_exported': z.strictObject({
+    format: z.enum(['ndjson', 'csv']),
+    from: iso.nullable(),
+    to: iso.nullable(),
+    tenantId: name.nullable(),
+    technicianId: name.nullable(),
+  }),
   'drift.removed': technicianDrift,
   'drift.reported': technicianDrift,
   'drift.unexpected_member': z.strictObject({ member: dn, group: dn, groupName: name }),
@@ -166,7 +231,14 @@ export const auditCatalogue = {
     findings: count,
     findingsDigest: z.string().regex(/^[0-9a-f]{64}$/),
   }),
-  'review.account_disabled': z.strictObject({ reviewId: name, technicianId: name, username: name, accountDn: dn, accountGuid: name, inactiveDays: count }),
+  'review.account_disabled': z.strictObject({
+    reviewId: name,
+    technicianId: name,
+    username: name,
+    accountDn: dn,
+    accountGuid: name,
+    inactiveDays: count,
+  }),
   'review.signed_off': z.strictObject({ comment: text(2000).nullable(), status: z.enum(['completed', 'incomplete']), ...severityCounts }),
   'review.exported': z.strictObject({ format: z.enum(['csv', 'json']), findings: count }),
 } satisfies { [A in AuditAction]: z.ZodType };
@@ -179,5 +251,10 @@ export function auditDetailsProblem(input: Pick<AuditEventInput, 'action' | 'det
   if (!schema) return `unknown audit action ${input.action}`;
   const result = schema.safeParse(input.details ?? {});
   if (result.success) return null;
-  return result.error.issues.map((issue) => `${issue.path.join('.') || '(details)'}: ${issue.code}${issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(',')}` : ''}`).join('; ');
+  return result.error.issues
+    .map(
+      (issue) =>
+        `${issue.path.join('.') || '(details)'}: ${issue.code}${issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(',')}` : ''}`,
+    )
+    .join('; ');
 }

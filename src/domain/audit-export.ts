@@ -73,14 +73,7 @@ export interface BadRecord {
   /** 1-based line of the file (physical line where the record starts). */
   line: number;
   seq: number | null;
-  reason:
-    | 'hash_mismatch'
-    | 'prev_hash_mismatch'
-    | 'sequence_gap'
-    | 'out_of_order'
-    | 'duplicate'
-    | 'malformed'
-    | 'record_after_manifest';
+  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | 'out_of_order' | 'duplicate' | 'malformed' | 'record_after_manifest';
   message: string;
 }
 
@@ -88,13 +81,28 @@ export interface BadRecord {
  * Whether a record starting at `seq` with previous hash `recordPrevHash` follows on from where a
  * walk stands (nothing yet: anything does).
  */
-export function linkBreak(at: { expectedSeq: number | null; prevHash: string | null }, line: number, seq: number, recordPrevHash: string): BadRecord | null {
+export function linkBreak(
+  at: { expectedSeq: number | null; prevHash: string | null },
+  line: number,
+  seq: number,
+  recordPrevHash: string,
+): BadRecord | null {
   const { expectedSeq, prevHash } = at;
   if (expectedSeq !== null && seq !== expectedSeq) {
     if (seq < expectedSeq) {
-      return { line, seq, reason: seq === expectedSeq - 1 ? 'duplicate' : 'out_of_order', message: `seq ${seq} comes after seq ${expectedSeq - 1}` };
+      return {
+        line,
+        seq,
+        reason: seq === expectedSeq - 1 ? 'duplicate' : 'out_of_order',
+        message: `seq ${seq} comes after seq ${expectedSeq - 1}`,
+      };
     }
-    return { line, seq, reason: 'sequence_gap', message: `seq ${expectedSeq}${seq - 1 > expectedSeq ? `–${seq - 1}` : ''} missing before seq ${seq}` };
+    return {
+      line,
+      seq,
+      reason: 'sequence_gap',
+      message: `seq ${expectedSeq}${seq - 1 > expectedSeq ? `–${seq - 1}` : ''} missing before seq ${seq}`,
+    };
   }
   if (prevHash !== null && recordPrevHash !== prevHash) {
     return { line, seq, reason: 'prev_hash_mismatch', message: `seq ${seq} does not link to the record before it` };
@@ -132,7 +140,12 @@ export function createChainWalk() {
         const hash = record.hash;
         // computeAuditHash reads only the hashed fields (auditHashInput), so the record goes as it is.
         if (computeAuditHash(record) !== hash) {
-          return { line, seq: record.seq, reason: 'hash_mismatch', message: `seq ${record.seq} was changed: its content does not match its hash` };
+          return {
+            line,
+            seq: record.seq,
+            reason: 'hash_mismatch',
+            message: `seq ${record.seq} was changed: its content does not match its hash`,
+          };
         }
         expectedSeq = record.seq + 1;
         prevHash = hash;
@@ -140,7 +153,8 @@ export function createChainWalk() {
         return null;
       }
       if (record.record === 'omitted') {
-        if (record.toSeq < record.fromSeq) return { line, seq: record.fromSeq, reason: 'malformed', message: 'an omitted run ends before it starts' };
+        if (record.toSeq < record.fromSeq)
+          return { line, seq: record.fromSeq, reason: 'malformed', message: 'an omitted run ends before it starts' };
         const broken = link(line, record.fromSeq, record.prevHash);
         if (broken) return broken;
         expectedSeq = record.toSeq + 1;
@@ -241,7 +255,12 @@ export function joinChunk(join: ChunkJoin, chunk: LineChunkResult): { problem: B
     return at({ line, seq: null, reason: 'record_after_manifest', message: 'a record after the manifest' });
   }
   if (chunk.firstRecordLine !== null && chunk.walk.firstSeq !== null && chunk.walk.firstPrevHash !== null) {
-    const broken = linkBreak({ expectedSeq: nextSeq, prevHash: before.lastHash }, chunk.firstRecordLine, chunk.walk.firstSeq, chunk.walk.firstPrevHash);
+    const broken = linkBreak(
+      { expectedSeq: nextSeq, prevHash: before.lastHash },
+      chunk.firstRecordLine,
+      chunk.walk.firstSeq,
+      chunk.walk.firstPrevHash,
+    );
     if (broken) return at(broken);
   }
   if (problem) return at(problem);
@@ -251,7 +270,13 @@ export function joinChunk(join: ChunkJoin, chunk: LineChunkResult): { problem: B
       ? { ...before, events: before.events + after.events, omitted: before.omitted + after.omitted }
       : before.firstSeq === null
         ? after
-        : { ...before, lastSeq: after.lastSeq, lastHash: after.lastHash, events: before.events + after.events, omitted: before.omitted + after.omitted };
+        : {
+            ...before,
+            lastSeq: after.lastSeq,
+            lastHash: after.lastHash,
+            events: before.events + after.events,
+            omitted: before.omitted + after.omitted,
+          };
   return {
     join: {
       walk,
@@ -268,24 +293,29 @@ export function manifestMismatch(walk: WalkState, manifest: ExportManifest, cont
     if (walk.firstSeq !== null) return 'the manifest describes an empty export, but the file has records';
   } else {
     if (walk.firstSeq === null) return `the file has no records; the manifest covers seq ${manifest.fromSeq}–${manifest.toSeq}`;
-    if (walk.firstSeq !== manifest.fromSeq) return `the file starts at seq ${walk.firstSeq}; the manifest starts at seq ${manifest.fromSeq}`;
+    if (walk.firstSeq !== manifest.fromSeq)
+      return `the file starts at seq ${walk.firstSeq}; the manifest starts at seq ${manifest.fromSeq}`;
     if (walk.firstPrevHash !== manifest.firstPrevHash) return 'the first record does not link to the manifest’s first previous hash';
-    if (walk.lastSeq! < manifest.toSeq) return `the file ends at seq ${walk.lastSeq}; the manifest runs to seq ${manifest.toSeq} (seq ${walk.lastSeq! + 1} is the first missing)`;
+    if (walk.lastSeq! < manifest.toSeq)
+      return `the file ends at seq ${walk.lastSeq}; the manifest runs to seq ${manifest.toSeq} (seq ${walk.lastSeq! + 1} is the first missing)`;
     if (walk.lastSeq! > manifest.toSeq) return `the file runs to seq ${walk.lastSeq}; the manifest ends at seq ${manifest.toSeq}`;
     if (walk.lastHash !== manifest.lastHash) return 'the last record’s hash is not the manifest’s last hash';
   }
   if (walk.events !== manifest.events || walk.omitted !== manifest.omitted) {
     return `the file has ${walk.events} events and ${walk.omitted} omitted; the manifest says ${manifest.events} and ${manifest.omitted}`;
   }
-  if (contentDigest !== manifest.contentDigest) return 'the content digest does not match the manifest (a record was changed without breaking the chain)';
+  if (contentDigest !== manifest.contentDigest)
+    return 'the content digest does not match the manifest (a record was changed without breaking the chain)';
   return null;
 }
 
 /** Why a checkpoint does not cover the export it came with, or null when it does. */
 export function checkpointMismatch(checkpoint: Checkpoint, manifest: ExportManifest): string | null {
   if (manifest.lastHash === null) return null;
-  if (checkpoint.seq < manifest.toSeq) return `the checkpoint (seq ${checkpoint.seq}) does not reach the end of the export (seq ${manifest.toSeq})`;
-  if (checkpoint.seq === manifest.toSeq && checkpoint.hash !== manifest.lastHash) return 'the checkpoint’s hash is not the export’s last hash';
+  if (checkpoint.seq < manifest.toSeq)
+    return `the checkpoint (seq ${checkpoint.seq}) does not reach the end of the export (seq ${manifest.toSeq})`;
+  if (checkpoint.seq === manifest.toSeq && checkpoint.hash !== manifest.lastHash)
+    return 'the checkpoint’s hash is not the export’s last hash';
   return null;
 }
 

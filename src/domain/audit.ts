@@ -127,7 +127,9 @@ export function isoTime(date: Date): string {
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
   const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
   const mp = Math.floor((5 * dayOfYear + 2) / 153);
   const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
@@ -229,7 +231,14 @@ function canonicalValue(value: unknown, depth: number): string {
  */
 export function canonicalAuditJson(event: Omit<AuditEvent, 'hash'>): string {
   try {
-    if (typeof event.seq !== 'number' || !Number.isFinite(event.seq) || typeof event.actor !== 'string' || typeof event.action !== 'string' || typeof event.prevHash !== 'string') throw notPlain;
+    if (
+      typeof event.seq !== 'number' ||
+      !Number.isFinite(event.seq) ||
+      typeof event.actor !== 'string' ||
+      typeof event.action !== 'string' ||
+      typeof event.prevHash !== 'string'
+    )
+      throw notPlain;
     if (!(event.at instanceof Date)) throw notPlain;
     const { tenantId, target, requestId, sourceIp } = event;
     if (

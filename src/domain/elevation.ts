@@ -68,7 +68,9 @@ export function checkRequest(profile: AccessProfile, request: ElevationRequest):
     throw new DomainError('validation_failed', 'This profile needs a justification', { field: 'justification' });
   }
   if (justification.length > maxJustificationLength) {
-    throw new DomainError('validation_failed', `A justification has at most ${maxJustificationLength} characters`, { field: 'justification' });
+    throw new DomainError('validation_failed', `A justification has at most ${maxJustificationLength} characters`, {
+      field: 'justification',
+    });
   }
   if ((request.ticket ?? '').length > maxTicketLength) {
     throw new DomainError('validation_failed', `A ticket id has at most ${maxTicketLength} characters`, { field: 'ticket' });

@@ -58,7 +58,9 @@ export function findingsDigest(findings: readonly ReviewFinding[]): string {
 /** Most severe first; the order an auditor reads them in. */
 export function bySeverity<T extends Pick<ReviewFinding, 'severity' | 'kind' | 'subject'>>(findings: readonly T[]): T[] {
   const rank = (s: Severity) => severities.indexOf(s);
-  return [...findings].sort((a, b) => rank(a.severity) - rank(b.severity) || a.kind.localeCompare(b.kind) || a.subject.localeCompare(b.subject));
+  return [...findings].sort(
+    (a, b) => rank(a.severity) - rank(b.severity) || a.kind.localeCompare(b.kind) || a.subject.localeCompare(b.subject),
+  );
 }
 
 // ---- Tenant settings --------------------------------------------------------------------------
@@ -108,7 +110,12 @@ export interface ProtectedMembership {
  * (primaryGroupID) that is protected counts too: it never shows in memberOf. `extra`: the tenant's
  * own protected groups (SIDs or DNs).
  */
-export function protectedMembership(direct: readonly string[], groups: readonly GroupNode[], primaryGroupRid: number | null, extra: readonly string[] = []): ProtectedMembership | null {
+export function protectedMembership(
+  direct: readonly string[],
+  groups: readonly GroupNode[],
+  primaryGroupRid: number | null,
+  extra: readonly string[] = [],
+): ProtectedMembership | null {
   const byDn = new Map(groups.map((g) => [g.dn.toLowerCase(), g]));
   const previous = new Map<string, string | null>();
   const queue: Array<{ dn: string; from: string | null }> = direct.map((dn) => ({ dn, from: null }));
@@ -122,7 +129,8 @@ export function protectedMembership(direct: readonly string[], groups: readonly 
     const reason = protectionReason(node, extra);
     if (reason) {
       const path: string[] = [];
-      for (let at: string | null | undefined = node.dn; at; at = previous.get(at.toLowerCase())) path.unshift(byDn.get(at.toLowerCase())?.dn ?? at);
+      for (let at: string | null | undefined = node.dn; at; at = previous.get(at.toLowerCase()))
+        path.unshift(byDn.get(at.toLowerCase())?.dn ?? at);
       return { protectedDn: node.dn, reason, path };
     }
     for (const parent of node.memberOf) queue.push({ dn: parent, from: node.dn });
@@ -133,7 +141,11 @@ export function protectedMembership(direct: readonly string[], groups: readonly 
     if (reason) return { protectedDn: g.dn, reason, path: [g.dn] };
   }
   if (primaryGroupRid !== null && protectedDomainRids[primaryGroupRid]) {
-    return { protectedDn: `primaryGroupID ${primaryGroupRid}`, reason: `${protectedDomainRids[primaryGroupRid]} as the primary group (RID ${primaryGroupRid})`, path: [] };
+    return {
+      protectedDn: `primaryGroupID ${primaryGroupRid}`,
+      reason: `${protectedDomainRids[primaryGroupRid]} as the primary group (RID ${primaryGroupRid})`,
+      path: [],
+    };
   }
   return null;
 }
@@ -150,7 +162,12 @@ export function lastActivity(lastElevationAt: Date | null, lastLogonTimestamp: s
 }
 
 /** No elevation in N days and no logon (lastLogonTimestamp) in N days, or none at all. */
-export function isInactive(input: { lastElevationAt: Date | null; lastLogonTimestamp: string | null; now: Date; inactiveDays: number }): boolean {
+export function isInactive(input: {
+  lastElevationAt: Date | null;
+  lastLogonTimestamp: string | null;
+  now: Date;
+  inactiveDays: number;
+}): boolean {
   const cutoff = input.now.getTime() - input.inactiveDays * 86_400_000;
   const last = lastActivity(input.lastElevationAt, input.lastLogonTimestamp);
   return last === null || last.getTime() < cutoff;
@@ -183,7 +200,11 @@ export interface TenantReviewSettings {
  * (inactive, enabled, no live grant, and the tenant asks for it); the caller marks the finding's
  * action once the directory confirms.
  */
-export function accountFindings(a: AccountFacts, settings: TenantReviewSettings, now: Date): { findings: ReviewFinding[]; disable: boolean } {
+export function accountFindings(
+  a: AccountFacts,
+  settings: TenantReviewSettings,
+  now: Date,
+): { findings: ReviewFinding[]; disable: boolean } {
   const findings: ReviewFinding[] = [];
   const who = { technicianId: a.technicianId, subject: a.dn };
   const enabled = !isDisabled(a.userAccountControl);
@@ -209,7 +230,9 @@ export function accountFindings(a: AccountFacts, settings: TenantReviewSettings,
       details: { keepAccountsDisabled: settings.keepAccountsDisabled },
     });
   }
-  const inactive = !a.hasLiveGrant && isInactive({ lastElevationAt: a.lastElevationAt, lastLogonTimestamp: a.lastLogonTimestamp, now, inactiveDays: settings.inactiveDays });
+  const inactive =
+    !a.hasLiveGrant &&
+    isInactive({ lastElevationAt: a.lastElevationAt, lastLogonTimestamp: a.lastLogonTimestamp, now, inactiveDays: settings.inactiveDays });
   const disable = inactive && enabled && settings.disableInactive;
   if (inactive) {
     const last = lastActivity(a.lastElevationAt, a.lastLogonTimestamp);
@@ -222,7 +245,8 @@ export function accountFindings(a: AccountFacts, settings: TenantReviewSettings,
       details: {
         inactiveDays: settings.inactiveDays,
         lastElevationAt: a.lastElevationAt?.toISOString() ?? null,
-        lastLogonAt: a.lastLogonTimestamp && /^\d+$/.test(a.lastLogonTimestamp) ? (fromFileTime(a.lastLogonTimestamp)?.toISOString() ?? null) : null,
+        lastLogonAt:
+          a.lastLogonTimestamp && /^\d+$/.test(a.lastLogonTimestamp) ? (fromFileTime(a.lastLogonTimestamp)?.toISOString() ?? null) : null,
         disableInactive: settings.disableInactive,
       },
     });

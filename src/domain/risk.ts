@@ -169,11 +169,22 @@ export function assessRisk(input: RiskInput, settings: RiskSettings = riskDefaul
 
   const since = at - settings.baseline.lookbackDays * 86_400_000;
   const settled = at - settings.baseline.settleHours * 3_600_000;
-  const learned = input.history.filter((r) => r.state !== 'denied' && r.requestedAt.getTime() >= since && r.requestedAt.getTime() <= settled);
+  const learned = input.history.filter(
+    (r) => r.state !== 'denied' && r.requestedAt.getTime() >= since && r.requestedAt.getTime() <= settled,
+  );
   const hour = hourOfWeek(input.at, input.timeZone);
-  if (!isUsualHour(hour, learned.map((r) => hourOfWeek(r.requestedAt, input.timeZone)), settings)) {
+  if (
+    !isUsualHour(
+      hour,
+      learned.map((r) => hourOfWeek(r.requestedAt, input.timeZone)),
+      settings,
+    )
+  ) {
     const local = DateTime.fromJSDate(input.at, { zone: input.timeZone });
-    const basis = learned.length < settings.baseline.takeoverAfter ? `${plural(learned.length, 'past request')}; working hours assumed until ${settings.baseline.takeoverAfter}` : `${plural(learned.length, 'past request')}`;
+    const basis =
+      learned.length < settings.baseline.takeoverAfter
+        ? `${plural(learned.length, 'past request')}; working hours assumed until ${settings.baseline.takeoverAfter}`
+        : `${plural(learned.length, 'past request')}`;
     reasons.push({
       signal: 'unusual_hour',
       points: points.unusualHour,
@@ -182,7 +193,10 @@ export function assessRisk(input: RiskInput, settings: RiskSettings = riskDefaul
   }
 
   const windowStart = at - settings.fanOut.windowMinutes * 60_000;
-  const tenants = new Set([input.tenantId, ...input.history.filter((r) => r.requestedAt.getTime() > windowStart && r.requestedAt.getTime() <= at).map((r) => r.tenantId)]);
+  const tenants = new Set([
+    input.tenantId,
+    ...input.history.filter((r) => r.requestedAt.getTime() > windowStart && r.requestedAt.getTime() <= at).map((r) => r.tenantId),
+  ]);
   if (tenants.size >= settings.fanOut.tenants) {
     reasons.push({
       signal: 'fan_out',
@@ -195,12 +209,23 @@ export function assessRisk(input: RiskInput, settings: RiskSettings = riskDefaul
     const window = `in the last ${plural(settings.mfa.windowHours, 'hour')}`;
     reasons.push(
       input.mfa.lockedOut
-        ? { signal: 'mfa_failures', points: points.mfaLockout, detail: `MFA locked after wrong codes ${window} (${plural(input.mfa.failures, 'failed code')})` }
-        : { signal: 'mfa_failures', points: Math.min(points.mfaFailuresMax, points.mfaFailure * input.mfa.failures), detail: `${plural(input.mfa.failures, 'failed code')} ${window}` },
+        ? {
+            signal: 'mfa_failures',
+            points: points.mfaLockout,
+            detail: `MFA locked after wrong codes ${window} (${plural(input.mfa.failures, 'failed code')})`,
+          }
+        : {
+            signal: 'mfa_failures',
+            points: Math.min(points.mfaFailuresMax, points.mfaFailure * input.mfa.failures),
+            detail: `${plural(input.mfa.failures, 'failed code')} ${window}`,
+          },
     );
   }
 
-  const score = Math.min(100, reasons.reduce((sum, r) => sum + r.points, 0));
+  const score = Math.min(
+    100,
+    reasons.reduce((sum, r) => sum + r.points, 0),
+  );
   return { score, reasons };
 }
 

@@ -45,7 +45,10 @@ export interface TenantFreeze {
 /** A frozen or archived tenant starts nothing (docs/security-model.md, Kill switches and the tenant freeze) — no request, approval or extension. */
 export function assertTenantOpen(tenant: Pick<Tenant, 'id' | 'frozen' | 'archived'>): void {
   if (tenant.archived) {
-    throw new DomainError('tenant_archived', `Tenant ${tenant.id} is archived; it grants no access`, { tenantId: tenant.id, archivedAt: tenant.archived.at.toISOString() });
+    throw new DomainError('tenant_archived', `Tenant ${tenant.id} is archived; it grants no access`, {
+      tenantId: tenant.id,
+      archivedAt: tenant.archived.at.toISOString(),
+    });
   }
   if (tenant.frozen) {
     throw new DomainError('tenant_frozen', `Tenant ${tenant.id} is frozen by its kill switch; an admin must lift the freeze first`, {

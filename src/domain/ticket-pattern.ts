@@ -52,7 +52,9 @@ export function assertTicketMatches(pattern: string, ticket: string): void {
   }
   // A pattern stored before patterns were proven is never run unproven.
   if (ticketPatternProblem(pattern) !== null) {
-    throw new DomainError('validation_failed', 'This profile’s ticket pattern is not safe to run; an admin must change it', { field: 'ticket' });
+    throw new DomainError('validation_failed', 'This profile’s ticket pattern is not safe to run; an admin must change it', {
+      field: 'ticket',
+    });
   }
   if (!new RegExp(anchored(pattern), 'u').test(ticket)) {
     throw new DomainError('validation_failed', 'The ticket id does not match this profile’s pattern', { field: 'ticket', pattern });

@@ -35,7 +35,10 @@ export function readCookie(req: Request, name: string): string | null {
 }
 
 /** Session cookies (no Max-Age: they end with the browser; the tokens inside expire on their own). */
-export function sessionCookies(tokens: { accessToken: string; refreshToken: string; sessionId: string }, csrf: CsrfTokens): CookieInstruction[] {
+export function sessionCookies(
+  tokens: { accessToken: string; refreshToken: string; sessionId: string },
+  csrf: CsrfTokens,
+): CookieInstruction[] {
   return [
     { name: cookieNames.access, value: tokens.accessToken, httpOnly: true, path: '/' },
     { name: cookieNames.refresh, value: tokens.refreshToken, httpOnly: true, path: refreshPath },

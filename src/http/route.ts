@@ -95,10 +95,16 @@ export function pathOfNul(value: unknown, where: string): string | null {
 }
 
 function refuseNul(req: Request): void {
-  for (const [value, where] of [[req.params, 'path'], [req.query, 'query'], [req.body, 'body']] as const) {
+  for (const [value, where] of [
+    [req.params, 'path'],
+    [req.query, 'query'],
+    [req.body, 'body'],
+  ] as const) {
     const path = pathOfNul(value, where);
     if (path !== null) {
-      throw new DomainError('validation_failed', 'A NUL character is not allowed in any field', { issues: [{ path, message: 'contains a NUL character' }] });
+      throw new DomainError('validation_failed', 'A NUL character is not allowed in any field', {
+        issues: [{ path, message: 'contains a NUL character' }],
+      });
     }
   }
 }

@@ -37,7 +37,13 @@ export function auditNotEligible(
       action: 'account.not_eligible',
       tenantId: input.tenantId,
       target: input.technicianId,
-      details: { guid: input.guid, dn: input.dn, reason: input.reason, step: input.step, ...(input.elevationId && { elevationId: input.elevationId }) },
+      details: {
+        guid: input.guid,
+        dn: input.dn,
+        reason: input.reason,
+        step: input.step,
+        ...(input.elevationId && { elevationId: input.elevationId }),
+      },
       ...(ctx && auditOrigin(ctx)),
     },
     at,
@@ -53,7 +59,16 @@ export async function recordAccountMove(store: Store, at: Date, accountId: strin
     const stored = await tx.accounts.findById(accountId);
     if (!stored || stored.dn === dn) return;
     await tx.accounts.updateDn(accountId, dn, samAccountName ?? stored.samAccountName, at);
-    await tx.audit.append({ actor: 'system', action: 'account.moved', tenantId: stored.tenantId, target: stored.technicianId, details: { guid: stored.guid, from: stored.dn, to: dn } }, at);
+    await tx.audit.append(
+      {
+        actor: 'system',
+        action: 'account.moved',
+        tenantId: stored.tenantId,
+        target: stored.technicianId,
+        details: { guid: stored.guid, from: stored.dn, to: dn },
+      },
+      at,
+    );
   });
 }
 
@@ -82,7 +97,9 @@ export function createAccountService(deps: { store: Store; clock: Clock; random:
         if (membership) reason = `a member of the protected group ${membership.protectedDn} (${membership.reason})`;
       }
       if (reason) {
-        await store.transaction((tx) => auditNotEligible(tx, clock.now(), { tenantId, technicianId, guid: found.guid, dn: found.dn, reason, step: 'link' }, actor, ctx));
+        await store.transaction((tx) =>
+          auditNotEligible(tx, clock.now(), { tenantId, technicianId, guid: found.guid, dn: found.dn, reason, step: 'link' }, actor, ctx),
+        );
         throw new DomainError('account_not_eligible', `${found.dn} cannot be a tenant account: ${reason}`, { account: found.dn, reason });
       }
       const now = clock.now();
@@ -99,7 +116,14 @@ export function createAccountService(deps: { store: Store; clock: Clock; random:
       await store.transaction(async (tx) => {
         await tx.accounts.insert(account);
         await tx.audit.append(
-          { actor, action: 'account.linked', tenantId, target: technicianId, details: { guid: found.guid, dn: found.dn }, ...auditOrigin(ctx) },
+          {
+            actor,
+            action: 'account.linked',
+            tenantId,
+            target: technicianId,
+            details: { guid: found.guid, dn: found.dn },
+            ...auditOrigin(ctx),
+          },
           now,
         );
       });
@@ -117,7 +141,14 @@ export function createAccountService(deps: { store: Store; clock: Clock; random:
       await store.transaction(async (tx) => {
         await tx.accounts.delete(accountId);
         await tx.audit.append(
-          { actor, action: 'account.unlinked', tenantId, target: account.technicianId, details: { guid: account.guid }, ...auditOrigin(ctx) },
+          {
+            actor,
+            action: 'account.unlinked',
+            tenantId,
+            target: account.technicianId,
+            details: { guid: account.guid },
+            ...auditOrigin(ctx),
+          },
           now,
         );
       });

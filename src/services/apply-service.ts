@@ -39,7 +39,13 @@ const canonicalProfile = (p: Record<string, unknown>) =>
     ['eligibleTechnicians', 'eligibleRoles', 'approvers'].includes(key) && Array.isArray(value) ? [...(value as string[])].sort() : value,
   );
 
-export function createApplyService(deps: { store: Store; secrets: SecretBox; tenants: TenantService; profiles: ProfileService; protectedGroups: ProtectedGroupService }) {
+export function createApplyService(deps: {
+  store: Store;
+  secrets: SecretBox;
+  tenants: TenantService;
+  profiles: ProfileService;
+  protectedGroups: ProtectedGroupService;
+}) {
   const { store } = deps;
 
   async function applyTenant(plan: TenantPlan, actor: string, report: ApplyReport) {

@@ -17,7 +17,16 @@ import {
 } from '../domain/audit-export.ts';
 import { DomainError } from '../domain/errors.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
-import type { AuditFilter, AuditSignatureVerifier, AuditSigner, Clock, ExportEncoder, ForwardingProgress, StoredCheckpoint, Store } from './ports.ts';
+import type {
+  AuditFilter,
+  AuditSignatureVerifier,
+  AuditSigner,
+  Clock,
+  ExportEncoder,
+  ForwardingProgress,
+  StoredCheckpoint,
+  Store,
+} from './ports.ts';
 
 export type AuditService = ReturnType<typeof createAuditService>;
 
@@ -103,9 +112,13 @@ export function createAuditService(deps: AuditServiceDeps) {
       let chunk = '';
       for (const event of page) {
         // The export signs what the store holds, so it refuses a store whose links are broken.
-        if (event.seq !== next) throw new DomainError('audit_chain_broken', `The stored chain has no event ${next}; run GET /api/v1/audit/verify`);
+        if (event.seq !== next)
+          throw new DomainError('audit_chain_broken', `The stored chain has no event ${next}; run GET /api/v1/audit/verify`);
         if (prevHash !== null && event.prevHash !== prevHash) {
-          throw new DomainError('audit_chain_broken', `Stored event ${event.seq} does not link to ${event.seq - 1}; run GET /api/v1/audit/verify`);
+          throw new DomainError(
+            'audit_chain_broken',
+            `Stored event ${event.seq} does not link to ${event.seq - 1}; run GET /api/v1/audit/verify`,
+          );
         }
         firstPrevHash ??= event.prevHash;
         if (matchesExportFilter(event, filter, from, to)) {
@@ -129,7 +142,8 @@ export function createAuditService(deps: AuditServiceDeps) {
         prevHash = event.hash;
         next++;
       }
-      if (page.length === 0) throw new DomainError('audit_chain_broken', `The stored chain has no event ${next}; run GET /api/v1/audit/verify`);
+      if (page.length === 0)
+        throw new DomainError('audit_chain_broken', `The stored chain has no event ${next}; run GET /api/v1/audit/verify`);
       if (chunk !== '') {
         digest.update(chunk);
         yield chunk;
@@ -197,15 +211,30 @@ export function createAuditService(deps: AuditServiceDeps) {
      * An export of the trail: the range is fixed and the export audited before the first byte
      * (fail closed), then events are read page by page and written as they come.
      */
-    async export(filter: ExportFilter, format: ExportFormat, actor: string, ctx: RequestContext): Promise<StreamedExport & { fromSeq: number; toSeq: number }> {
+    async export(
+      filter: ExportFilter,
+      format: ExportFormat,
+      actor: string,
+      ctx: RequestContext,
+    ): Promise<StreamedExport & { fromSeq: number; toSeq: number }> {
       if (filter.fromSeq !== undefined && filter.toSeq !== undefined && filter.fromSeq > filter.toSeq) {
         throw new DomainError('validation_failed', 'fromSeq is after toSeq');
       }
       const range = await exportRange(filter);
       const now = clock.now();
-      const checkpoint = range.toSeq >= range.fromSeq ? ((await store.audit.checkpointCovering(range.toSeq)) ?? (await signCheckpoint(now))) : null;
+      const checkpoint =
+        range.toSeq >= range.fromSeq ? ((await store.audit.checkpointCovering(range.toSeq)) ?? (await signCheckpoint(now))) : null;
       await store.transaction((tx) =>
-        tx.audit.append({ actor, action: 'audit.exported', tenantId: filter.tenantId ?? null, details: { format, filter: { ...filter }, ...range }, ...auditOrigin(ctx) }, now),
+        tx.audit.append(
+          {
+            actor,
+            action: 'audit.exported',
+            tenantId: filter.tenantId ?? null,
+            details: { format, filter: { ...filter }, ...range },
+            ...auditOrigin(ctx),
+          },
+          now,
+        ),
       );
       const encoder = deps.encoder(format);
       return {
@@ -220,7 +249,14 @@ export function createAuditService(deps: AuditServiceDeps) {
      * Walks the stored chain from its anchor (the genesis hash, or the last purged event's hash)
      * to the head, page by page, and checks it against every signed checkpoint it passes.
      */
-    async verifyStoredChain(): Promise<{ count: number; fromSeq: number; head: string; headSeq: number; checkpoints: number; firstBreak: (ChainBreak & { message: string }) | null }> {
+    async verifyStoredChain(): Promise<{
+      count: number;
+      fromSeq: number;
+      head: string;
+      headSeq: number;
+      checkpoints: number;
+      firstBreak: (ChainBreak & { message: string }) | null;
+    }> {
       const anchor = await store.audit.anchor();
       // A checkpoint counts only as what its signature says: a stored hash column can be rewritten
       // along with the chain; the signature over { seq, hash } cannot without the private key.
@@ -235,16 +271,25 @@ export function createAuditService(deps: AuditServiceDeps) {
             throw error;
           },
         );
-        if (typeof signed === 'string') forged.set(c.seq, `the checkpoint at event ${c.seq} does not verify with the published audit keys: ${signed}`);
+        if (typeof signed === 'string')
+          forged.set(c.seq, `the checkpoint at event ${c.seq} does not verify with the published audit keys: ${signed}`);
         else if (signed?.kind !== 'stint.audit.checkpoint') forged.set(c.seq, `the checkpoint at event ${c.seq} signs something else`);
-        else if (signed.seq !== c.seq || signed.hash !== c.hash) forged.set(c.seq, `the checkpoint at event ${c.seq} is stored with another seq or hash than it signed`);
+        else if (signed.seq !== c.seq || signed.hash !== c.hash)
+          forged.set(c.seq, `the checkpoint at event ${c.seq} is stored with another seq or hash than it signed`);
         else checkpoints.set(c.seq, signed.hash);
       }
       let prevHash = anchor.purgedThroughSeq === 0 ? genesisHash : anchor.hash;
       let next = anchor.purgedThroughSeq + 1;
       let count = 0;
       let checked = 0;
-      const result = (firstBreak: (ChainBreak & { message: string }) | null) => ({ count, fromSeq: anchor.purgedThroughSeq + 1, head: prevHash, headSeq: next - 1, checkpoints: checked, firstBreak });
+      const result = (firstBreak: (ChainBreak & { message: string }) | null) => ({
+        count,
+        fromSeq: anchor.purgedThroughSeq + 1,
+        head: prevHash,
+        headSeq: next - 1,
+        checkpoints: checked,
+        firstBreak,
+      });
       for (;;) {
         const page = await store.audit.range(next, pageSize);
         if (page.length === 0) break;
@@ -256,7 +301,12 @@ export function createAuditService(deps: AuditServiceDeps) {
           if (notSigned !== undefined) return result({ seq: event.seq, reason: 'checkpoint_invalid', message: notSigned });
           const signed = checkpoints.get(event.seq);
           if (signed === undefined) continue;
-          if (signed !== event.hash) return result({ seq: event.seq, reason: 'checkpoint_mismatch', message: `event ${event.seq} is not the one the checkpoint signed` });
+          if (signed !== event.hash)
+            return result({
+              seq: event.seq,
+              reason: 'checkpoint_mismatch',
+              message: `event ${event.seq} is not the one the checkpoint signed`,
+            });
           checked++;
         }
         count += page.length;
@@ -264,7 +314,12 @@ export function createAuditService(deps: AuditServiceDeps) {
         next = page[page.length - 1]!.seq + 1;
       }
       const highest = Math.max(0, ...checkpoints.keys());
-      if (highest > next - 1) return result({ seq: next, reason: 'truncated', message: `the chain ends at ${next - 1}, but a checkpoint signed event ${highest}` });
+      if (highest > next - 1)
+        return result({
+          seq: next,
+          reason: 'truncated',
+          message: `the chain ends at ${next - 1}, but a checkpoint signed event ${highest}`,
+        });
       const [beyond] = [...forged].filter(([seq]) => seq > next - 1).sort(([a], [b]) => a - b);
       if (beyond) return result({ seq: beyond[0], reason: 'checkpoint_invalid', message: beyond[1] });
       return result(null);
@@ -294,7 +349,14 @@ export function createAuditService(deps: AuditServiceDeps) {
           {
             actor,
             action: 'audit.purged',
-            details: { purged, throughSeq: limit.throughSeq, anchorHash, heldBy: limit.heldBy, retentionDays: deps.retentionDays, cutoff: cutoff.toISOString() },
+            details: {
+              purged,
+              throughSeq: limit.throughSeq,
+              anchorHash,
+              heldBy: limit.heldBy,
+              retentionDays: deps.retentionDays,
+              cutoff: cutoff.toISOString(),
+            },
             ...auditOrigin(ctx),
           },
           now,

@@ -23,7 +23,15 @@ import type { AuditSignatureVerifier, DecodedRecord, ExportDecoder, LineChunkChe
 export type Jwks = { keys: Array<Record<string, unknown>> };
 
 export type VerifyProblem = Omit<BadRecord, 'reason'> & {
-  reason: BadRecord['reason'] | 'manifest_missing' | 'unknown_key' | 'bad_signature' | 'manifest_invalid' | 'manifest_mismatch' | 'truncated' | 'checkpoint_invalid';
+  reason:
+    | BadRecord['reason']
+    | 'manifest_missing'
+    | 'unknown_key'
+    | 'bad_signature'
+    | 'manifest_invalid'
+    | 'manifest_mismatch'
+    | 'truncated'
+    | 'checkpoint_invalid';
 };
 
 export type VerifyReport =
@@ -133,13 +141,23 @@ export function createExportVerifier(deps: {
   /** The size of the chunks of lines checked on their own (tests use tiny ones). */
   chunkBytes?: number;
 }) {
-  async function checkSignature(jws: string, type: string, jwks: Jwks, line: number): Promise<{ payload: unknown; kid: string } | VerifyProblem> {
+  async function checkSignature(
+    jws: string,
+    type: string,
+    jwks: Jwks,
+    line: number,
+  ): Promise<{ payload: unknown; kid: string } | VerifyProblem> {
     try {
       return await deps.signatures.verify(jws, type, jwks);
     } catch (error) {
       if (!(error instanceof DomainError) || error.code !== 'signature_invalid') throw error;
       const why = error.details?.reason;
-      return { line, seq: null, reason: why === 'unknown_key' ? 'unknown_key' : why === 'bad_signature' ? 'bad_signature' : 'manifest_invalid', message: error.message };
+      return {
+        line,
+        seq: null,
+        reason: why === 'unknown_key' ? 'unknown_key' : why === 'bad_signature' ? 'bad_signature' : 'manifest_invalid',
+        message: error.message,
+      };
     }
   }
   const isProblem = (value: object): value is VerifyProblem => 'reason' in value;
@@ -150,7 +168,8 @@ export function createExportVerifier(deps: {
       const source = wholeLineChunks(chunks, deps.chunkBytes ?? defaultChunkBytes);
       const input = source.chunks[Symbol.asyncIterator]();
       const first = await input.next();
-      if (first.done) return { ok: false, format: null, problem: { line: 1, seq: null, reason: 'manifest_missing', message: 'the file is empty' } };
+      if (first.done)
+        return { ok: false, format: null, problem: { line: 1, seq: null, reason: 'manifest_missing', message: 'the file is empty' } };
       const format: ExportFormat = first.value[0] === 0x7b ? 'ndjson' : 'csv';
       const fail = (problem: VerifyProblem): VerifyReport => {
         input.return(undefined).catch(() => undefined); // stop reading (closes a file stream)
@@ -197,8 +216,15 @@ export function createExportVerifier(deps: {
         })();
         for await (const item of decoder.records(lines)) {
           let bad: VerifyProblem | null = null;
-          if ('malformed' in item) bad = { line: item.line, seq: walk.state().lastSeq === null ? null : walk.state().lastSeq! + 1, reason: 'malformed', message: item.malformed };
-          else if (manifestRecord) bad = { line: item.line, seq: null, reason: 'record_after_manifest', message: 'a record after the manifest' };
+          if ('malformed' in item)
+            bad = {
+              line: item.line,
+              seq: walk.state().lastSeq === null ? null : walk.state().lastSeq! + 1,
+              reason: 'malformed',
+              message: item.malformed,
+            };
+          else if (manifestRecord)
+            bad = { line: item.line, seq: null, reason: 'record_after_manifest', message: 'a record after the manifest' };
           else if (item.record.record === 'manifest') manifestRecord = { jws: item.record.jws, line: item.line };
           else bad = walk.step(item.record, item.line);
           if (bad) return fail(bad);
@@ -209,13 +235,30 @@ export function createExportVerifier(deps: {
       const manifestRecord = join.manifest;
       if (!manifestRecord) {
         const after = state.lastSeq === null ? 'before any record' : `after seq ${state.lastSeq}`;
-        return fail({ line: join.lines + 1, seq: state.lastSeq === null ? null : state.lastSeq + 1, reason: 'manifest_missing', message: `the file ends ${after} without its signed manifest: truncated, or not a Stint export` });
+        return fail({
+          line: join.lines + 1,
+          seq: state.lastSeq === null ? null : state.lastSeq + 1,
+          reason: 'manifest_missing',
+          message: `the file ends ${after} without its signed manifest: truncated, or not a Stint export`,
+        });
       }
       const signed = await checkSignature(manifestRecord.jws, manifestType, jwks, manifestRecord.line);
       if (isProblem(signed)) return fail(signed);
       const manifest = signed.payload as ExportManifest;
-      if (manifest?.kind !== 'stint.audit.export' || manifest.version !== 1) return fail({ line: manifestRecord.line, seq: null, reason: 'manifest_invalid', message: 'the signed payload is not an export manifest' });
-      if (manifest.format !== format) return fail({ line: manifestRecord.line, seq: null, reason: 'manifest_mismatch', message: `the manifest is for ${manifest.format}, the file is ${format}` });
+      if (manifest?.kind !== 'stint.audit.export' || manifest.version !== 1)
+        return fail({
+          line: manifestRecord.line,
+          seq: null,
+          reason: 'manifest_invalid',
+          message: 'the signed payload is not an export manifest',
+        });
+      if (manifest.format !== format)
+        return fail({
+          line: manifestRecord.line,
+          seq: null,
+          reason: 'manifest_mismatch',
+          message: `the manifest is for ${manifest.format}, the file is ${format}`,
+        });
       const mismatch = manifestMismatch(state, manifest, source.digest());
       if (mismatch) {
         const truncated = state.lastSeq !== null && state.lastSeq < manifest.toSeq && manifest.events + manifest.omitted > 0;
@@ -231,7 +274,8 @@ export function createExportVerifier(deps: {
         const cp = await checkSignature(manifest.checkpoint, checkpointType, jwks, manifestRecord.line);
         if (isProblem(cp)) return fail({ ...cp, reason: 'checkpoint_invalid', message: `checkpoint: ${cp.message}` });
         const payload = cp.payload as Checkpoint;
-        const wrong = payload?.kind !== 'stint.audit.checkpoint' ? 'the signed payload is not a checkpoint' : checkpointMismatch(payload, manifest);
+        const wrong =
+          payload?.kind !== 'stint.audit.checkpoint' ? 'the signed payload is not a checkpoint' : checkpointMismatch(payload, manifest);
         if (wrong) return fail({ line: manifestRecord.line, seq: null, reason: 'checkpoint_invalid', message: wrong });
         checkpoint = { seq: payload.seq, at: payload.at, kid: cp.kid };
       }

@@ -116,10 +116,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   async function tokensFor(session: SessionRecord, refreshToken: string, now: Date): Promise<SessionTokens> {
     const expiresAt = accessTokenExpiry(session, now, sessionPolicy);
-    const accessToken = await tokens.issueAccessToken(
-      { technicianId: session.technicianId, sessionId: session.id, expiresAt },
-      now,
-    );
+    const accessToken = await tokens.issueAccessToken({ technicianId: session.technicianId, sessionId: session.id, expiresAt }, now);
     return { accessToken, accessTokenExpiresAt: expiresAt, refreshToken, technicianId: session.technicianId, sessionId: session.id };
   }
 

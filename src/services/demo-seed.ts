@@ -97,10 +97,7 @@ export async function seedDemo(
     await deps.store.transaction(async (tx) => {
       await tx.technicians.setPendingTotpSecret(technician.id, sealed, now);
       await tx.technicians.confirmTotp(technician.id, now);
-      await tx.audit.append(
-        { actor: 'system', action: 'mfa.enrolment.completed', target: technician.id, details: { demo: true } },
-        now,
-      );
+      await tx.audit.append({ actor: 'system', action: 'mfa.enrolment.completed', target: technician.id, details: { demo: true } }, now);
     });
   }
   // jdoe's own account in the demo domain, and a profile granting an ordinary group for 15 minutes.
@@ -110,7 +107,8 @@ export async function seedDemo(
   const jdoe = (await deps.store.technicians.findByUsername(input.technician.username))!;
   const linked = await deps.store.accounts.find(input.domain.name, jdoe.id);
   const gone = linked && !(await demoDirectory.accountByGuid(linked.guid));
-  if (gone && (await deps.store.elevations.holding(input.domain.name, jdoe.id, '')).length === 0) await deps.accounts.unlink(input.domain.name, linked.id, 'system', ctx);
+  if (gone && (await deps.store.elevations.holding(input.domain.name, jdoe.id, '')).length === 0)
+    await deps.accounts.unlink(input.domain.name, linked.id, 'system', ctx);
   if (!linked || !(await deps.store.accounts.find(input.domain.name, jdoe.id))) {
     await deps.accounts.link(input.domain.name, jdoe.id, input.grantable.account, 'system', ctx);
   }

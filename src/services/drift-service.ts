@@ -42,7 +42,8 @@ export function createDriftService(deps: {
   log: EventLog;
 }) {
   const { store, clock, log } = deps;
-  const key = (kind: DriftReport['kind'], groupGuid: string, memberDn: string) => `${kind}\u0000${groupGuid.toLowerCase()}\u0000${memberDn.toLowerCase()}`;
+  const key = (kind: DriftReport['kind'], groupGuid: string, memberDn: string) =>
+    `${kind}\u0000${groupGuid.toLowerCase()}\u0000${memberDn.toLowerCase()}`;
 
   /** Which technician may be in which group now: `technicianId \0 groupGuid` of every live grant. */
   async function liveCover(tenantId: string): Promise<Set<string>> {
@@ -144,7 +145,10 @@ export function createDriftService(deps: {
     for (const d of drift) byGroup.set(d.group.dn, [...(byGroup.get(d.group.dn) ?? []), d]);
     const stillMembers: Finding[] = [];
     for (const [groupDn, findings] of byGroup) {
-      const present = await directory.currentMembers(groupDn, findings.map((f) => f.memberDn));
+      const present = await directory.currentMembers(
+        groupDn,
+        findings.map((f) => f.memberDn),
+      );
       stillMembers.push(...findings.filter((f) => present.has(f.memberDn.toLowerCase())));
     }
     const cover = await liveCover(tenant.id);
@@ -182,20 +186,40 @@ export function createDriftService(deps: {
       else {
         counts.errors++;
         const f = drift[i]!;
-        log.warn({ tenantId: tenant.id, group: f.group.dn, member: f.memberDn, err: (outcome.reason as Error).message }, 'could not remove a drifted membership; will retry');
+        log.warn(
+          { tenantId: tenant.id, group: f.group.dn, member: f.memberDn, err: (outcome.reason as Error).message },
+          'could not remove a drifted membership; will retry',
+        );
       }
     });
     return done;
   }
 
   /** Audits what was not reported yet, once: the report row and its audit event land together. */
-  async function report<T extends { group: ProfileGroup; memberDn: string; account?: TenantAccount }>(tenant: TenantRecord, found: T[], kind: DriftReport['kind']): Promise<T[]> {
+  async function report<T extends { group: ProfileGroup; memberDn: string; account?: TenantAccount }>(
+    tenant: TenantRecord,
+    found: T[],
+    kind: DriftReport['kind'],
+  ): Promise<T[]> {
     const reported: T[] = [];
     for (const f of found) {
-      const details = kind === 'technician' ? await technicianDetails(f as T & Finding) : { member: f.memberDn, group: f.group.dn, groupName: f.group.name };
+      const details =
+        kind === 'technician'
+          ? await technicianDetails(f as T & Finding)
+          : { member: f.memberDn, group: f.group.dn, groupName: f.group.name };
       const at = clock.now();
       const fresh = await store.transaction(async (tx) => {
-        if (!(await tx.driftReports.add({ tenantId: tenant.id, groupGuid: f.group.guid, groupDn: f.group.dn, memberDn: f.memberDn, kind, reportedAt: at }))) return false;
+        if (
+          !(await tx.driftReports.add({
+            tenantId: tenant.id,
+            groupGuid: f.group.guid,
+            groupDn: f.group.dn,
+            memberDn: f.memberDn,
+            kind,
+            reportedAt: at,
+          }))
+        )
+          return false;
         await tx.audit.append(
           kind === 'technician'
             ? { actor: 'system', action: 'drift.reported', tenantId: tenant.id, target: f.account!.technicianId, details }

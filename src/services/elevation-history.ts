@@ -44,7 +44,12 @@ function endReason(e: Elevation): string | null {
   return null;
 }
 
-export function createElevationHistory(deps: { store: Store; clock: Clock; encoder(format: ExportFormat): TableEncoder; pageSize?: number }) {
+export function createElevationHistory(deps: {
+  store: Store;
+  clock: Clock;
+  encoder(format: ExportFormat): TableEncoder;
+  pageSize?: number;
+}) {
   const { store, clock } = deps;
   const pageSize = deps.pageSize ?? 500;
 
@@ -61,7 +66,14 @@ export function createElevationHistory(deps: { store: Store; clock: Clock; encod
       if (page.length === 0) return;
       let chunk = '';
       for (const e of page) {
-        const decisions = e.decisions.map((d) => ({ round: d.round, approver: name(d.approverId), approverId: d.approverId, decision: d.decision, reason: d.reason, at: d.at.toISOString() }));
+        const decisions = e.decisions.map((d) => ({
+          round: d.round,
+          approver: name(d.approverId),
+          approverId: d.approverId,
+          decision: d.decision,
+          reason: d.reason,
+          at: d.at.toISOString(),
+        }));
         chunk += encoder.row(elevationHistoryColumns, {
           id: e.id,
           requested_at: e.requestedAt,
@@ -77,7 +89,12 @@ export function createElevationHistory(deps: { store: Store; clock: Clock; encod
           approvals_required: e.approvalsRequired,
           decisions:
             format === 'csv'
-              ? decisions.map((d) => `${d.approver} ${d.decision === 'approve' ? 'approved' : 'denied'}${d.round ? ` extension ${d.round}` : ''} at ${d.at}`).join('; ')
+              ? decisions
+                  .map(
+                    (d) =>
+                      `${d.approver} ${d.decision === 'approve' ? 'approved' : 'denied'}${d.round ? ` extension ${d.round}` : ''} at ${d.at}`,
+                  )
+                  .join('; ')
               : decisions,
           activated_at: e.activatedAt,
           ends_at: e.endsAt,
@@ -85,7 +102,11 @@ export function createElevationHistory(deps: { store: Store; clock: Clock; encod
           end_reason: endReason(e),
           extended_seconds: e.extendedSeconds,
           risk_score: e.risk?.score ?? null,
-          risk_reasons: e.risk ? (format === 'csv' ? e.risk.reasons.map((r) => `${r.signal} +${r.points}: ${r.detail}`).join('; ') : e.risk.reasons) : null,
+          risk_reasons: e.risk
+            ? format === 'csv'
+              ? e.risk.reasons.map((r) => `${r.signal} +${r.points}: ${r.detail}`).join('; ')
+              : e.risk.reasons
+            : null,
         });
       }
       yield chunk;

@@ -136,7 +136,14 @@ const passedOn = new Set<ErrorCode>([
 ]);
 
 /** Why an extension is refused by the system (audited `elevation.extension_denied` with that reason). */
-const refusedExtension: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['group_protected', 'technician_suspended', 'not_eligible', 'no_tenant_account', 'profile_suspended', 'conflict']);
+const refusedExtension: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'group_protected',
+  'technician_suspended',
+  'not_eligible',
+  'no_tenant_account',
+  'profile_suspended',
+  'conflict',
+]);
 
 /** One batch of expiries: see startExpiry. */
 interface ExpiryBatch {
@@ -218,15 +225,22 @@ export function createElevationService(deps: {
    * the guarantee (a job whose grant is already ended has nothing to do); this only brings it forward.
    */
   async function followUp(now: Date): Promise<void> {
-    const soon = await store.elevations.list({ states: ['active'], endsBefore: new Date(now.getTime() + revocationLeadMs + earlyToleranceMs), limit: 5000 });
+    const soon = await store.elevations.list({
+      states: ['active'],
+      endsBefore: new Date(now.getTime() + revocationLeadMs + earlyToleranceMs),
+      limit: 5000,
+    });
     if (soon.length === 0) return;
     const at = Math.min(...soon.map((e) => e.endsAt!.getTime()));
     if (nextBatch && nextBatch.at <= at) return;
     if (nextBatch) clearTimeout(nextBatch.timer);
-    const timer = setTimeout(() => {
-      nextBatch = null;
-      joinExpiry();
-    }, Math.max(0, at - clock.now().getTime()));
+    const timer = setTimeout(
+      () => {
+        nextBatch = null;
+        joinExpiry();
+      },
+      Math.max(0, at - clock.now().getTime()),
+    );
     timer.unref();
     nextBatch = { at, timer };
   }
@@ -290,7 +304,9 @@ export function createElevationService(deps: {
     return {
       ...(tenant.keepAccountsDisabled && { userAccountControl: withAccountEnabled(account.userAccountControl, false) }),
       accountExpires: tenant.keepAccountsDisabled ? toFileTime(clock.now()) : (steps?.previousAccountExpires ?? '0'),
-      ...(steps?.previousLogonHours !== undefined && { logonHours: steps.previousLogonHours === null ? null : Buffer.from(steps.previousLogonHours, 'base64') }),
+      ...(steps?.previousLogonHours !== undefined && {
+        logonHours: steps.previousLogonHours === null ? null : Buffer.from(steps.previousLogonHours, 'base64'),
+      }),
       ...(steps?.previousUserWorkstations !== undefined && { userWorkstations: steps.previousUserWorkstations }),
     };
   }
@@ -314,7 +330,8 @@ export function createElevationService(deps: {
       changes.userAccountControl = withAccountEnabled(steps.previousUserAccountControl, false);
     }
     if (steps.previousAccountExpires !== null) changes.accountExpires = steps.previousAccountExpires;
-    if (steps.previousLogonHours !== undefined) changes.logonHours = steps.previousLogonHours === null ? null : Buffer.from(steps.previousLogonHours, 'base64');
+    if (steps.previousLogonHours !== undefined)
+      changes.logonHours = steps.previousLogonHours === null ? null : Buffer.from(steps.previousLogonHours, 'base64');
     if (steps.previousUserWorkstations !== undefined) changes.userWorkstations = steps.previousUserWorkstations;
     await directory.updateAccount(e.accountDn, changes);
   }
@@ -324,7 +341,11 @@ export function createElevationService(deps: {
    * list of now), found again by GUID, with its protection finding: nesting may have changed since
    * the profile was saved or the request made. Stops at the first protected one. Reads only.
    */
-  async function protectionOf(directory: TenantDirectory, groups: readonly ElevationGroup[], extraSids: readonly string[] | Promise<readonly string[]>) {
+  async function protectionOf(
+    directory: TenantDirectory,
+    groups: readonly ElevationGroup[],
+    extraSids: readonly string[] | Promise<readonly string[]>,
+  ) {
     const out: Array<{ group: DirectoryGroup; finding: ProtectedFinding | null }> = [];
     for (const stored of groups) {
       // The nesting search starts with the group's read, by the stored DN: should the read find the
@@ -335,7 +356,11 @@ export function createElevationService(deps: {
       if (!group) throw new DomainError('group_not_found', `The group ${stored.dn} no longer exists`);
       // Members are added (and later removed) by the stored DN: it must still name the group checked.
       if (group.dn.toLowerCase() !== stored.dn.toLowerCase()) {
-        throw new DomainError('group_not_found', `The group ${stored.dn} was renamed or moved (it is now ${group.dn}); pick it again in the profile`, { group: stored.dn });
+        throw new DomainError(
+          'group_not_found',
+          `The group ${stored.dn} was renamed or moved (it is now ${group.dn}); pick it again in the profile`,
+          { group: stored.dn },
+        );
       }
       const finding = await directory.findProtection(group, await extraSids, ancestors);
       out.push({ group, finding });
@@ -348,7 +373,10 @@ export function createElevationService(deps: {
    * A group about to be added has become protected (docs/security-model.md, Protected groups): every active profile of the tenant
    * that holds it is suspended and audited, and the add is refused (fail closed).
    */
-  async function refuseProtected(tenantId: string, found: Array<{ group: DirectoryGroup; finding: ProtectedFinding | null }>): Promise<void> {
+  async function refuseProtected(
+    tenantId: string,
+    found: Array<{ group: DirectoryGroup; finding: ProtectedFinding | null }>,
+  ): Promise<void> {
     const hit = found.find((g) => g.finding);
     if (!hit) return;
     const { group, finding } = hit as { group: DirectoryGroup; finding: ProtectedFinding };
@@ -360,12 +388,20 @@ export function createElevationService(deps: {
       for (const profile of holders) {
         await tx.profiles.setStatus(profile.id, 'suspended', `${group.dn} is protected: ${finding.reason}`, at);
         await tx.audit.append(
-          { actor: 'system', action: 'profile.suspended', tenantId, target: profile.id, details: { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path } },
+          {
+            actor: 'system',
+            action: 'profile.suspended',
+            tenantId,
+            target: profile.id,
+            details: { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path },
+          },
           at,
         );
       }
     });
-    const suspended = holders.length ? `; ${holders.length === 1 ? 'the profile holding it is' : 'the profiles holding it are'} suspended` : '';
+    const suspended = holders.length
+      ? `; ${holders.length === 1 ? 'the profile holding it is' : 'the profiles holding it are'} suspended`
+      : '';
     throw new DomainError('group_protected', `${group.dn} has become protected (${finding.reason})${suspended}`, {
       group: group.dn,
       protectedGroup: finding.protectedDn,
@@ -380,21 +416,40 @@ export function createElevationService(deps: {
    * them while it waited changed what was approved: it is refused, to be asked for again).
    */
   async function assertStillGrantable(e: Elevation, profile: AccessProfile, kind: 'activation' | 'extension'): Promise<void> {
-    const [requester, link] = await Promise.all([store.technicians.findById(e.technicianId), store.accounts.find(e.tenantId, e.technicianId)]);
-    if (!requester || requester.status !== 'active') throw new DomainError('technician_suspended', `The requester is suspended; the ${kind === 'activation' ? 'grant cannot start' : 'grant cannot be extended'}`);
+    const [requester, link] = await Promise.all([
+      store.technicians.findById(e.technicianId),
+      store.accounts.find(e.tenantId, e.technicianId),
+    ]);
+    if (!requester || requester.status !== 'active')
+      throw new DomainError(
+        'technician_suspended',
+        `The requester is suspended; the ${kind === 'activation' ? 'grant cannot start' : 'grant cannot be extended'}`,
+      );
     if (!isEligible(profile, requester)) throw new DomainError('not_eligible', 'The requester is no longer eligible for this profile');
-    if (!link || link.id !== e.accountId) throw new DomainError('no_tenant_account', 'The requester’s account in this tenant is no longer the one linked when the request was made');
-    if (profile.status !== 'active') throw new DomainError('profile_suspended', `The profile is suspended: ${profile.suspendedReason ?? ''}`);
+    if (!link || link.id !== e.accountId)
+      throw new DomainError(
+        'no_tenant_account',
+        'The requester’s account in this tenant is no longer the one linked when the request was made',
+      );
+    if (profile.status !== 'active')
+      throw new DomainError('profile_suspended', `The profile is suspended: ${profile.suspendedReason ?? ''}`);
     const asked = new Set(e.groups.map((g) => g.guid.toLowerCase()));
     const now = new Set(profile.groups.map((g) => g.guid.toLowerCase()));
     if (asked.size !== now.size || [...asked].some((g) => !now.has(g))) {
-      throw new DomainError('conflict', `The profile’s groups changed after the request was made; the ${kind === 'activation' ? 'request must be made again' : 'grant cannot be extended'}`, {
-        requestedGroups: e.groups.map((g) => g.dn),
-        profileGroups: profile.groups.map((g) => g.dn),
-      });
+      throw new DomainError(
+        'conflict',
+        `The profile’s groups changed after the request was made; the ${kind === 'activation' ? 'request must be made again' : 'grant cannot be extended'}`,
+        {
+          requestedGroups: e.groups.map((g) => g.dn),
+          profileGroups: profile.groups.map((g) => g.dn),
+        },
+      );
     }
     if (kind === 'activation' && e.durationSeconds > profile.maxDurationSeconds) {
-      throw new DomainError('conflict', `The profile’s maximum duration was lowered to ${profile.maxDurationSeconds} seconds after the request was made; the request must be made again`);
+      throw new DomainError(
+        'conflict',
+        `The profile’s maximum duration was lowered to ${profile.maxDurationSeconds} seconds after the request was made; the request must be made again`,
+      );
     }
   }
 
@@ -407,16 +462,31 @@ export function createElevationService(deps: {
     // The tenant's own protected groups (docs/security-model.md, Protected groups), for the groups' check and the account's.
     const extra = access.protectedSids(e.tenantId);
     extra.catch(() => undefined); // reported through extraSids below
-    const [account, groups, extraSids] = await Promise.allSettled([directory.accountByGuid(e.accountGuid), protectionOf(directory, e.groups, extra), extra]);
+    const [account, groups, extraSids] = await Promise.allSettled([
+      directory.accountByGuid(e.accountGuid),
+      protectionOf(directory, e.groups, extra),
+      extra,
+    ]);
     return { account, groups, extraSids };
   }
 
   /** Audits that the account of `e` may not be written to (domain/account-eligibility.ts); the error to answer with. */
   async function refuseAccount(e: Elevation, account: DirectoryAccount, reason: string, step: EligibilityStep): Promise<DomainError> {
     await store.transaction((tx) =>
-      auditNotEligible(tx, clock.now(), { tenantId: e.tenantId, technicianId: e.technicianId, guid: e.accountGuid, dn: account.dn, reason, step, elevationId: e.id }),
+      auditNotEligible(tx, clock.now(), {
+        tenantId: e.tenantId,
+        technicianId: e.technicianId,
+        guid: e.accountGuid,
+        dn: account.dn,
+        reason,
+        step,
+        elevationId: e.id,
+      }),
     );
-    return new DomainError('account_not_eligible', `The linked account ${account.dn} may not be elevated: ${reason}`, { account: account.dn, reason });
+    return new DomainError('account_not_eligible', `The linked account ${account.dn} may not be elevated: ${reason}`, {
+      account: account.dn,
+      reason,
+    });
   }
 
   type ActivationReads = ReturnType<typeof activationReads>;
@@ -436,23 +506,27 @@ export function createElevationService(deps: {
     let lost = false;
     let renewing = false;
     const timer = lease
-      ? setInterval(() => {
-          if (renewing || lost) return;
-          renewing = true;
-          const until = new Date(clock.now().getTime() + settings.activationLeaseMs);
-          store.elevations
-            .renewLease(id, lease.holder, until)
-            .then(
-              (renewed) => {
-                if (renewed) heldUntil = until.getTime();
-                else lost = true;
-              },
-              (error: unknown) => log.warn({ elevationId: id, err: (error as Error).message }, 'could not renew an activation lease; retrying'),
-            )
-            .finally(() => {
-              renewing = false;
-            });
-        }, Math.max(250, Math.floor(settings.activationLeaseMs / 3)))
+      ? setInterval(
+          () => {
+            if (renewing || lost) return;
+            renewing = true;
+            const until = new Date(clock.now().getTime() + settings.activationLeaseMs);
+            store.elevations
+              .renewLease(id, lease.holder, until)
+              .then(
+                (renewed) => {
+                  if (renewed) heldUntil = until.getTime();
+                  else lost = true;
+                },
+                (error: unknown) =>
+                  log.warn({ elevationId: id, err: (error as Error).message }, 'could not renew an activation lease; retrying'),
+              )
+              .finally(() => {
+                renewing = false;
+              });
+          },
+          Math.max(250, Math.floor(settings.activationLeaseMs / 3)),
+        )
       : null;
     return {
       holder: lease?.holder,
@@ -523,9 +597,13 @@ export function createElevationService(deps: {
       // Approval may have come after the window closed.
       const window = checkWindow(profile.windows, tenant.timeZone, clock.now());
       if (!window.open) {
-        throw new DomainError('outside_window', `The profile's window closed before the grant could start; it opens again ${localTime(window.opensAt, tenant.timeZone)}`, {
-          opensAt: window.opensAt.toISOString(),
-        });
+        throw new DomainError(
+          'outside_window',
+          `The profile's window closed before the grant could start; it opens again ${localTime(window.opensAt, tenant.timeZone)}`,
+          {
+            opensAt: window.opensAt.toISOString(),
+          },
+        );
       }
       // Remember what the account looked like before the technician's first live grant, so a
       // failure, a crash or the last grant's end can put it back.
@@ -534,7 +612,11 @@ export function createElevationService(deps: {
       steps = {
         previousUserAccountControl: account.userAccountControl,
         previousAccountExpires: others.length ? (baseline?.previousAccountExpires ?? null) : account.accountExpires,
-        previousLogonHours: others.length ? baseline?.previousLogonHours : account.logonHours ? Buffer.from(account.logonHours).toString('base64') : null,
+        previousLogonHours: others.length
+          ? baseline?.previousLogonHours
+          : account.logonHours
+            ? Buffer.from(account.logonHours).toString('base64')
+            : null,
         previousUserWorkstations: others.length ? baseline?.previousUserWorkstations : account.userWorkstations,
         enabled: false,
         groupsAdded: [],
@@ -639,11 +721,26 @@ export function createElevationService(deps: {
       }
       // Under the lease: once the lease check has taken it over, or a kill switch has claimed it
       // mid-activation, the other party ends the elevation; what this activation wrote is undone above.
-      if (!(await move(e, 'failed', { failureReason: reason, endedAt: clock.now() }, 'elevation.failed', 'system', { reason }, ctx, lease.holder))) {
+      if (
+        !(await move(
+          e,
+          'failed',
+          { failureReason: reason, endedAt: clock.now() },
+          'elevation.failed',
+          'system',
+          { reason },
+          ctx,
+          lease.holder,
+        ))
+      ) {
         const now = await store.elevations.findById(e.id);
-        throw new DomainError('conflict', `The grant was ended while it was being activated (${now?.revocationReason ?? now?.state ?? 'gone'}); what it had changed in the directory is undone`, {
-          elevationId: e.id,
-        });
+        throw new DomainError(
+          'conflict',
+          `The grant was ended while it was being activated (${now?.revocationReason ?? now?.state ?? 'gone'}); what it had changed in the directory is undone`,
+          {
+            elevationId: e.id,
+          },
+        );
       }
       await notify({ kind: 'ended', elevationId: e.id });
       if (error instanceof DomainError && passedOn.has(error.code)) {
@@ -665,16 +762,25 @@ export function createElevationService(deps: {
    * is undone and it ends `failed`. False when it is not lapsed or was renewed or moved meanwhile.
    */
   async function undoIfLapsed(listed: Elevation, now: Date): Promise<boolean> {
-    const lapsed = listed.lease ? listed.lease.until.getTime() <= now.getTime() : now.getTime() - listed.updatedAt.getTime() > settings.stuckAfterMs;
+    const lapsed = listed.lease
+      ? listed.lease.until.getTime() <= now.getTime()
+      : now.getTime() - listed.updatedAt.getTime() > settings.stuckAfterMs;
     if (!lapsed) return false;
     const lease = newLease(clock.now());
-    if (!(await store.elevations.takeLease(listed.id, lease.holder, lease.until, now, new Date(now.getTime() - settings.stuckAfterMs)))) return false;
+    if (!(await store.elevations.takeLease(listed.id, lease.holder, lease.until, now, new Date(now.getTime() - settings.stuckAfterMs))))
+      return false;
     const keeper = keepLease(listed.id, lease);
     try {
       // Read again under the lease: the steps as last recorded by the process that died.
       const e = (await store.elevations.findById(listed.id)) ?? listed;
       const tenant = await access.tenant(e.tenantId);
-      const steps = e.steps ?? { previousUserAccountControl: null, previousAccountExpires: null, enabled: false, groupsAdded: [], ttlMembership: false };
+      const steps = e.steps ?? {
+        previousUserAccountControl: null,
+        previousAccountExpires: null,
+        enabled: false,
+        groupsAdded: [],
+        ttlMembership: false,
+      };
       await undoInDirectory(e, await access.directory(tenant), steps, tenant);
       await move(
         { ...e, state: 'activating' },
@@ -699,7 +805,8 @@ export function createElevationService(deps: {
     if (!e) throw new DomainError('not_found', 'No such elevation');
     if (e.state === 'expired' || e.state === 'revoked') return e;
     if (e.state === 'active') {
-      if (!(await move(e, 'revoking', { revocationReason: reason }, 'elevation.revoking', actor, { reason }, ctx))) return revoke(id, reason, actor, ctx);
+      if (!(await move(e, 'revoking', { revocationReason: reason }, 'elevation.revoking', actor, { reason }, ctx)))
+        return revoke(id, reason, actor, ctx);
       e = { ...e, state: 'revoking' };
     } else if (e.state !== 'revoking') {
       throw new DomainError('conflict', `An elevation that is ${e.state} cannot be revoked`);
@@ -758,10 +865,27 @@ export function createElevationService(deps: {
   async function claimExpired(due: Elevation[], endsBy: Date): Promise<Elevation[]> {
     const claimedAt = clock.now();
     return store.transaction(async (tx) => {
-      const moved = new Set(await tx.elevations.transitionMany(due.map((e) => e.id), 'active', 'revoking', { revocationReason: 'expired' }, claimedAt, endsBy));
-      const mine = due.filter((e) => moved.has(e.id)).map((e) => ({ ...e, state: 'revoking' as const, revocationReason: 'expired' as const, updatedAt: claimedAt }));
+      const moved = new Set(
+        await tx.elevations.transitionMany(
+          due.map((e) => e.id),
+          'active',
+          'revoking',
+          { revocationReason: 'expired' },
+          claimedAt,
+          endsBy,
+        ),
+      );
+      const mine = due
+        .filter((e) => moved.has(e.id))
+        .map((e) => ({ ...e, state: 'revoking' as const, revocationReason: 'expired' as const, updatedAt: claimedAt }));
       await tx.audit.appendMany(
-        mine.map((e) => ({ actor: 'system', action: 'elevation.revoking' as const, tenantId: e.tenantId, target: e.id, details: { reason: 'expired' } })),
+        mine.map((e) => ({
+          actor: 'system',
+          action: 'elevation.revoking' as const,
+          tenantId: e.tenantId,
+          target: e.id,
+          details: { reason: 'expired' },
+        })),
         claimedAt,
       );
       return mine;
@@ -817,7 +941,9 @@ export function createElevationService(deps: {
       }
       claimedNow(mine);
       if (at === 'after-linger' && mine.size > 0) {
-        await followUp(now).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not look for the next grants to end; their jobs end them'));
+        await followUp(now).catch((error: unknown) =>
+          log.warn({ err: (error as Error).message }, 'could not look for the next grants to end; their jobs end them'),
+        );
       }
       const results = await Promise.allSettled(runs);
       const failed = results.find((r) => r.status === 'rejected');
@@ -827,7 +953,11 @@ export function createElevationService(deps: {
     underWay.add(done);
     const settled = (error: unknown) => {
       underWay.delete(done);
-      if (error) log.warn({ err: (error as Error).message }, 'a batch of expiries did not finish; its jobs retry or the reconciler resumes what is left');
+      if (error)
+        log.warn(
+          { err: (error as Error).message },
+          'a batch of expiries did not finish; its jobs retry or the reconciler resumes what is left',
+        );
       claimFailed(error);
       // A grant whose memberships were never settled (its tenant could not be opened) is not gone.
       for (const id of mine.keys()) {
@@ -881,8 +1011,15 @@ export function createElevationService(deps: {
         const untouched = new Map<string, { dn: string; reason: string }>();
         const endingIds = new Set(grants.map((g) => g.id));
         // What the technicians' other live grants still need, and who keeps no live grant at all.
-        const keep = new Map<string, { groups: Set<string>; live: boolean }>(grants.map((e) => [e.technicianId, { groups: new Set<string>(), live: false }]));
-        for (const o of await store.elevations.list({ states: activeStates, tenantIds: [tenantId], technicianIds: [...keep.keys()], limit: 1_000_000 })) {
+        const keep = new Map<string, { groups: Set<string>; live: boolean }>(
+          grants.map((e) => [e.technicianId, { groups: new Set<string>(), live: false }]),
+        );
+        for (const o of await store.elevations.list({
+          states: activeStates,
+          tenantIds: [tenantId],
+          technicianIds: [...keep.keys()],
+          limit: 1_000_000,
+        })) {
           const entry = keep.get(o.technicianId);
           if (!entry || endingIds.has(o.id)) continue;
           entry.live = true;
@@ -894,7 +1031,9 @@ export function createElevationService(deps: {
           // By its DN of record, confirmed by objectGUID: an account moved or renamed during its
           // grant is still the one removed (by GUID, once the DN is found not to be a member).
           const member = memberRefWithDn(e.accountGuid, e.accountDn);
-          await Promise.all(e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, member)));
+          await Promise.all(
+            e.groups.filter((g) => !needed.has(g.dn.toLowerCase())).map((g) => deps.removal.remove(tenantId, directory, g.dn, member)),
+          );
           return e;
         });
         const settledRemovals = await Promise.allSettled(removals);
@@ -936,8 +1075,20 @@ export function createElevationService(deps: {
             const expiring = finished.filter((e) => e.revocationReason === 'expired');
             const revoking = finished.filter((e) => e.revocationReason !== 'expired');
             const moved = new Set([
-              ...(await tx.elevations.transitionMany(expiring.map((e) => e.id), 'revoking', 'expired', { endedAt }, endedAt)),
-              ...(await tx.elevations.transitionMany(revoking.map((e) => e.id), 'revoking', 'revoked', { endedAt }, endedAt)),
+              ...(await tx.elevations.transitionMany(
+                expiring.map((e) => e.id),
+                'revoking',
+                'expired',
+                { endedAt },
+                endedAt,
+              )),
+              ...(await tx.elevations.transitionMany(
+                revoking.map((e) => e.id),
+                'revoking',
+                'revoked',
+                { endedAt },
+                endedAt,
+              )),
             ]);
             const movedNow = finished.filter((e) => moved.has(e.id));
             await tx.audit.appendMany(
@@ -959,7 +1110,15 @@ export function createElevationService(deps: {
             for (const e of movedNow) {
               const refused = untouched.get(e.id);
               if (refused) {
-                await auditNotEligible(tx, endedAt, { tenantId, technicianId: e.technicianId, guid: e.accountGuid, dn: refused.dn, reason: refused.reason, step: 'revocation', elevationId: e.id });
+                await auditNotEligible(tx, endedAt, {
+                  tenantId,
+                  technicianId: e.technicianId,
+                  guid: e.accountGuid,
+                  dn: refused.dn,
+                  reason: refused.reason,
+                  step: 'revocation',
+                  elevationId: e.id,
+                });
               }
             }
             return movedNow;
@@ -970,7 +1129,10 @@ export function createElevationService(deps: {
         }
         if (finishedCount < grants.length) {
           // Left in `revoking`: the job's retry or the reconciler finishes them.
-          throw new DomainError('directory_unreachable', `${grants.length - finishedCount} grant(s) of ${tenantId} could not be revoked yet`);
+          throw new DomainError(
+            'directory_unreachable',
+            `${grants.length - finishedCount} grant(s) of ${tenantId} could not be revoked yet`,
+          );
         }
       }),
     );
@@ -981,26 +1143,43 @@ export function createElevationService(deps: {
     store.elevations.list({ states: ['pending_approval'], technicianId, tenantIds: [tenantId], limit: 1000 });
 
   /** Where an extension by `seconds` would end: within the profile's maximum total and the window. */
-  function plannedExtension(e: Elevation, profile: AccessProfile, tenant: TenantRecord, seconds: number): { endsAt: Date; windowClosesAt: Date | null } {
-    if (!Number.isInteger(seconds) || seconds <= 0) throw new DomainError('validation_failed', 'An extension is a positive number of seconds', { field: 'durationSeconds' });
+  function plannedExtension(
+    e: Elevation,
+    profile: AccessProfile,
+    tenant: TenantRecord,
+    seconds: number,
+  ): { endsAt: Date; windowClosesAt: Date | null } {
+    if (!Number.isInteger(seconds) || seconds <= 0)
+      throw new DomainError('validation_failed', 'An extension is a positive number of seconds', { field: 'durationSeconds' });
     const latest = e.activatedAt!.getTime() + profile.maxTotalDurationSeconds * 1000;
     let endsAt = new Date(e.endsAt!.getTime() + seconds * 1000);
     if (endsAt.getTime() > latest) {
-      throw new DomainError('extension_refused', `A grant of this profile runs ${profile.maxTotalDurationSeconds} seconds at most in all; this one may run until ${new Date(latest).toISOString()}`, {
-        maxTotalDurationSeconds: profile.maxTotalDurationSeconds,
-        latestEndsAt: new Date(latest).toISOString(),
-      });
+      throw new DomainError(
+        'extension_refused',
+        `A grant of this profile runs ${profile.maxTotalDurationSeconds} seconds at most in all; this one may run until ${new Date(latest).toISOString()}`,
+        {
+          maxTotalDurationSeconds: profile.maxTotalDurationSeconds,
+          latestEndsAt: new Date(latest).toISOString(),
+        },
+      );
     }
     let windowClosesAt = e.windowClosesAt;
     const window = checkWindow(profile.windows, tenant.timeZone, clock.now());
-    if (!window.open) throw new DomainError('outside_window', 'The profile’s window has closed; the grant cannot be extended', { opensAt: window.opensAt.toISOString() });
+    if (!window.open)
+      throw new DomainError('outside_window', 'The profile’s window has closed; the grant cannot be extended', {
+        opensAt: window.opensAt.toISOString(),
+      });
     if (window.closesAt && window.closesAt < endsAt) {
       endsAt = window.closesAt;
       windowClosesAt = window.closesAt;
       if (endsAt.getTime() <= e.endsAt!.getTime()) {
-        throw new DomainError('extension_refused', `The window closes ${localTime(window.closesAt, tenant.timeZone)}; the grant already ends then`, {
-          windowClosesAt: window.closesAt.toISOString(),
-        });
+        throw new DomainError(
+          'extension_refused',
+          `The window closes ${localTime(window.closesAt, tenant.timeZone)}; the grant already ends then`,
+          {
+            windowClosesAt: window.closesAt.toISOString(),
+          },
+        );
       }
     }
     return { endsAt, windowClosesAt };
@@ -1029,7 +1208,17 @@ export function createElevationService(deps: {
       if (!(error instanceof DomainError) || !refusedExtension.has(error.code)) throw error;
       const now = clock.now();
       await store.transaction((tx) =>
-        tx.audit.append({ actor: 'system', action: 'elevation.extension_denied', tenantId: e.tenantId, target: e.id, details: { reason: error.code }, ...auditOrigin(ctx) }, now),
+        tx.audit.append(
+          {
+            actor: 'system',
+            action: 'elevation.extension_denied',
+            tenantId: e.tenantId,
+            target: e.id,
+            details: { reason: error.code },
+            ...auditOrigin(ctx),
+          },
+          now,
+        ),
       );
       throw error;
     }
@@ -1051,8 +1240,14 @@ export function createElevationService(deps: {
     const now = clock.now();
     await store.transaction(async (tx) => {
       await holdTenantOpen(tx, e.tenantId);
-      const changes = { endsAt: target.endsAt, windowClosesAt: target.windowClosesAt, extension: null, extendedSeconds: e.extendedSeconds + addedSeconds };
-      if (!(await tx.elevations.transition(e.id, 'active', 'active', changes, now))) throw new DomainError('conflict', 'The grant ended before it could be extended');
+      const changes = {
+        endsAt: target.endsAt,
+        windowClosesAt: target.windowClosesAt,
+        extension: null,
+        extendedSeconds: e.extendedSeconds + addedSeconds,
+      };
+      if (!(await tx.elevations.transition(e.id, 'active', 'active', changes, now)))
+        throw new DomainError('conflict', 'The grant ended before it could be extended');
       await tx.audit.append(
         {
           actor,
@@ -1064,7 +1259,8 @@ export function createElevationService(deps: {
             addedSeconds,
             previousEndsAt: e.endsAt!.toISOString(),
             endsAt: target.endsAt.toISOString(),
-            ...(target.windowClosesAt && target.windowClosesAt.getTime() === target.endsAt.getTime() && { clampedToWindowEnd: target.windowClosesAt.toISOString() }),
+            ...(target.windowClosesAt &&
+              target.windowClosesAt.getTime() === target.endsAt.getTime() && { clampedToWindowEnd: target.windowClosesAt.toISOString() }),
             requestedAt: at.toISOString(),
           },
           ...auditOrigin(ctx),
@@ -1081,7 +1277,14 @@ export function createElevationService(deps: {
    * One approver's decision on a request (round 0) or on an extension (its round). The elevation
    * row is locked first, so concurrent decisions are counted one after the other.
    */
-  async function decide(approver: TechnicianRecord, id: string, decision: DecisionKind, code: string, reason: string | null, ctx: RequestContext): Promise<Elevation> {
+  async function decide(
+    approver: TechnicianRecord,
+    id: string,
+    decision: DecisionKind,
+    code: string,
+    reason: string | null,
+    ctx: RequestContext,
+  ): Promise<Elevation> {
     const e = await store.elevations.findById(id);
     if (!e || !visible(approver, e)) throw new DomainError('not_found', 'No such elevation');
     const round = e.state === 'pending_approval' ? 0 : e.state === 'active' && e.extension ? e.extension.round : null;
@@ -1100,22 +1303,48 @@ export function createElevationService(deps: {
     const outcome = await deps.mfa.verifyFreshCode(approver, code, `elevation.${decision}`, ctx, async (tx, at) => {
       await holdTenantOpen(tx, e.tenantId);
       // The lock: a no-op update of the row, guarded by its state.
-      if (!(await tx.elevations.transition(id, from, from, {}, at))) throw new DomainError('approval_closed', 'The request was decided meanwhile');
+      if (!(await tx.elevations.transition(id, from, from, {}, at)))
+        throw new DomainError('approval_closed', 'The request was decided meanwhile');
       const d: Decision = { round, approverId: approver.id, decision, reason, at };
-      if (!(await tx.elevations.addDecision(id, d))) throw new DomainError('already_decided', 'You have already decided on this request; your decision counts once');
+      if (!(await tx.elevations.addDecision(id, d)))
+        throw new DomainError('already_decided', 'You have already decided on this request; your decision counts once');
       const current = (await tx.elevations.findById(id))!;
-      if (round > 0 && current.extension?.round !== round) throw new DomainError('approval_closed', 'The extension request was decided meanwhile');
+      if (round > 0 && current.extension?.round !== round)
+        throw new DomainError('approval_closed', 'The extension request was decided meanwhile');
       const result = tally(current.decisions, round, e.approvalsRequired);
-      const details = { round, approvals: result.approvals, required: e.approvalsRequired, reason, ...(round > 0 && { extensionSeconds: current.extension!.seconds }) };
+      const details = {
+        round,
+        approvals: result.approvals,
+        required: e.approvalsRequired,
+        reason,
+        ...(round > 0 && { extensionSeconds: current.extension!.seconds }),
+      };
       await tx.audit.append(
-        { actor: approver.id, action: decision === 'approve' ? 'elevation.approved' : 'elevation.denied', tenantId: e.tenantId, target: id, details, ...auditOrigin(ctx) },
+        {
+          actor: approver.id,
+          action: decision === 'approve' ? 'elevation.approved' : 'elevation.denied',
+          tenantId: e.tenantId,
+          target: id,
+          details,
+          ...auditOrigin(ctx),
+        },
         at,
       );
       if (result.outcome === 'denied' && round === 0) {
         await tx.elevations.transition(id, 'pending_approval', 'denied', { endedAt: at }, at);
       } else if (result.outcome === 'denied') {
         await tx.elevations.transition(id, 'active', 'active', { extension: null }, at);
-        await tx.audit.append({ actor: approver.id, action: 'elevation.extension_denied', tenantId: e.tenantId, target: id, details: { round }, ...auditOrigin(ctx) }, at);
+        await tx.audit.append(
+          {
+            actor: approver.id,
+            action: 'elevation.extension_denied',
+            tenantId: e.tenantId,
+            target: id,
+            details: { round },
+            ...auditOrigin(ctx),
+          },
+          at,
+        );
       } else if (result.outcome === 'approved' && round === 0) {
         const lease = newLease(at);
         await tx.elevations.transition(id, 'pending_approval', 'activating', { lease }, at);
@@ -1128,7 +1357,8 @@ export function createElevationService(deps: {
     await notify({ kind: 'decided', elevationId: id, approverId: approver.id, decision });
     if (outcome.outcome === 'denied' && round === 0) await notify({ kind: 'ended', elevationId: id });
     if (outcome.outcome === 'approved' && round === 0) return activate({ ...e, state: 'activating', lease: outcome.lease }, ctx);
-    if (outcome.outcome === 'approved') return applyExtension(e, outcome.extension!.seconds, approver.id, outcome.extension!.requestedAt, ctx);
+    if (outcome.outcome === 'approved')
+      return applyExtension(e, outcome.extension!.seconds, approver.id, outcome.extension!.requestedAt, ctx);
     return (await store.elevations.findById(id))!;
   }
 
@@ -1140,11 +1370,29 @@ export function createElevationService(deps: {
       const done = await store.transaction(async (tx) => {
         if (e.state === 'pending_approval') {
           if (!(await tx.elevations.transition(e.id, 'pending_approval', 'cancelled', { endedAt: at }, at))) return false;
-          await tx.audit.append({ actor: 'system', action: 'elevation.cancelled', tenantId: e.tenantId, target: e.id, details: { reason: 'approval_timeout', deadline: e.approvalDeadline?.toISOString() ?? null } }, at);
+          await tx.audit.append(
+            {
+              actor: 'system',
+              action: 'elevation.cancelled',
+              tenantId: e.tenantId,
+              target: e.id,
+              details: { reason: 'approval_timeout', deadline: e.approvalDeadline?.toISOString() ?? null },
+            },
+            at,
+          );
           return true;
         }
         if (!e.extension || !(await tx.elevations.transition(e.id, 'active', 'active', { extension: null }, at))) return false;
-        await tx.audit.append({ actor: 'system', action: 'elevation.extension_expired', tenantId: e.tenantId, target: e.id, details: { round: e.extension.round, deadline: e.extension.deadline.toISOString() } }, at);
+        await tx.audit.append(
+          {
+            actor: 'system',
+            action: 'elevation.extension_expired',
+            tenantId: e.tenantId,
+            target: e.id,
+            details: { round: e.extension.round, deadline: e.extension.deadline.toISOString() },
+          },
+          at,
+        );
         return true;
       });
       if (done) {
@@ -1160,18 +1408,44 @@ export function createElevationService(deps: {
    * Grants still `activating` are claimed too: their activation then finds them gone, undoes what
    * it wrote and never makes them active (activate's final move is guarded by the state).
    */
-  async function revokeMany(grants: Elevation[], reason: RevocationReason, actor: string, ctx: RequestContext): Promise<{ claimed: number; revoked: number }> {
+  async function revokeMany(
+    grants: Elevation[],
+    reason: RevocationReason,
+    actor: string,
+    ctx: RequestContext,
+  ): Promise<{ claimed: number; revoked: number }> {
     const active = grants.filter((e) => e.state === 'active' || e.state === 'activating');
     if (active.length === 0) return { claimed: 0, revoked: 0 };
     const at = clock.now();
     const claimed = await store.transaction(async (tx) => {
       const moved = new Set([
-        ...(await tx.elevations.transitionMany(active.filter((e) => e.state === 'active').map((e) => e.id), 'active', 'revoking', { revocationReason: reason }, at)),
-        ...(await tx.elevations.transitionMany(active.filter((e) => e.state === 'activating').map((e) => e.id), 'activating', 'revoking', { revocationReason: reason }, at)),
+        ...(await tx.elevations.transitionMany(
+          active.filter((e) => e.state === 'active').map((e) => e.id),
+          'active',
+          'revoking',
+          { revocationReason: reason },
+          at,
+        )),
+        ...(await tx.elevations.transitionMany(
+          active.filter((e) => e.state === 'activating').map((e) => e.id),
+          'activating',
+          'revoking',
+          { revocationReason: reason },
+          at,
+        )),
       ]);
-      const mine = active.filter((e) => moved.has(e.id)).map((e) => ({ ...e, state: 'revoking' as const, revocationReason: reason, updatedAt: at }));
+      const mine = active
+        .filter((e) => moved.has(e.id))
+        .map((e) => ({ ...e, state: 'revoking' as const, revocationReason: reason, updatedAt: at }));
       await tx.audit.appendMany(
-        mine.map((e) => ({ actor, action: 'elevation.revoking' as const, tenantId: e.tenantId, target: e.id, details: { reason }, ...auditOrigin(ctx) })),
+        mine.map((e) => ({
+          actor,
+          action: 'elevation.revoking' as const,
+          tenantId: e.tenantId,
+          target: e.id,
+          details: { reason },
+          ...auditOrigin(ctx),
+        })),
         at,
       );
       return mine;
@@ -1191,9 +1465,25 @@ export function createElevationService(deps: {
     if (pending.length === 0) return 0;
     const at = clock.now();
     const moved = await store.transaction(async (tx) => {
-      const ids = await tx.elevations.transitionMany(pending.map((e) => e.id), 'pending_approval', 'cancelled', { endedAt: at }, at);
+      const ids = await tx.elevations.transitionMany(
+        pending.map((e) => e.id),
+        'pending_approval',
+        'cancelled',
+        { endedAt: at },
+        at,
+      );
       const byId = new Map(pending.map((e) => [e.id, e]));
-      await tx.audit.appendMany(ids.map((id) => ({ actor, action: 'elevation.cancelled' as const, tenantId: byId.get(id)!.tenantId, target: id, details: { reason }, ...auditOrigin(ctx) })), at);
+      await tx.audit.appendMany(
+        ids.map((id) => ({
+          actor,
+          action: 'elevation.cancelled' as const,
+          tenantId: byId.get(id)!.tenantId,
+          target: id,
+          details: { reason },
+          ...auditOrigin(ctx),
+        })),
+        at,
+      );
       return ids;
     });
     await notify(...moved.map((id) => ({ kind: 'ended' as const, elevationId: id })));
@@ -1201,29 +1491,61 @@ export function createElevationService(deps: {
   }
 
   /** Freezes the tenant in `tx` with its audit event; a tenant already frozen keeps its first freeze. */
-  async function freezeIn(tx: StoreRepositories, tenantId: string, admin: TechnicianRecord, reason: string | null, via: 'kill_switch' | 'archive', at: Date, ctx: RequestContext) {
+  async function freezeIn(
+    tx: StoreRepositories,
+    tenantId: string,
+    admin: TechnicianRecord,
+    reason: string | null,
+    via: 'kill_switch' | 'archive',
+    at: Date,
+    ctx: RequestContext,
+  ) {
     if (await tx.tenants.freeze(tenantId, { at, by: admin.id, reason })) {
-      await tx.audit.append({ actor: admin.id, action: 'tenant.frozen', tenantId, target: tenantId, details: { reason, via }, ...auditOrigin(ctx) }, at);
+      await tx.audit.append(
+        { actor: admin.id, action: 'tenant.frozen', tenantId, target: tenantId, details: { reason, via }, ...auditOrigin(ctx) },
+        at,
+      );
     }
   }
 
   /** Everything of a (frozen) tenant ended: pending requests withdrawn, live grants ended, mid-activation ones included. */
   async function endTenant(tenantId: string, actor: string, ctx: RequestContext) {
-    const open = await store.elevations.list({ tenantIds: [tenantId], states: ['pending_approval', 'activating', 'active'], limit: 1_000_000 });
+    const open = await store.elevations.list({
+      tenantIds: [tenantId],
+      states: ['pending_approval', 'activating', 'active'],
+      limit: 1_000_000,
+    });
     return killAll(open, actor, ctx);
   }
 
   /** The kill switches' common part: pending requests withdrawn, live grants (active or mid-activation) ended together. */
-  async function killAll(open: Elevation[], actor: string, ctx: RequestContext): Promise<{ revoked: number; cancelled: number; stillRevoking: number }> {
+  async function killAll(
+    open: Elevation[],
+    actor: string,
+    ctx: RequestContext,
+  ): Promise<{ revoked: number; cancelled: number; stillRevoking: number }> {
     const pending = open.filter((e) => e.state === 'pending_approval');
     let cancelled = 0;
     if (pending.length) {
       const at = clock.now();
       const moved = await store.transaction(async (tx) => {
-        const ids = await tx.elevations.transitionMany(pending.map((e) => e.id), 'pending_approval', 'cancelled', { endedAt: at }, at);
+        const ids = await tx.elevations.transitionMany(
+          pending.map((e) => e.id),
+          'pending_approval',
+          'cancelled',
+          { endedAt: at },
+          at,
+        );
         const byId = new Map(pending.map((e) => [e.id, e]));
         await tx.audit.appendMany(
-          ids.map((id) => ({ actor, action: 'elevation.cancelled' as const, tenantId: byId.get(id)!.tenantId, target: id, details: { reason: 'kill_switch' }, ...auditOrigin(ctx) })),
+          ids.map((id) => ({
+            actor,
+            action: 'elevation.cancelled' as const,
+            tenantId: byId.get(id)!.tenantId,
+            target: id,
+            details: { reason: 'kill_switch' },
+            ...auditOrigin(ctx),
+          })),
           at,
         );
         return ids;
@@ -1281,7 +1603,8 @@ export function createElevationService(deps: {
         throw new DomainError('not_eligible', 'You are not eligible for that profile');
       }
       assertTenantOpen(tenant);
-      if (profile.status !== 'active') throw new DomainError('profile_suspended', `The profile is suspended: ${profile.suspendedReason ?? ''}`);
+      if (profile.status !== 'active')
+        throw new DomainError('profile_suspended', `The profile is suspended: ${profile.suspendedReason ?? ''}`);
       const account = await store.accounts.find(tenant.id, technician.id);
       if (!account) throw new DomainError('no_tenant_account', 'You have no linked account in this tenant; ask an admin to link it');
       const durationSeconds = checkRequest(profile, input);
@@ -1292,10 +1615,14 @@ export function createElevationService(deps: {
       const now = clock.now();
       const window = checkWindow(profile.windows, tenant.timeZone, now);
       if (!window.open) {
-        throw new DomainError('outside_window', `This profile may be requested only in its windows; the next opens ${localTime(window.opensAt, tenant.timeZone)}`, {
-          opensAt: window.opensAt.toISOString(),
-          timeZone: tenant.timeZone,
-        });
+        throw new DomainError(
+          'outside_window',
+          `This profile may be requested only in its windows; the next opens ${localTime(window.opensAt, tenant.timeZone)}`,
+          {
+            opensAt: window.opensAt.toISOString(),
+            timeZone: tenant.timeZone,
+          },
+        );
       }
       const groups = profile.groups.map((g) => ({ dn: g.dn, guid: g.guid, name: g.name }));
       // Where the profile grants at once, the directory reads an activation begins with go out now,
@@ -1303,7 +1630,10 @@ export function createElevationService(deps: {
       // directory before all three are done (and a request the risk sends to approval drops them).
       const early =
         profile.approval.required === 0
-          ? access.directory(tenant).then((directory) => ({ directory, reads: activationReads(directory, { tenantId: tenant.id, accountGuid: account.guid, groups }) }))
+          ? access.directory(tenant).then((directory) => ({
+              directory,
+              reads: activationReads(directory, { tenantId: tenant.id, accountGuid: account.guid, groups }),
+            }))
           : null;
       early?.catch(() => undefined); // heard below where it is used
       // Scored on every request; at or above the tenant's threshold it waits for approval even where
@@ -1378,7 +1708,14 @@ export function createElevationService(deps: {
               action: 'elevation.risk_flagged',
               tenantId: tenant.id,
               target: e.id,
-              details: { profile: profile.name, score: risk.score, threshold: tenant.riskThreshold, reasons: risk.reasons, approvalsRequired, profileApprovalsRequired: profile.approval.required },
+              details: {
+                profile: profile.name,
+                score: risk.score,
+                threshold: tenant.riskThreshold,
+                reasons: risk.reasons,
+                approvalsRequired,
+                profileApprovalsRequired: profile.approval.required,
+              },
               ...auditOrigin(ctx),
             },
             at,
@@ -1394,7 +1731,8 @@ export function createElevationService(deps: {
             score: risk.score,
             threshold: tenant.riskThreshold,
             reasons: risk.reasons.map((r) => `${r.signal} +${r.points}: ${r.detail}`).join('; '),
-            outcome: profile.approval.required > 0 ? 'needs approval (as its profile asks)' : 'needs approval although its profile grants at once',
+            outcome:
+              profile.approval.required > 0 ? 'needs approval (as its profile asks)' : 'needs approval although its profile grants at once',
             elevation: e.id,
           },
         });
@@ -1407,10 +1745,12 @@ export function createElevationService(deps: {
     },
 
     /** An approver's yes (docs/architecture.md, Approvals), with a fresh TOTP code; the last one needed starts the grant. */
-    approve: (approver: TechnicianRecord, id: string, code: string, ctx: RequestContext) => decide(approver, id, 'approve', code, null, ctx),
+    approve: (approver: TechnicianRecord, id: string, code: string, ctx: RequestContext) =>
+      decide(approver, id, 'approve', code, null, ctx),
 
     /** An approver's no: one is enough to end the request (or the extension request). */
-    deny: (approver: TechnicianRecord, id: string, code: string, reason: string | null, ctx: RequestContext) => decide(approver, id, 'deny', code, reason, ctx),
+    deny: (approver: TechnicianRecord, id: string, code: string, reason: string | null, ctx: RequestContext) =>
+      decide(approver, id, 'deny', code, reason, ctx),
 
     /** The requester withdraws a request still waiting for approval, or an extension still waiting. */
     async cancel(technician: TechnicianRecord, id: string, ctx: RequestContext): Promise<Elevation> {
@@ -1425,8 +1765,19 @@ export function createElevationService(deps: {
       } else if (e.state === 'active' && e.extension) {
         const at = clock.now();
         await store.transaction(async (tx) => {
-          if (!(await tx.elevations.transition(id, 'active', 'active', { extension: null }, at))) throw new DomainError('conflict', 'The elevation changed meanwhile');
-          await tx.audit.append({ actor: technician.id, action: 'elevation.extension_denied', tenantId: e.tenantId, target: id, details: { reason: 'withdrawn' }, ...auditOrigin(ctx) }, at);
+          if (!(await tx.elevations.transition(id, 'active', 'active', { extension: null }, at)))
+            throw new DomainError('conflict', 'The elevation changed meanwhile');
+          await tx.audit.append(
+            {
+              actor: technician.id,
+              action: 'elevation.extension_denied',
+              tenantId: e.tenantId,
+              target: id,
+              details: { reason: 'withdrawn' },
+              ...auditOrigin(ctx),
+            },
+            at,
+          );
         });
       } else {
         throw new DomainError('approval_closed', `Nothing of this elevation waits for approval (it is ${e.state})`);
@@ -1438,14 +1789,21 @@ export function createElevationService(deps: {
      * The owner asks for more time (docs/architecture.md, Extending a grant): a fresh TOTP code, no further than the profile's
      * maximum total or the window's end; approval again where the profile asks for it.
      */
-    async extend(technician: TechnicianRecord, id: string, input: { durationSeconds: number; code: string }, ctx: RequestContext): Promise<Elevation> {
+    async extend(
+      technician: TechnicianRecord,
+      id: string,
+      input: { durationSeconds: number; code: string },
+      ctx: RequestContext,
+    ): Promise<Elevation> {
       const e = await store.elevations.findById(id);
       if (!e || !visible(technician, e)) throw new DomainError('not_found', 'No such elevation');
       if (e.technicianId !== technician.id) throw new DomainError('forbidden', 'Only the owner may extend a grant');
-      if (e.state !== 'active' || !e.endsAt || !e.activatedAt) throw new DomainError('conflict', `Only an active grant can be extended (it is ${e.state})`);
+      if (e.state !== 'active' || !e.endsAt || !e.activatedAt)
+        throw new DomainError('conflict', `Only an active grant can be extended (it is ${e.state})`);
       if (e.extension) throw new DomainError('conflict', 'An extension of this grant is already waiting for approval');
       const profile = await store.profiles.findById(e.profileId);
-      if (!profile || profile.status !== 'active') throw new DomainError('profile_suspended', 'The profile is suspended or gone; the grant cannot be extended');
+      if (!profile || profile.status !== 'active')
+        throw new DomainError('profile_suspended', 'The profile is suspended or gone; the grant cannot be extended');
       const tenant = await access.tenant(e.tenantId);
       assertTenantOpen(tenant);
       const target = plannedExtension(e, profile, tenant, input.durationSeconds);
@@ -1455,10 +1813,23 @@ export function createElevationService(deps: {
       await deps.mfa.verifyFreshCode(technician, input.code, 'elevation.extend', ctx, async (tx, now) => {
         await holdTenantOpen(tx, e.tenantId);
         if (!reapprove) return;
-        const extension = { seconds: input.durationSeconds, round, requestedAt: now, deadline: new Date(now.getTime() + profile.approval.timeoutSeconds * 1000) };
-        if (!(await tx.elevations.transition(id, 'active', 'active', { extension }, now))) throw new DomainError('conflict', 'The grant ended meanwhile');
+        const extension = {
+          seconds: input.durationSeconds,
+          round,
+          requestedAt: now,
+          deadline: new Date(now.getTime() + profile.approval.timeoutSeconds * 1000),
+        };
+        if (!(await tx.elevations.transition(id, 'active', 'active', { extension }, now)))
+          throw new DomainError('conflict', 'The grant ended meanwhile');
         await tx.audit.append(
-          { actor: technician.id, action: 'elevation.extension_requested', tenantId: e.tenantId, target: id, details: { seconds: input.durationSeconds, round, newEndsAt: target.endsAt.toISOString() }, ...auditOrigin(ctx) },
+          {
+            actor: technician.id,
+            action: 'elevation.extension_requested',
+            tenantId: e.tenantId,
+            target: id,
+            details: { seconds: input.durationSeconds, round, newEndsAt: target.endsAt.toISOString() },
+            ...auditOrigin(ctx),
+          },
           now,
         );
       });
@@ -1472,7 +1843,11 @@ export function createElevationService(deps: {
     /** What waits for this approver's decision: requests and extension requests of their tenants. */
     async pendingApprovals(approver: TechnicianRecord): Promise<Elevation[]> {
       if (!approver.roles.includes('approver') || approver.approverTenants.length === 0) return [];
-      const waiting = await store.elevations.list({ states: ['pending_approval', 'active'], tenantIds: approver.approverTenants, limit: 10_000 });
+      const waiting = await store.elevations.list({
+        states: ['pending_approval', 'active'],
+        tenantIds: approver.approverTenants,
+        limit: 10_000,
+      });
       return waiting.filter((e) => {
         if (e.state === 'active' && !e.extension) return false;
         const round = e.state === 'active' ? e.extension!.round : 0;
@@ -1500,14 +1875,25 @@ export function createElevationService(deps: {
         await tx.technicians.update(technicianId, { status: 'suspended' }, at);
         const ended = await tx.sessions.revokeAllForTechnician(technicianId, at);
         await tx.audit.append(
-          { actor: admin.id, action: 'kill_switch.technician', target: technicianId, details: { reason: input.reason ?? null, endedSessions: ended, suspended: true }, ...auditOrigin(ctx) },
+          {
+            actor: admin.id,
+            action: 'kill_switch.technician',
+            target: technicianId,
+            details: { reason: input.reason ?? null, endedSessions: ended, suspended: true },
+            ...auditOrigin(ctx),
+          },
           at,
         );
         return ended;
       });
       const open = await store.elevations.list({ technicianId, states: ['pending_approval', 'activating', 'active'], limit: 1_000_000 });
       const result = await killAll(open, admin.id, ctx);
-      await notify({ kind: 'alert', alert: 'kill_switch', subject: `technician ${target.username}`, details: { revoked: result.revoked, cancelled: result.cancelled, endedSessions } });
+      await notify({
+        kind: 'alert',
+        alert: 'kill_switch',
+        subject: `technician ${target.username}`,
+        details: { revoked: result.revoked, cancelled: result.cancelled, endedSessions },
+      });
       return { ...result, endedSessions, suspended: true };
     },
 
@@ -1522,10 +1908,25 @@ export function createElevationService(deps: {
       if (!tenant) throw new DomainError('not_found', 'No such tenant');
       await deps.mfa.verifyFreshCode(admin, input.code, 'kill_switch.tenant', ctx, async (tx, at) => {
         await freezeIn(tx, tenantId, admin, input.reason ?? null, 'kill_switch', at, ctx);
-        await tx.audit.append({ actor: admin.id, action: 'kill_switch.tenant', tenantId, target: tenantId, details: { reason: input.reason ?? null }, ...auditOrigin(ctx) }, at);
+        await tx.audit.append(
+          {
+            actor: admin.id,
+            action: 'kill_switch.tenant',
+            tenantId,
+            target: tenantId,
+            details: { reason: input.reason ?? null },
+            ...auditOrigin(ctx),
+          },
+          at,
+        );
       });
       const result = await endTenant(tenantId, admin.id, ctx);
-      await notify({ kind: 'alert', alert: 'kill_switch', subject: `tenant ${tenantId}`, details: { revoked: result.revoked, cancelled: result.cancelled } });
+      await notify({
+        kind: 'alert',
+        alert: 'kill_switch',
+        subject: `tenant ${tenantId}`,
+        details: { revoked: result.revoked, cancelled: result.cancelled },
+      });
       return { ...result, frozen: true as const };
     },
 
@@ -1536,9 +1937,17 @@ export function createElevationService(deps: {
       const frozen = tenant.frozen;
       if (!frozen) throw new DomainError('conflict', `Tenant ${tenantId} is not frozen`, { tenantId });
       await deps.mfa.verifyFreshCode(admin, input.code, 'tenant.unfreeze', ctx, async (tx, at) => {
-        if (!(await tx.tenants.unfreeze(tenantId, frozen.at, at))) throw new DomainError('conflict', 'The tenant changed meanwhile; look again', { tenantId });
+        if (!(await tx.tenants.unfreeze(tenantId, frozen.at, at)))
+          throw new DomainError('conflict', 'The tenant changed meanwhile; look again', { tenantId });
         await tx.audit.append(
-          { actor: admin.id, action: 'tenant.unfrozen', tenantId, target: tenantId, details: { frozenAt: frozen.at.toISOString(), frozenBy: frozen.by, frozenReason: frozen.reason }, ...auditOrigin(ctx) },
+          {
+            actor: admin.id,
+            action: 'tenant.unfrozen',
+            tenantId,
+            target: tenantId,
+            details: { frozenAt: frozen.at.toISOString(), frozenBy: frozen.by, frozenReason: frozen.reason },
+            ...auditOrigin(ctx),
+          },
           at,
         );
       });
@@ -1564,13 +1973,25 @@ export function createElevationService(deps: {
       await store.transaction(async (tx) => {
         const live = await tx.elevations.list({ tenantIds: [tenantId], states: ['pending_approval', ...holdingStates], limit: 1 });
         if (live.length > 0) {
-          throw new DomainError('tenant_in_use', `Tenant ${tenantId} is frozen, but some of its grants are not confirmed ended yet; archive it again once they are`, {
-            stillRevoking: result.stillRevoking,
-          });
+          throw new DomainError(
+            'tenant_in_use',
+            `Tenant ${tenantId} is frozen, but some of its grants are not confirmed ended yet; archive it again once they are`,
+            {
+              stillRevoking: result.stillRevoking,
+            },
+          );
         }
-        if (!(await tx.tenants.archive(tenantId, admin.id, at))) throw new DomainError('conflict', 'The tenant changed meanwhile; look again', { tenantId });
+        if (!(await tx.tenants.archive(tenantId, admin.id, at)))
+          throw new DomainError('conflict', 'The tenant changed meanwhile; look again', { tenantId });
         await tx.audit.append(
-          { actor: admin.id, action: 'tenant.archived', tenantId, target: tenantId, details: { reason, revoked: result.revoked, cancelled: result.cancelled }, ...auditOrigin(ctx) },
+          {
+            actor: admin.id,
+            action: 'tenant.archived',
+            tenantId,
+            target: tenantId,
+            details: { reason, revoked: result.revoked, cancelled: result.cancelled },
+            ...auditOrigin(ctx),
+          },
           at,
         );
       });
@@ -1584,7 +2005,8 @@ export function createElevationService(deps: {
       const e = await store.elevations.findById(id);
       if (!e || !visible(technician, e)) throw new DomainError('not_found', 'No such elevation');
       const reason: RevocationReason = e.technicianId === technician.id ? 'self' : 'admin';
-      if (reason === 'admin' && !technician.roles.includes('admin')) throw new DomainError('forbidden', 'Only the owner or an admin may revoke');
+      if (reason === 'admin' && !technician.roles.includes('admin'))
+        throw new DomainError('forbidden', 'Only the owner or an admin may revoke');
       return revoke(id, reason, technician.id, ctx);
     },
 
@@ -1671,7 +2093,17 @@ export function createElevationService(deps: {
     },
 
     /** The safety net that runs every 30 s (docs/architecture.md, The reconciler). */
-    async reconcile(): Promise<{ expired: number; resumed: number; undone: number; rescheduled: number; overdue: number; lapsed: number; suspended: number; frozen: number; errors: number }> {
+    async reconcile(): Promise<{
+      expired: number;
+      resumed: number;
+      undone: number;
+      rescheduled: number;
+      overdue: number;
+      lapsed: number;
+      suspended: number;
+      frozen: number;
+      errors: number;
+    }> {
       const now = clock.now();
       const counts = { expired: 0, resumed: 0, undone: 0, rescheduled: 0, overdue: 0, lapsed: 0, suspended: 0, frozen: 0, errors: 0 };
       // Requests nobody decided on in time end `cancelled`; extension requests lapse.
@@ -1681,7 +2113,12 @@ export function createElevationService(deps: {
       const suspended = new Set((await store.technicians.list()).filter((t) => t.status !== 'active').map((t) => t.id));
       if (suspended.size) {
         const held = await store.elevations.list({ states: ['active', 'pending_approval'], limit: 100_000 });
-        const result = await revokeMany(held.filter((e) => suspended.has(e.technicianId)), 'policy', 'system', systemContext);
+        const result = await revokeMany(
+          held.filter((e) => suspended.has(e.technicianId)),
+          'policy',
+          'system',
+          systemContext,
+        );
         // A request that slipped in while its requester was being suspended is withdrawn too.
         const waiting = held.filter((e) => e.state === 'pending_approval' && suspended.has(e.technicianId));
         counts.suspended = result.revoked + (await cancelPending(waiting, 'system', 'technician_suspended', systemContext));
@@ -1694,7 +2131,10 @@ export function createElevationService(deps: {
           counts.frozen += result.revoked + result.cancelled;
         } catch (error) {
           counts.errors++;
-          log.warn({ tenantId: tenant.id, err: (error as Error).message }, 'reconcile could not end everything in a frozen tenant; will retry');
+          log.warn(
+            { tenantId: tenant.id, err: (error as Error).message },
+            'reconcile could not end everything in a frozen tenant; will retry',
+          );
         }
       }
       const open = await store.elevations.list({ states: ['activating', 'active', 'revoking'], limit: 100_000 });
@@ -1718,7 +2158,13 @@ export function createElevationService(deps: {
             await store.transaction(async (tx) => {
               await tx.elevations.markOverdueAlerted(e.id, now);
               await tx.audit.append(
-                { actor: 'system', action: 'elevation.revocation_overdue', tenantId: e.tenantId, target: e.id, details: { endsAt: e.endsAt!.toISOString(), overdueMs: now.getTime() - e.endsAt!.getTime() } },
+                {
+                  actor: 'system',
+                  action: 'elevation.revocation_overdue',
+                  tenantId: e.tenantId,
+                  target: e.id,
+                  details: { endsAt: e.endsAt!.toISOString(), overdueMs: now.getTime() - e.endsAt!.getTime() },
+                },
                 now,
               );
             });
@@ -1759,7 +2205,10 @@ export function createElevationService(deps: {
           await syncAccountDns(await access.directory(await access.tenant(tenantId)), grants);
         } catch (error) {
           counts.errors++;
-          log.warn({ tenantId, err: (error as Error).message }, 'could not bring the DNs of grants ending soon up to date; their removal falls back to GUIDs');
+          log.warn(
+            { tenantId, err: (error as Error).message },
+            'could not bring the DNs of grants ending soon up to date; their removal falls back to GUIDs',
+          );
         }
       }
       try {
@@ -1779,7 +2228,9 @@ export function createElevationService(deps: {
      * What the technician may ask for now: active profiles they are eligible for, in tenants where
      * they hold a linked account (docs/architecture.md, Requesting). Windows and approval rules are answered, not checked.
      */
-    async requestable(technician: TechnicianRecord): Promise<Array<{ tenant: { id: string; displayName: string; timeZone: string }; profile: AccessProfile }>> {
+    async requestable(
+      technician: TechnicianRecord,
+    ): Promise<Array<{ tenant: { id: string; displayName: string; timeZone: string }; profile: AccessProfile }>> {
       if (technician.status !== 'active') return [];
       const eligible = (await store.profiles.listAll()).filter((p) => p.status === 'active' && isEligible(p, technician));
       const out: Array<{ tenant: { id: string; displayName: string; timeZone: string }; profile: AccessProfile }> = [];
@@ -1789,7 +2240,12 @@ export function createElevationService(deps: {
           const tenant = await store.tenants.findById(profile.tenantId);
           const linked = tenant ? await store.accounts.find(tenant.id, technician.id) : null;
           // A frozen or archived tenant offers nothing to ask for (requests there are refused).
-          tenants.set(profile.tenantId, tenant && linked && !tenant.frozen && !tenant.archived ? { id: tenant.id, displayName: tenant.displayName, timeZone: tenant.timeZone } : null);
+          tenants.set(
+            profile.tenantId,
+            tenant && linked && !tenant.frozen && !tenant.archived
+              ? { id: tenant.id, displayName: tenant.displayName, timeZone: tenant.timeZone }
+              : null,
+          );
         }
         const tenant = tenants.get(profile.tenantId);
         if (tenant) out.push({ tenant, profile });
@@ -1799,7 +2255,10 @@ export function createElevationService(deps: {
 
     async list(technician: TechnicianRecord, filter: ElevationFilter): Promise<Elevation[]> {
       if (canSeeAll(technician)) return store.elevations.list(filter);
-      const own = filter.technicianId && filter.technicianId !== technician.id ? [] : await store.elevations.list({ ...filter, technicianId: technician.id });
+      const own =
+        filter.technicianId && filter.technicianId !== technician.id
+          ? []
+          : await store.elevations.list({ ...filter, technicianId: technician.id });
       const approverTenants = technician.roles.includes('approver')
         ? technician.approverTenants.filter((t) => !filter.tenantIds || filter.tenantIds.includes(t))
         : [];

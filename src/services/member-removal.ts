@@ -62,7 +62,8 @@ export function createMemberRemoval(settings: MemberRemovalSettings) {
           const { stillMembers } = await lane.directory.removeMembers(lane.groupDn, members);
           const still = new Set(stillMembers.map((dn) => dn.toLowerCase()));
           for (const waiter of batch) {
-            if (still.has(waiter.memberDn.toLowerCase())) waiter.reject(new Error(`${waiter.memberDn} is still a member of ${lane.groupDn}`));
+            if (still.has(waiter.memberDn.toLowerCase()))
+              waiter.reject(new Error(`${waiter.memberDn} is still a member of ${lane.groupDn}`));
             else waiter.resolve();
           }
         } catch (error) {

@@ -74,7 +74,14 @@ export function createMfaService(deps: MfaServiceDeps) {
     });
     if (locks) {
       await deps.notifications
-        .publish([{ kind: 'alert', alert: 'mfa_lockout', subject: `technician ${technician.username}`, details: { purpose, until: until.toISOString(), failures: attempt } }])
+        .publish([
+          {
+            kind: 'alert',
+            alert: 'mfa_lockout',
+            subject: `technician ${technician.username}`,
+            details: { purpose, until: until.toISOString(), failures: attempt },
+          },
+        ])
         .catch((error: unknown) => deps.log.warn({ err: (error as Error).message }, 'the lockout alert could not be queued'));
       throw lockedError(until);
     }
@@ -92,14 +99,27 @@ export function createMfaService(deps: MfaServiceDeps) {
     const locked = await store.transaction(async (tx) => {
       if (!(await tx.technicians.lockMfaPastLimit(technician.id, lockout.maxFailures, until, now))) return false;
       await tx.audit.append(
-        { actor: 'system', action: 'mfa.locked', target: technician.id, details: { until: until.toISOString(), failures: attempt }, ...auditOrigin(ctx) },
+        {
+          actor: 'system',
+          action: 'mfa.locked',
+          target: technician.id,
+          details: { until: until.toISOString(), failures: attempt },
+          ...auditOrigin(ctx),
+        },
         now,
       );
       return true;
     });
     if (locked) {
       await deps.notifications
-        .publish([{ kind: 'alert', alert: 'mfa_lockout', subject: `technician ${technician.username}`, details: { purpose: 'lockout', until: until.toISOString(), failures: attempt } }])
+        .publish([
+          {
+            kind: 'alert',
+            alert: 'mfa_lockout',
+            subject: `technician ${technician.username}`,
+            details: { purpose: 'lockout', until: until.toISOString(), failures: attempt },
+          },
+        ])
         .catch((error: unknown) => deps.log.warn({ err: (error as Error).message }, 'the lockout alert could not be queued'));
     }
     // Not locked here: a parallel failure locked it first, or a correct code cleared the count.
@@ -157,7 +177,9 @@ export function createMfaService(deps: MfaServiceDeps) {
         // The code was right: it never counts as a failure, even when the change it authorised failed.
         await store.technicians
           .clearMfaFailures(technician.id, now)
-          .catch((clearError: unknown) => deps.log.warn({ err: (clearError as Error).message }, 'the MFA failure count could not be cleared'));
+          .catch((clearError: unknown) =>
+            deps.log.warn({ err: (clearError as Error).message }, 'the MFA failure count could not be cleared'),
+          );
         throw error;
       });
     if (result === null) return recordFailure(technician, attempt, 'replay', purpose, ctx);

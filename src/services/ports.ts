@@ -384,7 +384,21 @@ export interface ElevationRepository {
     id: string,
     from: ElevationState,
     to: ElevationState,
-    changes: Partial<Pick<Elevation, 'activatedAt' | 'endsAt' | 'endedAt' | 'revocationReason' | 'failureReason' | 'steps' | 'windowClosesAt' | 'extension' | 'extendedSeconds' | 'lease'>>,
+    changes: Partial<
+      Pick<
+        Elevation,
+        | 'activatedAt'
+        | 'endsAt'
+        | 'endedAt'
+        | 'revocationReason'
+        | 'failureReason'
+        | 'steps'
+        | 'windowClosesAt'
+        | 'extension'
+        | 'extendedSeconds'
+        | 'lease'
+      >
+    >,
     at: Date,
     /** Only while this holder holds the activation's lease. Leaving `activating` clears the lease. */
     leaseHolder?: string,
@@ -402,7 +416,14 @@ export interface ElevationRepository {
   approvalsPastDeadline(at: Date): Promise<Elevation[]>;
   /** Moves every listed elevation that is still in `from`; answers the ids it moved. */
   /** Moves each of `ids` still in `from` (and, with `endsBy`, ending by then); answers the ids moved. */
-  transitionMany(ids: readonly string[], from: ElevationState, to: ElevationState, changes: Partial<Pick<Elevation, 'endedAt' | 'revocationReason'>>, at: Date, endsBy?: Date): Promise<string[]>;
+  transitionMany(
+    ids: readonly string[],
+    from: ElevationState,
+    to: ElevationState,
+    changes: Partial<Pick<Elevation, 'endedAt' | 'revocationReason'>>,
+    at: Date,
+    endsBy?: Date,
+  ): Promise<string[]>;
   recordSteps(id: string, steps: ActivationSteps, at: Date): Promise<void>;
   /** The account was found under a new DN (moved or renamed). */
   updateAccountDn(id: string, dn: string, at: Date): Promise<void>;
@@ -439,7 +460,9 @@ export interface SiemCursor {
   lastErrorAt: Date | null;
 }
 
-export type SiemCursorPatch = Partial<Pick<SiemCursor, 'stalledSince' | 'failures' | 'retryAt' | 'backlogAlertedAt' | 'lastSuccessAt' | 'lastError' | 'lastErrorAt'>>;
+export type SiemCursorPatch = Partial<
+  Pick<SiemCursor, 'stalledSince' | 'failures' | 'retryAt' | 'backlogAlertedAt' | 'lastSuccessAt' | 'lastError' | 'lastErrorAt'>
+>;
 
 export interface SiemCursorRepository {
   /** The target's cursor; created at 0 when absent (answers `created: true` then). */
@@ -737,7 +760,11 @@ export interface TenantDirectory {
    * groups that contain it are searched from the domain's root (rootDSE defaultNamingContext),
    * whatever the tenant's base DN, so Domain Admins is seen from a base DN below the root.
    */
-  findProtection(group: DirectoryGroup, extra: readonly string[], ancestors?: Promise<DirectoryGroupWithParents[]>): Promise<ProtectedFinding | null>;
+  findProtection(
+    group: DirectoryGroup,
+    extra: readonly string[],
+    ancestors?: Promise<DirectoryGroupWithParents[]>,
+  ): Promise<ProtectedFinding | null>;
   /**
    * Every group that contains the group named `dn` at any depth (one in-chain search from the
    * domain's root). Given to findProtection as `ancestors`, it lets the search start before the
@@ -831,7 +858,12 @@ export type Notice =
   | { kind: 'extended'; elevationId: string }
   | { kind: 'ended'; elevationId: string }
   | { kind: 'review_completed'; reviewId: string }
-  | { kind: 'alert'; alert: 'mfa_lockout' | 'revocation_overdue' | 'kill_switch' | 'risk' | 'siem_backlog' | 'drift'; subject: string; details: Record<string, string | number> };
+  | {
+      kind: 'alert';
+      alert: 'mfa_lockout' | 'revocation_overdue' | 'kill_switch' | 'risk' | 'siem_backlog' | 'drift';
+      subject: string;
+      details: Record<string, string | number>;
+    };
 
 export interface Notifications {
   publish(notices: readonly Notice[]): Promise<void>;

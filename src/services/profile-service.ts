@@ -22,7 +22,12 @@ export const profileInputSchema = z.strictObject({
   eligibleRoles: z.array(z.enum(roles)).max(4).optional(),
   defaultDurationSeconds: z.number().int().positive().max(week),
   maxDurationSeconds: z.number().int().positive().max(week),
-  maxTotalDurationSeconds: z.number().int().positive().max(4 * week).optional(),
+  maxTotalDurationSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(4 * week)
+    .optional(),
   approval: z
     .strictObject({
       required: z.number().int().min(0).max(10),
@@ -31,10 +36,21 @@ export const profileInputSchema = z.strictObject({
       reapproveExtensions: z.boolean().optional(),
     })
     .optional(),
-  windows: z.array(z.strictObject({ days: z.array(z.number().int().min(0).max(6)).min(1).max(7), start: hhmm, end: hhmm })).max(20).optional(),
+  windows: z
+    .array(z.strictObject({ days: z.array(z.number().int().min(0).max(6)).min(1).max(7), start: hhmm, end: hhmm }))
+    .max(20)
+    .optional(),
   workstations: z.array(z.string().min(1).max(15)).max(64).optional(),
   requireJustification: z.boolean().optional(),
-  ticketPattern: z.string().min(1).max(200).nullable().optional().describe('A regular expression the whole ticket must match; refused unless it provably runs in linear time (no nested or overlapping repetition)'),
+  ticketPattern: z
+    .string()
+    .min(1)
+    .max(200)
+    .nullable()
+    .optional()
+    .describe(
+      'A regular expression the whole ticket must match; refused unless it provably runs in linear time (no nested or overlapping repetition)',
+    ),
 });
 export type ProfileInput = z.infer<typeof profileInputSchema>;
 
@@ -81,7 +97,13 @@ export type ProfileService = ReturnType<typeof createProfileService>;
 export function createProfileService(deps: { store: Store; clock: Clock; random: RandomSource; access: TenantAccess }) {
   const { store, clock } = deps;
 
-  async function resolveGroups(tenantId: string, directory: TenantDirectory, dns: string[], actor: string, ctx: RequestContext): Promise<ProfileGroup[]> {
+  async function resolveGroups(
+    tenantId: string,
+    directory: TenantDirectory,
+    dns: string[],
+    actor: string,
+    ctx: RequestContext,
+  ): Promise<ProfileGroup[]> {
     const groups: ProfileGroup[] = [];
     const extra = await deps.access.protectedSids(tenantId);
     for (const dn of [...new Set(dns)]) {
@@ -91,7 +113,10 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
       if (finding) {
         const details = { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path };
         await store.transaction((tx) =>
-          tx.audit.append({ actor, action: 'profile.refused_protected_group', tenantId, target: group.dn, details, ...auditOrigin(ctx) }, clock.now()),
+          tx.audit.append(
+            { actor, action: 'profile.refused_protected_group', tenantId, target: group.dn, details, ...auditOrigin(ctx) },
+            clock.now(),
+          ),
         );
         throw new DomainError(
           'group_protected',
@@ -123,7 +148,14 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
       await store.transaction(async (tx) => {
         await tx.profiles.insert({ id, tenantId, ...base, groups }, now);
         await tx.audit.append(
-          { actor, action: 'profile.created', tenantId, target: id, details: { name: base.name, groups: groups.map((g) => g.dn) }, ...auditOrigin(ctx) },
+          {
+            actor,
+            action: 'profile.created',
+            tenantId,
+            target: id,
+            details: { name: base.name, groups: groups.map((g) => g.dn) },
+            ...auditOrigin(ctx),
+          },
           now,
         );
       });
@@ -144,7 +176,14 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
         // A profile checked clean again may be used again.
         if (before.status === 'suspended') await tx.profiles.setStatus(id, 'active', null, now);
         await tx.audit.append(
-          { actor, action: 'profile.updated', tenantId, target: id, details: { name: base.name, groups: groups.map((g) => g.dn) }, ...auditOrigin(ctx) },
+          {
+            actor,
+            action: 'profile.updated',
+            tenantId,
+            target: id,
+            details: { name: base.name, groups: groups.map((g) => g.dn) },
+            ...auditOrigin(ctx),
+          },
           now,
         );
       });
@@ -180,7 +219,10 @@ export function createProfileService(deps: { store: Store; clock: Clock; random:
 
     async remove(tenantId: string, id: string, actor: string, ctx: RequestContext): Promise<void> {
       await mustFind(tenantId, id);
-      const holding = await store.elevations.list({ tenantIds: [tenantId], states: ['pending_approval', 'activating', 'active', 'revoking'] });
+      const holding = await store.elevations.list({
+        tenantIds: [tenantId],
+        states: ['pending_approval', 'activating', 'active', 'revoking'],
+      });
       if (holding.some((e) => e.profileId === id)) throw new DomainError('conflict', 'Elevations of this profile are still open');
       const now = clock.now();
       await store.transaction(async (tx) => {

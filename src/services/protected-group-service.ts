@@ -23,11 +23,25 @@ export function createProtectedGroupService(deps: { store: Store; clock: Clock; 
     const directory = await deps.access.directory(await deps.access.tenant(tenantId));
     const found = await resolve(directory, group);
     const now = clock.now();
-    const entry: TenantProtectedGroup = { tenantId, guid: found.guid.toLowerCase(), sid: found.sid, dn: found.dn, name: found.name, addedAt: now };
+    const entry: TenantProtectedGroup = {
+      tenantId,
+      guid: found.guid.toLowerCase(),
+      sid: found.sid,
+      dn: found.dn,
+      name: found.name,
+      addedAt: now,
+    };
     await store.transaction(async (tx) => {
       if (!(await tx.protectedGroups.add(entry))) throw new DomainError('conflict', `The tenant already protects ${found.dn}`);
       await tx.audit.append(
-        { actor, action: 'tenant.protected_group_added', tenantId, target: tenantId, details: { guid: entry.guid, sid: entry.sid, dn: entry.dn, name: entry.name }, ...auditOrigin(ctx) },
+        {
+          actor,
+          action: 'tenant.protected_group_added',
+          tenantId,
+          target: tenantId,
+          details: { guid: entry.guid, sid: entry.sid, dn: entry.dn, name: entry.name },
+          ...auditOrigin(ctx),
+        },
         now,
       );
     });
@@ -40,8 +54,19 @@ export function createProtectedGroupService(deps: { store: Store; clock: Clock; 
     if (!listed) throw new DomainError('not_found', 'The tenant does not protect that group');
     const now = clock.now();
     await store.transaction(async (tx) => {
-      if (!(await tx.protectedGroups.remove(tenantId, listed.guid))) throw new DomainError('not_found', 'The tenant does not protect that group');
-      await tx.audit.append({ actor, action: 'tenant.protected_group_removed', tenantId, target: tenantId, details: { guid: listed.guid, dn: listed.dn }, ...auditOrigin(ctx) }, now);
+      if (!(await tx.protectedGroups.remove(tenantId, listed.guid)))
+        throw new DomainError('not_found', 'The tenant does not protect that group');
+      await tx.audit.append(
+        {
+          actor,
+          action: 'tenant.protected_group_removed',
+          tenantId,
+          target: tenantId,
+          details: { guid: listed.guid, dn: listed.dn },
+          ...auditOrigin(ctx),
+        },
+        now,
+      );
     });
   }
 
@@ -54,7 +79,12 @@ export function createProtectedGroupService(deps: { store: Store; clock: Clock; 
     remove,
 
     /** Makes the list exactly `groups` (DNs or GUIDs), as `stint apply -f` does; answers what changed. */
-    async replace(tenantId: string, groups: readonly string[], actor: string, ctx: RequestContext): Promise<{ added: string[]; removed: string[] }> {
+    async replace(
+      tenantId: string,
+      groups: readonly string[],
+      actor: string,
+      ctx: RequestContext,
+    ): Promise<{ added: string[]; removed: string[] }> {
       const directory = await deps.access.directory(await deps.access.tenant(tenantId));
       const wanted = new Map<string, string>();
       for (const group of groups) {

@@ -10,7 +10,16 @@ import { isAccountEnabled, withAccountEnabled } from '../domain/ad.ts';
 import type { ElevationState } from '../domain/elevation.ts';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import type { ProfileGroup } from '../domain/profile.ts';
-import { accountFindings, bySeverity, countBySeverity, findingsDigest, isProtectedUsers, protectedMembership, type ReviewFinding, type ReviewStatus } from '../domain/review.ts';
+import {
+  accountFindings,
+  bySeverity,
+  countBySeverity,
+  findingsDigest,
+  isProtectedUsers,
+  protectedMembership,
+  type ReviewFinding,
+  type ReviewStatus,
+} from '../domain/review.ts';
 import { accountWriteRefusal, auditNotEligible, recordAccountMove } from './account-service.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import type { MfaService } from './mfa-service.ts';
@@ -34,9 +43,26 @@ import type { TenantAccess } from './tenant-access.ts';
 
 const liveStates: ElevationState[] = ['activating', 'active', 'revoking'];
 /** Directory error codes that mean the review could not read the tenant's domain. */
-const directoryFailures = new Set(['directory_unreachable', 'directory_tls_untrusted', 'directory_bad_credentials', 'directory_base_dn_missing', 'directory_insecure', 'directory_error']);
+const directoryFailures = new Set([
+  'directory_unreachable',
+  'directory_tls_untrusted',
+  'directory_bad_credentials',
+  'directory_base_dn_missing',
+  'directory_insecure',
+  'directory_error',
+]);
 
-export const reviewExportColumns = ['review_id', 'tenant', 'severity', 'kind', 'subject', 'technician_id', 'summary', 'action', 'details'] as const;
+export const reviewExportColumns = [
+  'review_id',
+  'tenant',
+  'severity',
+  'kind',
+  'subject',
+  'technician_id',
+  'summary',
+  'action',
+  'details',
+] as const;
 export const reviewExportFormats = ['csv', 'json'] as const;
 export type ReviewExportFormat = (typeof reviewExportFormats)[number];
 
@@ -64,7 +90,13 @@ export function createReviewService(deps: {
     return review;
   }
 
-  async function create(tenantId: string, trigger: Review['trigger'], requestedBy: string | null, scheduleKey: string | null, ctx: RequestContext): Promise<Review> {
+  async function create(
+    tenantId: string,
+    trigger: Review['trigger'],
+    requestedBy: string | null,
+    scheduleKey: string | null,
+    ctx: RequestContext,
+  ): Promise<Review> {
     const now = clock.now();
     const review: Review = {
       id: deps.random.id(),
@@ -83,7 +115,14 @@ export function createReviewService(deps: {
     await store.transaction(async (tx) => {
       await tx.reviews.insert(review, scheduleKey);
       await tx.audit.append(
-        { actor: requestedBy ?? 'system', action: 'review.requested', tenantId, target: review.id, details: { trigger }, ...auditOrigin(ctx) },
+        {
+          actor: requestedBy ?? 'system',
+          action: 'review.requested',
+          tenantId,
+          target: review.id,
+          details: { trigger },
+          ...auditOrigin(ctx),
+        },
         now,
       );
     });
@@ -91,7 +130,12 @@ export function createReviewService(deps: {
   }
 
   /** Profiles: already suspended ones are reported; a group that has become protected suspends its profile now (docs/security-model.md, Protected groups). */
-  async function profileFindings(tenant: TenantRecord, directory: TenantDirectory, findings: ReviewFinding[], extra: readonly string[]): Promise<ProfileGroup[]> {
+  async function profileFindings(
+    tenant: TenantRecord,
+    directory: TenantDirectory,
+    findings: ReviewFinding[],
+    extra: readonly string[],
+  ): Promise<ProfileGroup[]> {
     const profiles = await store.profiles.listForTenant(tenant.id);
     for (const profile of profiles) {
       let reason = profile.status === 'suspended' ? (profile.suspendedReason ?? 'suspended') : null;
@@ -106,7 +150,13 @@ export function createReviewService(deps: {
           await store.transaction(async (tx) => {
             await tx.profiles.setStatus(profile.id, 'suspended', reason, at);
             await tx.audit.append(
-              { actor: 'system', action: 'profile.suspended', tenantId: tenant.id, target: profile.id, details: { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path } },
+              {
+                actor: 'system',
+                action: 'profile.suspended',
+                tenantId: tenant.id,
+                target: profile.id,
+                details: { group: group.dn, protectedGroup: finding.protectedDn, reason: finding.reason, path: finding.path },
+              },
               at,
             );
           });
@@ -129,7 +179,13 @@ export function createReviewService(deps: {
   }
 
   /** Members of managed groups without a live grant for that group: linked MSP accounts (high) and anyone else (medium). */
-  async function memberFindings(directory: TenantDirectory, groups: ProfileGroup[], byDn: Map<string, TenantAccount>, live: Elevation[], findings: ReviewFinding[]) {
+  async function memberFindings(
+    directory: TenantDirectory,
+    groups: ProfileGroup[],
+    byDn: Map<string, TenantAccount>,
+    live: Elevation[],
+    findings: ReviewFinding[],
+  ) {
     const cover = new Set(live.flatMap((e) => e.groups.map((g) => `${e.technicianId}\u0000${g.guid.toLowerCase()}`)));
     for (const stored of groups) {
       const group = await directory.groupByGuid(stored.guid);
@@ -180,7 +236,14 @@ export function createReviewService(deps: {
       const refusal = accountWriteRefusal(current, extra);
       if (refusal) {
         await store.transaction((tx) =>
-          auditNotEligible(tx, clock.now(), { tenantId: tenant.id, technicianId: account.technicianId, guid: account.guid, dn: current.dn, reason: refusal, step: 'review_disable' }),
+          auditNotEligible(tx, clock.now(), {
+            tenantId: tenant.id,
+            technicianId: account.technicianId,
+            guid: account.guid,
+            dn: current.dn,
+            reason: refusal,
+            step: 'review_disable',
+          }),
         );
         return 'not_eligible';
       }
@@ -195,19 +258,37 @@ export function createReviewService(deps: {
             action: 'review.account_disabled',
             tenantId: tenant.id,
             target: account.technicianId,
-            details: { reviewId: review.id, technicianId: account.technicianId, username, accountDn: current.dn, accountGuid: account.guid, inactiveDays: tenant.inactiveDays },
+            details: {
+              reviewId: review.id,
+              technicianId: account.technicianId,
+              username,
+              accountDn: current.dn,
+              accountGuid: account.guid,
+              inactiveDays: tenant.inactiveDays,
+            },
           },
           at,
         ),
       );
       return 'disabled';
     } catch (error) {
-      log.warn({ tenantId: tenant.id, reviewId: review.id, err: (error as Error).message }, 'an inactive MSP account could not be disabled');
+      log.warn(
+        { tenantId: tenant.id, reviewId: review.id, err: (error as Error).message },
+        'an inactive MSP account could not be disabled',
+      );
       return 'disable_failed';
     }
   }
 
-  async function accountFindingsFor(tenant: TenantRecord, directory: TenantDirectory, review: Review, accounts: TenantAccount[], live: Elevation[], findings: ReviewFinding[], extra: readonly string[]) {
+  async function accountFindingsFor(
+    tenant: TenantRecord,
+    directory: TenantDirectory,
+    review: Review,
+    accounts: TenantAccount[],
+    live: Elevation[],
+    findings: ReviewFinding[],
+    extra: readonly string[],
+  ) {
     const liveTechnicians = new Set(live.map((e) => e.technicianId));
     const now = clock.now();
     for (const account of accounts) {
@@ -312,7 +393,9 @@ export function createReviewService(deps: {
     });
     await deps.notifications
       .publish([{ kind: 'review_completed', reviewId: review.id }])
-      .catch((error: unknown) => log.warn({ reviewId: review.id, err: (error as Error).message }, 'the review summary could not be queued'));
+      .catch((error: unknown) =>
+        log.warn({ reviewId: review.id, err: (error as Error).message }, 'the review summary could not be queued'),
+      );
     return { status, findings: ordered.length };
   }
 
@@ -328,10 +411,14 @@ export function createReviewService(deps: {
      */
     async request(tenantId: string, actor: string, ctx: RequestContext): Promise<Review> {
       const tenant = await deps.access.tenant(tenantId);
-      if (tenant.archived) throw new DomainError('tenant_archived', `Tenant ${tenantId} is archived; it has no reviews any more`, { tenantId });
+      if (tenant.archived)
+        throw new DomainError('tenant_archived', `Tenant ${tenantId} is archived; it has no reviews any more`, { tenantId });
       const review = await create(tenantId, 'on_demand', actor, null, ctx);
       await deps.jobs.enqueue(review.id).catch((error: unknown) => {
-        log.warn({ reviewId: review.id, err: (error as Error).message }, 'the review could not be queued yet; the reconciler queues it again');
+        log.warn(
+          { reviewId: review.id, err: (error as Error).message },
+          'the review could not be queued yet; the reconciler queues it again',
+        );
       });
       return review;
     },
@@ -342,7 +429,11 @@ export function createReviewService(deps: {
      * answers how many. Scheduled ones run under their scheduler's job (retried by it), not this id.
      */
     async resumeWaiting(): Promise<number> {
-      const waiting = await store.reviews.list({ statuses: ['queued', 'running'], requestedBefore: new Date(clock.now().getTime() - reviewResumeAfterMs), limit: 100 });
+      const waiting = await store.reviews.list({
+        statuses: ['queued', 'running'],
+        requestedBefore: new Date(clock.now().getTime() - reviewResumeAfterMs),
+        limit: 100,
+      });
       let resumed = 0;
       for (const review of waiting.filter((r) => r.trigger === 'on_demand')) {
         if (await deps.jobs.ensureQueued(review.id)) {
@@ -364,12 +455,18 @@ export function createReviewService(deps: {
 
     run,
 
-    list: (filter: { tenantId?: string; limit: number }) => store.reviews.list({ tenantIds: filter.tenantId ? [filter.tenantId] : undefined, limit: filter.limit }),
+    list: (filter: { tenantId?: string; limit: number }) =>
+      store.reviews.list({ tenantIds: filter.tenantId ? [filter.tenantId] : undefined, limit: filter.limit }),
 
     get,
 
     /** An auditor signs a finished review off with a fresh TOTP code; once only. */
-    async signOff(id: string, input: { code: string; comment?: string | null }, technicianId: string, ctx: RequestContext): Promise<Review> {
+    async signOff(
+      id: string,
+      input: { code: string; comment?: string | null },
+      technicianId: string,
+      ctx: RequestContext,
+    ): Promise<Review> {
       const review = await mustFind(id);
       if (review.status === 'queued' || review.status === 'running') throw new DomainError('conflict', 'The review has not finished yet');
       if (review.signedOffBy !== null) throw new DomainError('conflict', 'The review is already signed off');
@@ -377,7 +474,8 @@ export function createReviewService(deps: {
       if (!technician) throw new DomainError('unauthenticated', 'Unknown technician');
       const comment = input.comment?.trim() || null;
       await deps.mfa.verifyFreshCode(technician, input.code, 'review.signoff', ctx, async (tx, at) => {
-        if (!(await tx.reviews.signOff(id, technicianId, comment, at))) throw new DomainError('conflict', 'The review is already signed off');
+        if (!(await tx.reviews.signOff(id, technicianId, comment, at)))
+          throw new DomainError('conflict', 'The review is already signed off');
         await tx.audit.append(
           {
             actor: technicianId,
@@ -397,12 +495,28 @@ export function createReviewService(deps: {
     async export(id: string, format: ReviewExportFormat, actor: string, ctx: RequestContext): Promise<StreamedExport> {
       const { review, findings } = await get(id);
       await store.transaction((tx) =>
-        tx.audit.append({ actor, action: 'review.exported', tenantId: review.tenantId, target: id, details: { format, findings: findings.length }, ...auditOrigin(ctx) }, clock.now()),
+        tx.audit.append(
+          {
+            actor,
+            action: 'review.exported',
+            tenantId: review.tenantId,
+            target: id,
+            details: { format, findings: findings.length },
+            ...auditOrigin(ctx),
+          },
+          clock.now(),
+        ),
       );
       const filename = `stint-review-${review.tenantId}-${review.id.slice(0, 8)}.${format}`;
       if (format === 'json') {
         const body = `${JSON.stringify({ review, findings: findings.map(({ position: _p, ...f }) => f) }, null, 2)}\n`;
-        return { contentType: 'application/json; charset=utf-8', filename, lines: (async function* () { yield body; })() };
+        return {
+          contentType: 'application/json; charset=utf-8',
+          filename,
+          lines: (async function* () {
+            yield body;
+          })(),
+        };
       }
       const encoder = deps.encoder('csv');
       async function* lines() {

@@ -4,7 +4,17 @@
 // off, and an alert goes out once the backlog passes a threshold. Forwarding is audited by its
 // changes of state (started, stalled, resumed, backlog alert), never once per record.
 import type { AuditEventInput } from '../domain/audit.ts';
-import type { Clock, EventLog, ForwardingProgress, Notifications, RandomSource, SiemCursor, SiemCursorPatch, SiemSink, Store } from './ports.ts';
+import type {
+  Clock,
+  EventLog,
+  ForwardingProgress,
+  Notifications,
+  RandomSource,
+  SiemCursor,
+  SiemCursorPatch,
+  SiemSink,
+  Store,
+} from './ports.ts';
 
 export interface SiemForwardingSettings {
   /** Events read and sent at a time. */
@@ -78,7 +88,8 @@ export function createSiemForwarding(deps: {
   /** Batches written on each target's current connection, newest last (for the resend after a loss). */
   const recent = new Map<string, SentBatch[]>();
 
-  const audit = (input: Omit<AuditEventInput, 'actor'>) => store.transaction((tx) => tx.audit.append({ actor: 'system', ...input }, clock.now()));
+  const audit = (input: Omit<AuditEventInput, 'actor'>) =>
+    store.transaction((tx) => tx.audit.append({ actor: 'system', ...input }, clock.now()));
 
   function backoffMs(failures: number): number {
     return Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** Math.min(failures - 1, 30));
@@ -160,7 +171,11 @@ export function createSiemForwarding(deps: {
       await store.siemCursors.update(target, patch, now);
       if (cursor.stalledSince) {
         const stalledForMs = Math.max(0, now.getTime() - cursor.stalledSince.getTime());
-        await audit({ action: 'siem.forwarding_resumed', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, stalledForMs } });
+        await audit({
+          action: 'siem.forwarding_resumed',
+          target: `siem:${target}`,
+          details: { target, cursor: lastSeq, backlog, stalledForMs },
+        });
         log.info({ target, cursor: lastSeq, stalledForMs }, 'SIEM forwarding resumed');
       }
       return { target, sent, cursor: lastSeq, backlog: await backlogNow(), state: 'current' };
@@ -174,11 +189,20 @@ export function createSiemForwarding(deps: {
     const now = clock.now();
     const failures = cursor.failures + 1;
     const reason = (error.message || error.name).slice(0, 500);
-    const patch: SiemCursorPatch = { failures, retryAt: new Date(now.getTime() + backoffMs(failures)), lastError: reason, lastErrorAt: now };
+    const patch: SiemCursorPatch = {
+      failures,
+      retryAt: new Date(now.getTime() + backoffMs(failures)),
+      lastError: reason,
+      lastErrorAt: now,
+    };
     const backlog = Math.max(0, (await store.audit.head()).seq - lastSeq);
     if (!cursor.stalledSince) {
       patch.stalledSince = now;
-      await audit({ action: 'siem.forwarding_stalled', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, error: reason } });
+      await audit({
+        action: 'siem.forwarding_stalled',
+        target: `siem:${target}`,
+        details: { target, cursor: lastSeq, backlog, error: reason },
+      });
       log.warn({ target, cursor: lastSeq, backlog, err: reason }, 'SIEM target unreachable; events wait in the store');
     }
     if (backlog > settings.backlogAlertThreshold && !cursor.backlogAlertedAt) {
@@ -191,10 +215,22 @@ export function createSiemForwarding(deps: {
   /** The backlog alert: audited, logged and sent to Slack's alert channel; `reason` is the target's error, null while it answers. */
   async function backlogAlert(target: string, lastSeq: number, backlog: number, reason: string | null): Promise<void> {
     const threshold = settings.backlogAlertThreshold;
-    await audit({ action: 'siem.backlog_exceeded', target: `siem:${target}`, details: { target, cursor: lastSeq, backlog, threshold, ...(reason === null && { behind: true }) } });
-    log.error({ target, backlog, threshold }, reason === null ? 'SIEM target answers but falls behind: backlog past its threshold' : 'SIEM backlog past its threshold');
+    await audit({
+      action: 'siem.backlog_exceeded',
+      target: `siem:${target}`,
+      details: { target, cursor: lastSeq, backlog, threshold, ...(reason === null && { behind: true }) },
+    });
+    log.error(
+      { target, backlog, threshold },
+      reason === null ? 'SIEM target answers but falls behind: backlog past its threshold' : 'SIEM backlog past its threshold',
+    );
     await deps.notifications.publish([
-      { kind: 'alert', alert: 'siem_backlog', subject: `SIEM target ${target}`, details: { backlog, threshold, ...(reason === null ? { state: 'answering but behind' } : { error: reason }) } },
+      {
+        kind: 'alert',
+        alert: 'siem_backlog',
+        subject: `SIEM target ${target}`,
+        details: { backlog, threshold, ...(reason === null ? { state: 'answering but behind' } : { error: reason }) },
+      },
     ]);
   }
 

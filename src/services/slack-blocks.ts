@@ -98,11 +98,17 @@ export function approvalMessage(e: Elevation, round: number, tenantName: string,
   const blocks: SlackBlock[] = [text(what), { type: 'section', fields }];
   const open = openRound(e) === round;
   if (open) {
-    const approvals = new Set(decisionsIn(e, round).filter((d) => d.decision === 'approve').map((d) => d.approverId));
+    const approvals = new Set(
+      decisionsIn(e, round)
+        .filter((d) => d.decision === 'approve')
+        .map((d) => d.approverId),
+    );
     const deadline = round === 0 ? e.approvalDeadline : e.extension?.deadline;
     const by = [...approvals].map((id) => escape(people.name(id))).join(', ');
     blocks.push(
-      context(`${approvals.size} of ${e.approvalsRequired} approvals${by ? ` (${by})` : ''}${deadline ? ` · cancelled if not approved by ${when(deadline)}` : ''} · request ${shortId(e.id)}`),
+      context(
+        `${approvals.size} of ${e.approvalsRequired} approvals${by ? ` (${by})` : ''}${deadline ? ` · cancelled if not approved by ${when(deadline)}` : ''} · request ${shortId(e.id)}`,
+      ),
       {
         type: 'actions',
         block_id: `decide-${e.id}-${round}`,
@@ -115,7 +121,10 @@ export function approvalMessage(e: Elevation, round: number, tenantName: string,
   } else {
     blocks.push(context(`${outcome(e, round, people)} · request ${shortId(e.id)}`));
   }
-  const summary = round === 0 ? `${people.name(e.technicianId)} asks for ${e.profileName} in ${tenantName}` : `${people.name(e.technicianId)} asks to extend ${e.profileName} in ${tenantName}`;
+  const summary =
+    round === 0
+      ? `${people.name(e.technicianId)} asks for ${e.profileName} in ${tenantName}`
+      : `${people.name(e.technicianId)} asks to extend ${e.profileName} in ${tenantName}`;
   return { text: open ? `Approval needed: ${summary}` : `${summary}: decided`, blocks };
 }
 
@@ -145,7 +154,9 @@ export function requestModal(input: RequestModalInput, privateMetadata: string):
   const blocks: SlackBlock[] = [
     text(
       `*${escape(input.profile)}* in *${escape(input.tenantName)}* for *${duration(input.durationSeconds ?? input.defaultDurationSeconds)}*` +
-        (input.approvalsRequired > 0 ? `\nNeeds ${input.approvalsRequired} approval${input.approvalsRequired > 1 ? 's' : ''} before it starts.` : ''),
+        (input.approvalsRequired > 0
+          ? `\nNeeds ${input.approvalsRequired} approval${input.approvalsRequired > 1 ? 's' : ''} before it starts.`
+          : ''),
     ),
     codeInput(),
     {
@@ -182,7 +193,13 @@ export function requestModal(input: RequestModalInput, privateMetadata: string):
   };
 }
 
-export function decideModal(e: Elevation, decision: 'approve' | 'deny', tenantName: string, people: People, privateMetadata: string): SlackView {
+export function decideModal(
+  e: Elevation,
+  decision: 'approve' | 'deny',
+  tenantName: string,
+  people: People,
+  privateMetadata: string,
+): SlackView {
   const round = openRound(e) ?? 0;
   const blocks: SlackBlock[] = [...approvalMessage(e, round, tenantName, people).blocks!.filter((b) => b.type !== 'actions'), codeInput()];
   if (decision === 'deny') {
@@ -227,7 +244,11 @@ export function describeDecisionOutcome(e: Elevation, decision: 'approve' | 'den
   if (decision === 'deny') return `:x: You denied ${whose}. They have been told.`;
   const round = openRound(e);
   if (round !== null) {
-    const approvals = new Set(decisionsIn(e, round).filter((d) => d.decision === 'approve').map((d) => d.approverId)).size;
+    const approvals = new Set(
+      decisionsIn(e, round)
+        .filter((d) => d.decision === 'approve')
+        .map((d) => d.approverId),
+    ).size;
     return `:white_check_mark: You approved ${whose}: ${approvals} of ${e.approvalsRequired} approvals so far.`;
   }
   return `:white_check_mark: You approved ${whose}. ${e.state === 'active' ? `It is active until ${when(e.endsAt!)}.` : `It is ${e.state}.`}`;
@@ -237,7 +258,10 @@ export function describeDecisionOutcome(e: Elevation, decision: 'approve' | 'den
 
 export function activatedDm(e: Elevation, tenantName: string): SlackMessage {
   const body = `:unlock: Your access to *${escape(e.profileName)}* in *${escape(tenantName)}* is active until ${when(e.endsAt!)}.\nGroups: ${e.groups.map((g) => escape(g.name)).join(', ')}`;
-  return { text: `Access granted: ${e.profileName} in ${tenantName}`, blocks: [text(body), context(`request ${shortId(e.id)} · end it early with \`/stint revoke ${shortId(e.id)}\``)] };
+  return {
+    text: `Access granted: ${e.profileName} in ${tenantName}`,
+    blocks: [text(body), context(`request ${shortId(e.id)} · end it early with \`/stint revoke ${shortId(e.id)}\``)],
+  };
 }
 
 export function expiringDm(e: Elevation, tenantName: string, now: Date): SlackMessage {
@@ -293,14 +317,22 @@ export function alertMessage(alert: string, subject: string, details: Record<str
 }
 
 /** A finished access review: counts by severity and the most severe findings; the rest is in the web UI. */
-export function reviewSummaryMessage(review: Review, tenantName: string, findings: readonly StoredFinding[], reviewUrl: string | null): SlackMessage {
+export function reviewSummaryMessage(
+  review: Review,
+  tenantName: string,
+  findings: readonly StoredFinding[],
+  reviewUrl: string | null,
+): SlackMessage {
   const c = review.counts;
   const incomplete = review.status === 'incomplete';
   const head = `${incomplete ? ':warning:' : c.critical > 0 ? ':rotating_light:' : ':clipboard:'} *Access review of ${escape(tenantName)}*${incomplete ? ' is *incomplete*' : ' finished'} (${review.trigger === 'scheduled' ? 'scheduled' : 'on demand'})`;
   const counts = `critical ${c.critical} · high ${c.high} · medium ${c.medium} · low ${c.low} · info ${c.info}`;
   const top = findings.filter((f) => f.severity === 'critical' || f.severity === 'high').slice(0, 5);
   const lines = top.map((f) => `• *${f.severity}*: ${escape(f.summary)}`);
-  const more = findings.length > top.length ? `\n_${findings.length - top.length} more finding(s)${reviewUrl ? `: <${reviewUrl}|open the review>` : ' in the web UI'}; it awaits an auditor's sign-off._` : '';
+  const more =
+    findings.length > top.length
+      ? `\n_${findings.length - top.length} more finding(s)${reviewUrl ? `: <${reviewUrl}|open the review>` : ' in the web UI'}; it awaits an auditor's sign-off._`
+      : '';
   return {
     text: `Stint access review of ${tenantName}: ${incomplete ? 'incomplete, ' : ''}${counts}`,
     blocks: [text(`${head}\n${counts}${lines.length ? `\n${lines.join('\n')}` : ''}${more}`)],

@@ -5,8 +5,28 @@
 // the store at the time of sending, so a late or repeated notice shows the current truth.
 import type { Decision } from '../domain/approval.ts';
 import { hasAnyRole } from '../domain/roles.ts';
-import type { Clock, Elevation, EventLog, ExpiryWarnings, Notice, SlackApi, SlackApprovalMessages, Store, TechnicianRecord } from './ports.ts';
-import { activatedDm, alertMessage, approvalMessage, endedDm, expiringDm, extendedDm, openRound, reviewSummaryMessage, type People } from './slack-blocks.ts';
+import type {
+  Clock,
+  Elevation,
+  EventLog,
+  ExpiryWarnings,
+  Notice,
+  SlackApi,
+  SlackApprovalMessages,
+  Store,
+  TechnicianRecord,
+} from './ports.ts';
+import {
+  activatedDm,
+  alertMessage,
+  approvalMessage,
+  endedDm,
+  expiringDm,
+  extendedDm,
+  openRound,
+  reviewSummaryMessage,
+  type People,
+} from './slack-blocks.ts';
 
 export type SlackNotices = ReturnType<typeof createSlackNotices>;
 
@@ -68,7 +88,11 @@ export function createSlackNotices(deps: {
     const message = approvalMessage(e, round, tenant?.displayName ?? e.tenantId, await peopleOf(e));
     const sent = new Set((await messages.list(e.id)).filter((m) => m.round === round).map((m) => m.target));
     const targets = [...(tenant?.slackChannel ? [tenant.slackChannel] : []), ...(await reachableApprovers(e)).map((t) => t.slackUserId!)];
-    if (targets.length === 0) log.warn({ elevationId: e.id, tenantId: e.tenantId }, 'nobody to ask for approval in Slack: no approval channel and no approver with a Slack id');
+    if (targets.length === 0)
+      log.warn(
+        { elevationId: e.id, tenantId: e.tenantId },
+        'nobody to ask for approval in Slack: no approval channel and no approver with a Slack id',
+      );
     for (const target of targets) {
       if (sent.has(target)) continue;
       const posted = await slack.postMessage(target, message);
@@ -95,7 +119,12 @@ export function createSlackNotices(deps: {
       log.warn({ reviewId, tenantId: review.tenantId }, 'review summary not sent to Slack: no alert channel and no tenant channel');
       return;
     }
-    const message = reviewSummaryMessage(review, tenant?.displayName ?? review.tenantId, await store.reviews.findings(reviewId), deps.publicUrl ? `${deps.publicUrl.replace(/\/$/, '')}/app/reviews?id=${review.id}` : null);
+    const message = reviewSummaryMessage(
+      review,
+      tenant?.displayName ?? review.tenantId,
+      await store.reviews.findings(reviewId),
+      deps.publicUrl ? `${deps.publicUrl.replace(/\/$/, '')}/app/reviews?id=${review.id}` : null,
+    );
     for (const channel of targets) await slack.postMessage(channel, message);
   }
 

@@ -8,7 +8,18 @@ import type { Decision } from '../domain/approval.ts';
 import { DomainError } from '../domain/errors.ts';
 import { isEligible } from '../domain/profile.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, Elevation, ElevationFilter, EventLog, SlackApi, SlackRequestVerifier, SlackSignedRequest, SlackView, Store, TechnicianRecord } from './ports.ts';
+import type {
+  Clock,
+  Elevation,
+  ElevationFilter,
+  EventLog,
+  SlackApi,
+  SlackRequestVerifier,
+  SlackSignedRequest,
+  SlackView,
+  Store,
+  TechnicianRecord,
+} from './ports.ts';
 import {
   actionIds,
   callbackIds,
@@ -88,7 +99,13 @@ export function parseCommand(text: string): StintCommand {
       const durationSeconds = maybeDuration ? parseDuration(maybeDuration) : null;
       const justificationWords = durationSeconds === null && maybeDuration ? [maybeDuration, ...rest] : rest;
       const justification = justificationWords.join(' ').trim();
-      return { kind: 'request', tenant: tenant.toLowerCase(), profile: profile.toLowerCase(), durationSeconds: durationSeconds ?? undefined, justification: justification || undefined };
+      return {
+        kind: 'request',
+        tenant: tenant.toLowerCase(),
+        profile: profile.toLowerCase(),
+        durationSeconds: durationSeconds ?? undefined,
+        justification: justification || undefined,
+      };
     }
     default:
       return { kind: 'help', unknown: verb };
@@ -126,7 +143,9 @@ function inputValue(view: Record<string, unknown>, block: string): string | unde
 }
 
 function blockIds(view: Record<string, unknown>): string[] {
-  return ((view.blocks as Array<{ block_id?: unknown }> | undefined) ?? []).map((b) => b.block_id).filter((id): id is string => typeof id === 'string');
+  return ((view.blocks as Array<{ block_id?: unknown }> | undefined) ?? [])
+    .map((b) => b.block_id)
+    .filter((id): id is string => typeof id === 'string');
 }
 
 export function createSlackService(deps: {
@@ -151,12 +170,20 @@ export function createSlackService(deps: {
 
   async function technicianFor(user: SlackUser): Promise<TechnicianRecord | null> {
     const technician = await store.technicians.findBySlackUserId(user.id);
-    if (!technician) log.warn({ slackUserId: user.id, slackTeamId: user.teamId }, 'Slack request from a Slack user no technician is linked to');
+    if (!technician)
+      log.warn({ slackUserId: user.id, slackTeamId: user.teamId }, 'Slack request from a Slack user no technician is linked to');
     return technician;
   }
 
   /** The Slack side of an action, in the audit chain, before the use case runs (fail closed). */
-  async function auditSlack(technician: TechnicianRecord, user: SlackUser, action: string, details: Record<string, unknown>, ctx: RequestContext, tenantId?: string) {
+  async function auditSlack(
+    technician: TechnicianRecord,
+    user: SlackUser,
+    action: string,
+    details: Record<string, unknown>,
+    ctx: RequestContext,
+    tenantId?: string,
+  ) {
     const at = deps.clock.now();
     await store.transaction((tx) =>
       tx.audit.append(
@@ -191,7 +218,11 @@ export function createSlackService(deps: {
   // ---- /stint ---------------------------------------------------------------------------------
 
   async function listText(technician: TechnicianRecord): Promise<string> {
-    const mine = await elevations.list(technician, { technicianId: technician.id, states: ['pending_approval', 'activating', 'active', 'revoking'], limit: 50 });
+    const mine = await elevations.list(technician, {
+      technicianId: technician.id,
+      states: ['pending_approval', 'activating', 'active', 'revoking'],
+      limit: 50,
+    });
     const waiting = technician.roles.includes('approver') ? await elevations.pendingApprovals(technician) : [];
     const lines: string[] = [];
     lines.push(mine.length ? '*Your open requests and grants*' : 'You have no open requests or grants.');
@@ -202,17 +233,28 @@ export function createSlackService(deps: {
     if (waiting.length) {
       const people = await names(waiting.map((e) => e.technicianId));
       lines.push('*Waiting for your approval*');
-      for (const e of waiting) lines.push(`• \`${shortId(e.id)}\` ${escape(people.name(e.technicianId))}: *${escape(e.profileName)}* in *${escape(e.tenantId)}* for ${duration(e.durationSeconds)}`);
+      for (const e of waiting)
+        lines.push(
+          `• \`${shortId(e.id)}\` ${escape(people.name(e.technicianId))}: *${escape(e.profileName)}* in *${escape(e.tenantId)}* for ${duration(e.durationSeconds)}`,
+        );
     }
     return lines.join('\n');
   }
 
   async function revokeCommand(technician: TechnicianRecord, user: SlackUser, given: string, ctx: RequestContext): Promise<SlackAck> {
     // Ids may be shortened to the 8 characters `/stint list` shows: match among grants the caller may end.
-    const candidates = await elevations.list(technician, { states: ['active'], ...(technician.roles.includes('admin') ? {} : { technicianId: technician.id }), limit: 1000 });
+    const candidates = await elevations.list(technician, {
+      states: ['active'],
+      ...(technician.roles.includes('admin') ? {} : { technicianId: technician.id }),
+      limit: 1000,
+    });
     const matches = candidates.filter((e) => e.id === given || (given.length >= 6 && e.id.startsWith(given)));
     if (matches.length !== 1) {
-      return ephemeral(matches.length ? `\`${escape(given)}\` matches more than one grant; give more of the id.` : `You have no active grant \`${escape(given)}\`. \`/stint list\` shows yours.`);
+      return ephemeral(
+        matches.length
+          ? `\`${escape(given)}\` matches more than one grant; give more of the id.`
+          : `You have no active grant \`${escape(given)}\`. \`/stint list\` shows yours.`,
+      );
     }
     const e = matches[0]!;
     await auditSlack(technician, user, 'revoke', { elevationId: e.id }, ctx, e.tenantId);
@@ -225,17 +267,31 @@ export function createSlackService(deps: {
         if (!(error instanceof DomainError)) throw error;
       }
     });
-    return ephemeral(`Revoking \`${shortId(e.id)}\` (*${escape(e.profileName)}* in *${escape(e.tenantId)}*). You will get a DM once the membership is gone.`);
+    return ephemeral(
+      `Revoking \`${shortId(e.id)}\` (*${escape(e.profileName)}* in *${escape(e.tenantId)}*). You will get a DM once the membership is gone.`,
+    );
   }
 
-  async function requestCommand(technician: TechnicianRecord, command: Extract<StintCommand, { kind: 'request' }>, triggerId: string): Promise<SlackAck> {
+  async function requestCommand(
+    technician: TechnicianRecord,
+    command: Extract<StintCommand, { kind: 'request' }>,
+    triggerId: string,
+  ): Promise<SlackAck> {
     const tenant = await store.tenants.findById(command.tenant);
     const profile = tenant ? await store.profiles.findByName(tenant.id, command.profile) : null;
     // The same answer for "no such tenant/profile" and "not yours", as the API gives.
     if (!tenant || !profile || !isEligible(profile, technician)) return ephemeral('You are not eligible for that profile.');
     if (tenant.archived) return ephemeral(`*${escape(tenant.id)}* is archived: it grants no access.`);
-    if (tenant.frozen) return ephemeral(`*${escape(tenant.id)}* is frozen by its kill switch: nothing can be requested there until an admin lifts the freeze.`);
-    const state: ModalState = { k: 'request', tenant: tenant.id, profile: profile.name, ...(command.durationSeconds !== undefined && { durationSeconds: command.durationSeconds }) };
+    if (tenant.frozen)
+      return ephemeral(
+        `*${escape(tenant.id)}* is frozen by its kill switch: nothing can be requested there until an admin lifts the freeze.`,
+      );
+    const state: ModalState = {
+      k: 'request',
+      tenant: tenant.id,
+      profile: profile.name,
+      ...(command.durationSeconds !== undefined && { durationSeconds: command.durationSeconds }),
+    };
     const view = requestModal(
       {
         tenantId: tenant.id,
@@ -279,8 +335,14 @@ export function createSlackService(deps: {
   // ---- Buttons ----------------------------------------------------------------------------------
 
   /** Approve/Deny clicked: check what can be checked at once, then open the TOTP modal. */
-  async function decisionClicked(payload: Record<string, unknown>, user: SlackUser, decision: 'approve' | 'deny', elevationId: string): Promise<SlackAck> {
-    const channel = (payload.channel as { id?: string } | undefined)?.id ?? (payload.container as { channel_id?: string } | undefined)?.channel_id;
+  async function decisionClicked(
+    payload: Record<string, unknown>,
+    user: SlackUser,
+    decision: 'approve' | 'deny',
+    elevationId: string,
+  ): Promise<SlackAck> {
+    const channel =
+      (payload.channel as { id?: string } | undefined)?.id ?? (payload.container as { channel_id?: string } | undefined)?.channel_id;
     const tell = (text: string): SlackAck => {
       if (channel) later('ephemeral reply', () => slack.postEphemeral(channel, user.id, { text }));
       return {};
@@ -296,9 +358,11 @@ export function createSlackService(deps: {
     if (e.technicianId === technician.id) return tell('Nobody approves or denies their own request.');
     const round = openRound(e);
     if (round === null) return tell(`That request has already been decided (it is ${e.state.replace('_', ' ')}).`);
-    if (e.approverIds.length > 0 && !e.approverIds.includes(technician.id)) return tell('You are not one of the approvers of that request.');
+    if (e.approverIds.length > 0 && !e.approverIds.includes(technician.id))
+      return tell('You are not one of the approvers of that request.');
     const earlier = e.decisions.find((d) => d.round === round && d.approverId === technician.id);
-    if (earlier) return tell(`You have already ${earlier.decision === 'approve' ? 'approved' : 'denied'} that request; a decision counts once.`);
+    if (earlier)
+      return tell(`You have already ${earlier.decision === 'approve' ? 'approved' : 'denied'} that request; a decision counts once.`);
     const state: ModalState = { k: 'decide', elevationId: e.id, decision };
     const view = decideModal(e, decision, await tenantName(e.tenantId), await peopleOf(e), JSON.stringify(state));
     later('open decision modal', () => slack.openView(String(payload.trigger_id ?? ''), view));
@@ -329,10 +393,16 @@ export function createSlackService(deps: {
       const viewId = String(view.id ?? '');
       later('finish submission', async () => {
         const result = await outcome;
-        if (!result.ok && !(result.error instanceof DomainError)) log.error({ err: (result.error as Error).message }, 'Slack submission failed');
+        if (!result.ok && !(result.error instanceof DomainError))
+          log.error({ err: (result.error as Error).message }, 'Slack submission failed');
         await slack.updateView(viewId, present(result));
       });
-      return { body: { response_action: 'update', view: noticeModal(title, ':hourglass_flowing_sand: Working on it… this window will show the outcome.') } };
+      return {
+        body: {
+          response_action: 'update',
+          view: noticeModal(title, ':hourglass_flowing_sand: Working on it… this window will show the outcome.'),
+        },
+      };
     }
     if (!settled.ok && settled.error instanceof DomainError) {
       const field = fieldOf(settled.error, blockIds(view));
@@ -357,18 +427,30 @@ export function createSlackService(deps: {
     if (state.k === 'request' && view.callback_id === callbackIds.request) {
       const justification = inputValue(view, inputBlocks.justification);
       const ticket = inputValue(view, inputBlocks.ticket);
-      await auditSlack(technician, user, 'request', { profile: state.profile, durationSeconds: state.durationSeconds ?? null }, ctx, state.tenant);
+      await auditSlack(
+        technician,
+        user,
+        'request',
+        { profile: state.profile, durationSeconds: state.durationSeconds ?? null },
+        ctx,
+        state.tenant,
+      );
       const work = elevations
-        .request(technician, { tenantId: state.tenant, profile: state.profile, durationSeconds: state.durationSeconds, justification, ticket, code }, ctx)
+        .request(
+          technician,
+          { tenantId: state.tenant, profile: state.profile, durationSeconds: state.durationSeconds, justification, ticket, code },
+          ctx,
+        )
         .then(describeRequestOutcome);
       return answerSubmission(view, 'Request access', work);
     }
     if (state.k === 'decide' && view.callback_id === callbackIds.decide) {
       const reason = inputValue(view, inputBlocks.reason);
       await auditSlack(technician, user, state.decision, { elevationId: state.elevationId }, ctx);
-      const work = (state.decision === 'approve'
-        ? elevations.approve(technician, state.elevationId, code, ctx)
-        : elevations.deny(technician, state.elevationId, code, reason ?? null, ctx)
+      const work = (
+        state.decision === 'approve'
+          ? elevations.approve(technician, state.elevationId, code, ctx)
+          : elevations.deny(technician, state.elevationId, code, reason ?? null, ctx)
       ).then(async (e) => describeDecisionOutcome(e, state.decision, await peopleOf(e)));
       return answerSubmission(view, state.decision === 'approve' ? 'Approve request' : 'Deny request', work);
     }
@@ -416,7 +498,8 @@ export function createSlackService(deps: {
       } catch {
         throw new DomainError('validation_failed', 'An interaction carries a JSON payload');
       }
-      if (typeof payload !== 'object' || payload === null) throw new DomainError('validation_failed', 'An interaction carries a JSON payload');
+      if (typeof payload !== 'object' || payload === null)
+        throw new DomainError('validation_failed', 'An interaction carries a JSON payload');
       return interaction(payload as Record<string, unknown>, ctx);
     },
 

@@ -4,7 +4,17 @@ import { DomainError } from '../domain/errors.ts';
 import { hasRole, type Role } from '../domain/roles.ts';
 import { usernamePattern, type IdentitySourceKind, type Technician, type TechnicianStatus } from '../domain/technician.ts';
 import { auditOrigin, type Actor, type RequestContext } from './context.ts';
-import type { Clock, EventLog, Notifications, PasswordHasher, RandomSource, Store, StoreRepositories, TechnicianPatch, TechnicianRecord } from './ports.ts';
+import type {
+  Clock,
+  EventLog,
+  Notifications,
+  PasswordHasher,
+  RandomSource,
+  Store,
+  StoreRepositories,
+  TechnicianPatch,
+  TechnicianRecord,
+} from './ports.ts';
 
 export interface TechnicianServiceDeps {
   store: Store;
@@ -77,19 +87,45 @@ export function createTechnicianService(deps: TechnicianServiceDeps) {
    * are withdrawn and their extension requests dropped, each audited, in the suspension's own
    * transaction (activation checks the requester again, should a decision race with it).
    */
-  async function withdrawPending(tx: StoreRepositories, technicianId: string, actor: ActorId, ctx: RequestContext, at: Date): Promise<string[]> {
+  async function withdrawPending(
+    tx: StoreRepositories,
+    technicianId: string,
+    actor: ActorId,
+    ctx: RequestContext,
+    at: Date,
+  ): Promise<string[]> {
     const open = await tx.elevations.list({ technicianId, states: ['pending_approval', 'active'], limit: 100_000 });
     const waiting = open.filter((e) => e.state === 'pending_approval');
-    const cancelled = await tx.elevations.transitionMany(waiting.map((e) => e.id), 'pending_approval', 'cancelled', { endedAt: at }, at);
+    const cancelled = await tx.elevations.transitionMany(
+      waiting.map((e) => e.id),
+      'pending_approval',
+      'cancelled',
+      { endedAt: at },
+      at,
+    );
     const tenantOf = new Map(open.map((e) => [e.id, e.tenantId]));
     await tx.audit.appendMany(
-      cancelled.map((target) => ({ actor, action: 'elevation.cancelled' as const, tenantId: tenantOf.get(target)!, target, details: { reason: 'technician_suspended' }, ...auditOrigin(ctx) })),
+      cancelled.map((target) => ({
+        actor,
+        action: 'elevation.cancelled' as const,
+        tenantId: tenantOf.get(target)!,
+        target,
+        details: { reason: 'technician_suspended' },
+        ...auditOrigin(ctx),
+      })),
       at,
     );
     for (const e of open.filter((o) => o.state === 'active' && o.extension)) {
       if (!(await tx.elevations.transition(e.id, 'active', 'active', { extension: null }, at))) continue;
       await tx.audit.append(
-        { actor, action: 'elevation.extension_denied', tenantId: e.tenantId, target: e.id, details: { round: e.extension!.round, reason: 'technician_suspended' }, ...auditOrigin(ctx) },
+        {
+          actor,
+          action: 'elevation.extension_denied',
+          tenantId: e.tenantId,
+          target: e.id,
+          details: { round: e.extension!.round, reason: 'technician_suspended' },
+          ...auditOrigin(ctx),
+        },
         at,
       );
     }
@@ -106,7 +142,9 @@ export function createTechnicianService(deps: TechnicianServiceDeps) {
     async create(input: NewTechnicianInput, actor: ActorId, ctx: RequestContext): Promise<TechnicianRecord> {
       const username = input.username.trim().toLowerCase();
       if (!usernamePattern.test(username)) {
-        throw new DomainError('validation_failed', 'The username may hold lower-case letters, digits, ".", "-" and "_"', { field: 'username' });
+        throw new DomainError('validation_failed', 'The username may hold lower-case letters, digits, ".", "-" and "_"', {
+          field: 'username',
+        });
       }
       let passwordHash: string | null = null;
       if (input.identitySource === 'local') {
@@ -165,7 +203,8 @@ export function createTechnicianService(deps: TechnicianServiceDeps) {
       let visible = everyone;
       if (!hasRole(viewer.roles, 'admin') && !hasRole(viewer.roles, 'auditor')) {
         const linked = new Set([viewer.id]);
-        for (const tenantId of viewer.approverTenants) for (const a of await store.accounts.listForTenant(tenantId)) linked.add(a.technicianId);
+        for (const tenantId of viewer.approverTenants)
+          for (const a of await store.accounts.listForTenant(tenantId)) linked.add(a.technicianId);
         visible = everyone.filter((t) => linked.has(t.id));
       }
       return visible
@@ -200,7 +239,11 @@ export function createTechnicianService(deps: TechnicianServiceDeps) {
             actor,
             action: suspending ? 'technician.suspended' : reactivating ? 'technician.reactivated' : 'technician.updated',
             target: id,
-            details: { changed, ...(input.roles && { roles: patch.roles }), ...(suspending && { endedSessions, cancelledRequests: cancelled.length }) },
+            details: {
+              changed,
+              ...(input.roles && { roles: patch.roles }),
+              ...(suspending && { endedSessions, cancelledRequests: cancelled.length }),
+            },
             ...auditOrigin(ctx),
           },
           now,

@@ -20,7 +20,10 @@ export function createTenantAccess(deps: { store: Store; secrets: SecretBox; dir
     async directory(tenant) {
       // An archived tenant's directory is never opened again: nothing of it is live any more (an
       // archive waits until every grant is confirmed ended), so nothing needs it.
-      if (tenant.archived) throw new DomainError('tenant_archived', `Tenant ${tenant.id} is archived; its directory is no longer used`, { tenantId: tenant.id });
+      if (tenant.archived)
+        throw new DomainError('tenant_archived', `Tenant ${tenant.id} is archived; its directory is no longer used`, {
+          tenantId: tenant.id,
+        });
       return deps.directory.forTenant(tenant, () => deps.secrets.open(tenant.bindPasswordSealed, bindPasswordContext(tenant.id)));
     },
     async protectedSids(tenantId) {

@@ -4,7 +4,15 @@
 import { DomainError } from '../domain/errors.ts';
 import { defaultInactiveDays, defaultReviewSchedule, inactiveDaysRange, reviewScheduleProblem } from '../domain/review.ts';
 import { defaultRiskThreshold, isValidRiskThreshold, riskThresholdRange } from '../domain/risk.ts';
-import { assertDirectoryUrlAllowed, changesPasswordEndpoint, isValidTimeZone, tenantIdPattern, type DirectoryConnection, type DriftMode, type Tenant } from '../domain/tenant.ts';
+import {
+  assertDirectoryUrlAllowed,
+  changesPasswordEndpoint,
+  isValidTimeZone,
+  tenantIdPattern,
+  type DirectoryConnection,
+  type DriftMode,
+  type Tenant,
+} from '../domain/tenant.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
 import type { Clock, DirectoryProbe, EventLog, ReviewSchedules, SecretBox, Store, TenantPatch, TenantRecord } from './ports.ts';
 
@@ -86,20 +94,33 @@ export function createTenantService(deps: TenantServiceDeps) {
     }
     const days = input.inactiveDays;
     if (days !== undefined && (!Number.isInteger(days) || days < inactiveDaysRange.min || days > inactiveDaysRange.max)) {
-      throw new DomainError('validation_failed', `inactiveDays is a whole number from ${inactiveDaysRange.min} to ${inactiveDaysRange.max}`, { field: 'inactiveDays' });
+      throw new DomainError(
+        'validation_failed',
+        `inactiveDays is a whole number from ${inactiveDaysRange.min} to ${inactiveDaysRange.max}`,
+        { field: 'inactiveDays' },
+      );
     }
   }
 
   /** The review job follows the tenant's schedule and zone; should Redis be down, the worker writes it again later. */
   async function schedule(tenant: TenantRecord) {
-    await deps.reviewSchedules.upsert(tenant).catch((error: unknown) =>
-      deps.log.warn({ tenantId: tenant.id, err: (error as Error).message }, 'the review schedule could not be written now; the worker writes it again'),
-    );
+    await deps.reviewSchedules
+      .upsert(tenant)
+      .catch((error: unknown) =>
+        deps.log.warn(
+          { tenantId: tenant.id, err: (error as Error).message },
+          'the review schedule could not be written now; the worker writes it again',
+        ),
+      );
   }
 
   function assertRiskThreshold(value: number | undefined) {
     if (value !== undefined && !isValidRiskThreshold(value)) {
-      throw new DomainError('validation_failed', `The risk threshold is a whole number from ${riskThresholdRange.min} to ${riskThresholdRange.max}`, { field: 'riskThreshold' });
+      throw new DomainError(
+        'validation_failed',
+        `The risk threshold is a whole number from ${riskThresholdRange.min} to ${riskThresholdRange.max}`,
+        { field: 'riskThreshold' },
+      );
     }
   }
 
@@ -147,7 +168,13 @@ export function createTenantService(deps: TenantServiceDeps) {
             action: 'tenant.created',
             tenantId: input.id,
             target: input.id,
-            details: { url: connection.url, bindDn: connection.bindDn, baseDn: connection.baseDn, driftMode: input.driftMode ?? 'remove', riskThreshold: input.riskThreshold ?? defaultRiskThreshold },
+            details: {
+              url: connection.url,
+              bindDn: connection.bindDn,
+              baseDn: connection.baseDn,
+              driftMode: input.driftMode ?? 'remove',
+              riskThreshold: input.riskThreshold ?? defaultRiskThreshold,
+            },
             ...auditOrigin(ctx),
           },
           now,
@@ -164,7 +191,8 @@ export function createTenantService(deps: TenantServiceDeps) {
 
     async update(id: string, input: TenantUpdateInput, actor: string, ctx: RequestContext) {
       const before = await mustFind(id);
-      if (before.archived) throw new DomainError('tenant_archived', `Tenant ${id} is archived; it can no longer be changed`, { tenantId: id });
+      if (before.archived)
+        throw new DomainError('tenant_archived', `Tenant ${id} is archived; it can no longer be changed`, { tenantId: id });
       if (input.timeZone !== undefined) assertTimeZone(input.timeZone);
       assertReviewSettings(input, input.timeZone ?? before.timeZone);
       assertRiskThreshold(input.riskThreshold);
@@ -214,7 +242,8 @@ export function createTenantService(deps: TenantServiceDeps) {
     /** Checks the stored connection again, e.g. for an admin page. */
     async checkConnection(id: string) {
       const tenant = await mustFind(id);
-      if (tenant.archived) throw new DomainError('tenant_archived', `Tenant ${id} is archived; its directory is no longer used`, { tenantId: id });
+      if (tenant.archived)
+        throw new DomainError('tenant_archived', `Tenant ${id} is archived; its directory is no longer used`, { tenantId: id });
       return deps.directory.check(tenant.directory, await secrets.open(tenant.bindPasswordSealed, bindPasswordContext(id)));
     },
 
@@ -227,16 +256,25 @@ export function createTenantService(deps: TenantServiceDeps) {
         store.elevations.countForTenant(id),
       ]);
       if (accounts + profiles + elevations > 0) {
-        throw new DomainError('tenant_in_use', 'The tenant still has linked accounts, profiles or elevations', { accounts, profiles, elevations });
+        throw new DomainError('tenant_in_use', 'The tenant still has linked accounts, profiles or elevations', {
+          accounts,
+          profiles,
+          elevations,
+        });
       }
       const now = clock.now();
       await store.transaction(async (tx) => {
         await tx.tenants.delete(id);
         await tx.audit.append({ actor, action: 'tenant.deleted', tenantId: id, target: id, details: {}, ...auditOrigin(ctx) }, now);
       });
-      await deps.reviewSchedules.remove(id).catch((error: unknown) =>
-        deps.log.warn({ tenantId: id, err: (error as Error).message }, 'the review schedule could not be removed now; the worker removes it'),
-      );
+      await deps.reviewSchedules
+        .remove(id)
+        .catch((error: unknown) =>
+          deps.log.warn(
+            { tenantId: id, err: (error as Error).message },
+            'the review schedule could not be removed now; the worker removes it',
+          ),
+        );
     },
   };
 }

@@ -23,7 +23,9 @@ const { acme } = testServices().domains;
 const screenshots = join(repoRoot, 'test-output', 'screenshots');
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 const lastStep = new Map<string, number>();
@@ -121,8 +123,33 @@ describe('web UI in headless Chromium', () => {
     await addMember(acme, domainAdminsDn(acme), middleGroup);
     await addMember(acme, middleGroup, nestedGroup);
     const profiles = h.container.services.profiles;
-    await profiles.create('acme', { name: 'helpdesk', description: 'Password resets', groups: [helpdeskGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 1800 }, 'system', systemContext);
-    await profiles.create('acme', { name: 'guarded', groups: [guardedGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 3600, requireJustification: true, approval: { required: 1, reapproveExtensions: true } }, 'system', systemContext);
+    await profiles.create(
+      'acme',
+      {
+        name: 'helpdesk',
+        description: 'Password resets',
+        groups: [helpdeskGroup],
+        eligibleRoles: ['technician'],
+        defaultDurationSeconds: 600,
+        maxDurationSeconds: 1800,
+      },
+      'system',
+      systemContext,
+    );
+    await profiles.create(
+      'acme',
+      {
+        name: 'guarded',
+        groups: [guardedGroup],
+        eligibleRoles: ['technician'],
+        defaultDurationSeconds: 600,
+        maxDurationSeconds: 3600,
+        requireJustification: true,
+        approval: { required: 1, reapproveExtensions: true },
+      },
+      'system',
+      systemContext,
+    );
     const t = await createTechnician(h, ['technician']);
     const accountName = `msp-ui-${suffix}`;
     const accountDn = await ou.user(accountName, `Acct-${suffix}-Pw-9Z!`);
@@ -146,7 +173,10 @@ describe('web UI in headless Chromium', () => {
     await browser?.close();
     await new Promise((r) => server?.close(r));
     for (const e of await h.container.store.elevations.list({ limit: 100 })) {
-      if (e.state === 'active') await h.container.services.elevations.revokeByUser({ ...(await h.container.store.technicians.findById(e.technicianId))! }, e.id, systemContext).catch(() => undefined);
+      if (e.state === 'active')
+        await h.container.services.elevations
+          .revokeByUser({ ...(await h.container.store.technicians.findById(e.technicianId))! }, e.id, systemContext)
+          .catch(() => undefined);
     }
     await h.close();
     await ou.cleanup();
@@ -160,7 +190,11 @@ describe('web UI in headless Chromium', () => {
     assert.equal(session.httpOnly, true);
     assert.equal(session.sameSite, 'Strict');
     assert.equal(cookies.find((c) => c.name === 'stint_refresh')?.httpOnly, true);
-    assert.equal(await techPage.evaluate<boolean>(`document.cookie.includes('stint_session')`), false, 'the page script cannot read the session');
+    assert.equal(
+      await techPage.evaluate<boolean>(`document.cookie.includes('stint_session')`),
+      false,
+      'the page script cannot read the session',
+    );
     await techPage.getByRole('heading', { name: 'My access' }).waitFor();
   });
 
@@ -207,7 +241,10 @@ describe('web UI in headless Chromium', () => {
     await dialog.getByLabel('Extend by (minutes)').fill('60');
     await dialog.getByLabel('TOTP code').fill(await freshCode(tech));
     await dialog.getByRole('button', { name: 'Extend' }).click();
-    await dialog.getByRole('alert').getByText('Beyond the profile’s maximum: a grant of this profile runs 30 minutes at most in all').waitFor();
+    await dialog
+      .getByRole('alert')
+      .getByText('Beyond the profile’s maximum: a grant of this profile runs 30 minutes at most in all')
+      .waitFor();
     assert.equal(await dialog.getByLabel('Extend by (minutes)').getAttribute('aria-invalid'), 'true');
     await shot(page, 'technician-extend-refused');
     await dialog.getByLabel('Extend by (minutes)').fill('5');
@@ -244,7 +281,9 @@ describe('web UI in headless Chromium', () => {
     const request = approverPage.getByRole('article').filter({ hasText: 'guarded in acme' });
     await request.getByText('quarterly patching').waitFor();
     // The risk score as scored at request time, in words (docs/security-model.md, Risk signals).
-    const stored = (await h.container.store.elevations.list({ states: ['pending_approval'], tenantIds: ['acme'] })).find((e) => e.profileName === 'guarded')!;
+    const stored = (await h.container.store.elevations.list({ states: ['pending_approval'], tenantIds: ['acme'] })).find(
+      (e) => e.profileName === 'guarded',
+    )!;
     assert.match((await request.locator('dd.risk').textContent()) ?? '', new RegExp(`^${stored.risk!.score} of 100`));
     await shot(approverPage, 'approvals');
     await request.getByLabel('TOTP code').fill(await freshCode(approver));
@@ -282,27 +321,45 @@ describe('web UI in headless Chromium', () => {
     try {
       const page = await techContext.newPage();
       await page.goto(evilBase);
-      const [answer] = await Promise.all([page.waitForResponse(`${base}/api/v1/elevations/${activeId}/revoke`), page.getByRole('button', { name: 'Win a prize' }).click()]);
+      const [answer] = await Promise.all([
+        page.waitForResponse(`${base}/api/v1/elevations/${activeId}/revoke`),
+        page.getByRole('button', { name: 'Win a prize' }).click(),
+      ]);
       assert.equal(answer.status(), 403);
       assert.equal((await answer.json()).error.code, 'csrf_failed');
 
       // A cross-site page (localhost is another site than 127.0.0.1): the cookie is not even sent.
       await page.goto(evilBase.replace('127.0.0.1', 'localhost'));
-      const [crossSite] = await Promise.all([page.waitForResponse(`${base}/api/v1/elevations/${activeId}/revoke`), page.getByRole('button', { name: 'Win a prize' }).click()]);
+      const [crossSite] = await Promise.all([
+        page.waitForResponse(`${base}/api/v1/elevations/${activeId}/revoke`),
+        page.getByRole('button', { name: 'Win a prize' }).click(),
+      ]);
       assert.equal(crossSite.status(), 401);
       await page.close();
     } finally {
       await new Promise((r) => evil.close(r));
     }
     // Same origin, but without the CSRF header (a script that did not read the token): refused too.
-    const bare = await techPage.evaluate(async (url) => (await fetch(url, { method: 'POST' })).status, `${base}/api/v1/elevations/${activeId}/revoke`);
+    const bare = await techPage.evaluate(
+      async (url) => (await fetch(url, { method: 'POST' })).status,
+      `${base}/api/v1/elevations/${activeId}/revoke`,
+    );
     assert.equal(bare, 403);
     assert.equal((await h.container.store.elevations.findById(activeId))!.state, 'active', 'the grant stands');
     assert.ok((await membersOf(acme, guardedGroup)).includes(tech.accountDn.toLowerCase()));
   });
 
   it('when a page is served, then a strict Content-Security-Policy comes with it and no page has an inline script', async () => {
-    for (const path of ['/app/', '/app/login', '/app/approvals', '/app/audit', '/app/reviews', '/app/admin/tenants', '/app/admin/technicians', '/app/admin/profiles']) {
+    for (const path of [
+      '/app/',
+      '/app/login',
+      '/app/approvals',
+      '/app/audit',
+      '/app/reviews',
+      '/app/admin/tenants',
+      '/app/admin/technicians',
+      '/app/admin/profiles',
+    ]) {
       const res = await fetch(`${base}${path}`);
       assert.equal(res.status, 200);
       const csp = res.headers.get('content-security-policy') ?? '';
@@ -330,7 +387,11 @@ describe('web UI in headless Chromium', () => {
     const context = await browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
     await signIn(page, auditor, undefined, '/app/audit');
-    assert.deepEqual(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents(), ['Audit', 'Reviews'], 'an auditor reaches the audit and reviews pages only');
+    assert.deepEqual(
+      await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents(),
+      ['Audit', 'Reviews'],
+      'an auditor reaches the audit and reviews pages only',
+    );
 
     // The technician is picked by name (auditors may read who is who), not typed as an id.
     await page.getByLabel('Technician', { exact: true }).selectOption({ label: `Test ${tech.username} (${tech.username})` });
@@ -342,10 +403,15 @@ describe('web UI in headless Chromium', () => {
       const all = await rowsShown.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-actor')));
       return all.length > 0 && all.every((a) => a === tech.id);
     });
-    assert.deepEqual([...new Set(await page.locator('#events tr td:nth-child(3)').allTextContents())], [`Test ${tech.username} (${tech.username})`], 'the actor is shown by name');
+    assert.deepEqual(
+      [...new Set(await page.locator('#events tr td:nth-child(3)').allTextContents())],
+      [`Test ${tech.username} (${tech.username})`],
+      'the actor is shown by name',
+    );
     const ofRevoked = page.locator('#events tr').filter({ hasText: revokedId });
     const actions = await ofRevoked.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
-    for (const action of ['elevation.requested', 'elevation.extended', 'elevation.revoked']) assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
+    for (const action of ['elevation.requested', 'elevation.extended', 'elevation.revoked'])
+      assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
 
     const revokedRow = ofRevoked.and(page.locator('[data-action="elevation.revoked"]'));
     const seq = (await revokedRow.getAttribute('data-seq'))!;
@@ -360,13 +426,22 @@ describe('web UI in headless Chromium', () => {
     // Paging: one event a page, older and back.
     await page.getByLabel('Events a page').fill('1');
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.locator('#results-status').getByText(/^Page 1: events \d+ to \d+\.$/).waitFor();
+    await page
+      .locator('#results-status')
+      .getByText(/^Page 1: events \d+ to \d+\.$/)
+      .waitFor();
     const firstSeq = await page.locator('#events tr').getAttribute('data-seq');
     await page.getByRole('button', { name: 'Older events' }).click();
-    await page.locator('#results-status').getByText(/^Page 2:/).waitFor();
+    await page
+      .locator('#results-status')
+      .getByText(/^Page 2:/)
+      .waitFor();
     assert.ok(Number(await page.locator('#events tr').getAttribute('data-seq')) < Number(firstSeq));
     await page.getByRole('button', { name: 'Newer events' }).click();
-    await page.locator('#results-status').getByText(/^Page 1:/).waitFor();
+    await page
+      .locator('#results-status')
+      .getByText(/^Page 1:/)
+      .waitFor();
     assert.equal(await page.locator('#events tr').getAttribute('data-seq'), firstSeq);
 
     // Exports with the same filters: the audit trail (CSV, signed manifest last) and the elevation history.
@@ -374,7 +449,10 @@ describe('web UI in headless Chromium', () => {
     assert.match(auditCsv.suggestedFilename(), /^stint-audit-\d+-\d+\.csv$/);
     const auditText = readFileSync((await auditCsv.path())!, 'utf8');
     assert.ok(auditText.includes(revokedId) && auditText.includes('elevation.revoked'), 'the revoke is in the export');
-    const [history] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Elevation history, CSV' }).click()]);
+    const [history] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Elevation history, CSV' }).click(),
+    ]);
     const historyText = readFileSync((await history.path())!, 'utf8');
     assert.ok(historyText.includes(revokedId), 'the revoked grant is in the history');
     await context.close();
@@ -395,12 +473,19 @@ describe('web UI in headless Chromium', () => {
     assert.equal(queued?.status, 'queued');
     await h.container.services.reviews.run(queued!.id);
     await page.reload();
-    await page.locator(`tr[data-review="${queued!.id}"]`).getByRole('button', { name: /Open the review of acme/ }).click();
+    await page
+      .locator(`tr[data-review="${queued!.id}"]`)
+      .getByRole('button', { name: /Open the review of acme/ })
+      .click();
     await page.locator('#detail-fields').getByText('completed').waitFor();
     const { findings } = await h.container.services.reviews.get(queued!.id);
     assert.ok(findings.length > 0);
     for (const severity of new Set(findings.map((f) => f.severity))) {
-      assert.equal(await page.locator(`section[data-severity="${severity}"] tbody tr`).count(), findings.filter((f) => f.severity === severity).length, severity);
+      assert.equal(
+        await page.locator(`section[data-severity="${severity}"] tbody tr`).count(),
+        findings.filter((f) => f.severity === severity).length,
+        severity,
+      );
     }
     assert.equal(await page.locator('#export-csv').getAttribute('href'), `/api/v1/reviews/${queued!.id}/export?format=csv`);
     await shot(page, 'reviews');
@@ -427,7 +512,10 @@ describe('web UI in headless Chromium', () => {
     await page.getByRole('link', { name: 'Tenants' }).click();
     await page.waitForURL(`${base}/app/admin/tenants`);
     await page.getByRole('button', { name: 'Check the connection of acme' }).click();
-    await page.locator('tr[data-tenant="acme"] .check-result').getByText(/^Connected: bound and found /).waitFor();
+    await page
+      .locator('tr[data-tenant="acme"] .check-result')
+      .getByText(/^Connected: bound and found /)
+      .waitFor();
     await shot(page, 'admin-tenants');
 
     // The tenant's own protected groups: a group that is not there is refused in words; one that is
@@ -437,13 +525,22 @@ describe('web UI in headless Chromium', () => {
     await guard.getByRole('heading', { name: /^Protected groups of .+ \(acme\)$/ }).waitFor();
     await guard.getByLabel('Group DN or objectGUID').fill(`CN=UI-Missing-${suffix},${acme.baseDn}`);
     await guard.getByRole('button', { name: 'Protect this group' }).click();
-    await guard.getByRole('alert').getByText(/^Not done: /).waitFor();
+    await guard
+      .getByRole('alert')
+      .getByText(/^Not done: /)
+      .waitFor();
     assert.equal((await h.container.store.protectedGroups.listForTenant('acme')).length, 0, 'nothing stored');
     await guard.getByLabel('Group DN or objectGUID').fill(protectGroup);
     await guard.getByRole('button', { name: 'Protect this group' }).click();
     await guard.getByRole('status').getByText(`UI-Protect-${suffix} is protected in acme from now on.`).waitFor();
-    await guard.locator('li').filter({ hasText: `UI-Protect-${suffix}` }).waitFor();
-    assert.deepEqual((await h.container.store.protectedGroups.listForTenant('acme')).map((g) => g.dn.toLowerCase()), [protectGroup.toLowerCase()]);
+    await guard
+      .locator('li')
+      .filter({ hasText: `UI-Protect-${suffix}` })
+      .waitFor();
+    assert.deepEqual(
+      (await h.container.store.protectedGroups.listForTenant('acme')).map((g) => g.dn.toLowerCase()),
+      [protectGroup.toLowerCase()],
+    );
     await shot(page, 'admin-tenant-protected-groups');
     await guard.getByRole('button', { name: `Stop protecting UI-Protect-${suffix}` }).click();
     await guard.getByRole('status').getByText(`UI-Protect-${suffix} is no longer protected in acme.`).waitFor();
@@ -467,7 +564,11 @@ describe('web UI in headless Chromium', () => {
     assert.match((await finding.textContent())!, /Domain Admins/);
     assert.match((await finding.locator('dl').textContent())!, /Reason.+/, 'the reason is named');
     const path = (await finding.locator('ol.nesting li').allTextContents()).map((p) => p.toLowerCase());
-    assert.deepEqual(path, [nestedGroup, middleGroup, domainAdminsDn(acme)].map((p) => p.toLowerCase()), 'the nesting path, group first');
+    assert.deepEqual(
+      path,
+      [nestedGroup, middleGroup, domainAdminsDn(acme)].map((p) => p.toLowerCase()),
+      'the nesting path, group first',
+    );
     assert.equal(await page.getByLabel('Groups (one DN a line)').getAttribute('aria-invalid'), 'true');
     assert.equal(await h.container.store.profiles.findByName('acme', `ui-refused-${suffix}`), null, 'nothing created');
     await shot(page, 'admin-profiles');
@@ -509,7 +610,10 @@ describe('web UI in headless Chromium', () => {
     assert.match((await domainAdmins.textContent())!, /Refused: protected — Domain Admins \(RID 512\)/);
     assert.equal(await results.getByRole('button', { name: 'Add Domain Admins' }).count(), 0, 'a protected group cannot be added');
     assert.equal(await page.getByLabel('Groups (one DN a line)').inputValue(), '', 'Enter searched; it did not submit the form');
-    await page.locator('#group-results-status').getByText(/refused as protected/).waitFor();
+    await page
+      .locator('#group-results-status')
+      .getByText(/refused as protected/)
+      .waitFor();
 
     await search.fill(`UI-Nested-${suffix}`);
     await page.getByRole('button', { name: 'Search groups' }).click();
@@ -522,7 +626,11 @@ describe('web UI in headless Chromium', () => {
     await search.press('Enter');
     const add = results.getByRole('button', { name: `Add UI-Pick-${suffix}` });
     await add.click();
-    assert.equal((await page.getByLabel('Groups (one DN a line)').inputValue()).toLowerCase(), pickGroup.toLowerCase(), 'the picked group’s DN');
+    assert.equal(
+      (await page.getByLabel('Groups (one DN a line)').inputValue()).toLowerCase(),
+      pickGroup.toLowerCase(),
+      'the picked group’s DN',
+    );
     assert.equal(await add.isDisabled(), true, 'added once');
     const name = `ui-picked-${suffix}`;
     await page.getByLabel('Name', { exact: true }).fill(name);
@@ -585,7 +693,9 @@ describe('web UI in headless Chromium', () => {
 
     await page.getByLabel('Bind password').fill(acme.bindPassword);
     await page.getByRole('button', { name: 'Check and add tenant' }).click();
-    await check.getByText(`Added UI Tenant ${suffix} (${id}). Connection checked: LDAPS verified, bound, and found ${acme.baseDn} in`).waitFor();
+    await check
+      .getByText(`Added UI Tenant ${suffix} (${id}). Connection checked: LDAPS verified, bound, and found ${acme.baseDn} in`)
+      .waitFor();
     assert.equal(await check.getAttribute('data-result'), 'ok');
     const row = page.locator(`tr[data-tenant="${id}"]`);
     await row.getByText('Europe/London').waitFor();
@@ -602,7 +712,9 @@ describe('web UI in headless Chromium', () => {
     assert.ok(!listed.includes(acme.bindPassword), 'the API never returns the bind password');
     await page.getByLabel('Display name').fill(`UI Tenant ${suffix} renamed`);
     await page.getByRole('button', { name: 'Save tenant' }).click();
-    await check.getByText(`Saved UI Tenant ${suffix} renamed (${id}). The connection was not changed, so it was not checked again.`).waitFor();
+    await check
+      .getByText(`Saved UI Tenant ${suffix} renamed (${id}). The connection was not changed, so it was not checked again.`)
+      .waitFor();
     assert.equal((await h.container.store.tenants.findById(id))!.displayName, `UI Tenant ${suffix} renamed`);
     await row.getByText(`UI Tenant ${suffix} renamed`).waitFor();
   });
@@ -626,7 +738,10 @@ describe('web UI in headless Chromium', () => {
 
     await page.getByLabel('Username').fill(username);
     await page.getByRole('button', { name: 'Add technician' }).click();
-    await page.locator('#technicians-status').getByText(`Added UI New ${suffix} (${username}) as technician, approver, approving for acme.`).waitFor();
+    await page
+      .locator('#technicians-status')
+      .getByText(`Added UI New ${suffix} (${username}) as technician, approver, approving for acme.`)
+      .waitFor();
     const made = (await h.container.store.technicians.findByUsername(username))!;
     assert.deepEqual([...made.roles].sort(), ['approver', 'technician']);
     assert.deepEqual(made.approverTenants, ['acme']);
@@ -637,7 +752,7 @@ describe('web UI in headless Chromium', () => {
     const accountName = `msp-new-${suffix}`;
     await ou.user(accountName, `Acct-${suffix}-Pw-9Z!`);
     await page.locator('#link-form').getByLabel('Tenant', { exact: true }).selectOption('acme');
-    await page.getByLabel('Their account in the tenant\'s domain').fill(accountName);
+    await page.getByLabel("Their account in the tenant's domain").fill(accountName);
     await page.getByRole('button', { name: 'Link', exact: true }).click();
     await card.getByText(`acme: ${accountName}`).waitFor();
     assert.equal((await h.container.store.accounts.find('acme', made.id))?.samAccountName, accountName);
@@ -658,12 +773,24 @@ describe('web UI in headless Chromium', () => {
         return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
       });
       assert.deepEqual(bare, { status: 401, code: 'token_invalid' }, 'the access token has lapsed');
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Audit trail, NDJSON' }).click()]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Audit trail, NDJSON' }).click(),
+      ]);
       assert.match(download.suggestedFilename(), /^stint-audit-\d+-\d+\.ndjson$/, 'saved under the server’s file name');
-      const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { record: string; action?: string });
-      assert.ok(lines.some((l) => l.action === 'elevation.revoked'), 'the trail is in it');
+      const lines = readFileSync((await download.path())!, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { record: string; action?: string });
+      assert.ok(
+        lines.some((l) => l.action === 'elevation.revoked'),
+        'the trail is in it',
+      );
       assert.equal(lines[lines.length - 1]!.record, 'manifest', 'whole, with the signed manifest last');
-      await page.locator('#export-status').getByText(/^Downloaded .+\.ndjson \(/).waitFor();
+      await page
+        .locator('#export-status')
+        .getByText(/^Downloaded .+\.ndjson \(/)
+        .waitFor();
       await shot(page, 'audit-export-after-lapse');
     } finally {
       h.clock.advance(-16 * 60_000);

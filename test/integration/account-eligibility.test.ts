@@ -11,7 +11,17 @@ import { Attribute, Change } from 'ldapts';
 import { isAccountEnabled } from '../../src/domain/ad.ts';
 import { systemContext } from '../../src/services/context.ts';
 import { fakeClock } from '../support/clock.ts';
-import { addMember, createTestOu, deleteEntry, domainAdminsDn, membersOf, readUser, removeMember, renameEntry, withAdmin } from '../support/directory.ts';
+import {
+  addMember,
+  createTestOu,
+  deleteEntry,
+  domainAdminsDn,
+  membersOf,
+  readUser,
+  removeMember,
+  renameEntry,
+  withAdmin,
+} from '../support/directory.ts';
 import { bearer, codeNow, createTechnician, login } from '../support/factories.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
 import { testServices } from '../support/services.ts';
@@ -30,14 +40,23 @@ for (const engine of engines) {
     /** Nested into Domain Admins in `before`; taken out again in `after`. */
     let intoDomainAdmins: string;
     const replace = (dn: string, type: string, value: string) =>
-      withAdmin(acme, (client) => client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) })));
+      withAdmin(acme, (client) =>
+        client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) })),
+      );
 
     const link = (account: string, technicianId: string) =>
       h.http.post('/api/v1/tenants/acme/accounts').set(bearer(admin.accessToken)).send({ technicianId, account });
-    const refusals = async () => (await h.container.store.audit.list({ action: 'account.not_eligible', tenantId: 'acme', limit: 1000 })).map((e) => e.details as Record<string, unknown>);
+    const refusals = async () =>
+      (await h.container.store.audit.list({ action: 'account.not_eligible', tenantId: 'acme', limit: 1000 })).map(
+        (e) => e.details as Record<string, unknown>,
+      );
 
     before(async () => {
-      h = await startHarness({ engine, clock: fakeClock(), config: { auth: { accessTokenTtlSeconds: 86_400, refreshIdleSeconds: 86_400 } } });
+      h = await startHarness({
+        engine,
+        clock: fakeClock(),
+        config: { auth: { accessTokenTtlSeconds: 86_400, refreshIdleSeconds: 86_400 } },
+      });
       await addTenant(h, acme);
       ou = await createTestOu(acme, `elig-${engine}`);
       const a = await createTechnician(h, ['admin']);
@@ -48,7 +67,13 @@ for (const engine of engines) {
       const created = await h.http
         .post('/api/v1/tenants/acme/profiles')
         .set(bearer(admin.accessToken))
-        .send({ name: 'elig-helpdesk', groups: [grantGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 600 });
+        .send({
+          name: 'elig-helpdesk',
+          groups: [grantGroup],
+          eligibleRoles: ['technician'],
+          defaultDurationSeconds: 600,
+          maxDurationSeconds: 600,
+        });
       assert.equal(created.status, 201, JSON.stringify(created.body));
     });
     after(async () => {
@@ -57,7 +82,9 @@ for (const engine of engines) {
       await ou.cleanup();
       // Whatever a failed test left under its new name (renamed accounts), then the OU itself.
       await withAdmin(acme, async (client) => {
-        const { searchEntries } = await client.search(ou.dn, { scope: 'sub', filter: '(objectClass=*)', attributes: ['distinguishedName'] }).catch(() => ({ searchEntries: [] }));
+        const { searchEntries } = await client
+          .search(ou.dn, { scope: 'sub', filter: '(objectClass=*)', attributes: ['distinguishedName'] })
+          .catch(() => ({ searchEntries: [] }));
         for (const entry of searchEntries.sort((a, b) => b.dn.length - a.dn.length)) await client.del(entry.dn).catch(() => undefined);
       });
     });
@@ -103,7 +130,11 @@ for (const engine of engines) {
       assert.equal((await link(mine, owner.id)).status, 201);
       const again = await link(mine, t.id);
       assert.equal(again.status, 409, JSON.stringify(again.body));
-      assert.equal((await h.container.store.accounts.findByGuid('acme', (await h.container.store.accounts.find('acme', owner.id))!.guid))?.technicianId, owner.id);
+      assert.equal(
+        (await h.container.store.accounts.findByGuid('acme', (await h.container.store.accounts.find('acme', owner.id))!.guid))
+          ?.technicianId,
+        owner.id,
+      );
       assert.equal(await h.container.store.accounts.find('acme', t.id), null);
     });
 
@@ -146,8 +177,13 @@ for (const engine of engines) {
         const afterwards = await readUser(acme, tech.accountDn);
         assert.equal(afterwards.userAccountControl, before.userAccountControl, `${how}: the account is not disabled`);
         assert.equal(afterwards.accountExpires, before.accountExpires, `${how}: the account is not written at all`);
-        assert.ok((await refusals()).some((d) => d.step === 'revocation' && d.elevationId === granted.body.id), `${how}: audited`);
-        const final = (await h.container.store.audit.list({ target: granted.body.id, limit: 50 })).find((e) => e.action === (how === 'revoke' ? 'elevation.revoked' : 'elevation.expired'));
+        assert.ok(
+          (await refusals()).some((d) => d.step === 'revocation' && d.elevationId === granted.body.id),
+          `${how}: audited`,
+        );
+        const final = (await h.container.store.audit.list({ target: granted.body.id, limit: 50 })).find(
+          (e) => e.action === (how === 'revoke' ? 'elevation.revoked' : 'elevation.expired'),
+        );
         assert.equal((final?.details as { accountDisabled: boolean }).accountDisabled, false);
         await removeMember(acme, intoDomainAdmins, via);
       }
@@ -157,7 +193,14 @@ for (const engine of engines) {
       const created = await h.http
         .post('/api/v1/tenants/acme/profiles')
         .set(bearer(admin.accessToken))
-        .send({ name: 'elig-extendable', groups: [grantGroup], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 600, maxTotalDurationSeconds: 1800 });
+        .send({
+          name: 'elig-extendable',
+          groups: [grantGroup],
+          eligibleRoles: ['technician'],
+          defaultDurationSeconds: 600,
+          maxDurationSeconds: 600,
+          maxTotalDurationSeconds: 1800,
+        });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const tech = await operative(h, acme, ou);
       const granted = await requestElevation(h, tech, { tenant: 'acme', profile: 'elig-extendable' });
@@ -168,7 +211,10 @@ for (const engine of engines) {
       const before = await readUser(acme, tech.accountDn);
       h.clock.advance(30_000);
       const code = await codeNow(h, tech.totpSecret!);
-      const res = await h.http.post(`/api/v1/elevations/${granted.body.id}/extend`).set(bearer(tech.accessToken)).send({ durationSeconds: 600, code });
+      const res = await h.http
+        .post(`/api/v1/elevations/${granted.body.id}/extend`)
+        .set(bearer(tech.accessToken))
+        .send({ durationSeconds: 600, code });
       assert.equal(res.status, 422, JSON.stringify(res.body));
       assert.equal(res.body.error.code, 'account_not_eligible');
       assert.equal((await readUser(acme, tech.accountDn)).accountExpires, before.accountExpires);
@@ -184,16 +230,39 @@ for (const engine of engines) {
       await addMember(acme, own, inner);
       const added = await h.http.post('/api/v1/tenants/acme/protected-groups').set(bearer(admin.accessToken)).send({ group: own });
       assert.equal(added.status, 201, JSON.stringify(added.body));
-      assert.equal((await h.http.post('/api/v1/tenants/acme/protected-groups').set(bearer(admin.accessToken)).send({ group: own })).status, 409);
-      assert.equal((await h.http.post('/api/v1/tenants/acme/protected-groups').set(bearer(admin.accessToken)).send({ group: `CN=nope,${ou.dn}` })).status, 422);
+      assert.equal(
+        (await h.http.post('/api/v1/tenants/acme/protected-groups').set(bearer(admin.accessToken)).send({ group: own })).status,
+        409,
+      );
+      assert.equal(
+        (
+          await h.http
+            .post('/api/v1/tenants/acme/protected-groups')
+            .set(bearer(admin.accessToken))
+            .send({ group: `CN=nope,${ou.dn}` })
+        ).status,
+        422,
+      );
       const listed = await h.http.get('/api/v1/tenants/acme/protected-groups').set(bearer(admin.accessToken));
-      assert.deepEqual(listed.body.groups.map((g: { dn: string }) => g.dn.toLowerCase()), [own.toLowerCase()]);
+      assert.deepEqual(
+        listed.body.groups.map((g: { dn: string }) => g.dn.toLowerCase()),
+        [own.toLowerCase()],
+      );
 
-      const profile = { name: 'elig-own', groups: [inner], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 600 };
+      const profile = {
+        name: 'elig-own',
+        groups: [inner],
+        eligibleRoles: ['technician'],
+        defaultDurationSeconds: 600,
+        maxDurationSeconds: 600,
+      };
       const refused = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(admin.accessToken)).send(profile);
       assert.equal(refused.status, 422, JSON.stringify(refused.body));
       assert.equal(refused.body.error.code, 'group_protected');
-      const picked = await h.http.get('/api/v1/tenants/acme/groups').query({ q: `Elig-Inner-${tag}` }).set(bearer(admin.accessToken));
+      const picked = await h.http
+        .get('/api/v1/tenants/acme/groups')
+        .query({ q: `Elig-Inner-${tag}` })
+        .set(bearer(admin.accessToken));
       assert.equal(picked.body.groups[0].protection.protectedGroup.toLowerCase(), own.toLowerCase());
 
       const t = await createTechnician(h, ['technician']);
@@ -220,13 +289,25 @@ for (const engine of engines) {
           id,
           displayName: id,
           timeZone: 'UTC',
-          directory: { url: acme.ldapsUrl, bindDn: acme.bindDn, bindPassword: acme.bindPassword, baseDn: ou.dn, caCertificate: readFileSync(acme.caFile, 'utf8') },
+          directory: {
+            url: acme.ldapsUrl,
+            bindDn: acme.bindDn,
+            bindPassword: acme.bindPassword,
+            baseDn: ou.dn,
+            caCertificate: readFileSync(acme.caFile, 'utf8'),
+          },
         });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const res = await h.http
         .post(`/api/v1/tenants/${id}/profiles`)
         .set(bearer(admin.accessToken))
-        .send({ name: 'below-root', groups: [intoDomainAdmins], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 600 });
+        .send({
+          name: 'below-root',
+          groups: [intoDomainAdmins],
+          eligibleRoles: ['technician'],
+          defaultDurationSeconds: 600,
+          maxDurationSeconds: 600,
+        });
       assert.equal(res.status, 422, JSON.stringify(res.body));
       assert.equal(res.body.error.code, 'group_protected');
       assert.match(res.body.error.details.protectedGroup, /^CN=Domain Admins,CN=Users,/i);
@@ -237,7 +318,9 @@ for (const engine of engines) {
       const renamed = await renameEntry(acme, tech.accountDn, `moved-${tech.username.slice(0, 10)}`);
       const res = await requestElevation(h, tech, { tenant: 'acme', profile: 'elig-helpdesk' });
       assert.equal(res.status, 201, JSON.stringify(res.body));
-      const moved = (await h.container.store.audit.list({ action: 'account.moved', target: tech.id, limit: 10 })).map((e) => e.details as { from: string; to: string });
+      const moved = (await h.container.store.audit.list({ action: 'account.moved', target: tech.id, limit: 10 })).map(
+        (e) => e.details as { from: string; to: string },
+      );
       assert.equal(moved.length, 1);
       assert.equal(moved[0]!.from.toLowerCase(), tech.accountDn.toLowerCase());
       assert.equal(moved[0]!.to.toLowerCase(), renamed.toLowerCase());
@@ -247,7 +330,10 @@ for (const engine of engines) {
     });
 
     it('when a linked account is renamed during a grant, or between grants, then the reconciler’s DN refresh and a review each audit account.moved once', async () => {
-      const moves = async (technicianId: string) => (await h.container.store.audit.list({ action: 'account.moved', target: technicianId, limit: 10 })).map((e) => e.details as { from: string; to: string });
+      const moves = async (technicianId: string) =>
+        (await h.container.store.audit.list({ action: 'account.moved', target: technicianId, limit: 10 })).map(
+          (e) => e.details as { from: string; to: string },
+        );
       const tech = await operative(h, acme, ou);
       const granted = await requestElevation(h, tech, { tenant: 'acme', profile: 'elig-helpdesk' });
       assert.equal(granted.status, 201, JSON.stringify(granted.body));
@@ -268,7 +354,10 @@ for (const engine of engines) {
       }
       seen = await moves(tech.id);
       assert.equal(seen.length, 2, JSON.stringify(seen));
-      assert.deepEqual([seen[0]!.from.toLowerCase(), seen[0]!.to.toLowerCase()].sort(), [during.toLowerCase(), between.toLowerCase()].sort());
+      assert.deepEqual(
+        [seen[0]!.from.toLowerCase(), seen[0]!.to.toLowerCase()].sort(),
+        [during.toLowerCase(), between.toLowerCase()].sort(),
+      );
       assert.equal((await h.container.store.accounts.find('acme', tech.id))?.dn.toLowerCase(), between.toLowerCase());
       await deleteEntry(acme, between);
     });
@@ -283,7 +372,9 @@ for (const engine of engines) {
       h.clock.advance(2 * 86_400_000);
       const review = await h.container.services.reviews.request('acme', admin.id, systemContext);
       await h.container.services.reviews.run(review.id);
-      const inactive = (await h.container.services.reviews.get(review.id)).findings.find((f) => f.kind === 'inactive_account' && f.technicianId === tech.id);
+      const inactive = (await h.container.services.reviews.get(review.id)).findings.find(
+        (f) => f.kind === 'inactive_account' && f.technicianId === tech.id,
+      );
       assert.equal(inactive?.action, 'not_eligible', JSON.stringify(inactive));
       assert.equal((await readUser(acme, tech.accountDn)).userAccountControl, 512, 'still enabled: never written');
       assert.ok((await refusals()).some((d) => d.step === 'review_disable' && d.dn === tech.accountDn));

@@ -31,18 +31,25 @@ for (const engine of engines) {
     });
 
     async function createProfile(name: string, groups: string[], approvals: number): Promise<string> {
-      const created = await h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken)).send(profileBody(name, groups, approvals));
+      const created = await h.http
+        .post('/api/v1/tenants/acme/profiles')
+        .set(bearer(adminToken))
+        .send(profileBody(name, groups, approvals));
       assert.equal(created.status, 201, JSON.stringify(created.body));
       return created.body.id as string;
     }
 
     async function approve(id: string) {
       h.clock.advance(30_000);
-      return h.http.post(`/api/v1/elevations/${id}/approve`).set(bearer(approver.accessToken)).send({ code: await codeNow(h, approver.totpSecret!) });
+      return h.http
+        .post(`/api/v1/elevations/${id}/approve`)
+        .set(bearer(approver.accessToken))
+        .send({ code: await codeNow(h, approver.totpSecret!) });
     }
 
     const isMember = async (group: string, who: Operative) => (await membersOf(acme, group)).includes(who.accountDn.toLowerCase());
-    const eventsOf = async (target: string) => (await h.container.store.audit.list({ limit: 500 })).filter((e) => e.target === target).reverse();
+    const eventsOf = async (target: string) =>
+      (await h.container.store.audit.list({ limit: 500 })).filter((e) => e.target === target).reverse();
 
     before(async () => {
       h = await startHarness({ engine, config: { auth: { accessTokenTtlSeconds: 86_400, refreshIdleSeconds: 86_400 } } });
@@ -68,7 +75,10 @@ for (const engine of engines) {
       try {
         await h.container.services.reviews.runScheduled('acme', `act-${engine}-${Date.now()}`);
         assert.equal((await h.container.store.profiles.findById(profileId))!.status, 'suspended', 'the review suspended the profile');
-        const edited = await h.http.patch(`/api/v1/tenants/acme/profiles/${profileId}`).set(bearer(adminToken)).send(profileBody('bypass', [g2], 1));
+        const edited = await h.http
+          .patch(`/api/v1/tenants/acme/profiles/${profileId}`)
+          .set(bearer(adminToken))
+          .send(profileBody('bypass', [g2], 1));
         assert.equal(edited.status, 200, JSON.stringify(edited.body));
         assert.equal(edited.body.status, 'active', 'the edit cleared the suspension');
 
@@ -83,7 +93,11 @@ for (const engine of engines) {
         assert.match(stored!.failureReason!, /protected/);
         const failed = (await eventsOf(asked.body.id)).find((e) => e.action === 'elevation.failed');
         assert.match(String(failed?.details.reason), /Bypass-G1.*protected/);
-        assert.equal((await h.container.store.profiles.findById(profileId))!.status, 'active', 'the profile no longer holds that group: left alone');
+        assert.equal(
+          (await h.container.store.profiles.findById(profileId))!.status,
+          'active',
+          'the profile no longer holds that group: left alone',
+        );
       } finally {
         await removeMember(acme, domainAdminsDn(acme), g1);
       }
@@ -104,7 +118,10 @@ for (const engine of engines) {
         assert.equal(await isMember(group, tech), false);
         for (const id of [asking, other]) {
           assert.equal((await h.container.store.profiles.findById(id))!.status, 'suspended');
-          assert.ok((await eventsOf(id)).some((e) => e.action === 'profile.suspended'), 'audited');
+          assert.ok(
+            (await eventsOf(id)).some((e) => e.action === 'profile.suspended'),
+            'audited',
+          );
         }
       } finally {
         await removeMember(acme, domainAdminsDn(acme), group);
@@ -141,7 +158,10 @@ for (const engine of engines) {
       const tech = await operative(h, acme, ou);
       const profileId = await createProfile('changed', [before], 1);
       const asked = await requestElevation(h, tech, { tenant: 'acme', profile: 'changed' });
-      const edited = await h.http.patch(`/api/v1/tenants/acme/profiles/${profileId}`).set(bearer(adminToken)).send(profileBody('changed', [afterwards], 1));
+      const edited = await h.http
+        .patch(`/api/v1/tenants/acme/profiles/${profileId}`)
+        .set(bearer(adminToken))
+        .send(profileBody('changed', [afterwards], 1));
       assert.equal(edited.status, 200);
       const approved = await approve(asked.body.id);
       assert.equal(approved.status, 409, JSON.stringify(approved.body));
@@ -226,7 +246,11 @@ for (const engine of engines) {
       assert.equal((await h.container.store.elevations.findById(asked.body.id))!.state, 'failed');
       // A suspended technician cannot ask again either, whatever session or modal they still hold.
       await assert.rejects(
-        h.container.services.elevations.request((await h.container.store.technicians.findById(tech.id))!, { tenantId: 'acme', profile: 'suspend-race', code: '000000' }, systemContext),
+        h.container.services.elevations.request(
+          (await h.container.store.technicians.findById(tech.id))!,
+          { tenantId: 'acme', profile: 'suspend-race', code: '000000' },
+          systemContext,
+        ),
         (error: Error & { code?: string }) => error.code === 'technician_suspended',
       );
     });

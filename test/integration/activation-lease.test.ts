@@ -90,7 +90,10 @@ for (const engine of engines) {
       const [left] = await activatingOf(tech.id);
       assert.ok(left?.lease, 'left activating, under a lease');
       const killedAt = Date.now();
-      assert.ok(left.lease.until.getTime() - killedAt <= 15_000, `a short lease (${left.lease.until.getTime() - killedAt} ms left; default 15 s)`);
+      assert.ok(
+        left.lease.until.getTime() - killedAt <= 15_000,
+        `a short lease (${left.lease.until.getTime() - killedAt} ms left; default 15 s)`,
+      );
 
       // Before the lease lapses: not undone (its process might still be alive and finishing).
       h.clock.set(left.lease.until.getTime() - 1000);
@@ -157,7 +160,16 @@ for (const engine of engines) {
         assert.ok(hung?.lease);
         // Another process judged it lapsed and took the lease over (as the lease check does).
         const takenUntil = new Date(h.clock.now().getTime() + 60_000);
-        assert.equal(await h.container.store.elevations.takeLease(hung.id, 'another-process', takenUntil, new Date(hung.lease.until.getTime() + 1), h.clock.now()), true);
+        assert.equal(
+          await h.container.store.elevations.takeLease(
+            hung.id,
+            'another-process',
+            takenUntil,
+            new Date(hung.lease.until.getTime() + 1),
+            h.clock.now(),
+          ),
+          true,
+        );
         hold.release();
         const response = await asked;
         assert.equal(response.status, 409, JSON.stringify(response.body));
@@ -187,7 +199,10 @@ for (const engine of engines) {
         const scheduler = await h.container.queues.leases.getJobScheduler('leases');
         assert.equal(Number(scheduler?.every), h.config.queue.leaseCheckIntervalSeconds * 1000);
         const defaults = testConfig({ secrets: { masterKey: h.masterKey } });
-        assert.ok(defaults.queue.leaseCheckIntervalSeconds + defaults.elevation.activationLeaseSeconds <= 30, 'undone within about 30 s with the defaults');
+        assert.ok(
+          defaults.queue.leaseCheckIntervalSeconds + defaults.elevation.activationLeaseSeconds <= 30,
+          'undone within about 30 s with the defaults',
+        );
       } finally {
         await workers.close();
       }

@@ -51,7 +51,14 @@ describe('stint apply -f', () => {
     await ou.cleanup();
   });
 
-  const profile = (changes: object = {}) => ({ name: 'helpdesk', groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 3600, ...changes });
+  const profile = (changes: object = {}) => ({
+    name: 'helpdesk',
+    groups: [group],
+    eligibleRoles: ['technician'],
+    defaultDurationSeconds: 600,
+    maxDurationSeconds: 3600,
+    ...changes,
+  });
 
   it('when the same file is applied twice, then the second run changes nothing', async () => {
     const path = file([profile()]);
@@ -71,7 +78,9 @@ describe('stint apply -f', () => {
 
   it('when the file sets the drift mode, then the tenant takes it, and leaving it out means remove', async () => {
     assert.equal((await h.container.store.tenants.findById('acme'))!.driftMode, 'remove');
-    const report = await h.container.services.apply.apply(readApplyFile(file([profile({ maxDurationSeconds: 7200 })], { driftMode: 'report' }), env));
+    const report = await h.container.services.apply.apply(
+      readApplyFile(file([profile({ maxDurationSeconds: 7200 })], { driftMode: 'report' }), env),
+    );
     assert.deepEqual(report.updated, ['tenant acme']);
     assert.equal((await h.container.store.tenants.findById('acme'))!.driftMode, 'report');
     const back = await h.container.services.apply.apply(readApplyFile(file([profile({ maxDurationSeconds: 7200 })]), env));
@@ -97,7 +106,9 @@ describe('stint apply -f', () => {
 
   it('when the file names a protected group, then apply stops with the reason and the profile is not created', async () => {
     await assert.rejects(
-      h.container.services.apply.apply(readApplyFile(file([profile(), profile({ name: 'danger', groups: [`CN=Domain Admins,CN=Users,${acme.baseDn}`] })]), env)),
+      h.container.services.apply.apply(
+        readApplyFile(file([profile(), profile({ name: 'danger', groups: [`CN=Domain Admins,CN=Users,${acme.baseDn}`] })]), env),
+      ),
       (error: Error & { code?: string }) => error.code === 'group_protected',
     );
     assert.equal(await h.container.store.profiles.findByName('acme', 'danger'), null);
@@ -116,10 +127,15 @@ describe('stint apply -f', () => {
     assert.ok(again.unchanged.includes('protected groups acme'), JSON.stringify(again));
     // Narrowed to one: the other is taken off; a profile nested inside the protected one is refused.
     await assert.rejects(
-      h.container.services.apply.apply(readApplyFile(file([profile(), profile({ name: 'inner', groups: [inner] })], { protectedGroups: [own] }), env)),
+      h.container.services.apply.apply(
+        readApplyFile(file([profile(), profile({ name: 'inner', groups: [inner] })], { protectedGroups: [own] }), env),
+      ),
       (error: Error & { code?: string }) => error.code === 'group_protected',
     );
-    assert.deepEqual((await h.container.store.protectedGroups.listForTenant('acme')).map((g) => g.dn.toLowerCase()), [own.toLowerCase()]);
+    assert.deepEqual(
+      (await h.container.store.protectedGroups.listForTenant('acme')).map((g) => g.dn.toLowerCase()),
+      [own.toLowerCase()],
+    );
     assert.equal(await h.container.store.profiles.findByName('acme', 'inner'), null);
     // Left out of the file: the list is left as it is.
     await h.container.services.apply.apply(readApplyFile(file([profile()]), env));

@@ -34,11 +34,17 @@ for (const engine of engines) {
     async function decide(who: Operative, id: string, decision: 'approve' | 'deny', extra: Record<string, unknown> = {}) {
       h.clock.advance(30_000);
       const code = await codeNow(h, who.totpSecret!);
-      return h.http.post(`/api/v1/elevations/${id}/${decision}`).set(bearer(who.accessToken)).send({ code, ...extra });
+      return h.http
+        .post(`/api/v1/elevations/${id}/${decision}`)
+        .set(bearer(who.accessToken))
+        .send({ code, ...extra });
     }
 
     const audited = async (id: string) =>
-      (await h.container.store.audit.list({ limit: 200 })).filter((e) => e.target === id).map((e) => e.action).reverse();
+      (await h.container.store.audit.list({ limit: 200 }))
+        .filter((e) => e.target === id)
+        .map((e) => e.action)
+        .reverse();
 
     before(async () => {
       // Hours pass on the test's clock while requests wait: sessions outlive them.
@@ -54,7 +60,14 @@ for (const engine of engines) {
       const profile = await h.http
         .post('/api/v1/tenants/acme/profiles')
         .set(bearer(admin))
-        .send({ name: 'guarded', groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 3600, approval: { required: 2 } });
+        .send({
+          name: 'guarded',
+          groups: [group],
+          eligibleRoles: ['technician'],
+          defaultDurationSeconds: 600,
+          maxDurationSeconds: 3600,
+          approval: { required: 2 },
+        });
       assert.equal(profile.status, 201, JSON.stringify(profile.body));
       assert.deepEqual(profile.body.approval, { required: 2, approvers: [], timeoutSeconds: 3600, reapproveExtensions: false });
     });
@@ -71,7 +84,10 @@ for (const engine of engines) {
       assert.ok(!(await membersOf(acme, group)).includes(tech.accountDn.toLowerCase()), 'nothing in AD before approval');
 
       const queue = await h.http.get('/api/v1/approvals').set(bearer(alice.accessToken));
-      assert.deepEqual(queue.body.elevations.map((e: { id: string }) => e.id), [asked.body.id]);
+      assert.deepEqual(
+        queue.body.elevations.map((e: { id: string }) => e.id),
+        [asked.body.id],
+      );
       const elsewhere = await h.http.get('/api/v1/approvals').set(bearer(outsider.accessToken));
       assert.deepEqual(elsewhere.body.elevations, [], 'an approver of another tenant sees nothing');
 
@@ -84,7 +100,11 @@ for (const engine of engines) {
       assert.equal(again.status, 409, 'the same approver counts once');
       assert.equal(again.body.error.code, 'already_decided');
       assert.equal((await h.http.get(`/api/v1/elevations/${asked.body.id}`).set(bearer(tech.accessToken))).body.state, 'pending_approval');
-      assert.deepEqual((await h.http.get('/api/v1/approvals').set(bearer(alice.accessToken))).body.elevations, [], 'decided: gone from my queue');
+      assert.deepEqual(
+        (await h.http.get('/api/v1/approvals').set(bearer(alice.accessToken))).body.elevations,
+        [],
+        'decided: gone from my queue',
+      );
 
       const foreign = await decide(outsider, asked.body.id, 'approve');
       assert.equal(foreign.status, 404, 'an approver of another tenant cannot even see it');
@@ -93,10 +113,19 @@ for (const engine of engines) {
       const second = await decide(bob, asked.body.id, 'approve');
       assert.equal(second.status, 200, JSON.stringify(second.body));
       assert.equal(second.body.state, 'active');
-      assert.equal(new Date(second.body.endsAt).getTime() - new Date(second.body.activatedAt).getTime(), 600_000, 'the clock starts at activation');
+      assert.equal(
+        new Date(second.body.endsAt).getTime() - new Date(second.body.activatedAt).getTime(),
+        600_000,
+        'the clock starts at activation',
+      );
       assert.ok(new Date(second.body.activatedAt) > new Date(asked.body.requestedAt));
       assert.ok((await membersOf(acme, group)).includes(tech.accountDn.toLowerCase()));
-      assert.deepEqual(await audited(asked.body.id), ['elevation.requested', 'elevation.approved', 'elevation.approved', 'elevation.activated']);
+      assert.deepEqual(await audited(asked.body.id), [
+        'elevation.requested',
+        'elevation.approved',
+        'elevation.approved',
+        'elevation.activated',
+      ]);
 
       const revoke = await h.http.post(`/api/v1/elevations/${asked.body.id}/revoke`).set(bearer(tech.accessToken)).send({});
       assert.equal(revoke.body.state, 'revoked');
@@ -111,7 +140,10 @@ for (const engine of engines) {
       assert.equal(own.body.error.code, 'self_approval');
       const stored = await h.container.store.elevations.findById(asked.body.id);
       assert.deepEqual(stored!.decisions, [], 'nothing was counted');
-      assert.equal((await h.http.post(`/api/v1/elevations/${asked.body.id}/cancel`).set(bearer(both.accessToken)).send({})).body.state, 'cancelled');
+      assert.equal(
+        (await h.http.post(`/api/v1/elevations/${asked.body.id}/cancel`).set(bearer(both.accessToken)).send({})).body.state,
+        'cancelled',
+      );
     });
 
     it('when one approver denies, then the request ends denied and later approvals change nothing', async () => {
@@ -143,7 +175,9 @@ for (const engine of engines) {
       assert.equal(counts.lapsed, 1);
       const lapsed = await h.container.store.elevations.findById(asked.body.id);
       assert.equal(lapsed!.state, 'cancelled');
-      const event = (await h.container.store.audit.list({ limit: 20 })).find((e) => e.target === asked.body.id && e.action === 'elevation.cancelled');
+      const event = (await h.container.store.audit.list({ limit: 20 })).find(
+        (e) => e.target === asked.body.id && e.action === 'elevation.cancelled',
+      );
       assert.equal(event?.details.reason, 'approval_timeout');
       const tooLate = await decide(alice, asked.body.id, 'approve');
       assert.equal(tooLate.status, 409);
@@ -173,7 +207,14 @@ for (const engine of engines) {
       const named = await h.http
         .post('/api/v1/tenants/acme/profiles')
         .set(bearer(admin))
-        .send({ name: 'named', groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 3600, approval: { required: 1, approvers: [alice.id] } });
+        .send({
+          name: 'named',
+          groups: [group],
+          eligibleRoles: ['technician'],
+          defaultDurationSeconds: 600,
+          maxDurationSeconds: 3600,
+          approval: { required: 1, approvers: [alice.id] },
+        });
       assert.equal(named.status, 201, JSON.stringify(named.body));
       const asked = await requestElevation(h, tech, { tenant: 'acme', profile: 'named' });
       const notNamed = await decide(bob, asked.body.id, 'approve');
@@ -185,11 +226,17 @@ for (const engine of engines) {
 
     it('when approve is called with a wrong code or a bad body, then it is refused and nothing is counted', async () => {
       const asked = await requestElevation(h, tech, { tenant: 'acme', profile: 'guarded' });
-      const wrong = await h.http.post(`/api/v1/elevations/${asked.body.id}/approve`).set(bearer(alice.accessToken)).send({ code: '000000' });
+      const wrong = await h.http
+        .post(`/api/v1/elevations/${asked.body.id}/approve`)
+        .set(bearer(alice.accessToken))
+        .send({ code: '000000' });
       assert.equal(wrong.status, 401);
       const bad = await h.http.post(`/api/v1/elevations/${asked.body.id}/approve`).set(bearer(alice.accessToken)).send({ code: 123456 });
       assert.equal(bad.status, 400);
-      const asTechnician = await h.http.post(`/api/v1/elevations/${asked.body.id}/approve`).set(bearer(tech.accessToken)).send({ code: '123456' });
+      const asTechnician = await h.http
+        .post(`/api/v1/elevations/${asked.body.id}/approve`)
+        .set(bearer(tech.accessToken))
+        .send({ code: '123456' });
       assert.equal(asTechnician.status, 403);
       assert.deepEqual((await h.container.store.elevations.findById(asked.body.id))!.decisions, []);
       await h.http.post(`/api/v1/elevations/${asked.body.id}/cancel`).set(bearer(tech.accessToken)).send({});

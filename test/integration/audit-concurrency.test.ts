@@ -43,8 +43,14 @@ for (const engine of engines) {
       assert.equal(check.head, head.hash);
       const events = await h.container.store.audit.range(start + 1, writers * each);
       for (let w = 0; w < writers; w++) {
-        const mine = events.filter((e) => e.actor === `writer-${w}`).map((e) => Number((e.details.changed as string[])[0]!.slice('field-'.length)));
-        assert.deepEqual([...mine].sort((a, b) => a - b), Array.from({ length: each }, (_, i) => i), `writer-${w}'s events are all there once`);
+        const mine = events
+          .filter((e) => e.actor === `writer-${w}`)
+          .map((e) => Number((e.details.changed as string[])[0]!.slice('field-'.length)));
+        assert.deepEqual(
+          [...mine].sort((a, b) => a - b),
+          Array.from({ length: each }, (_, i) => i),
+          `writer-${w}'s events are all there once`,
+        );
       }
     });
   });

@@ -35,7 +35,10 @@ describe('audit trail', () => {
 
     const all = await h.http.get(`/api/v1/audit?actor=${technicianId}`).set(bearer(auditorToken));
     const seqs = all.body.events.map((e: { seq: number }) => e.seq);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a));
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => b - a),
+    );
     assert.ok(all.body.events.every((e: { actor: string }) => e.actor === technicianId));
   });
 
@@ -44,12 +47,17 @@ describe('audit trail', () => {
     const seen: number[] = [];
     let before: number | null = null;
     do {
-      const page: supertest.Response = await h.http.get(`/api/v1/audit?limit=3${before ? `&before=${before}` : ''}`).set(bearer(auditorToken));
+      const page: supertest.Response = await h.http
+        .get(`/api/v1/audit?limit=3${before ? `&before=${before}` : ''}`)
+        .set(bearer(auditorToken));
       assert.equal(page.status, 200);
       seen.push(...page.body.events.map((e: { seq: number }) => e.seq));
       before = page.body.nextBefore;
     } while (before !== null);
-    assert.deepEqual(seen, Array.from({ length: total }, (_, i) => total - i));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: total }, (_, i) => total - i),
+    );
   });
 
   it('when filtered by time, then only events inside the range come back', async () => {
@@ -57,7 +65,10 @@ describe('audit trail', () => {
     const from = h.clock.now().toISOString();
     await h.http.post('/api/v1/auth/login').send({ username: 'ghost', password: 'nothing-here' });
     const response = await h.http.get(`/api/v1/audit?from=${encodeURIComponent(from)}`).set(bearer(auditorToken));
-    assert.deepEqual(response.body.events.map((e: { details: { username?: string } }) => e.details.username), ['ghost']);
+    assert.deepEqual(
+      response.body.events.map((e: { details: { username?: string } }) => e.details.username),
+      ['ghost'],
+    );
   });
 
   it('when logins, codes and tokens pass through, then neither the logs nor the audit details contain them', async () => {
@@ -85,7 +96,14 @@ describe('audit trail', () => {
       const logs = lines.join('');
       assert.ok(logs.includes(t.username) || logs.includes('/api/v1/me'), 'the logs were captured (sanity check)');
       const audit = JSON.stringify(await container.store.audit.list({ limit: 500 }));
-      for (const secret of [t.password, enrol.body.secret, code, step.body.mfaToken, verified.body.accessToken, verified.body.refreshToken]) {
+      for (const secret of [
+        t.password,
+        enrol.body.secret,
+        code,
+        step.body.mfaToken,
+        verified.body.accessToken,
+        verified.body.refreshToken,
+      ]) {
         assert.ok(!logs.includes(secret), `a secret is in the logs: ${secret.slice(0, 12)}…`);
         assert.ok(!audit.includes(secret), `a secret is in the audit trail: ${secret.slice(0, 12)}…`);
       }

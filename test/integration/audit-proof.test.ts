@@ -32,7 +32,10 @@ const textBody = (res: NodeJS.ReadableStream & { setEncoding(e: string): void },
  */
 async function verify(text: string, jwks: Jwks) {
   const bytes = Buffer.from(text);
-  const whole = await createExportVerifier({ signatures: createAuditSignatureVerifier(), decoder: auditExportDecoder }).verify([bytes], jwks);
+  const whole = await createExportVerifier({ signatures: createAuditSignatureVerifier(), decoder: auditExportDecoder }).verify(
+    [bytes],
+    jwks,
+  );
   const pieces = Array.from({ length: Math.ceil(bytes.length / 97) }, (_, i) => bytes.subarray(i * 97, (i + 1) * 97));
   const chunked = await createOfflineExportVerifier({ threads: 2, chunkBytes: 300 }).verify(pieces, jwks);
   const fewLines = await createOfflineExportVerifier({ threads: 3, chunkBytes: 1200 }).verify(pieces, jwks);
@@ -65,7 +68,11 @@ for (const engine of engines) {
     };
 
     const exportText = async (query = '') => {
-      const res = await h.http.get(`/api/v1/audit/export${query}`).set(bearer(token)).buffer(true).parse(textBody as never);
+      const res = await h.http
+        .get(`/api/v1/audit/export${query}`)
+        .set(bearer(token))
+        .buffer(true)
+        .parse(textBody as never);
       assert.equal(res.status, 200, String(res.body));
       return res.body as string;
     };
@@ -110,12 +117,22 @@ for (const engine of engines) {
       modified[k] = JSON.stringify({ ...JSON.parse(events[k]!), actor: 'someone-else' });
       cases.push({ name: 'modified', lines: [...modified, manifest], seq: 15, reasons: ['hash_mismatch'] });
       cases.push({ name: 'deleted', lines: [...events.slice(0, k), ...events.slice(k + 1), manifest], seq: 16, reasons: ['sequence_gap'] });
-      cases.push({ name: 'duplicated', lines: [...events.slice(0, k + 1), events[k]!, ...events.slice(k + 1), manifest], seq: 15, reasons: ['duplicate'] });
+      cases.push({
+        name: 'duplicated',
+        lines: [...events.slice(0, k + 1), events[k]!, ...events.slice(k + 1), manifest],
+        seq: 15,
+        reasons: ['duplicate'],
+      });
       const original = JSON.parse(events[k]!) as { hash: string };
       const forged = chainAuditEvent({ actor: 'intruder', action: 'tenant.deleted' }, 16, original.hash, h.clock.now());
       cases.push({
         name: 'inserted (a well-formed forged event)',
-        lines: [...events.slice(0, k + 1), JSON.stringify({ record: 'event', ...forged, at: forged.at.toISOString() }), ...events.slice(k + 1), manifest],
+        lines: [
+          ...events.slice(0, k + 1),
+          JSON.stringify({ record: 'event', ...forged, at: forged.at.toISOString() }),
+          ...events.slice(k + 1),
+          manifest,
+        ],
         seq: 16,
         reasons: ['duplicate'],
       });
@@ -188,7 +205,9 @@ for (const engine of engines) {
       h.clock.advance(60_000);
       const to = h.clock.now().toISOString();
       await seedEvents(2);
-      const ranged = await exportText(`?format=csv&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&action=technician.updated`);
+      const ranged = await exportText(
+        `?format=csv&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&action=technician.updated`,
+      );
       const rangedReport = await verify(ranged, jwks);
       assert.equal(rangedReport.ok, true, JSON.stringify(rangedReport));
       if (rangedReport.ok) assert.equal(rangedReport.events, 5);
@@ -217,14 +236,19 @@ for (const engine of engines) {
       assert.equal(res.status, 200);
       assert.equal(res.body.events.length, 1);
       assert.ok(typeof res.body.events[0].details.toSeq === 'number');
-      assert.equal((await h.http.get('/api/v1/audit/export').set(bearer((await login(h, await createTechnician(h))).accessToken))).status, 403);
+      assert.equal(
+        (await h.http.get('/api/v1/audit/export').set(bearer((await login(h, await createTechnician(h))).accessToken))).status,
+        403,
+      );
     });
 
     it('when events are past retention but not checkpointed or not forwarded, then the purge keeps them; once both, it purges and the chain still verifies', async () => {
       const lastCheckpoint = (await h.container.store.audit.latestCheckpoint())!.seq;
       await seedEvents(10);
       h.clock.advance(8 * 86_400_000);
-      const fresh = await h.container.store.transaction((tx) => tx.audit.append({ actor: 'system', action: 'technician.updated', details: { changed: ['displayName'] } }, h.clock.now()));
+      const fresh = await h.container.store.transaction((tx) =>
+        tx.audit.append({ actor: 'system', action: 'technician.updated', details: { changed: ['displayName'] } }, h.clock.now()),
+      );
       // The login audits itself too (after `fresh`, so inside retention as well).
       token = (await login(h, auditor)).accessToken;
 
@@ -281,25 +305,81 @@ for (const engine of engines) {
       const approver = await createTechnician(h, ['approver']);
       const at = (minutes: number) => new Date(h.clock.now().getTime() + minutes * 60_000);
       const base = {
-        tenantId: 'acme', profileId: 'p1', profileName: 'Helpdesk', technicianId: requester.id, accountId: 'a1', accountDn: 'CN=t,DC=x', accountGuid: 'g',
-        groups: [{ dn: 'CN=Helpdesk,DC=x', guid: 'g1', name: 'Helpdesk' }], durationSeconds: 3600, steps: null, overdueAlertedAt: null,
-        approverIds: [], approvalDeadline: null, windowClosesAt: null, extension: null, extendedSeconds: 0, decisions: [], failureReason: null, risk: null,
+        tenantId: 'acme',
+        profileId: 'p1',
+        profileName: 'Helpdesk',
+        technicianId: requester.id,
+        accountId: 'a1',
+        accountDn: 'CN=t,DC=x',
+        accountGuid: 'g',
+        groups: [{ dn: 'CN=Helpdesk,DC=x', guid: 'g1', name: 'Helpdesk' }],
+        durationSeconds: 3600,
+        steps: null,
+        overdueAlertedAt: null,
+        approverIds: [],
+        approvalDeadline: null,
+        windowClosesAt: null,
+        extension: null,
+        extendedSeconds: 0,
+        decisions: [],
+        failureReason: null,
+        risk: null,
       };
       await store.elevations.insert({
-        ...base, id: '00000000-0000-4000-8000-000000000001', state: 'expired', justification: '=SUM(A1) printer, "urgent"', ticket: 'T-1',
-        requestedAt: at(1), activatedAt: at(2), endsAt: at(62), endedAt: at(62), revocationReason: 'expired', updatedAt: at(62), approvalsRequired: 1,
+        ...base,
+        id: '00000000-0000-4000-8000-000000000001',
+        state: 'expired',
+        justification: '=SUM(A1) printer, "urgent"',
+        ticket: 'T-1',
+        requestedAt: at(1),
+        activatedAt: at(2),
+        endsAt: at(62),
+        endedAt: at(62),
+        revocationReason: 'expired',
+        updatedAt: at(62),
+        approvalsRequired: 1,
       });
-      await store.elevations.addDecision('00000000-0000-4000-8000-000000000001', { round: 0, approverId: approver.id, decision: 'approve', reason: null, at: at(2) });
+      await store.elevations.addDecision('00000000-0000-4000-8000-000000000001', {
+        round: 0,
+        approverId: approver.id,
+        decision: 'approve',
+        reason: null,
+        at: at(2),
+      });
       await store.elevations.insert({
-        ...base, id: '00000000-0000-4000-8000-000000000002', state: 'denied', justification: null, ticket: null,
-        requestedAt: at(3), activatedAt: null, endsAt: null, endedAt: null, revocationReason: null, updatedAt: at(3), approvalsRequired: 1,
+        ...base,
+        id: '00000000-0000-4000-8000-000000000002',
+        state: 'denied',
+        justification: null,
+        ticket: null,
+        requestedAt: at(3),
+        activatedAt: null,
+        endsAt: null,
+        endedAt: null,
+        revocationReason: null,
+        updatedAt: at(3),
+        approvalsRequired: 1,
       });
-      const get = (q: string) => h.http.get(`/api/v1/elevations/export${q}`).set(bearer(token)).buffer(true).parse(textBody as never);
+      const get = (q: string) =>
+        h.http
+          .get(`/api/v1/elevations/export${q}`)
+          .set(bearer(token))
+          .buffer(true)
+          .parse(textBody as never);
       const ndjson = await get(`?format=ndjson&tenant=acme&from=${encodeURIComponent(at(0).toISOString())}`);
       assert.equal(ndjson.status, 200);
       const rows = splitLines(ndjson.body as string).map((l) => JSON.parse(l));
-      assert.deepEqual(rows.map((r) => [r.requester, r.state, r.end_reason]), [[requester.username, 'expired', 'expired'], [requester.username, 'denied', 'denied']]);
-      assert.deepEqual(rows[0].decisions.map((d: { approver: string; decision: string }) => [d.approver, d.decision]), [[approver.username, 'approve']]);
+      assert.deepEqual(
+        rows.map((r) => [r.requester, r.state, r.end_reason]),
+        [
+          [requester.username, 'expired', 'expired'],
+          [requester.username, 'denied', 'denied'],
+        ],
+      );
+      assert.deepEqual(
+        rows[0].decisions.map((d: { approver: string; decision: string }) => [d.approver, d.decision]),
+        [[approver.username, 'approve']],
+      );
       assert.equal(rows[0].ticket, 'T-1');
       const csv = await get('?format=csv&tenant=acme');
       const lines = (csv.body as string).trim().split('\n');

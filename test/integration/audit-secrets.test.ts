@@ -53,11 +53,23 @@ describe('audit events and secrets', () => {
     const adminToken = refreshed.body.accessToken as string;
 
     // A tenant created over HTTP with its bind password, then the password changed.
-    const directory = { url: acme.ldapsUrl, bindDn: acme.bindDn, bindPassword: acme.bindPassword, baseDn: acme.baseDn, caCertificate: readFileSync(acme.caFile, 'utf8') };
+    const directory = {
+      url: acme.ldapsUrl,
+      bindDn: acme.bindDn,
+      bindPassword: acme.bindPassword,
+      baseDn: acme.baseDn,
+      caCertificate: readFileSync(acme.caFile, 'utf8'),
+    };
     secrets.set('bind password', acme.bindPassword);
-    const created = await h.http.post('/api/v1/tenants').set(bearer(adminToken)).send({ id: acme.name, displayName: 'Acme', timeZone: 'UTC', directory });
+    const created = await h.http
+      .post('/api/v1/tenants')
+      .set(bearer(adminToken))
+      .send({ id: acme.name, displayName: 'Acme', timeZone: 'UTC', directory });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const changed = await h.http.patch(`/api/v1/tenants/${acme.name}`).set(bearer(adminToken)).send({ directory: { bindPassword: acme.bindPassword } });
+    const changed = await h.http
+      .patch(`/api/v1/tenants/${acme.name}`)
+      .set(bearer(adminToken))
+      .send({ directory: { bindPassword: acme.bindPassword } });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
 
     // An elevation requested with a TOTP code by a technician whose tenant account has a password.
@@ -87,7 +99,18 @@ describe('audit events and secrets', () => {
   it('when the main flows have run, then every stored event fits its catalogue entry', async () => {
     const events = await h.container.store.audit.range(1, 100_000);
     const actions = new Set(events.map((e) => e.action));
-    for (const expected of ['auth.login.failed', 'auth.login.succeeded', 'mfa.enrolment.completed', 'mfa.verify.failed', 'tenant.created', 'tenant.updated', 'elevation.requested', 'elevation.activated', 'elevation.revoked', 'auth.logout']) {
+    for (const expected of [
+      'auth.login.failed',
+      'auth.login.succeeded',
+      'mfa.enrolment.completed',
+      'mfa.verify.failed',
+      'tenant.created',
+      'tenant.updated',
+      'elevation.requested',
+      'elevation.activated',
+      'elevation.revoked',
+      'auth.logout',
+    ]) {
       assert.ok(actions.has(expected as never), `the flows produced ${expected}`);
     }
     for (const event of events) assert.equal(auditDetailsProblem(event), null, `${event.seq} ${event.action}`);
@@ -97,7 +120,8 @@ describe('audit events and secrets', () => {
     // Every code either TOTP secret had from the test's start to now (the codes used are among them).
     const codes = new Set<string>();
     for (const secret of totpSecrets) {
-      for (let at = startedAt - 60_000; at <= h.clock.now().getTime() + 60_000; at += 30_000) codes.add(await totpCodeAt(secret, new Date(at)));
+      for (let at = startedAt - 60_000; at <= h.clock.now().getTime() + 60_000; at += 30_000)
+        codes.add(await totpCodeAt(secret, new Date(at)));
     }
     const events = await h.container.store.audit.range(1, 100_000);
     assert.ok(events.length > 15);
@@ -106,14 +130,20 @@ describe('audit events and secrets', () => {
       const text = JSON.stringify({ ...event, hash: undefined, prevHash: undefined });
       for (const [what, secret] of secrets) assert.ok(!text.includes(secret), `event ${event.seq} (${event.action}) contains the ${what}`);
       for (const secret of totpSecrets) assert.ok(!text.includes(secret), `event ${event.seq} (${event.action}) contains a TOTP secret`);
-      for (const code of codes) assert.ok(!new RegExp(`(^|\\D)${code}(\\D|$)`).test(text), `event ${event.seq} (${event.action}) contains a TOTP code`);
+      for (const code of codes)
+        assert.ok(!new RegExp(`(^|\\D)${code}(\\D|$)`).test(text), `event ${event.seq} (${event.action}) contains a TOTP code`);
     }
   });
 
   it('when a service would add a secret to an event, then the store refuses the append and nothing is written', async () => {
     const head = await h.container.store.audit.head();
     await assert.rejects(
-      h.container.store.transaction((tx) => tx.audit.append({ actor: 'system', action: 'auth.login.failed', details: { username: 'u', reason: 'bad_password', password: 'hunter2' } }, h.clock.now())),
+      h.container.store.transaction((tx) =>
+        tx.audit.append(
+          { actor: 'system', action: 'auth.login.failed', details: { username: 'u', reason: 'bad_password', password: 'hunter2' } },
+          h.clock.now(),
+        ),
+      ),
       /does not match the catalogue: \(details\): unrecognized_keys password/,
     );
     assert.deepEqual(await h.container.store.audit.head(), head);

@@ -8,7 +8,10 @@ import { bearer, codeNow, createTechnician, login } from '../support/factories.t
 
 async function auditActions(h: Harness, target: string): Promise<string[]> {
   const events = await h.container.store.audit.list({ limit: 500 });
-  return events.filter((e) => e.target === target || e.actor === target).map((e) => e.action).reverse();
+  return events
+    .filter((e) => e.target === target || e.actor === target)
+    .map((e) => e.action)
+    .reverse();
 }
 
 for (const engine of engines) {
@@ -104,7 +107,9 @@ for (const engine of engines) {
         statuses.push((await h.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: step.body.mfaToken, code: '000000' })).status);
       }
       assert.deepEqual(statuses, [401, 401, 401, 401, 423]);
-      const locked = await h.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: step.body.mfaToken, code: await codeNow(h, t.totpSecret!) });
+      const locked = await h.http
+        .post('/api/v1/auth/mfa/verify')
+        .send({ mfaToken: step.body.mfaToken, code: await codeNow(h, t.totpSecret!) });
       assert.equal(locked.status, 423);
       assert.equal(locked.body.error.code, 'mfa_locked');
       assert.ok((await auditActions(h, t.id)).includes('mfa.locked'));
@@ -173,10 +178,7 @@ for (const engine of engines) {
       const adminTokens = await login(h, admin);
       const t = await createTechnician(h);
       const tokens = await login(h, t);
-      const suspend = await h.http
-        .patch(`/api/v1/technicians/${t.id}`)
-        .set(bearer(adminTokens.accessToken))
-        .send({ status: 'suspended' });
+      const suspend = await h.http.patch(`/api/v1/technicians/${t.id}`).set(bearer(adminTokens.accessToken)).send({ status: 'suspended' });
       assert.equal(suspend.status, 200);
       assert.equal(suspend.body.status, 'suspended');
       assert.equal((await h.http.get('/api/v1/me').set(bearer(tokens.accessToken))).status, 401);

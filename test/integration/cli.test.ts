@@ -45,7 +45,12 @@ for (const engine of engines) {
       };
       let run: Run;
       try {
-        const { stdout, stderr } = await execFileAsync(join(repoRoot, 'bin/stint'), args, { cwd: repoRoot, env, encoding: 'utf8', timeout: 120_000 });
+        const { stdout, stderr } = await execFileAsync(join(repoRoot, 'bin/stint'), args, {
+          cwd: repoRoot,
+          env,
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
         run = { code: 0, stdout, stderr };
       } catch (error) {
         const e = error as { code?: number | string; stdout?: string; stderr?: string };
@@ -64,7 +69,12 @@ for (const engine of engines) {
       const inputs = (from: number, count: number): AuditEventInput[] =>
         Array.from({ length: count }, (_, k) => {
           const i = from + k;
-          return { actor: i % 2 ? 'system' : 'tech-1', action: 'technician.updated', tenantId: i % 3 === 0 ? 'acme' : 'globex', details: { changed: [`field-${i}`] } };
+          return {
+            actor: i % 2 ? 'system' : 'tech-1',
+            action: 'technician.updated',
+            tenantId: i % 3 === 0 ? 'acme' : 'globex',
+            details: { changed: [`field-${i}`] },
+          };
         });
       await h.container.store.transaction((tx) => tx.audit.appendMany(inputs(0, 10), h.clock.now()));
       h.clock.advance(3_600_000);
@@ -92,17 +102,52 @@ for (const engine of engines) {
       );
       const at = (minutes: number) => new Date(h.clock.now().getTime() + minutes * 60_000);
       const base = {
-        tenantId: 'acme', profileId: 'p1', profileName: 'Helpdesk', technicianId: requester.id, accountId: 'a1', accountDn: 'CN=t,DC=x', accountGuid: 'g',
-        groups: [{ dn: 'CN=Helpdesk,DC=x', guid: 'g1', name: 'Helpdesk' }], durationSeconds: 3600, steps: null, overdueAlertedAt: null,
-        approverIds: [], approvalDeadline: null, windowClosesAt: null, extension: null, extendedSeconds: 0, decisions: [], failureReason: null, approvalsRequired: 0, risk: null,
+        tenantId: 'acme',
+        profileId: 'p1',
+        profileName: 'Helpdesk',
+        technicianId: requester.id,
+        accountId: 'a1',
+        accountDn: 'CN=t,DC=x',
+        accountGuid: 'g',
+        groups: [{ dn: 'CN=Helpdesk,DC=x', guid: 'g1', name: 'Helpdesk' }],
+        durationSeconds: 3600,
+        steps: null,
+        overdueAlertedAt: null,
+        approverIds: [],
+        approvalDeadline: null,
+        windowClosesAt: null,
+        extension: null,
+        extendedSeconds: 0,
+        decisions: [],
+        failureReason: null,
+        approvalsRequired: 0,
+        risk: null,
       };
       await store.elevations.insert({
-        ...base, id: '00000000-0000-4000-8000-0000000000a1', state: 'expired', justification: 'printer queue', ticket: 'T-100',
-        requestedAt: at(1), activatedAt: at(1), endsAt: at(61), endedAt: at(61), revocationReason: 'expired', updatedAt: at(61),
+        ...base,
+        id: '00000000-0000-4000-8000-0000000000a1',
+        state: 'expired',
+        justification: 'printer queue',
+        ticket: 'T-100',
+        requestedAt: at(1),
+        activatedAt: at(1),
+        endsAt: at(61),
+        endedAt: at(61),
+        revocationReason: 'expired',
+        updatedAt: at(61),
       });
       await store.elevations.insert({
-        ...base, id: '00000000-0000-4000-8000-0000000000a2', state: 'revoked', justification: 'password reset', ticket: 'T-101',
-        requestedAt: at(90), activatedAt: at(90), endsAt: at(150), endedAt: at(100), revocationReason: 'self', updatedAt: at(100),
+        ...base,
+        id: '00000000-0000-4000-8000-0000000000a2',
+        state: 'revoked',
+        justification: 'password reset',
+        ticket: 'T-101',
+        requestedAt: at(90),
+        activatedAt: at(90),
+        endsAt: at(150),
+        endedAt: at(100),
+        revocationReason: 'self',
+        updatedAt: at(100),
       });
     });
     after(async () => {
@@ -114,7 +159,10 @@ for (const engine of engines) {
       assert.equal(run.code, 0, run.stderr);
       const jwks = JSON.parse(run.stdout) as { keys: Array<Record<string, unknown>> };
       assert.ok(jwks.keys.length >= 1);
-      assert.ok(jwks.keys.every((k) => typeof k.kid === 'string' && typeof k.x === 'string' && !('d' in k)), 'no private part');
+      assert.ok(
+        jwks.keys.every((k) => typeof k.kid === 'string' && typeof k.x === 'string' && !('d' in k)),
+        'no private part',
+      );
       writeFileSync(file('jwks.json'), run.stdout);
     });
 
@@ -128,7 +176,10 @@ for (const engine of engines) {
 
       const verified = await stint('audit', 'verify', file('range.ndjson'), '--jwks', file('jwks.json'));
       assert.equal(verified.code, 0, verified.stdout + verified.stderr);
-      assert.match(verified.stdout, /^OK: seq 3–20, 18 events, 0 omitted by the filter; signed by \S+ at \S+; checkpoint seq \d+ at \S+\n$/);
+      assert.match(
+        verified.stdout,
+        /^OK: seq 3–20, 18 events, 0 omitted by the filter; signed by \S+ at \S+; checkpoint seq \d+ at \S+\n$/,
+      );
 
       const audited = (await h.container.store.audit.range(1, 1000)).filter((e) => e.action === 'audit.exported');
       assert.equal(audited.length, 1);
@@ -141,11 +192,29 @@ for (const engine of engines) {
       const to = new Date(seeded[10]!.at.getTime() + 1000).toISOString();
       const expected = seeded.filter((e) => e.tenantId === 'acme' && e.at.getTime() >= Date.parse(from) && e.at.getTime() < Date.parse(to));
       assert.equal(expected.length, 6, 'acme events in the second hour (sanity)');
-      const exported = await stint('audit', 'export', '--format', 'csv', '--tenant', 'acme', '--action', 'technician.updated', '--from', from, '--to', to, '-o', file('acme.csv'));
+      const exported = await stint(
+        'audit',
+        'export',
+        '--format',
+        'csv',
+        '--tenant',
+        'acme',
+        '--action',
+        'technician.updated',
+        '--from',
+        from,
+        '--to',
+        to,
+        '-o',
+        file('acme.csv'),
+      );
       assert.equal(exported.code, 0, exported.stderr);
       const text = readFileSync(file('acme.csv'), 'utf8');
       const eventRows = text.split('\n').filter((line) => line.startsWith('event,'));
-      assert.deepEqual(eventRows.map((line) => Number(line.split(',')[1])), expected.map((e) => e.seq));
+      assert.deepEqual(
+        eventRows.map((line) => Number(line.split(',')[1])),
+        expected.map((e) => e.seq),
+      );
 
       const verified = await stint('audit', 'verify', file('acme.csv'), '--jwks', file('jwks.json'));
       assert.equal(verified.code, 0, verified.stdout + verified.stderr);
@@ -223,12 +292,23 @@ for (const engine of engines) {
       assert.equal(rows[0]!.split(',')[0], 'id');
       assert.equal(rows.length, 3);
       assert.ok(rows[1]!.includes('0000000000a1') && rows[1]!.includes('T-100') && rows[1]!.includes('expired'));
-      assert.ok(rows[2]!.includes('0000000000a2') && rows[2]!.includes('T-101') && rows[2]!.includes('revoked') && rows[2]!.includes('self'));
+      assert.ok(
+        rows[2]!.includes('0000000000a2') && rows[2]!.includes('T-101') && rows[2]!.includes('revoked') && rows[2]!.includes('self'),
+      );
 
       const ndjson = await stint('elevations', 'export', '--format', 'ndjson', '--technician', requester.username);
       assert.equal(ndjson.code, 0, ndjson.stderr);
-      const records = ndjson.stdout.trim().split('\n').map((l) => JSON.parse(l) as { requester: string; ticket: string; end_reason: string });
-      assert.deepEqual(records.map((r) => [r.requester, r.ticket, r.end_reason]), [[requester.username, 'T-100', 'expired'], [requester.username, 'T-101', 'self']]);
+      const records = ndjson.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { requester: string; ticket: string; end_reason: string });
+      assert.deepEqual(
+        records.map((r) => [r.requester, r.ticket, r.end_reason]),
+        [
+          [requester.username, 'T-100', 'expired'],
+          [requester.username, 'T-101', 'self'],
+        ],
+      );
 
       const unknown = await stint('elevations', 'export', '--technician', 'nobody-by-this-name');
       assert.equal(unknown.code, 1);
@@ -249,7 +329,9 @@ for (const engine of engines) {
           const rewritten = { ...event, actor: event.seq === 5 ? 'mallory' : event.actor, prevHash: prevHash ?? event.prevHash };
           const { hash: _old, ...unhashed } = rewritten;
           const hash = computeAuditHash(unhashed);
-          await sql`update audit_events set actor = ${rewritten.actor}, prev_hash = ${rewritten.prevHash}, hash = ${hash} where seq = ${event.seq}`.execute(kysely);
+          await sql`update audit_events set actor = ${rewritten.actor}, prev_hash = ${rewritten.prevHash}, hash = ${hash} where seq = ${event.seq}`.execute(
+            kysely,
+          );
           await sql`update audit_checkpoints set hash = ${hash} where seq = ${event.seq}`.execute(kysely);
           prevHash = hash;
         }
@@ -260,7 +342,10 @@ for (const engine of engines) {
       const run = await stint('audit', 'check');
       assert.equal(run.code, 2, run.stdout);
       const report = JSON.parse(run.stdout) as { firstBreak: { seq: number; reason: string } | null };
-      const first = (await h.container.store.audit.listCheckpoints(1000)).map((c) => c.seq).filter((seq) => seq >= 5).sort((a, b) => a - b)[0];
+      const first = (await h.container.store.audit.listCheckpoints(1000))
+        .map((c) => c.seq)
+        .filter((seq) => seq >= 5)
+        .sort((a, b) => a - b)[0];
       assert.ok(first !== undefined && first <= checkpoint.seq);
       assert.deepEqual([report.firstBreak?.seq, report.firstBreak?.reason], [first, 'checkpoint_invalid']);
     });

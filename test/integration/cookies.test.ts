@@ -11,7 +11,9 @@ async function cookieLogin(h: Harness): Promise<string[]> {
   const step = await h.http.post('/api/v1/auth/login').send({ username: who.username, password: who.password });
   const enrol = await h.http.post('/api/v1/auth/mfa/enrol').send({ mfaToken: step.body.mfaToken });
   h.clock.advance(30_000);
-  const verify = await h.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: step.body.mfaToken, code: await codeNow(h, enrol.body.secret), session: 'cookie' });
+  const verify = await h.http
+    .post('/api/v1/auth/mfa/verify')
+    .send({ mfaToken: step.body.mfaToken, code: await codeNow(h, enrol.body.secret), session: 'cookie' });
   assert.equal(verify.status, 200, JSON.stringify(verify.body));
   const cookies = verify.headers['set-cookie'] as unknown as string[];
   assert.ok(cookies.length >= 2, 'session cookies were set');

@@ -32,7 +32,14 @@ describe('demo seed', () => {
         access: h.container.access,
       },
       {
-        domain: { name: 'acme', ldapsUrl: acme.ldapsUrl, baseDn: acme.baseDn, bindDn: acme.bindDn, bindPassword: acme.bindPassword, caCertificate: readFileSync(acme.caFile, 'utf8') },
+        domain: {
+          name: 'acme',
+          ldapsUrl: acme.ldapsUrl,
+          baseDn: acme.baseDn,
+          bindDn: acme.bindDn,
+          bindPassword: acme.bindPassword,
+          caCertificate: readFileSync(acme.caFile, 'utf8'),
+        },
         admin: { username: 'demo-admin', password: 'Demo-admin-password-1' },
         technician: { username: 'demo-jdoe', password: 'Demo-jdoe-password-1' },
         grantable: { group, account: accountName },
@@ -62,7 +69,10 @@ describe('demo seed', () => {
 
   it('when the demo domain was reset (account and group made again), then the link and the profile follow the new objects', async () => {
     const jdoe = (await h.container.store.technicians.findByUsername('demo-jdoe'))!;
-    const before = { account: (await h.container.store.accounts.find('acme', jdoe.id))!, profile: (await h.container.store.profiles.findByName('acme', 'helpdesk'))! };
+    const before = {
+      account: (await h.container.store.accounts.find('acme', jdoe.id))!,
+      profile: (await h.container.store.profiles.findByName('acme', 'helpdesk'))!,
+    };
     await deleteEntry(acme, group);
     await deleteEntry(acme, accountDn);
     await ou.group(group.slice(3, group.indexOf(',')));

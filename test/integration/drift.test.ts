@@ -33,7 +33,8 @@ for (const engine of engines) {
     let scans: ReturnType<typeof driftScans>;
 
     const events = async (action: string) => (await h.container.store.audit.list({ action: action as never, limit: 500 })).reverse();
-    const isMember = async (domain: typeof acme, groupDn: string, dn: string) => (await membersOf(domain, groupDn)).includes(dn.toLowerCase());
+    const isMember = async (domain: typeof acme, groupDn: string, dn: string) =>
+      (await membersOf(domain, groupDn)).includes(dn.toLowerCase());
 
     before(async () => {
       fake = await startFakeSlack();
@@ -42,7 +43,13 @@ for (const engine of engines) {
         clock: runningClock(),
         config: {
           queue: { reconcileIntervalSeconds: intervalSeconds },
-          slack: { enabled: true, apiUrl: fake.apiUrl, botToken: fake.botToken, signingSecret: 'drift-test-signing-secret-0123456789', alertChannel },
+          slack: {
+            enabled: true,
+            apiUrl: fake.apiUrl,
+            botToken: fake.botToken,
+            signingSecret: 'drift-test-signing-secret-0123456789',
+            alertChannel,
+          },
         },
       });
       await addTenant(h, acme);
@@ -56,12 +63,25 @@ for (const engine of engines) {
       const patched = await h.http.patch('/api/v1/tenants/globex').set(bearer(admin)).send({ driftMode: 'report' });
       assert.equal(patched.status, 200, JSON.stringify(patched.body));
       assert.equal(patched.body.tenant.driftMode, 'report');
-      assert.equal((await h.http.get('/api/v1/tenants').set(bearer(admin))).body.tenants.find((t: { id: string }) => t.id === 'acme').driftMode, 'remove', 'remove is the default');
-      for (const [tenant, groupDn] of [['acme', group], ['globex', globexGroup]] as const) {
+      assert.equal(
+        (await h.http.get('/api/v1/tenants').set(bearer(admin))).body.tenants.find((t: { id: string }) => t.id === 'acme').driftMode,
+        'remove',
+        'remove is the default',
+      );
+      for (const [tenant, groupDn] of [
+        ['acme', group],
+        ['globex', globexGroup],
+      ] as const) {
         const created = await h.http
           .post(`/api/v1/tenants/${tenant}/profiles`)
           .set(bearer(admin))
-          .send({ name: 'helpdesk', groups: [groupDn], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 600 });
+          .send({
+            name: 'helpdesk',
+            groups: [groupDn],
+            eligibleRoles: ['technician'],
+            defaultDurationSeconds: 600,
+            maxDurationSeconds: 600,
+          });
         assert.equal(created.status, 201, JSON.stringify(created.body));
       }
       tech = await operative(h, acme, ou);
@@ -96,7 +116,14 @@ for (const engine of engines) {
       assert.equal(removed[0]!.target, tech.id);
       assert.deepEqual(
         { ...removed[0]!.details, accountGuid: undefined },
-        { technicianId: tech.id, username: tech.username, accountDn: tech.accountDn, accountGuid: undefined, group, groupName: 'Drift-Helpdesk' },
+        {
+          technicianId: tech.id,
+          username: tech.username,
+          accountDn: tech.accountDn,
+          accountGuid: undefined,
+          group,
+          groupName: 'Drift-Helpdesk',
+        },
       );
       const at = new Date(removed[0]!.at).getTime();
       assert.ok(at >= addedAt && at <= h.clock.now().getTime(), 'when: between the add and now (on Stint’s clock)');
@@ -168,7 +195,14 @@ for (const engine of engines) {
       assert.equal(granted.status, 201, JSON.stringify(granted.body));
       // A second grant caught mid-activation: the membership is there, the state is `activating`.
       const live = (await h.container.store.elevations.findById(granted.body.id))!;
-      const activating = { ...live, id: crypto.randomUUID(), state: 'activating' as const, activatedAt: null, endsAt: null, updatedAt: h.clock.now() };
+      const activating = {
+        ...live,
+        id: crypto.randomUUID(),
+        state: 'activating' as const,
+        activatedAt: null,
+        endsAt: null,
+        updatedAt: h.clock.now(),
+      };
       await h.container.store.elevations.insert(activating);
       await h.container.services.elevations.revoke(granted.body.id, 'self', tech.id, systemContext);
       assert.equal(await isMember(acme, group, tech.accountDn), true, 'kept for the grant being activated');
@@ -178,7 +212,16 @@ for (const engine of engines) {
       assert.equal(await isMember(acme, group, tech.accountDn), true, 'the reconciler leaves an activating grant alone');
 
       const removedBefore = (await events('drift.removed')).length;
-      assert.equal(await h.container.store.elevations.transition(activating.id, 'activating', 'failed', { failureReason: 'test', endedAt: h.clock.now() }, h.clock.now()), true);
+      assert.equal(
+        await h.container.store.elevations.transition(
+          activating.id,
+          'activating',
+          'failed',
+          { failureReason: 'test', endedAt: h.clock.now() },
+          h.clock.now(),
+        ),
+        true,
+      );
       await scans.after(1);
       assert.equal(await isMember(acme, group, tech.accountDn), false, 'drift removal after the failure');
       assert.equal((await events('drift.removed')).length, removedBefore + 1);

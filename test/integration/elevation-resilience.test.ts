@@ -43,8 +43,16 @@ describe('revocation under failure', () => {
   }
 
   async function allEnded(ids: string[], timeoutMs: number) {
-    await eventually(async () => Promise.all(ids.map(stateOf)), (states) => states.every((s) => s === 'expired'), timeoutMs, 'every grant expired');
-    assert.deepEqual((await membersOf(acme, group)).filter((m) => team.some((t) => t.accountDn.toLowerCase() === m)), []);
+    await eventually(
+      async () => Promise.all(ids.map(stateOf)),
+      (states) => states.every((s) => s === 'expired'),
+      timeoutMs,
+      'every grant expired',
+    );
+    assert.deepEqual(
+      (await membersOf(acme, group)).filter((m) => team.some((t) => t.accountDn.toLowerCase() === m)),
+      [],
+    );
   }
 
   before(async () => {
@@ -127,7 +135,12 @@ describe('revocation under failure', () => {
     assert.ok(keys.length > 0);
     await h.container.redis.del(...keys);
     // The reconciler (every second here) notices and schedules each revocation again…
-    await eventually(async () => Promise.all(ids.map((id) => h.container.jobs.isScheduled(id))), (all) => all.every(Boolean), 10_000, 'jobs re-created');
+    await eventually(
+      async () => Promise.all(ids.map((id) => h.container.jobs.isScheduled(id))),
+      (all) => all.every(Boolean),
+      10_000,
+      'jobs re-created',
+    );
     // …and when the grants' end comes, every one is revoked promptly.
     const ends = await Promise.all(ids.map(async (id) => (await h.container.store.elevations.findById(id))!.endsAt!.getTime()));
     h.clock.set(Math.max(...ends));
@@ -135,7 +148,10 @@ describe('revocation under failure', () => {
     // The clock jumped to the last end, so each grant's lag counts from that jump.
     const expired = await h.container.store.audit.list({ action: 'elevation.expired', limit: 3 });
     const lags = ids.map((id, i) => Number(expired.find((e) => e.target === id)!.details.lagMs) - (Math.max(...ends) - ends[i]!));
-    assert.ok(lags.every((lag) => lag >= 0 && lag < 5000), `lags ${lags.join(', ')} ms`);
+    assert.ok(
+      lags.every((lag) => lag >= 0 && lag < 5000),
+      `lags ${lags.join(', ')} ms`,
+    );
   });
 
   it('when the domain controller is down across the expiry, then revocation waits, never claims success early, and completes once it is back', async () => {
@@ -153,7 +169,10 @@ describe('revocation under failure', () => {
     }
     await allEnded(ids, 45_000);
     const overdue = await h.container.store.audit.list({ action: 'elevation.revocation_overdue', limit: 10 });
-    assert.ok(ids.every((id) => overdue.some((e) => e.target === id)), 'each overdue grant raised an alert');
+    assert.ok(
+      ids.every((id) => overdue.some((e) => e.target === id)),
+      'each overdue grant raised an alert',
+    );
   });
 
   it('when a crash left one elevation activating and another revoking, then the reconciler undoes the first and finishes the second', async () => {
@@ -165,7 +184,13 @@ describe('revocation under failure', () => {
     const stale = new Date(h.clock.now().getTime() - 10_000);
     const liveGrant = (await h.container.store.elevations.list({ technicianId: halfOn.id, states: ['active'] }))[0]!;
     await h.container.store.elevations.transition(liveGrant.id, 'active', 'revoking', { revocationReason: 'expired' }, stale);
-    await h.container.store.elevations.insert({ ...liveGrant, id: crypto.randomUUID(), state: 'activating', updatedAt: stale, endsAt: null });
+    await h.container.store.elevations.insert({
+      ...liveGrant,
+      id: crypto.randomUUID(),
+      state: 'activating',
+      updatedAt: stale,
+      endsAt: null,
+    });
     // Crash 2: revocation started, the directory was never told.
     await h.container.store.elevations.transition(grantOff!, 'active', 'revoking', { revocationReason: 'expired' }, stale);
     await addMember(acme, group, halfOn.accountDn).catch(() => undefined);
@@ -200,10 +225,18 @@ describe('revocation under failure', () => {
       await accounts.reached(1);
       accounts.stopHolding();
       const crowdDns = new Set(crowd.map((c) => c.accountDn.toLowerCase()));
-      assert.deepEqual((await membersOf(acme, group)).filter((m) => crowdDns.has(m)), [], 'memberships gone');
+      assert.deepEqual(
+        (await membersOf(acme, group)).filter((m) => crowdDns.has(m)),
+        [],
+        'memberships gone',
+      );
       // Past the overdue (1 s) and stuck (2 s) thresholds while the accounts are still being written.
       h.clock.set(h.clock.now().getTime() + 10_000);
-      assert.deepEqual(new Set(await Promise.all(ids.map(stateOf))), new Set(['revoking']), 'every grant still revoking when the reconciler runs');
+      assert.deepEqual(
+        new Set(await Promise.all(ids.map(stateOf))),
+        new Set(['revoking']),
+        'every grant still revoking when the reconciler runs',
+      );
       const counts = await h.container.services.elevations.reconcile();
       assert.equal(counts.overdue, 0, JSON.stringify(counts));
       assert.equal(counts.resumed, 0, JSON.stringify(counts));
@@ -215,7 +248,10 @@ describe('revocation under failure', () => {
     assert.ok((await ending) >= ids.length, 'ours ended (with anything else past its end)');
     for (const id of ids) assert.equal(await stateOf(id), 'expired');
     const overdue = await h.container.store.audit.list({ action: 'elevation.revocation_overdue', limit: 1000 });
-    assert.deepEqual(overdue.filter((e) => ids.includes(e.target!)), []);
+    assert.deepEqual(
+      overdue.filter((e) => ids.includes(e.target!)),
+      [],
+    );
     const expired = await h.container.store.audit.list({ action: 'elevation.expired', limit: 1000 });
     assert.equal(expired.filter((e) => ids.includes(e.target!)).length, ids.length, 'each grant expired once');
   });
@@ -240,7 +276,12 @@ describe('revocation under failure', () => {
       const firstJob = h.container.services.elevations.revokeIfDue(first.id).then((outcome) => (firstOutcome = outcome));
       jobs.push(firstJob);
       await accounts.reached(1);
-      await eventually(async () => firstOutcome, (outcome) => outcome !== undefined, 30_000, 'the first job done while its account write is held');
+      await eventually(
+        async () => firstOutcome,
+        (outcome) => outcome !== undefined,
+        30_000,
+        'the first job done while its account write is held',
+      );
       assert.equal(firstOutcome, 'revoked', 'the job is done once the membership is confirmed gone');
       assert.equal(await isMember(early!), false);
       assert.equal(await stateOf(first.id), 'revoking', 'its account is still being written');
@@ -248,13 +289,23 @@ describe('revocation under failure', () => {
       h.clock.set(second.endsAt!.getTime() + 500);
       const secondJob = h.container.services.elevations.revokeIfDue(second.id);
       jobs.push(secondJob);
-      await eventually(() => isMember(late!), (member) => !member, 30_000, 'the second membership gone while the first batch is held');
+      await eventually(
+        () => isMember(late!),
+        (member) => !member,
+        30_000,
+        'the second membership gone while the first batch is held',
+      );
       assert.equal(await secondJob, 'revoked');
     } finally {
       accounts.restore();
       await Promise.allSettled(jobs);
     }
     // Released: each batch writes its account and stores the end.
-    await eventually(async () => Promise.all([first.id, second.id].map(stateOf)), (states) => states.every((st) => st === 'expired'), 30_000, 'both expired');
+    await eventually(
+      async () => Promise.all([first.id, second.id].map(stateOf)),
+      (states) => states.every((st) => st === 'expired'),
+      30_000,
+      'both expired',
+    );
   });
 });

@@ -39,7 +39,14 @@ for (const engine of engines) {
       const profile = await h.http
         .post('/api/v1/tenants/acme/profiles')
         .set(bearer(adminToken))
-        .send({ name: 'helpdesk', groups: [helpdesk], eligibleRoles: ['technician'], defaultDurationSeconds: 4, maxDurationSeconds: 60, ticketPattern: 'INC-[0-9]+' });
+        .send({
+          name: 'helpdesk',
+          groups: [helpdesk],
+          eligibleRoles: ['technician'],
+          defaultDurationSeconds: 4,
+          maxDurationSeconds: 60,
+          ticketPattern: 'INC-[0-9]+',
+        });
       assert.equal(profile.status, 201, JSON.stringify(profile.body));
     });
     after(async () => {
@@ -50,7 +57,12 @@ for (const engine of engines) {
 
     it('when a technician requests, then their account is enabled, in the group and can bind; at the end it is all taken away', async () => {
       assert.equal(await canBind(acme, tech.accountDn, tech.accountPassword), false, 'kept disabled between grants');
-      const response = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-42', justification: 'printer queue' });
+      const response = await requestElevation(h, tech, {
+        tenant: 'acme',
+        profile: 'helpdesk',
+        ticket: 'INC-42',
+        justification: 'printer queue',
+      });
       assert.equal(response.status, 201, JSON.stringify(response.body));
       assert.equal(response.body.state, 'active');
       const endsAt = new Date(response.body.endsAt);
@@ -71,7 +83,10 @@ for (const engine of engines) {
       assert.ok(!(await membersOf(acme, helpdesk)).includes(tech.accountDn.toLowerCase()));
       assert.equal(isAccountEnabled((await readUser(acme, tech.accountDn)).userAccountControl), false);
       assert.equal(await canBind(acme, tech.accountDn, tech.accountPassword), false);
-      const actions = (await h.container.store.audit.list({ limit: 50 })).filter((e) => e.target === response.body.id).map((e) => e.action).reverse();
+      const actions = (await h.container.store.audit.list({ limit: 50 }))
+        .filter((e) => e.target === response.body.id)
+        .map((e) => e.action)
+        .reverse();
       assert.deepEqual(actions, ['elevation.requested', 'elevation.activated', 'elevation.revoking', 'elevation.expired']);
 
       const metrics = await h.metrics();
@@ -85,7 +100,11 @@ for (const engine of engines) {
     it('when the same code is sent twice, then the second request is refused as a replay and nothing is granted', async () => {
       h.clock.advance(30_000);
       const code = await totpCodeAt(tech.totpSecret!, h.clock.now());
-      const send = () => h.http.post('/api/v1/elevations').set(bearer(tech.accessToken)).send({ tenant: 'acme', profile: 'helpdesk', ticket: 'INC-1', code, durationSeconds: 2 });
+      const send = () =>
+        h.http
+          .post('/api/v1/elevations')
+          .set(bearer(tech.accessToken))
+          .send({ tenant: 'acme', profile: 'helpdesk', ticket: 'INC-1', code, durationSeconds: 2 });
       const first = await send();
       assert.equal(first.status, 201);
       assert.equal((await h.http.post(`/api/v1/elevations/${first.body.id}/revoke`).set(bearer(tech.accessToken))).status, 200);
@@ -96,7 +115,12 @@ for (const engine of engines) {
     });
 
     it('when the owner revokes early, then the membership is gone at once and the reason is self', async () => {
-      await eventually(() => h.container.store.elevations.holding('acme', tech.id, ''), (list) => list.length === 0, 20_000, 'previous grant to end');
+      await eventually(
+        () => h.container.store.elevations.holding('acme', tech.id, ''),
+        (list) => list.length === 0,
+        20_000,
+        'previous grant to end',
+      );
       const granted = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-7', durationSeconds: 60 });
       assert.equal(granted.status, 201, JSON.stringify(granted.body));
       const revoked = await h.http.post(`/api/v1/elevations/${granted.body.id}/revoke`).set(bearer(tech.accessToken));
@@ -114,7 +138,10 @@ for (const engine of engines) {
       assert.equal(tooLong.body.error.details.field, 'durationSeconds');
       const badTicket = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'JIRA-1' });
       assert.equal(badTicket.status, 400);
-      const wrongCode = await h.http.post('/api/v1/elevations').set(bearer(tech.accessToken)).send({ tenant: 'acme', profile: 'helpdesk', ticket: 'INC-1', code: '000000' });
+      const wrongCode = await h.http
+        .post('/api/v1/elevations')
+        .set(bearer(tech.accessToken))
+        .send({ tenant: 'acme', profile: 'helpdesk', ticket: 'INC-1', code: '000000' });
       assert.equal(wrongCode.status, 401);
       assert.deepEqual(await membersOf(acme, helpdesk), before);
     });
@@ -126,7 +153,10 @@ for (const engine of engines) {
       await addMember(acme, middle, deep);
       const flagged = await ou.group('Flagged', { adminCount: '1' });
       const create = (name: string, group: string) =>
-        h.http.post('/api/v1/tenants/acme/profiles').set(bearer(adminToken)).send({ name, groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 60 });
+        h.http
+          .post('/api/v1/tenants/acme/profiles')
+          .set(bearer(adminToken))
+          .send({ name, groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 60 });
 
       const direct = await create('da', domainAdminsDn(acme));
       assert.equal(direct.status, 422);
@@ -136,7 +166,10 @@ for (const engine of engines) {
       const nested = await create('deep', deep);
       assert.equal(nested.status, 422);
       assert.equal(nested.body.error.details.protectedGroup.toLowerCase(), domainAdminsDn(acme).toLowerCase());
-      assert.deepEqual(nested.body.error.details.path.map((p: string) => p.toLowerCase()), [deep, middle, domainAdminsDn(acme)].map((p) => p.toLowerCase()));
+      assert.deepEqual(
+        nested.body.error.details.path.map((p: string) => p.toLowerCase()),
+        [deep, middle, domainAdminsDn(acme)].map((p) => p.toLowerCase()),
+      );
       assert.match(nested.body.error.message, /nested inside the protected group/);
 
       const admins = await create('builtin', `CN=Administrators,CN=Builtin,${acme.baseDn}`);
@@ -185,7 +218,10 @@ for (const engine of engines) {
       const unknown = await link('nobody-by-that-name', (await createTechnician(h)).id);
       assert.equal(unknown.status, 422);
       assert.equal(unknown.body.error.code, 'account_not_found');
-      const forTechnician = await h.http.post('/api/v1/tenants/acme/accounts').set(bearer(tech.accessToken)).send({ technicianId: t.id, account: dn });
+      const forTechnician = await h.http
+        .post('/api/v1/tenants/acme/accounts')
+        .set(bearer(tech.accessToken))
+        .send({ technicianId: t.id, account: dn });
       assert.equal(forTechnician.status, 403);
     });
 
@@ -200,7 +236,10 @@ for (const engine of engines) {
       assert.ok(accounts.body.accounts.some((a: { dn: string }) => a.dn.toLowerCase() === renamed.toLowerCase()));
       // Renamed again while the grant is live: the revocation still finds and removes it.
       const renamedAgain = await renameEntry(acme, renamed, `again-${engine}-${Date.now() % 100000}`);
-      assert.equal((await h.http.post(`/api/v1/elevations/${granted.body.id}/revoke`).set(bearer(adminToken))).body.revocationReason, 'admin');
+      assert.equal(
+        (await h.http.post(`/api/v1/elevations/${granted.body.id}/revoke`).set(bearer(adminToken))).body.revocationReason,
+        'admin',
+      );
       assert.ok(!(await membersOf(acme, helpdesk)).includes(renamedAgain.toLowerCase()));
     });
 
@@ -243,14 +282,24 @@ for (const engine of engines) {
       assert.equal(granted.status, 201, JSON.stringify(granted.body));
       const renamed = await renameEntry(acme, who.accountDn, `soon-${engine}-${Date.now() % 100000}`);
       // The reconciler runs every 2 s here; the grant ends within its look-ahead.
-      const e = await eventually(() => h.container.store.elevations.findById(granted.body.id), (x) => x?.accountDn.toLowerCase() === renamed.toLowerCase(), 10_000, 'the DN of record following the rename');
+      const e = await eventually(
+        () => h.container.store.elevations.findById(granted.body.id),
+        (x) => x?.accountDn.toLowerCase() === renamed.toLowerCase(),
+        10_000,
+        'the DN of record following the rename',
+      );
       assert.equal(e!.state, 'active', 'brought up to date before the end');
       assert.equal((await h.http.post(`/api/v1/elevations/${granted.body.id}/revoke`).set(bearer(who.accessToken))).status, 200);
       assert.ok(!(await membersOf(acme, helpdesk)).includes(renamed.toLowerCase()));
     });
 
     it('when a grant’s end moves later while its revocation job is already waiting for the end, then the same job waits again and ends it at the new end', async () => {
-      await eventually(() => h.container.store.elevations.holding('acme', tech.id, ''), (list) => list.length === 0, 20_000, 'previous grant to end');
+      await eventually(
+        () => h.container.store.elevations.holding('acme', tech.id, ''),
+        (list) => list.length === 0,
+        20_000,
+        'previous grant to end',
+      );
       const granted = await requestElevation(h, tech, { tenant: 'acme', profile: 'helpdesk', ticket: 'INC-12', durationSeconds: 3 });
       assert.equal(granted.status, 201, JSON.stringify(granted.body));
       const id: string = granted.body.id;
@@ -266,7 +315,12 @@ for (const engine of engines) {
       assert.equal(waiting.timestamp, created, 'the same job, not one the reconciler made anew after it was lost');
       assert.ok(waiting.attemptsStarted >= 1, 'it has run once already');
       assert.equal((await h.container.store.elevations.findById(id))?.state, 'active', 'not ended at the old end');
-      const ended = await eventually(() => h.container.store.elevations.findById(id), (e) => e?.state === 'expired', 20_000, 'expiry at the new end');
+      const ended = await eventually(
+        () => h.container.store.elevations.findById(id),
+        (e) => e?.state === 'expired',
+        20_000,
+        'expiry at the new end',
+      );
       assert.ok(ended!.endedAt!.getTime() >= newEnd.getTime(), `ended ${ended!.endedAt!.toISOString()}, new end ${newEnd.toISOString()}`);
       assert.ok(!(await membersOf(acme, helpdesk)).includes(tech.accountDn.toLowerCase()));
     });
@@ -276,14 +330,21 @@ for (const engine of engines) {
       await addMember(acme, helpdesk, member.accountDn);
       const guid = (await h.container.store.accounts.find('acme', member.id))!.guid;
       const operations: string[] = [];
-      const gateway = createDirectoryGateway({ timeoutMs: 10_000, connectionsPerTenant: 2, observe: (_tenant, operation) => operations.push(operation) });
+      const gateway = createDirectoryGateway({
+        timeoutMs: 10_000,
+        connectionsPerTenant: 2,
+        observe: (_tenant, operation) => operations.push(operation),
+      });
       try {
         const access = createTenantAccess({ store: h.container.store, secrets: h.container.secrets, directory: gateway });
         const directory = await access.directory(await access.tenant('acme'));
         const real = memberRefByGuid(guid);
         // Accounts that do not exist (a deleted account's GUID): never members, and a delete of one is refused.
         const unknown = Array.from({ length: 59 }, () => memberRefByGuid(randomUUID()));
-        for (const values of [[real, unknown[0]!], [real, ...unknown]]) {
+        for (const values of [
+          [real, unknown[0]!],
+          [real, ...unknown],
+        ]) {
           // Two values: a filtered search; sixty: one read of the group's values with their GUIDs.
           const present = await directory.currentMembers(helpdesk, values);
           assert.deepEqual([...present], [real.toLowerCase()], `read-back of ${values.length} values`);
@@ -308,7 +369,10 @@ for (const engine of engines) {
         await addMember(acme, helpdesk, member.accountDn);
         operations.length = 0;
         assert.deepEqual((await directory.removeMembers(helpdesk, [memberRefWithDn(guid, member.accountDn)])).stillMembers, []);
-        assert.deepEqual(operations.filter((o) => o.endsWith('-members')), ['remove-members']);
+        assert.deepEqual(
+          operations.filter((o) => o.endsWith('-members')),
+          ['remove-members'],
+        );
         assert.ok(!(await membersOf(acme, helpdesk)).includes(member.accountDn.toLowerCase()));
       } finally {
         await gateway.close();
@@ -319,7 +383,13 @@ for (const engine of engines) {
       const profile = await h.http
         .post('/api/v1/tenants/globex/profiles')
         .set(bearer(adminToken))
-        .send({ name: 'globex-only', groups: [`CN=Users,${globex.baseDn}`.replace('CN=Users', 'CN=Domain Users,CN=Users')], eligibleTechnicians: ['someone-else'], defaultDurationSeconds: 60, maxDurationSeconds: 60 });
+        .send({
+          name: 'globex-only',
+          groups: [`CN=Users,${globex.baseDn}`.replace('CN=Users', 'CN=Domain Users,CN=Users')],
+          eligibleTechnicians: ['someone-else'],
+          defaultDurationSeconds: 60,
+          maxDurationSeconds: 60,
+        });
       assert.equal(profile.status, 201, JSON.stringify(profile.body));
       const crossTenant = await requestElevation(h, tech, { tenant: 'globex', profile: 'globex-only' });
       assert.equal(crossTenant.status, 403);

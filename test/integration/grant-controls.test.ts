@@ -27,7 +27,10 @@ for (const engine of engines) {
     let tech: Operative;
 
     const profile = async (tenant: string, body: Record<string, unknown>) => {
-      const created = await h.http.post(`/api/v1/tenants/${tenant}/profiles`).set(bearer(admin.accessToken)).send({ eligibleRoles: ['technician'], ...body });
+      const created = await h.http
+        .post(`/api/v1/tenants/${tenant}/profiles`)
+        .set(bearer(admin.accessToken))
+        .send({ eligibleRoles: ['technician'], ...body });
       assert.equal(created.status, 201, JSON.stringify(created.body));
     };
     const withCode = async (who: { totpSecret: string | null }, body: Record<string, unknown> = {}) => {
@@ -44,7 +47,11 @@ for (const engine of engines) {
 
     before(async () => {
       // Friday 27 March 2026, 16:30 in Berlin (CET, UTC+1); the clocks go forward on Sunday the 29th.
-      h = await startHarness({ engine, clock: fakeClock(Date.UTC(2026, 2, 27, 15, 30)), config: { auth: { accessTokenTtlSeconds: 86_400, refreshIdleSeconds: 86_400 } } });
+      h = await startHarness({
+        engine,
+        clock: fakeClock(Date.UTC(2026, 2, 27, 15, 30)),
+        config: { auth: { accessTokenTtlSeconds: 86_400, refreshIdleSeconds: 86_400 } },
+      });
       await addTenant(h, acme);
       await addTenant(h, globex);
       await h.container.services.tenants.update('acme', { timeZone: 'Europe/Berlin' }, 'system', systemContext);
@@ -56,9 +63,28 @@ for (const engine of engines) {
       const { accessToken } = await login(h, a);
       admin = { ...a, accessToken };
       tech = await operative(h, acme, ou);
-      await profile('acme', { name: 'office-hours', groups: [group], defaultDurationSeconds: 3600, maxDurationSeconds: 7200, windows: [{ days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00' }] });
-      await profile('acme', { name: 'extendable', groups: [group], defaultDurationSeconds: 600, maxDurationSeconds: 1200, maxTotalDurationSeconds: 1800 });
-      await profile('acme', { name: 'extend-approved', groups: [group], defaultDurationSeconds: 600, maxDurationSeconds: 600, maxTotalDurationSeconds: 3600, approval: { required: 1, reapproveExtensions: true } });
+      await profile('acme', {
+        name: 'office-hours',
+        groups: [group],
+        defaultDurationSeconds: 3600,
+        maxDurationSeconds: 7200,
+        windows: [{ days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00' }],
+      });
+      await profile('acme', {
+        name: 'extendable',
+        groups: [group],
+        defaultDurationSeconds: 600,
+        maxDurationSeconds: 1200,
+        maxTotalDurationSeconds: 1800,
+      });
+      await profile('acme', {
+        name: 'extend-approved',
+        groups: [group],
+        defaultDurationSeconds: 600,
+        maxDurationSeconds: 600,
+        maxTotalDurationSeconds: 3600,
+        approval: { required: 1, reapproveExtensions: true },
+      });
       await profile('globex', { name: 'helpdesk', groups: [globexGroup], defaultDurationSeconds: 600, maxDurationSeconds: 600 });
     });
     after(async () => {
@@ -113,7 +139,10 @@ for (const engine of engines) {
       const asked = await requestElevation(h, tech, { tenant: 'acme', profile: 'extendable' });
       assert.equal(asked.status, 201, JSON.stringify(asked.body));
       const endsAt = new Date(asked.body.endsAt).getTime();
-      const extended = await h.http.post(`/api/v1/elevations/${asked.body.id}/extend`).set(bearer(tech.accessToken)).send(await withCode(tech, { durationSeconds: 600 }));
+      const extended = await h.http
+        .post(`/api/v1/elevations/${asked.body.id}/extend`)
+        .set(bearer(tech.accessToken))
+        .send(await withCode(tech, { durationSeconds: 600 }));
       assert.equal(extended.status, 200, JSON.stringify(extended.body));
       assert.equal(new Date(extended.body.endsAt).getTime(), endsAt + 600_000);
       assert.equal(extended.body.extendedSeconds, 600);
@@ -121,7 +150,10 @@ for (const engine of engines) {
       assert.equal(expires.getTime(), endsAt + 600_000 + 300_000, 'accountExpires moved with the end');
       assert.equal(await h.container.jobs.isScheduled(asked.body.id), true);
 
-      const tooFar = await h.http.post(`/api/v1/elevations/${asked.body.id}/extend`).set(bearer(tech.accessToken)).send(await withCode(tech, { durationSeconds: 1200 }));
+      const tooFar = await h.http
+        .post(`/api/v1/elevations/${asked.body.id}/extend`)
+        .set(bearer(tech.accessToken))
+        .send(await withCode(tech, { durationSeconds: 1200 }));
       assert.equal(tooFar.status, 422, JSON.stringify(tooFar.body));
       assert.equal(tooFar.body.error.code, 'extension_refused');
       assert.equal(tooFar.body.error.details.maxTotalDurationSeconds, 1800);
@@ -130,9 +162,15 @@ for (const engine of engines) {
       assert.equal(fromFileTime((await readUser(acme, tech.accountDn)).accountExpires)!.getTime(), endsAt + 900_000);
 
       const other = await operative(h, acme, ou);
-      const notMine = await h.http.post(`/api/v1/elevations/${asked.body.id}/extend`).set(bearer(other.accessToken)).send(await withCode(other, { durationSeconds: 60 }));
+      const notMine = await h.http
+        .post(`/api/v1/elevations/${asked.body.id}/extend`)
+        .set(bearer(other.accessToken))
+        .send(await withCode(other, { durationSeconds: 60 }));
       assert.equal(notMine.status, 404, 'another technician cannot see it, let alone extend it');
-      const wrongCode = await h.http.post(`/api/v1/elevations/${asked.body.id}/extend`).set(bearer(tech.accessToken)).send({ durationSeconds: 60, code: '000000' });
+      const wrongCode = await h.http
+        .post(`/api/v1/elevations/${asked.body.id}/extend`)
+        .set(bearer(tech.accessToken))
+        .send({ durationSeconds: 60, code: '000000' });
       assert.equal(wrongCode.status, 401);
       await h.container.services.elevations.revoke(asked.body.id, 'self', tech.id, systemContext);
     });
@@ -142,19 +180,34 @@ for (const engine of engines) {
       await h.container.services.technicians.update(approver.id, { approverTenants: ['acme'] }, 'system', systemContext);
       const asked = await requestElevation(h, tech, { tenant: 'acme', profile: 'extend-approved' });
       assert.equal(asked.status, 202);
-      const active = await h.http.post(`/api/v1/elevations/${asked.body.id}/approve`).set(bearer(approver.accessToken)).send(await withCode(approver));
+      const active = await h.http
+        .post(`/api/v1/elevations/${asked.body.id}/approve`)
+        .set(bearer(approver.accessToken))
+        .send(await withCode(approver));
       assert.equal(active.body.state, 'active', JSON.stringify(active.body));
-      const waiting = await h.http.post(`/api/v1/elevations/${asked.body.id}/extend`).set(bearer(tech.accessToken)).send(await withCode(tech, { durationSeconds: 900 }));
+      const waiting = await h.http
+        .post(`/api/v1/elevations/${asked.body.id}/extend`)
+        .set(bearer(tech.accessToken))
+        .send(await withCode(tech, { durationSeconds: 900 }));
       assert.equal(waiting.status, 200, JSON.stringify(waiting.body));
       assert.equal(waiting.body.endsAt, active.body.endsAt, 'not moved yet');
       assert.equal(waiting.body.pendingExtension.seconds, 900);
       const queue = await h.http.get('/api/v1/approvals').set(bearer(approver.accessToken));
-      assert.deepEqual(queue.body.elevations.map((e: { id: string }) => e.id), [asked.body.id]);
-      const approved = await h.http.post(`/api/v1/elevations/${asked.body.id}/approve`).set(bearer(approver.accessToken)).send(await withCode(approver));
+      assert.deepEqual(
+        queue.body.elevations.map((e: { id: string }) => e.id),
+        [asked.body.id],
+      );
+      const approved = await h.http
+        .post(`/api/v1/elevations/${asked.body.id}/approve`)
+        .set(bearer(approver.accessToken))
+        .send(await withCode(approver));
       assert.equal(approved.status, 200, JSON.stringify(approved.body));
       assert.equal(new Date(approved.body.endsAt).getTime(), new Date(active.body.endsAt).getTime() + 900_000);
       assert.equal(approved.body.pendingExtension, null);
-      assert.deepEqual(approved.body.approval.decisions.map((d: { round: number }) => d.round), [0, 1]);
+      assert.deepEqual(
+        approved.body.approval.decisions.map((d: { round: number }) => d.round),
+        [0, 1],
+      );
       await h.container.services.elevations.revoke(asked.body.id, 'self', tech.id, systemContext);
     });
 
@@ -168,7 +221,10 @@ for (const engine of engines) {
       assert.ok((await membersOf(globex, globexGroup)).includes(globexDn.toLowerCase()));
       assert.equal(isAccountEnabled((await readUser(globex, globexDn)).userAccountControl), true);
 
-      const wrong = await h.http.post(`/api/v1/technicians/${victim.id}/kill-switch`).set(bearer(admin.accessToken)).send({ code: '000000' });
+      const wrong = await h.http
+        .post(`/api/v1/technicians/${victim.id}/kill-switch`)
+        .set(bearer(admin.accessToken))
+        .send({ code: '000000' });
       assert.equal(wrong.status, 401);
       assert.equal((await h.container.store.elevations.findById(inAcme.body.id))!.state, 'active', 'a wrong code changes nothing');
 
@@ -219,13 +275,19 @@ for (const engine of engines) {
       const a2 = await requestElevation(h, two, { tenant: 'acme', profile: 'extendable' });
       const g2 = await requestElevation(h, two, { tenant: 'globex', profile: 'helpdesk' });
       assert.deepEqual([a1.status, a2.status, g2.status], [201, 201, 201]);
-      const thrown = await h.http.post('/api/v1/tenants/acme/kill-switch').set(bearer(admin.accessToken)).send(await withCode(admin));
+      const thrown = await h.http
+        .post('/api/v1/tenants/acme/kill-switch')
+        .set(bearer(admin.accessToken))
+        .send(await withCode(admin));
       assert.equal(thrown.status, 200, JSON.stringify(thrown.body));
       assert.equal(thrown.body.revoked, 2);
       const members = await membersOf(acme, group);
       assert.ok(!members.includes(one.accountDn.toLowerCase()) && !members.includes(two.accountDn.toLowerCase()));
       assert.equal((await h.container.store.elevations.findById(g2.body.id))!.state, 'active', 'globex is untouched');
-      const asTechnician = await h.http.post('/api/v1/tenants/globex/kill-switch').set(bearer(one.accessToken)).send(await withCode(one));
+      const asTechnician = await h.http
+        .post('/api/v1/tenants/globex/kill-switch')
+        .set(bearer(one.accessToken))
+        .send(await withCode(one));
       assert.equal(asTechnician.status, 403);
       assert.equal((await h.container.store.elevations.findById(g2.body.id))!.state, 'active');
       await h.container.services.elevations.revoke(g2.body.id, 'admin', 'system', systemContext);

@@ -34,7 +34,13 @@ describe('key rotation', () => {
         id: 'acme',
         displayName: 'Acme',
         timeZone: 'UTC',
-        directory: { url: acme.ldapsUrl, bindDn: acme.bindDn, bindPassword: acme.bindPassword, baseDn: acme.baseDn, caCertificate: readFileSync(acme.caFile, 'utf8') },
+        directory: {
+          url: acme.ldapsUrl,
+          bindDn: acme.bindDn,
+          bindPassword: acme.bindPassword,
+          baseDn: acme.baseDn,
+          caCertificate: readFileSync(acme.caFile, 'utf8'),
+        },
       },
       'system',
       systemContext,
@@ -49,13 +55,19 @@ describe('key rotation', () => {
     const newKey = randomBytes(32).toString('base64');
     await h.container.close();
     const base = { ...h.config, logging: { level: 'silent' as const } };
-    const rotating = await createContainer(
-      testConfig({ ...base, secrets: { masterKey: newKey, previousMasterKeys: [oldKey] } }),
-      { clock: h.clock, logger: createLogger('silent') },
-    );
+    const rotating = await createContainer(testConfig({ ...base, secrets: { masterKey: newKey, previousMasterKeys: [oldKey] } }), {
+      clock: h.clock,
+      logger: createLogger('silent'),
+    });
     try {
       const counts = await rotating.services.keys.rotateMasterKey('system');
-      assert.deepEqual(counts, { masterKeyId: parseMasterKey(newKey).id, tenantBindPasswords: 1, totpSecrets: 1, signingKeys: 1, auditSigningKeys: 1 });
+      assert.deepEqual(counts, {
+        masterKeyId: parseMasterKey(newKey).id,
+        tenantBindPasswords: 1,
+        totpSecrets: 1,
+        signingKeys: 1,
+        auditSigningKeys: 1,
+      });
     } finally {
       await rotating.close();
     }
@@ -98,7 +110,10 @@ describe('key rotation', () => {
     const jwks = await h.http.get('/.well-known/jwks.json');
     const kids = jwks.body.keys.map((k: { kid: string }) => k.kid);
     assert.ok(kids.includes(oldKid) && kids.includes(newKid));
-    assert.ok(jwks.body.keys.every((k: Record<string, unknown>) => k.d === undefined), 'a private key is published');
+    assert.ok(
+      jwks.body.keys.every((k: Record<string, unknown>) => k.d === undefined),
+      'a private key is published',
+    );
   });
 });
 
@@ -123,7 +138,11 @@ function withInsertsWaitingAt(store: Store, wait: () => Promise<void>): Store {
       await wait();
     },
   });
-  return { ...store, signingKeys: waiting(store.signingKeys), transaction: (work) => store.transaction((tx) => work({ ...tx, signingKeys: waiting(tx.signingKeys) })) };
+  return {
+    ...store,
+    signingKeys: waiting(store.signingKeys),
+    transaction: (work) => store.transaction((tx) => work({ ...tx, signingKeys: waiting(tx.signingKeys) })),
+  };
 }
 
 for (const engine of engines) {
@@ -164,7 +183,10 @@ for (const engine of engines) {
       const kid = await h.container.services.keys.rotateSigningKey('system');
       const [event] = await h.container.store.audit.list({ action: 'keys.signing_rotated', limit: 1 });
       assert.equal(event?.target, kid);
-      assert.deepEqual((await h.container.store.signingKeys.list()).filter((k) => k.retiredAt === null).map((k) => k.kid), [kid]);
+      assert.deepEqual(
+        (await h.container.store.signingKeys.list()).filter((k) => k.retiredAt === null).map((k) => k.kid),
+        [kid],
+      );
     });
 
     it('when two processes start at once on a store with no current signing key, then both end up signing with the same current key', async () => {
@@ -182,8 +204,15 @@ for (const engine of engines) {
           // process's insert, so that both rows are written before either retires anything.
           const barrier = meetingPoint(2, 250);
           const processes = stores.map((store) => {
-            const tokens = createTokenService(store.signingKeys, h.container.secrets, createRandomSource(), { issuer: 'stint', audience: 'stint-api', longestTokenLifetimeMs: 900_000 });
-            return { tokens, keys: createKeyService({ store: withInsertsWaitingAt(store, barrier), clock: h.clock, secrets: h.container.secrets, tokens }) };
+            const tokens = createTokenService(store.signingKeys, h.container.secrets, createRandomSource(), {
+              issuer: 'stint',
+              audience: 'stint-api',
+              longestTokenLifetimeMs: 900_000,
+            });
+            return {
+              tokens,
+              keys: createKeyService({ store: withInsertsWaitingAt(store, barrier), clock: h.clock, secrets: h.container.secrets, tokens }),
+            };
           });
           await Promise.all(processes.map((p) => p.keys.ensureSigningKey()));
 
@@ -191,7 +220,11 @@ for (const engine of engines) {
           assert.ok(current.length >= 1, `round ${round}: no current key left`);
           const claims = { technicianId: 't', sessionId: 's', expiresAt: new Date(now.getTime() + 60_000) };
           const tokens = await Promise.all(processes.map((p) => p.tokens.issueAccessToken(claims, now)));
-          assert.equal(decodeProtectedHeader(tokens[0]!).kid, decodeProtectedHeader(tokens[1]!).kid, `round ${round}: the processes sign with different keys`);
+          assert.equal(
+            decodeProtectedHeader(tokens[0]!).kid,
+            decodeProtectedHeader(tokens[1]!).kid,
+            `round ${round}: the processes sign with different keys`,
+          );
           assert.equal((await processes[1]!.tokens.verifyAccessToken(tokens[0]!, now)).technicianId, 't');
         }
       } finally {

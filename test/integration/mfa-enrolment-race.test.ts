@@ -47,7 +47,10 @@ for (const engine of engines) {
       h.http.post('/api/v1/auth/mfa/verify').send({ mfaToken, code: await totpCodeAt(secret, h.clock.now()) });
     const storedSecret = async (id: string) => {
       const record = (await h.container.store.technicians.findById(id))!;
-      return { secret: await h.container.secrets.open(record.totpSecretSealed!, totpSecretContext(id)), confirmed: record.totpConfirmedAt !== null };
+      return {
+        secret: await h.container.secrets.open(record.totpSecretSealed!, totpSecretContext(id)),
+        confirmed: record.totpConfirmedAt !== null,
+      };
     };
 
     it('when a second enrolment passed its check before the first was confirmed, then it is refused after and the confirmed secret stands', async () => {

@@ -33,7 +33,14 @@ for (const engine of engines) {
     it('when a correct code authorises a change that fails, again and again, then it never counts and the next correct code works', async () => {
       h.clock.advance(30_000);
       for (let i = 0; i < 7; i += 1) {
-        assert.equal(await codeOf(verify(async () => { throw new Error('the change failed'); })), 'the change failed');
+        assert.equal(
+          await codeOf(
+            verify(async () => {
+              throw new Error('the change failed');
+            }),
+          ),
+          'the change failed',
+        );
         assert.equal((await record()).mfaFailures, 0, 'a correct code counted as a failure');
       }
       assert.equal(await verify(), 'done');
@@ -42,7 +49,10 @@ for (const engine of engines) {
     it('when the secret cannot be opened, then the attempts are not counted and a good code works once it can be opened again', async () => {
       h.clock.advance(30_000);
       const sealed = (await record()).totpSecretSealed!;
-      await h.container.store.technicians.replaceSealedTotpSecret(who.id, await h.container.secrets.seal('not this one', 'technician:someone-else:totp'));
+      await h.container.store.technicians.replaceSealedTotpSecret(
+        who.id,
+        await h.container.secrets.seal('not this one', 'technician:someone-else:totp'),
+      );
       for (let i = 0; i < 7; i += 1) assert.notEqual(await codeOf(verify()), 'ok');
       assert.equal((await record()).mfaFailures, 0, 'an unopenable secret counted as a failure');
       await h.container.store.technicians.replaceSealedTotpSecret(who.id, sealed);
@@ -52,7 +62,8 @@ for (const engine of engines) {
     it('when the count was left past the limit with no lock time, then the lockout gets an end, is audited, and a good code works after it', async () => {
       h.clock.advance(30_000);
       const lockoutMs = h.config.auth.mfaLockoutSeconds * 1000;
-      for (let i = 0; i < h.config.auth.mfaMaxFailures + 2; i += 1) await h.container.store.technicians.countMfaAttempt(who.id, h.clock.now());
+      for (let i = 0; i < h.config.auth.mfaMaxFailures + 2; i += 1)
+        await h.container.store.technicians.countMfaAttempt(who.id, h.clock.now());
       assert.equal((await record()).mfaLockedUntil, null);
       const lockedAt = h.clock.now();
       const refused = await verify().catch((error: unknown) => error as DomainError);
@@ -72,10 +83,15 @@ for (const engine of engines) {
 
     it('when wrong codes reach the limit, then the lock still starts and ends as before', async () => {
       h.clock.advance(30_000);
-      const wrong = async () => h.container.services.mfa.verifyFreshCode(await record(), '000000', 'test', systemContext, async () => 'done');
+      const wrong = async () =>
+        h.container.services.mfa.verifyFreshCode(await record(), '000000', 'test', systemContext, async () => 'done');
       const codes: string[] = [];
       for (let i = 0; i < h.config.auth.mfaMaxFailures + 1; i += 1) codes.push(await codeOf(wrong()));
-      assert.deepEqual(codes, [...Array.from({ length: h.config.auth.mfaMaxFailures - 1 }, () => 'mfa_invalid'), 'mfa_locked', 'mfa_locked']);
+      assert.deepEqual(codes, [
+        ...Array.from({ length: h.config.auth.mfaMaxFailures - 1 }, () => 'mfa_invalid'),
+        'mfa_locked',
+        'mfa_locked',
+      ]);
       h.clock.advance(h.config.auth.mfaLockoutSeconds * 1000 + 1000);
       assert.equal(await verify(), 'done');
     });

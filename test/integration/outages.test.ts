@@ -22,7 +22,11 @@ interface Running {
 }
 
 function startProcess(entry: string, env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [entry], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -65,7 +69,9 @@ describe('outages of the store and Redis, with the API and the worker running', 
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [name]);
+      const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [
+        name,
+      ]);
       return rows[0]!.n;
     } finally {
       await client.end();
@@ -110,7 +116,9 @@ describe('outages of the store and Redis, with the API and the worker running', 
     // The condition the crash needs, made on purpose: each process holds a connection when the
     // server ends them all (the API's idle in its pool after the login, the worker's in use).
     assert.equal((await login()).status, 401);
-    await until('a connection from each process', async () => ((await connectionsOf('stint-api')) > 0 && (await connectionsOf('stint-worker')) > 0 ? true : undefined));
+    await until('a connection from each process', async () =>
+      (await connectionsOf('stint-api')) > 0 && (await connectionsOf('stint-worker')) > 0 ? true : undefined,
+    );
     await postgres.stop();
 
     const during = await login();
@@ -124,7 +132,9 @@ describe('outages of the store and Redis, with the API and the worker running', 
     });
     assert.equal(notReady.body.checks.redis, 'ok');
     // The worker keeps failing its lease checks meanwhile (and says so), but lives.
-    await until('the worker to meet the outage', async () => (/The database cannot be reached|database connection was ended/.test(worker.output()) ? true : undefined));
+    await until('the worker to meet the outage', async () =>
+      /The database cannot be reached|database connection was ended/.test(worker.output()) ? true : undefined,
+    );
     assert.ok(alive(api), `the API lives:\n${api.output()}`);
     assert.ok(alive(worker), `the worker lives:\n${worker.output()}`);
 

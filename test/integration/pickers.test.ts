@@ -52,18 +52,28 @@ describe('pickers: group search and technician names', () => {
     assert.equal(response.status, 200, JSON.stringify(response.body));
     const groups = response.body.groups as GroupChoice[];
     const ours = groups.filter((g) => g.name.endsWith(suffix));
-    assert.deepEqual(ours.map((g) => g.name).sort(), ['Middle', 'Nested', 'Other', 'Plain'].map((n) => `Pick-${n}-${suffix}`));
+    assert.deepEqual(
+      ours.map((g) => g.name).sort(),
+      ['Middle', 'Nested', 'Other', 'Plain'].map((n) => `Pick-${n}-${suffix}`),
+    );
     const byName = new Map(ours.map((g) => [g.name, g]));
     assert.equal(byName.get(`Pick-Plain-${suffix}`)!.protection, null);
     assert.equal(byName.get(`Pick-Plain-${suffix}`)!.dn.toLowerCase(), plainGroup.toLowerCase());
     const nested = byName.get(`Pick-Nested-${suffix}`)!.protection!;
     assert.equal(nested.reason, 'Domain Admins (RID 512)');
-    assert.deepEqual(nested.path.map((p) => p.toLowerCase()), [nestedGroup, middleGroup, domainAdminsDn(acme)].map((p) => p.toLowerCase()));
+    assert.deepEqual(
+      nested.path.map((p) => p.toLowerCase()),
+      [nestedGroup, middleGroup, domainAdminsDn(acme)].map((p) => p.toLowerCase()),
+    );
 
     const admins = (await search('Domain Admins')).body.groups as GroupChoice[];
     const domainAdmins = admins.find((g) => g.name === 'Domain Admins');
     assert.ok(domainAdmins, 'Domain Admins is found');
-    assert.deepEqual(domainAdmins.protection, { protectedGroup: domainAdmins.dn, reason: 'Domain Admins (RID 512)', path: [domainAdmins.dn] });
+    assert.deepEqual(domainAdmins.protection, {
+      protectedGroup: domainAdmins.dn,
+      reason: 'Domain Admins (RID 512)',
+      path: [domainAdmins.dn],
+    });
   });
 
   it('when the search text holds filter syntax, then it is matched as text (escaped), not as a filter', async () => {

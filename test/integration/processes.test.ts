@@ -28,7 +28,12 @@ describe('command-line entry points', () => {
 
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'stint-cli-'));
-    env = { STINT_DATA_DIR: dataDir, STINT_SECRETS__MASTER_KEY: masterKey, STINT_REDIS__URL: testServices().redisUrl, STINT_LOGGING__LEVEL: 'silent' };
+    env = {
+      STINT_DATA_DIR: dataDir,
+      STINT_SECRETS__MASTER_KEY: masterKey,
+      STINT_REDIS__URL: testServices().redisUrl,
+      STINT_LOGGING__LEVEL: 'silent',
+    };
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -75,16 +80,24 @@ describe('command-line entry points', () => {
       .join('');
     assert.ok(file.includes('$argon2id$'));
     assert.ok(!file.includes(password));
-    const again = run(['src/cli/index.ts', 'admin', 'create', '--username', 'root-admin', '--display-name', 'Root', '--email', 'root@example.test'], env, password);
+    const again = run(
+      ['src/cli/index.ts', 'admin', 'create', '--username', 'root-admin', '--display-name', 'Root', '--email', 'root@example.test'],
+      env,
+      password,
+    );
     assert.equal(again.status, 1);
     assert.match(again.stderr, /already exists/);
   });
 
   it('when Redis may evict keys, then the worker refuses to start', async () => {
     const port = await freePort();
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
       await waitForOutput(redis, /Ready to accept connections/);
       const result = run(['workers/main.ts'], { ...env, STINT_REDIS__URL: `redis://127.0.0.1:${port}` });

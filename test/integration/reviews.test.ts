@@ -32,7 +32,10 @@ const day = 86_400_000;
 /** Samba lets the domain admin write lastLogonTimestamp (it sets it itself on the first simple bind). */
 async function writeLastLogon(domain: SambaDomain, dn: string, at: Date) {
   await withAdmin(domain, (client) =>
-    client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'lastLogonTimestamp', values: [toFileTime(at)] }) })),
+    client.modify(
+      dn,
+      new Change({ operation: 'replace', modification: new Attribute({ type: 'lastLogonTimestamp', values: [toFileTime(at)] }) }),
+    ),
   );
 }
 
@@ -104,7 +107,10 @@ for (const engine of engines) {
       const managed = await ou.group(`Rev-Helpdesk-${suffix}`);
       const nest = await ou.group(`Rev-Nest-${suffix}`);
       const nestedProfileGroup = await ou.group(`Rev-Servers-${suffix}`);
-      for (const [name, group] of [['review-helpdesk', managed], ['review-servers', nestedProfileGroup]] as const) {
+      for (const [name, group] of [
+        ['review-helpdesk', managed],
+        ['review-servers', nestedProfileGroup],
+      ] as const) {
         const created = await h.http
           .post(`/api/v1/tenants/${domain.name}/profiles`)
           .set(bearer(adminToken))
@@ -142,7 +148,13 @@ for (const engine of engines) {
         config: {
           // The reconciler's drift removal is not what this file tests.
           queue: { reconcileIntervalSeconds: 3600 },
-          slack: { enabled: true, apiUrl: fake.apiUrl, botToken: fake.botToken, signingSecret: 'reviews-test-signing-secret-0123456789', alertChannel },
+          slack: {
+            enabled: true,
+            apiUrl: fake.apiUrl,
+            botToken: fake.botToken,
+            signingSecret: 'reviews-test-signing-secret-0123456789',
+            alertChannel,
+          },
         },
       });
       await addTenant(h, acme);
@@ -189,9 +201,24 @@ for (const engine of engines) {
       assert.equal(globexJob?.tz, 'UTC');
       // The next run is Tuesday 07:15 in Berlin, whatever UTC says.
       const next = new Date(acmeJob!.next!);
-      assert.equal(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next), 'Tue 07:15');
+      assert.equal(
+        new Intl.DateTimeFormat('en-GB', {
+          timeZone: 'Europe/Berlin',
+          weekday: 'short',
+          hour: '2-digit',
+          minute: '2-digit',
+          hourCycle: 'h23',
+        }).format(next),
+        'Tue 07:15',
+      );
 
-      for (const bad of [{ reviewSchedule: '* * * * *' }, { reviewSchedule: 'weekly' }, { inactiveDays: 0 }, { inactiveDays: 1.5 }, { disableInactive: 'yes' }]) {
+      for (const bad of [
+        { reviewSchedule: '* * * * *' },
+        { reviewSchedule: 'weekly' },
+        { inactiveDays: 0 },
+        { inactiveDays: 1.5 },
+        { disableInactive: 'yes' },
+      ]) {
         const refused = await h.http.patch('/api/v1/tenants/globex').set(bearer(adminToken)).send(bad);
         assert.equal(refused.status, 400, JSON.stringify(bad));
       }
@@ -210,14 +237,18 @@ for (const engine of engines) {
         reviewIds[tenant] = started.body.id;
         const review = await finished(started.body.id);
         assert.equal(review.status, 'completed');
-        const of = (kind: string, subject: string) => review.findings.filter((f) => f.kind === kind && f.subject.toLowerCase() === subject.toLowerCase());
+        const of = (kind: string, subject: string) =>
+          review.findings.filter((f) => f.kind === kind && f.subject.toLowerCase() === subject.toLowerCase());
 
         const critical = of('protected_group_member', w.privileged.accountDn);
         assert.equal(critical.length, 1, JSON.stringify(review.findings));
         assert.equal(critical[0]!.severity, 'critical');
         assert.equal(critical[0]!.technicianId, w.privileged.id);
         assert.equal((critical[0]!.details.protectedGroup as string).toLowerCase(), domainAdminsDn(w.domain).toLowerCase());
-        assert.deepEqual((critical[0]!.details.path as string[]).map((p) => p.toLowerCase()), [w.nest, domainAdminsDn(w.domain)].map((p) => p.toLowerCase()));
+        assert.deepEqual(
+          (critical[0]!.details.path as string[]).map((p) => p.toLowerCase()),
+          [w.nest, domainAdminsDn(w.domain)].map((p) => p.toLowerCase()),
+        );
         assert.equal(review.findings.filter((f) => f.kind === 'protected_group_member').length, 1, 'only the nested account');
         assert.equal(review.findings[0]!.severity, 'critical', 'most severe first');
 
@@ -226,7 +257,10 @@ for (const engine of engines) {
         assert.equal((standing[0]!.details.group as string).toLowerCase(), w.managed.toLowerCase());
 
         const suspended = review.findings.filter((f) => f.kind === 'profile_suspended');
-        assert.deepEqual(suspended.map((f) => [f.subject, f.action]), [['review-servers', 'suspended']]);
+        assert.deepEqual(
+          suspended.map((f) => [f.subject, f.action]),
+          [['review-servers', 'suspended']],
+        );
         const profile = await h.container.store.profiles.findByName(tenant, 'review-servers');
         assert.equal(profile?.status, 'suspended');
 
@@ -247,7 +281,11 @@ for (const engine of engines) {
           assert.equal(uac & 2, 0, 'left enabled: globex does not disable');
           assert.equal((await events('review.account_disabled')).filter((e) => e.tenantId === 'globex').length, 0);
         }
-        assert.equal(of('enabled_without_grant', w.busy.accountDn)[0]?.severity, 'high', 'enabled between grants where accounts are kept disabled');
+        assert.equal(
+          of('enabled_without_grant', w.busy.accountDn)[0]?.severity,
+          'high',
+          'enabled between grants where accounts are kept disabled',
+        );
         assert.equal(of('not_in_protected_users', w.privileged.accountDn).length, 1);
 
         const completed = (await events('review.completed')).filter((e) => e.target === started.body.id);
@@ -306,18 +344,28 @@ for (const engine of engines) {
       assert.match(csv.headers['content-type'] ?? '', /text\/csv/);
       const rows = parseCsv(csv.text, { columns: true }) as Array<Record<string, string>>;
       assert.equal(rows.length, review.findings.length);
-      assert.deepEqual(rows.map((r) => r.kind), review.findings.map((f) => f.kind));
+      assert.deepEqual(
+        rows.map((r) => r.kind),
+        review.findings.map((f) => f.kind),
+      );
       assert.ok(rows.every((r) => r.review_id === id && r.tenant === 'globex'));
-      const json = await h.http.get(`/api/v1/reviews/${id}/export?format=json`).set(bearer(auditorToken)).buffer(true).parse((res, done) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => done(null, text));
-      });
+      const json = await h.http
+        .get(`/api/v1/reviews/${id}/export?format=json`)
+        .set(bearer(auditorToken))
+        .buffer(true)
+        .parse((res, done) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => done(null, text));
+        });
       const parsed = JSON.parse(json.body as string) as { review: { id: string }; findings: Finding[] };
       assert.equal(parsed.review.id, id);
       assert.equal(parsed.findings.length, review.findings.length);
       assert.equal((await h.http.get(`/api/v1/reviews/${id}/export?format=xml`).set(bearer(adminToken))).status, 400);
-      assert.deepEqual((await events('review.exported')).filter((e) => e.target === id).map((e) => e.details.format), ['csv', 'json']);
+      assert.deepEqual(
+        (await events('review.exported')).filter((e) => e.target === id).map((e) => e.details.format),
+        ['csv', 'json'],
+      );
     });
 
     it('when a tenant’s directory does not answer, then the review is incomplete with a critical directory_unreachable finding, never a pass', async () => {
@@ -328,7 +376,12 @@ for (const engine of engines) {
           id,
           displayName: 'Offline Ltd',
           timeZone: 'UTC',
-          directory: { url: `ldaps://127.0.0.1:${port}`, bindDn: acme.bindDn, baseDn: acme.baseDn, caCertificate: readFileSync(acme.caFile, 'utf8') },
+          directory: {
+            url: `ldaps://127.0.0.1:${port}`,
+            bindDn: acme.bindDn,
+            baseDn: acme.baseDn,
+            caCertificate: readFileSync(acme.caFile, 'utf8'),
+          },
           keepAccountsDisabled: true,
           slackChannel: null,
           driftMode: 'remove',
@@ -345,7 +398,10 @@ for (const engine of engines) {
       const review = await finished(started.body.id);
       assert.equal(review.status, 'incomplete');
       assert.equal(review.counts.critical, 1);
-      assert.deepEqual(review.findings.map((f) => [f.kind, f.severity]), [['directory_unreachable', 'critical']]);
+      assert.deepEqual(
+        review.findings.map((f) => [f.kind, f.severity]),
+        [['directory_unreachable', 'critical']],
+      );
       assert.equal(review.findings[0]!.details.code, 'directory_unreachable');
       const message = await eventually(
         async () => fake.messagesIn(alertChannel).find((m) => m.text.includes('access review of Offline Ltd')),
@@ -362,7 +418,9 @@ for (const engine of engines) {
       const second = await h.container.services.reviews.runScheduled('globex', `repeat:test-${engine}`);
       assert.equal(first.status, 'completed');
       assert.equal(second.status, 'skipped');
-      const scheduled = (await h.container.services.reviews.list({ tenantId: 'globex', limit: 50 })).filter((r) => r.trigger === 'scheduled');
+      const scheduled = (await h.container.services.reviews.list({ tenantId: 'globex', limit: 50 })).filter(
+        (r) => r.trigger === 'scheduled',
+      );
       assert.equal(scheduled.length, 1);
       assert.equal(scheduled[0]!.requestedBy, null);
 
@@ -379,14 +437,29 @@ for (const engine of engines) {
 
     it('when a review’s job was lost (Redis flushed, or never queued), then the reconciler queues it again and the worker runs it; a review just asked for is left alone', async () => {
       const review = (at: Date) => ({
-        id: crypto.randomUUID(), tenantId: 'globex', trigger: 'on_demand' as const, requestedBy: auditor.id, status: 'queued' as const, requestedAt: at,
-        startedAt: null, finishedAt: null, counts: { critical: 0, high: 0, medium: 0, low: 0, info: 0 }, signedOffBy: null, signedOffAt: null, signOffComment: null,
+        id: crypto.randomUUID(),
+        tenantId: 'globex',
+        trigger: 'on_demand' as const,
+        requestedBy: auditor.id,
+        status: 'queued' as const,
+        requestedAt: at,
+        startedAt: null,
+        finishedAt: null,
+        counts: { critical: 0, high: 0, medium: 0, low: 0, info: 0 },
+        signedOffBy: null,
+        signedOffAt: null,
+        signOffComment: null,
       });
       // Recorded, but no job in Redis: one asked for three minutes ago, one just now.
       const lost = review(new Date(h.clock.now().getTime() - 180_000));
       const fresh = review(h.clock.now());
       // A scheduled review runs under its scheduler's job: never queued a second time here.
-      const scheduled = { ...review(new Date(h.clock.now().getTime() - 180_000)), trigger: 'scheduled' as const, requestedBy: null, status: 'running' as const };
+      const scheduled = {
+        ...review(new Date(h.clock.now().getTime() - 180_000)),
+        trigger: 'scheduled' as const,
+        requestedBy: null,
+        status: 'running' as const,
+      };
       await h.container.store.reviews.insert(lost, null);
       await h.container.store.reviews.insert(fresh, null);
       await h.container.store.reviews.insert(scheduled, `sched-${scheduled.id}`);

@@ -63,7 +63,8 @@ for (const engine of engines) {
       assert.equal(done.status, 200, JSON.stringify(done.body));
     };
     const signals = (body: { risk: { reasons: Reason[] } }) => body.risk.reasons.map((r) => r.signal).sort();
-    const eventsFor = async (target: string) => (await h.container.store.audit.list({ limit: 1000 })).filter((e) => e.target === target).reverse();
+    const eventsFor = async (target: string) =>
+      (await h.container.store.audit.list({ limit: 1000 })).filter((e) => e.target === target).reverse();
     /** Moves the clock to a local time and logs in again (the session would have lapsed). */
     async function at(who: Operative, local: DateTime) {
       h.clock.set(local.toJSDate());
@@ -76,7 +77,13 @@ for (const engine of engines) {
           displayName: id,
           timeZone,
           slackChannel,
-          directory: { url: domain.ldapsUrl, bindDn: domain.bindDn, bindPassword: domain.bindPassword, baseDn: domain.baseDn, caCertificate: readFileSync(domain.caFile, 'utf8') },
+          directory: {
+            url: domain.ldapsUrl,
+            bindDn: domain.bindDn,
+            bindPassword: domain.bindPassword,
+            baseDn: domain.baseDn,
+            caCertificate: readFileSync(domain.caFile, 'utf8'),
+          },
         },
         'system',
         systemContext,
@@ -90,7 +97,15 @@ for (const engine of engines) {
       h = await startHarness({
         engine,
         clock,
-        config: { slack: { enabled: true, apiUrl: fake.apiUrl, botToken: fake.botToken, signingSecret: 'risk-test-signing-secret-0123456789', alertChannel } },
+        config: {
+          slack: {
+            enabled: true,
+            apiUrl: fake.apiUrl,
+            botToken: fake.botToken,
+            signingSecret: 'risk-test-signing-secret-0123456789',
+            alertChannel,
+          },
+        },
       });
       await addTenant(h, acme);
       await addTenant(h, globex);
@@ -106,7 +121,13 @@ for (const engine of engines) {
         const created = await h.http
           .post(`/api/v1/tenants/${tenant}/profiles`)
           .set(bearer(adminToken))
-          .send({ name: 'helpdesk', groups: [groups[tenant]], eligibleRoles: ['technician'], defaultDurationSeconds: 1800, maxDurationSeconds: 3600 });
+          .send({
+            name: 'helpdesk',
+            groups: [groups[tenant]],
+            eligibleRoles: ['technician'],
+            defaultDurationSeconds: 1800,
+            maxDurationSeconds: 3600,
+          });
         assert.equal(created.status, 201, JSON.stringify(created.body));
         assert.equal(created.body.approval.required, 0, 'the profile grants at once');
       }
@@ -124,7 +145,10 @@ for (const engine of engines) {
       const tech = await technician(['globex', east]);
       const first = await ask(tech, 'acme');
       assert.equal(first.status, 201, JSON.stringify(first.body));
-      assert.deepEqual(first.body.risk, { score: 20, reasons: [{ signal: 'first_in_tenant', points: 20, detail: 'first elevation into acme' }] });
+      assert.deepEqual(first.body.risk, {
+        score: 20,
+        reasons: [{ signal: 'first_in_tenant', points: 20, detail: 'first elevation into acme' }],
+      });
       h.clock.advance(120_000);
       const second = await ask(tech, 'globex');
       assert.equal(second.status, 201, JSON.stringify(second.body));
@@ -138,8 +162,14 @@ for (const engine of engines) {
       assert.deepEqual(third.body.approval.approvers, []);
       assert.deepEqual(signals(third.body), ['fan_out', 'first_in_tenant']);
       assert.equal(third.body.risk.score, 80);
-      assert.match(third.body.risk.reasons.find((r: Reason) => r.signal === 'fan_out').detail, /3 tenants within 15 minutes \(acme, acme-east, globex\)/);
-      assert.ok(!(await membersOf(acme, groups[east]!)).includes(`cn=mse-${tech.username.slice(0, 12)},${ou.dn}`.toLowerCase()), 'nothing in AD before approval');
+      assert.match(
+        third.body.risk.reasons.find((r: Reason) => r.signal === 'fan_out').detail,
+        /3 tenants within 15 minutes \(acme, acme-east, globex\)/,
+      );
+      assert.ok(
+        !(await membersOf(acme, groups[east]!)).includes(`cn=mse-${tech.username.slice(0, 12)},${ou.dn}`.toLowerCase()),
+        'nothing in AD before approval',
+      );
 
       // Stored and shown on reads.
       const read = await h.http.get(`/api/v1/elevations/${third.body.id}`).set(bearer(tech.accessToken));
@@ -152,31 +182,67 @@ for (const engine of engines) {
       const requested = audit.find((e) => e.action === 'elevation.requested')!;
       assert.deepEqual(requested.details.risk, { score: 80, reasons: third.body.risk.reasons, threshold: 50, flagged: true });
       const flagged = audit.find((e) => e.action === 'elevation.risk_flagged')!;
-      assert.deepEqual(flagged.details, { profile: 'helpdesk', score: 80, threshold: 50, reasons: third.body.risk.reasons, approvalsRequired: 1, profileApprovalsRequired: 0 });
+      assert.deepEqual(flagged.details, {
+        profile: 'helpdesk',
+        score: 80,
+        threshold: 50,
+        reasons: third.body.risk.reasons,
+        approvalsRequired: 1,
+        profileApprovalsRequired: 0,
+      });
       const firstAudit = (await eventsFor(first.body.id)).find((e) => e.action === 'elevation.requested')!;
       assert.equal((firstAudit.details.risk as { flagged: boolean }).flagged, false);
-      assert.equal((await eventsFor(first.body.id)).some((e) => e.action === 'elevation.risk_flagged'), false);
+      assert.equal(
+        (await eventsFor(first.body.id)).some((e) => e.action === 'elevation.risk_flagged'),
+        false,
+      );
 
       // The alert and the approval message, with the risk, reach Slack.
-      const alert = await eventually(async () => fake.messagesIn(alertChannel).find((m) => m.text.includes(tech.username)), (m) => m !== undefined, 15_000, 'a risk alert');
+      const alert = await eventually(
+        async () => fake.messagesIn(alertChannel).find((m) => m.text.includes(tech.username)),
+        (m) => m !== undefined,
+        15_000,
+        'a risk alert',
+      );
       assert.match(alert!.text, /risk/);
       assert.match(JSON.stringify(alert!.blocks), /score: 80/);
       assert.match(JSON.stringify(alert!.blocks), /fan_out \+60/);
-      const approval = await eventually(async () => fake.messagesIn(eastChannel).find((m) => JSON.stringify(m.blocks).includes(third.body.id)), (m) => m !== undefined, 15_000, 'the approval message');
-      assert.match(JSON.stringify(approval!.blocks), /\*Risk\*\\n80\/100: first in tenant \+20 \(first elevation into acme-east\), fan out \+60/);
-      assert.equal(fake.messagesIn(alertChannel).filter((m) => m.text.includes(tech.username)).length, 1, 'the requests below the threshold raised no alert');
+      const approval = await eventually(
+        async () => fake.messagesIn(eastChannel).find((m) => JSON.stringify(m.blocks).includes(third.body.id)),
+        (m) => m !== undefined,
+        15_000,
+        'the approval message',
+      );
+      assert.match(
+        JSON.stringify(approval!.blocks),
+        /\*Risk\*\\n80\/100: first in tenant \+20 \(first elevation into acme-east\), fan out \+60/,
+      );
+      assert.equal(
+        fake.messagesIn(alertChannel).filter((m) => m.text.includes(tech.username)).length,
+        1,
+        'the requests below the threshold raised no alert',
+      );
 
       // The existing approval machinery takes it from here.
       const approver = await createTechnician(h, ['approver']);
       await h.container.services.technicians.update(approver.id, { approverTenants: [east] }, 'system', systemContext);
       const approverToken = (await login(h, approver)).accessToken;
       const queue = await h.http.get('/api/v1/approvals').set(bearer(approverToken));
-      assert.deepEqual(queue.body.elevations.map((e: { id: string; risk: unknown }) => [e.id, e.risk]), [[third.body.id, third.body.risk]]);
+      assert.deepEqual(
+        queue.body.elevations.map((e: { id: string; risk: unknown }) => [e.id, e.risk]),
+        [[third.body.id, third.body.risk]],
+      );
       h.clock.advance(30_000);
-      const approved = await h.http.post(`/api/v1/elevations/${third.body.id}/approve`).set(bearer(approverToken)).send({ code: await codeNow(h, approver.totpSecret!) });
+      const approved = await h.http
+        .post(`/api/v1/elevations/${third.body.id}/approve`)
+        .set(bearer(approverToken))
+        .send({ code: await codeNow(h, approver.totpSecret!) });
       assert.equal(approved.status, 200, JSON.stringify(approved.body));
       assert.equal(approved.body.state, 'active');
-      assert.ok((await membersOf(acme, groups[east]!)).includes(`cn=mse-${tech.username.slice(0, 12)},${ou.dn}`.toLowerCase()), 'in AD once approved');
+      assert.ok(
+        (await membersOf(acme, groups[east]!)).includes(`cn=mse-${tech.username.slice(0, 12)},${ou.dn}`.toLowerCase()),
+        'in AD once approved',
+      );
 
       // The elevation history export carries the score and the reasons.
       const auditor = (await login(h, await createTechnician(h, ['auditor']))).accessToken;
@@ -185,15 +251,32 @@ for (const engine of engines) {
         res.on('data', (c: Buffer) => (body += c.toString('utf8')));
         res.on('end', () => done(null, body));
       };
-      const csv = await h.http.get(`/api/v1/elevations/export?format=csv&technician=${tech.id}`).set(bearer(auditor)).buffer(true).parse(text as never);
+      const csv = await h.http
+        .get(`/api/v1/elevations/export?format=csv&technician=${tech.id}`)
+        .set(bearer(auditor))
+        .buffer(true)
+        .parse(text as never);
       assert.equal(csv.status, 200);
       const lines = (csv.body as string).trim().split('\n');
       assert.ok(lines[0]!.endsWith(',risk_score,risk_reasons'), lines[0]);
       const row = lines.find((l) => l.startsWith(third.body.id))!;
-      assert.match(row, /,80,"first_in_tenant \+20: first elevation into acme-east; fan_out \+60: requests into 3 tenants within 15 minutes/);
-      const ndjson = await h.http.get(`/api/v1/elevations/export?format=ndjson&technician=${tech.id}`).set(bearer(auditor)).buffer(true).parse(text as never);
-      const rows = (ndjson.body as string).trim().split('\n').map((l) => JSON.parse(l));
-      assert.deepEqual(rows.map((r) => r.risk_score), [20, 20, 80]);
+      assert.match(
+        row,
+        /,80,"first_in_tenant \+20: first elevation into acme-east; fan_out \+60: requests into 3 tenants within 15 minutes/,
+      );
+      const ndjson = await h.http
+        .get(`/api/v1/elevations/export?format=ndjson&technician=${tech.id}`)
+        .set(bearer(auditor))
+        .buffer(true)
+        .parse(text as never);
+      const rows = (ndjson.body as string)
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        rows.map((r) => r.risk_score),
+        [20, 20, 80],
+      );
       assert.deepEqual(rows[2].risk_reasons, third.body.risk.reasons);
 
       for (const e of [first, second, approved]) await revoke(tech, e.body.id);
@@ -212,10 +295,36 @@ for (const engine of engines) {
         const requestedAt = day.toJSDate();
         const endedAt = day.plus({ minutes: 30 }).toJSDate();
         const e: Elevation = {
-          id: randomUUID(), tenantId: east, profileId: profile.id, profileName: profile.name, technicianId: tech.id, accountId: account.id, accountDn: account.dn,
-          accountGuid: account.guid, groups: [], state: 'expired', durationSeconds: 1800, justification: 'routine', ticket: null, requestedAt, activatedAt: requestedAt,
-          endsAt: endedAt, endedAt, revocationReason: 'expired', failureReason: null, steps: null, overdueAlertedAt: null, updatedAt: endedAt, approvalsRequired: 0,
-          approverIds: [], approvalDeadline: null, windowClosesAt: null, extension: null, extendedSeconds: 0, decisions: [], risk: null,
+          id: randomUUID(),
+          tenantId: east,
+          profileId: profile.id,
+          profileName: profile.name,
+          technicianId: tech.id,
+          accountId: account.id,
+          accountDn: account.dn,
+          accountGuid: account.guid,
+          groups: [],
+          state: 'expired',
+          durationSeconds: 1800,
+          justification: 'routine',
+          ticket: null,
+          requestedAt,
+          activatedAt: requestedAt,
+          endsAt: endedAt,
+          endedAt,
+          revocationReason: 'expired',
+          failureReason: null,
+          steps: null,
+          overdueAlertedAt: null,
+          updatedAt: endedAt,
+          approvalsRequired: 0,
+          approverIds: [],
+          approvalDeadline: null,
+          windowClosesAt: null,
+          extension: null,
+          extendedSeconds: 0,
+          decisions: [],
+          risk: null,
         };
         await h.container.store.elevations.insert(e);
         seeded++;
@@ -232,10 +341,17 @@ for (const engine of engines) {
       assert.equal(night.status, 201, 'below the default threshold: granted, but scored');
       assert.deepEqual(signals(night.body), ['unusual_hour']);
       assert.equal(night.body.risk.score, 25);
-      assert.match(night.body.risk.reasons[0].detail, /^Thursday 03:0\d America\/New_York is outside this technician's usual hours \(26 past requests\)$/, 'the 25 mornings and the request of yesterday');
+      assert.match(
+        night.body.risk.reasons[0].detail,
+        /^Thursday 03:0\d America\/New_York is outside this technician's usual hours \(26 past requests\)$/,
+        'the 25 mornings and the request of yesterday',
+      );
       await revoke(tech, night.body.id);
 
-      const lowered = await h.http.patch(`/api/v1/tenants/${east}`).set(bearer(await admin())).send({ riskThreshold: 25 });
+      const lowered = await h.http
+        .patch(`/api/v1/tenants/${east}`)
+        .set(bearer(await admin()))
+        .send({ riskThreshold: 25 });
       assert.equal(lowered.status, 200, JSON.stringify(lowered.body));
       assert.equal(lowered.body.tenant.riskThreshold, 25);
       h.clock.advance(30 * 60_000);
@@ -245,7 +361,15 @@ for (const engine of engines) {
       assert.equal(held.body.risk.score, 25);
       const cancelled = await h.http.post(`/api/v1/elevations/${held.body.id}/cancel`).set(bearer(tech.accessToken)).send({});
       assert.equal(cancelled.body.state, 'cancelled');
-      assert.equal((await h.http.patch(`/api/v1/tenants/${east}`).set(bearer(await admin())).send({ riskThreshold: 50 })).status, 200);
+      assert.equal(
+        (
+          await h.http
+            .patch(`/api/v1/tenants/${east}`)
+            .set(bearer(await admin()))
+            .send({ riskThreshold: 50 })
+        ).status,
+        200,
+      );
     });
 
     it('when codes fail before a request, then the score rises with them, and more after a lockout', async () => {
@@ -263,7 +387,10 @@ for (const engine of engines) {
       for (let i = 0; i < 2; i++) assert.equal((await wrong()).status, 401);
       const after2 = await ask(tech, 'acme');
       assert.equal(after2.status, 201, JSON.stringify(after2.body));
-      assert.deepEqual(after2.body.risk, { score: 20, reasons: [{ signal: 'mfa_failures', points: 20, detail: '2 failed codes in the last 24 hours' }] });
+      assert.deepEqual(after2.body.risk, {
+        score: 20,
+        reasons: [{ signal: 'mfa_failures', points: 20, detail: '2 failed codes in the last 24 hours' }],
+      });
       await revoke(tech, after2.body.id);
 
       const answers = [];
@@ -287,12 +414,27 @@ for (const engine of engines) {
         assert.equal(refused.status, 400, `${JSON.stringify(riskThreshold)}: ${JSON.stringify(refused.body)}`);
         assert.equal(refused.body.error.code, 'validation_failed');
       }
-      const created = await h.http.post('/api/v1/tenants').set(bearer(token)).send({
-        id: 'risk-bad', displayName: 'Bad', timeZone: 'UTC', riskThreshold: 0,
-        directory: { url: acme.ldapsUrl, bindDn: acme.bindDn, bindPassword: acme.bindPassword, baseDn: acme.baseDn, caCertificate: readFileSync(acme.caFile, 'utf8') },
-      });
+      const created = await h.http
+        .post('/api/v1/tenants')
+        .set(bearer(token))
+        .send({
+          id: 'risk-bad',
+          displayName: 'Bad',
+          timeZone: 'UTC',
+          riskThreshold: 0,
+          directory: {
+            url: acme.ldapsUrl,
+            bindDn: acme.bindDn,
+            bindPassword: acme.bindPassword,
+            baseDn: acme.baseDn,
+            caCertificate: readFileSync(acme.caFile, 'utf8'),
+          },
+        });
       assert.equal(created.status, 400);
-      await assert.rejects(h.container.services.tenants.update('acme', { riskThreshold: 0 }, 'system', systemContext), (e: Error & { code?: string }) => e.code === 'validation_failed');
+      await assert.rejects(
+        h.container.services.tenants.update('acme', { riskThreshold: 0 }, 'system', systemContext),
+        (e: Error & { code?: string }) => e.code === 'validation_failed',
+      );
       assert.equal((await h.container.store.tenants.findById('acme'))!.riskThreshold, 50);
       assert.equal(await h.container.store.tenants.findById('risk-bad'), null);
       assert.deepEqual(await h.container.store.audit.head(), before, 'nothing was written');
@@ -308,7 +450,13 @@ for (const engine of engines) {
       const dir = mkdtempSync(join(tmpdir(), 'stint-risk-'));
       const file = (extra: object) => {
         const path = join(dir, `${randomUUID()}.yaml`);
-        const directory = { url: acme.ldapsUrl, bindDn: acme.bindDn, baseDn: acme.baseDn, caFile: acme.caFile, bindPasswordEnv: 'ACME_BIND' };
+        const directory = {
+          url: acme.ldapsUrl,
+          bindDn: acme.bindDn,
+          baseDn: acme.baseDn,
+          caFile: acme.caFile,
+          bindPasswordEnv: 'ACME_BIND',
+        };
         writeFileSync(path, stringify({ tenants: [{ id: 'acme', displayName: 'acme', timeZone: 'UTC', directory, ...extra }] }));
         return path;
       };

@@ -37,7 +37,12 @@ describe('Slack', () => {
   /** Slack work in hand done, and no notification waiting in the queue or being sent. */
   const quiet = async () => {
     await idle();
-    await eventually(() => h.container.queues.notifications.getJobCounts('waiting', 'active', 'prioritized'), (c) => (c.waiting ?? 0) + (c.active ?? 0) + (c.prioritized ?? 0) === 0, 10_000, 'notifications sent');
+    await eventually(
+      () => h.container.queues.notifications.getJobCounts('waiting', 'active', 'prioritized'),
+      (c) => (c.waiting ?? 0) + (c.active ?? 0) + (c.prioritized ?? 0) === 0,
+      10_000,
+      'notifications sent',
+    );
   };
   const freshCode = async (who: TestTechnician) => {
     h.clock.advance(30_000);
@@ -55,7 +60,10 @@ describe('Slack', () => {
   /** The approval message for an elevation in a channel (or a user's DM), once the worker has posted it. */
   const approvalMessageIn = (where: string, elevationId: string) =>
     eventually(
-      async () => fake.messagesIn(where).find((m) => messageText(m).includes(`"value":"${elevationId}"`) || messageText(m).includes(elevationId.slice(0, 8))),
+      async () =>
+        fake
+          .messagesIn(where)
+          .find((m) => messageText(m).includes(`"value":"${elevationId}"`) || messageText(m).includes(elevationId.slice(0, 8))),
       (m) => m !== undefined,
       10_000,
       `approval message in ${where}`,
@@ -75,7 +83,12 @@ describe('Slack', () => {
   }
 
   /** Click (Approve or Deny) on a message, then submit the modal it opened with a fresh code. */
-  async function decide(who: TestTechnician & { slackId: string }, message: FakeMessage, action: 'stint_approve' | 'stint_deny', values: Record<string, string> = {}) {
+  async function decide(
+    who: TestTechnician & { slackId: string },
+    message: FakeMessage,
+    action: 'stint_approve' | 'stint_deny',
+    values: Record<string, string> = {},
+  ) {
     const clicked = await client.click(who.slackId, message, action);
     assert.equal(clicked.response.status, 200);
     await idle();
@@ -154,11 +167,21 @@ describe('Slack', () => {
     assert.match(JSON.stringify(first.submitted.response.body.view), /1 of 2 approvals/);
     assert.equal((await elevation(pending.id)).state, 'pending_approval');
     // The channel message now says who approved, and still offers the buttons.
-    await eventually(async () => fake.messages.get(`${inChannel.channel}:${inChannel.ts}`)!, (m) => messageText(m).includes('1 of 2 approvals') && hasButtons(m), 10_000, 'message shows one approval');
+    await eventually(
+      async () => fake.messages.get(`${inChannel.channel}:${inChannel.ts}`)!,
+      (m) => messageText(m).includes('1 of 2 approvals') && hasButtons(m),
+      10_000,
+      'message shows one approval',
+    );
 
     const second = await decide(bob, inBobsDm, 'stint_approve');
     assert.equal(second.submitted.response.status, 200);
-    const active = await eventually(() => elevation(pending.id), (e) => e.state === 'active', 15_000, 'activation');
+    const active = await eventually(
+      () => elevation(pending.id),
+      (e) => e.state === 'active',
+      15_000,
+      'activation',
+    );
     assert.ok((await membersOf(acme, group)).includes(requester.accountDn.toLowerCase()), 'the account is in the group in the acme domain');
 
     // Every message is redrawn without buttons, naming both approvers.
@@ -172,17 +195,25 @@ describe('Slack', () => {
     // The requester's DMs: granted, ends soon, ended.
     const dms = await eventually(
       async () => fake.messagesIn(requester.slackId).map((m) => m.text),
-      (texts) => texts.some((t) => t.startsWith('Access granted')) && texts.some((t) => t.startsWith('Access ends soon')) && texts.some((t) => t.endsWith(': expired')),
+      (texts) =>
+        texts.some((t) => t.startsWith('Access granted')) &&
+        texts.some((t) => t.startsWith('Access ends soon')) &&
+        texts.some((t) => t.endsWith(': expired')),
       25_000,
       'granted, expiring and expired DMs',
     );
-    assert.deepEqual(dms.map((t) => t.split(':')[0]), ['Access granted', 'Access ends soon', 'helpdesk in acme']);
+    assert.deepEqual(
+      dms.map((t) => t.split(':')[0]),
+      ['Access granted', 'Access ends soon', 'helpdesk in acme'],
+    );
     assert.ok(active.endsAt);
     assert.equal((await elevation(pending.id)).state, 'expired');
     assert.ok(!(await membersOf(acme, group)).includes(requester.accountDn.toLowerCase()));
 
     // Audited as the technicians, naming their Slack users.
-    const events = (await h.container.store.audit.list({ limit: 200 })).filter((e) => e.target === pending.id || e.details.profile === 'helpdesk');
+    const events = (await h.container.store.audit.list({ limit: 200 })).filter(
+      (e) => e.target === pending.id || e.details.profile === 'helpdesk',
+    );
     const slackEvents = events.filter((e) => e.action === 'slack.interaction');
     assert.deepEqual(
       slackEvents.map((e) => [e.actor, e.details.slackUserId, e.details.action]).sort(),
@@ -192,7 +223,13 @@ describe('Slack', () => {
         [requester.id, requester.slackId, 'request'],
       ].sort(),
     );
-    assert.deepEqual(events.filter((e) => e.action === 'elevation.approved').map((e) => e.actor).sort(), [alice.id, bob.id].sort());
+    assert.deepEqual(
+      events
+        .filter((e) => e.action === 'elevation.approved')
+        .map((e) => e.actor)
+        .sort(),
+      [alice.id, bob.id].sort(),
+    );
   });
 
   it('when the requester clicks Approve on their own request, then it is refused, and a forged submission is refused too', async () => {
@@ -237,7 +274,10 @@ describe('Slack', () => {
     await idle();
     let e = await elevation(pending.id);
     assert.equal(e.state, 'pending_approval');
-    assert.deepEqual(e.decisions.map((d) => d.approverId), [alice.id]);
+    assert.deepEqual(
+      e.decisions.map((d) => d.approverId),
+      [alice.id],
+    );
     // A later click is answered at once, without a modal.
     const ephemerals = fake.callsOf('chat.postEphemeral').length;
     const opened = fake.views.size;
@@ -261,7 +301,12 @@ describe('Slack', () => {
       10_000,
       'denial DM',
     );
-    await eventually(async () => fake.messages.get(`${message.channel}:${message.ts}`)!, (m) => !hasButtons(m) && messageText(m).includes('Denied by'), 10_000, 'message shows the denial');
+    await eventually(
+      async () => fake.messages.get(`${message.channel}:${message.ts}`)!,
+      (m) => !hasButtons(m) && messageText(m).includes('Denied by'),
+      10_000,
+      'message shows the denial',
+    );
     assert.ok(!(await membersOf(acme, group)).includes(requester.accountDn.toLowerCase()));
   });
 
@@ -300,11 +345,21 @@ describe('Slack', () => {
     await idle();
     assert.equal((await elevation(active.id)).state, 'revoked');
     assert.ok(!(await membersOf(acme, group)).includes(requester.accountDn.toLowerCase()));
-    await eventually(async () => fake.messagesIn(requester.slackId).map((m) => messageText(m)), (t) => t.some((x) => x.includes('you revoked it')), 10_000, 'revocation DM');
+    await eventually(
+      async () => fake.messagesIn(requester.slackId).map((m) => messageText(m)),
+      (t) => t.some((x) => x.includes('you revoked it')),
+      10_000,
+      'revocation DM',
+    );
   });
 
   it('when a request is unsigned, wrongly signed, stale or from the future, then it gets 401 and nothing changes', async () => {
-    await eventually(async () => (await h.container.store.elevations.list({ technicianId: requester.id, states: ['active', 'revoking'] })).length, (n) => n === 0, 10_000, 'no grant');
+    await eventually(
+      async () => (await h.container.store.elevations.list({ technicianId: requester.id, states: ['active', 'revoking'] })).length,
+      (n) => n === 0,
+      10_000,
+      'no grant',
+    );
     await quiet();
     const pending = await h.container.store.elevations.list({ technicianId: requester.id, limit: 1000 });
     const calls = fake.calls.length;
@@ -337,7 +392,10 @@ describe('Slack', () => {
     assert.equal(fake.calls.length, callsAfterModal);
     assert.equal(await auditCount(), seqAfterModal);
     assert.equal(seqAfterModal, seq, 'opening a modal writes no audit event');
-    assert.deepEqual((await h.container.store.elevations.list({ technicianId: requester.id, limit: 1000 })).map((e) => e.id), pending.map((e) => e.id));
+    assert.deepEqual(
+      (await h.container.store.elevations.list({ technicianId: requester.id, limit: 1000 })).map((e) => e.id),
+      pending.map((e) => e.id),
+    );
     // Within the 5 minutes either way, it is accepted.
     const { response } = await client.command(requester.slackId, 'help', { skewSeconds: -290 });
     assert.equal(response.status, 200);
@@ -360,9 +418,15 @@ describe('Slack', () => {
     assert.equal(again.status, 200);
     assert.deepEqual(again.body, {});
     await quiet();
-    assert.deepEqual((await h.container.store.audit.list({ limit: 10 })).filter((e) => e.seq > seq).map((e) => [e.action, e.actor]), []);
+    assert.deepEqual(
+      (await h.container.store.audit.list({ limit: 10 })).filter((e) => e.seq > seq).map((e) => [e.action, e.actor]),
+      [],
+    );
     assert.equal(fake.calls.length, calls);
-    assert.deepEqual((await elevation(pending.id)).decisions.map((d) => d.approverId), [alice.id]);
+    assert.deepEqual(
+      (await elevation(pending.id)).decisions.map((d) => d.approverId),
+      [alice.id],
+    );
     // A replayed slash command opens no second modal.
     const command = await client.command(requester.slackId, 'request acme quick');
     await idle();
@@ -389,7 +453,10 @@ describe('Slack', () => {
     const message = await approvalMessageIn(approvalChannel, pending.id);
     await client.click('U0STRANGER', message, 'stint_approve');
     await idle();
-    assert.deepEqual(fake.calls.slice(calls).map((c) => [c.method, c.args.user]), [['chat.postEphemeral', 'U0STRANGER']]);
+    assert.deepEqual(
+      fake.calls.slice(calls).map((c) => [c.method, c.args.user]),
+      [['chat.postEphemeral', 'U0STRANGER']],
+    );
     assert.equal(await auditCount(), seq);
     assert.equal((await elevation(pending.id)).decisions.length, 1);
   });
@@ -401,11 +468,19 @@ describe('Slack', () => {
     const guesser = await operative(h, acme, ou, ['technician'], true);
     const answers: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const wrong = await h.http.post('/api/v1/elevations').set(bearer(guesser.accessToken)).send({ tenant: 'acme', profile: 'quick', code: '000000' });
+      const wrong = await h.http
+        .post('/api/v1/elevations')
+        .set(bearer(guesser.accessToken))
+        .send({ tenant: 'acme', profile: 'quick', code: '000000' });
       answers.push(wrong.status);
     }
     assert.deepEqual(answers, [401, 401, 401, 401, 423]);
-    const alert = await eventually(async () => fake.messagesIn(alertChannel), (ms) => ms.length === 1, 10_000, 'alert');
+    const alert = await eventually(
+      async () => fake.messagesIn(alertChannel),
+      (ms) => ms.length === 1,
+      10_000,
+      'alert',
+    );
     assert.match(alert[0]!.text, new RegExp(`mfa lockout: technician ${guesser.username}`));
   });
 
@@ -413,10 +488,15 @@ describe('Slack', () => {
     // A request waiting for one approval, and alice's approval modal opened on it.
     const ticketed = await client.command(requester.slackId, 'request acme ticketed disk full');
     await idle();
-    const asking = await client.submit(requester.slackId, fake.viewOpenedBy(ticketed.triggerId)!, { code: await freshCode(requester), ticket: 'INC-77' });
+    const asking = await client.submit(requester.slackId, fake.viewOpenedBy(ticketed.triggerId)!, {
+      code: await freshCode(requester),
+      ticket: 'INC-77',
+    });
     assert.equal(asking.response.status, 200, asking.response.text);
     await idle();
-    const pending = (await h.container.store.elevations.list({ technicianId: requester.id, states: ['pending_approval'], limit: 10 })).find((e) => e.ticket === 'INC-77')!;
+    const pending = (await h.container.store.elevations.list({ technicianId: requester.id, states: ['pending_approval'], limit: 10 })).find(
+      (e) => e.ticket === 'INC-77',
+    )!;
     assert.ok(pending, 'the request waits for approval');
     const message = await approvalMessageIn(approvalChannel, pending.id);
     const clicked = await client.click(alice.slackId, message, 'stint_approve');
@@ -442,7 +522,10 @@ describe('Slack', () => {
       assert.equal(asked.response.status, 200);
       await idle();
       assert.match(JSON.stringify(asked.response.body), /suspended/);
-      assert.deepEqual(await h.container.store.elevations.list({ technicianId: requester.id, states: ['pending_approval', 'activating', 'active'] }), []);
+      assert.deepEqual(
+        await h.container.store.elevations.list({ technicianId: requester.id, states: ['pending_approval', 'activating', 'active'] }),
+        [],
+      );
       assert.ok(!(await membersOf(acme, group)).includes(requester.accountDn.toLowerCase()), 'nothing in AD');
       await quiet();
     } finally {

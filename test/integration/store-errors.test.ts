@@ -10,7 +10,8 @@ import { createTechnician, type TestTechnician } from '../support/factories.ts';
 const codeOf = (promise: Promise<unknown>) =>
   promise.then(
     () => 'ok',
-    (error: unknown) => (error instanceof DomainError ? `${error.code} ${JSON.stringify(error.details ?? {})}` : `raw ${(error as Error).message}`),
+    (error: unknown) =>
+      error instanceof DomainError ? `${error.code} ${JSON.stringify(error.details ?? {})}` : `raw ${(error as Error).message}`,
   );
 
 for (const engine of engines) {
@@ -31,7 +32,10 @@ for (const engine of engines) {
       assert.equal(await codeOf(h.container.store.technicians.insert(copy, h.clock.now())), 'conflict {"fields":["username"]}');
       const head = await h.container.store.audit.head();
       const inTransaction = h.container.store.transaction(async (tx) => {
-        await tx.audit.append({ actor: 'system', action: 'technician.updated', target: who.id, details: { changed: ['displayName'] } }, h.clock.now());
+        await tx.audit.append(
+          { actor: 'system', action: 'technician.updated', target: who.id, details: { changed: ['displayName'] } },
+          h.clock.now(),
+        );
         await tx.technicians.insert(copy, h.clock.now());
       });
       assert.equal(await codeOf(inTransaction), 'conflict {"fields":["username"]}');
@@ -40,7 +44,16 @@ for (const engine of engines) {
 
     it('when a row refers to one that does not exist, then conflict', async () => {
       const at = h.clock.now();
-      const orphan = { id: 'acct-orphan', tenantId: 'no-such-tenant', technicianId: who.id, guid: '00000000-0000-4000-8000-0000000000aa', dn: 'CN=x,DC=x', samAccountName: 'x', createdAt: at, updatedAt: at };
+      const orphan = {
+        id: 'acct-orphan',
+        tenantId: 'no-such-tenant',
+        technicianId: who.id,
+        guid: '00000000-0000-4000-8000-0000000000aa',
+        dn: 'CN=x,DC=x',
+        samAccountName: 'x',
+        createdAt: at,
+        updatedAt: at,
+      };
       assert.match(await codeOf(h.container.store.accounts.insert(orphan)), /^conflict /);
     });
 

@@ -47,7 +47,9 @@ for (const engine of engines) {
       const startHead = await store.audit.head();
       await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          store.transaction((tx) => tx.audit.append({ actor: 'system', action: 'technician.updated', details: { changed: [`field${i}`] } }, h.clock.now())),
+          store.transaction((tx) =>
+            tx.audit.append({ actor: 'system', action: 'technician.updated', details: { changed: [`field${i}`] } }, h.clock.now()),
+          ),
         ),
       );
       const events = await store.audit.range(startHead.seq + 1, 1000);
@@ -63,9 +65,22 @@ for (const engine of engines) {
       const { store } = h.container;
       const start = await store.audit.head();
       await Promise.all([
-        store.transaction((tx) => tx.audit.appendMany(Array.from({ length: 250 }, (_, i) => ({ actor: 'bulk', action: 'elevation.expired' as const, details: { reason: 'expired', groups: [], accountDisabled: false, lagMs: i } })), h.clock.now())),
-        ...Array.from({ length: 5 }, (_, i) => store.transaction((tx) => tx.audit.append({ actor: 'single', action: 'auth.logout', target: `session-${i}` }, h.clock.now()))),
-        store.transaction((tx) => tx.audit.appendMany([{ actor: 'bulk2', action: 'elevation.revoking', details: { reason: 'admin' } }], h.clock.now())),
+        store.transaction((tx) =>
+          tx.audit.appendMany(
+            Array.from({ length: 250 }, (_, i) => ({
+              actor: 'bulk',
+              action: 'elevation.expired' as const,
+              details: { reason: 'expired', groups: [], accountDisabled: false, lagMs: i },
+            })),
+            h.clock.now(),
+          ),
+        ),
+        ...Array.from({ length: 5 }, (_, i) =>
+          store.transaction((tx) => tx.audit.append({ actor: 'single', action: 'auth.logout', target: `session-${i}` }, h.clock.now())),
+        ),
+        store.transaction((tx) =>
+          tx.audit.appendMany([{ actor: 'bulk2', action: 'elevation.revoking', details: { reason: 'admin' } }], h.clock.now()),
+        ),
       ]);
       const events = await store.audit.range(start.seq + 1, 1000);
       assert.equal(events.length, 256);
@@ -83,7 +98,10 @@ for (const engine of engines) {
       await assert.rejects(
         store.transaction(async (tx) => {
           await tx.technicians.update(technician.id, { displayName: 'Changed' }, h.clock.now());
-          await tx.audit.append({ actor: 'system', action: 'technician.updated', target: technician.id, details: { changed: ['displayName'] } }, h.clock.now());
+          await tx.audit.append(
+            { actor: 'system', action: 'technician.updated', target: technician.id, details: { changed: ['displayName'] } },
+            h.clock.now(),
+          );
           throw new Error('boom');
         }),
         /boom/,
@@ -122,7 +140,11 @@ for (const engine of engines) {
       const { store, secrets } = h.container;
       const technician = await createTechnician(h);
       const totpSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-      await store.technicians.setPendingTotpSecret(technician.id, await secrets.seal(totpSecret, totpSecretContext(technician.id)), h.clock.now());
+      await store.technicians.setPendingTotpSecret(
+        technician.id,
+        await secrets.seal(totpSecret, totpSecretContext(technician.id)),
+        h.clock.now(),
+      );
       const bindPassword = 'Bind-Password-That-Must-Not-Leak-7f3a';
       await store.tenants.insert(
         {

@@ -72,19 +72,30 @@ for (const engine of engines) {
     let approver: Operative;
 
     const profile = async (tenant: string, body: Record<string, unknown>) => {
-      const created = await h.http.post(`/api/v1/tenants/${tenant}/profiles`).set(bearer(admin.accessToken)).send({ eligibleRoles: ['technician'], ...body });
+      const created = await h.http
+        .post(`/api/v1/tenants/${tenant}/profiles`)
+        .set(bearer(admin.accessToken))
+        .send({ eligibleRoles: ['technician'], ...body });
       assert.equal(created.status, 201, JSON.stringify(created.body));
     };
     const withCode = async (who: { totpSecret: string | null }, body: Record<string, unknown> = {}) => {
       h.clock.advance(30_000);
       return { code: await codeNow(h, who.totpSecret!), ...body };
     };
-    const killAcme = async (reason?: string) => h.http.post('/api/v1/tenants/acme/kill-switch').set(bearer(admin.accessToken)).send(await withCode(admin, reason ? { reason } : {}));
+    const killAcme = async (reason?: string) =>
+      h.http
+        .post('/api/v1/tenants/acme/kill-switch')
+        .set(bearer(admin.accessToken))
+        .send(await withCode(admin, reason ? { reason } : {}));
     const unfreezeAcme = async () => {
-      const lifted = await h.http.post('/api/v1/tenants/acme/unfreeze').set(bearer(admin.accessToken)).send(await withCode(admin));
+      const lifted = await h.http
+        .post('/api/v1/tenants/acme/unfreeze')
+        .set(bearer(admin.accessToken))
+        .send(await withCode(admin));
       assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
     };
-    const isMember = async (domain: typeof acme, groupDn: string, dn: string) => (await membersOf(domain, groupDn)).includes(dn.toLowerCase());
+    const isMember = async (domain: typeof acme, groupDn: string, dn: string) =>
+      (await membersOf(domain, groupDn)).includes(dn.toLowerCase());
     const eventsFor = async (target: string) => (await h.container.store.audit.list({ limit: 10_000 })).filter((e) => e.target === target);
 
     before(async () => {
@@ -100,10 +111,28 @@ for (const engine of engines) {
       admin = { ...a, accessToken };
       approver = await operative(h, acme, ou, ['approver']);
       await h.container.services.technicians.update(approver.id, { approverTenants: ['acme', 'globex'] }, 'system', systemContext);
-      await profile('acme', { name: 'quick', groups: [group], defaultDurationSeconds: 600, maxDurationSeconds: 1200, maxTotalDurationSeconds: 3600 });
-      await profile('acme', { name: 'approved', groups: [group], defaultDurationSeconds: 600, maxDurationSeconds: 600, approval: { required: 1 } });
+      await profile('acme', {
+        name: 'quick',
+        groups: [group],
+        defaultDurationSeconds: 600,
+        maxDurationSeconds: 1200,
+        maxTotalDurationSeconds: 3600,
+      });
+      await profile('acme', {
+        name: 'approved',
+        groups: [group],
+        defaultDurationSeconds: 600,
+        maxDurationSeconds: 600,
+        approval: { required: 1 },
+      });
       await profile('globex', { name: 'helpdesk', groups: [globexGroup], defaultDurationSeconds: 600, maxDurationSeconds: 600 });
-      await profile('globex', { name: 'approved', groups: [globexGroup], defaultDurationSeconds: 600, maxDurationSeconds: 600, approval: { required: 1 } });
+      await profile('globex', {
+        name: 'approved',
+        groups: [globexGroup],
+        defaultDurationSeconds: 600,
+        maxDurationSeconds: 600,
+        approval: { required: 1 },
+      });
     });
     after(async () => {
       await h.close();
@@ -138,10 +167,18 @@ for (const engine of engines) {
       const again = await requestElevation(h, tech, { tenant: 'acme', profile: 'quick' });
       assert.equal(again.status, 423, JSON.stringify(again.body));
       assert.equal(again.body.error.code, 'tenant_frozen');
-      assert.equal((await h.container.store.elevations.list({ technicianId: tech.id, limit: 100 })).length, before.length, 'no elevation recorded');
+      assert.equal(
+        (await h.container.store.elevations.list({ technicianId: tech.id, limit: 100 })).length,
+        before.length,
+        'no elevation recorded',
+      );
       assert.equal(await isMember(acme, group, tech.accountDn), false);
       const offered = await h.http.get('/api/v1/me/profiles').set(bearer(tech.accessToken));
-      assert.equal(offered.body.profiles.some((p: { tenant: { id: string } }) => p.tenant.id === 'acme'), false, 'a frozen tenant offers nothing to ask for');
+      assert.equal(
+        offered.body.profiles.some((p: { tenant: { id: string } }) => p.tenant.id === 'acme'),
+        false,
+        'a frozen tenant offers nothing to ask for',
+      );
 
       const frozenEvents = (await eventsFor('acme')).filter((e) => e.action === 'tenant.frozen');
       assert.equal(frozenEvents.length, 1);
@@ -180,7 +217,11 @@ for (const engine of engines) {
       assert.equal(ended!.revocationReason, 'kill_switch');
       assert.equal(await isMember(acme, group, tech.accountDn), false, 'the membership added after the kill switch is undone');
       assert.equal(isAccountEnabled((await readUser(acme, tech.accountDn)).userAccountControl), false, 'the account is disabled again');
-      assert.equal((await eventsFor(midId)).some((e) => e.action === 'elevation.activated'), false, 'never active');
+      assert.equal(
+        (await eventsFor(midId)).some((e) => e.action === 'elevation.activated'),
+        false,
+        'never active',
+      );
 
       await h.container.services.elevations.reconcile();
       assert.equal((await h.container.store.elevations.findById(midId))!.state, 'revoked', 'the reconciler leaves it ended');
@@ -221,33 +262,60 @@ for (const engine of engines) {
       const frozenAt = h.clock.now();
       assert.equal(await h.container.store.tenants.freeze('acme', { at: frozenAt, by: admin.id, reason: null }), true);
 
-      const approve = await h.http.post(`/api/v1/elevations/${waiting.body.id}/approve`).set(bearer(approver.accessToken)).send(await withCode(approver));
+      const approve = await h.http
+        .post(`/api/v1/elevations/${waiting.body.id}/approve`)
+        .set(bearer(approver.accessToken))
+        .send(await withCode(approver));
       assert.equal(approve.status, 423, JSON.stringify(approve.body));
       assert.equal(approve.body.error.code, 'tenant_frozen');
       assert.equal((await h.container.store.elevations.findById(waiting.body.id))!.state, 'pending_approval');
-      const extend = await h.http.post(`/api/v1/elevations/${live.body.id}/extend`).set(bearer(tech.accessToken)).send(await withCode(tech, { durationSeconds: 300 }));
+      const extend = await h.http
+        .post(`/api/v1/elevations/${live.body.id}/extend`)
+        .set(bearer(tech.accessToken))
+        .send(await withCode(tech, { durationSeconds: 300 }));
       assert.equal(extend.status, 423, JSON.stringify(extend.body));
       assert.equal(extend.body.error.code, 'tenant_frozen');
-      assert.equal((await h.container.store.elevations.findById(live.body.id))!.endsAt!.toISOString(), live.body.endsAt, 'the end did not move');
+      assert.equal(
+        (await h.container.store.elevations.findById(live.body.id))!.endsAt!.toISOString(),
+        live.body.endsAt,
+        'the end did not move',
+      );
 
-      const notAdmin = await h.http.post('/api/v1/tenants/acme/unfreeze').set(bearer(tech.accessToken)).send(await withCode(tech));
+      const notAdmin = await h.http
+        .post('/api/v1/tenants/acme/unfreeze')
+        .set(bearer(tech.accessToken))
+        .send(await withCode(tech));
       assert.equal(notAdmin.status, 403);
       const wrong = await h.http.post('/api/v1/tenants/acme/unfreeze').set(bearer(admin.accessToken)).send({ code: '000000' });
       assert.equal(wrong.status, 401);
-      const stale = await h.http.post('/api/v1/tenants/acme/unfreeze').set(bearer(admin.accessToken)).send({ code: await codeNow(h, admin.totpSecret!) });
-      const replay = await h.http.post('/api/v1/tenants/acme/unfreeze').set(bearer(admin.accessToken)).send({ code: await codeNow(h, admin.totpSecret!) });
+      const stale = await h.http
+        .post('/api/v1/tenants/acme/unfreeze')
+        .set(bearer(admin.accessToken))
+        .send({ code: await codeNow(h, admin.totpSecret!) });
+      const replay = await h.http
+        .post('/api/v1/tenants/acme/unfreeze')
+        .set(bearer(admin.accessToken))
+        .send({ code: await codeNow(h, admin.totpSecret!) });
       assert.equal(stale.status, 200, JSON.stringify(stale.body));
       assert.equal(stale.body.frozen, null);
       assert.equal(replay.status, 409, 'not frozen any more; the used code is not asked for again');
-      const lifted = (await eventsFor('acme')).filter((e) => e.action === 'tenant.unfrozen' && e.details.frozenAt === frozenAt.toISOString());
+      const lifted = (await eventsFor('acme')).filter(
+        (e) => e.action === 'tenant.unfrozen' && e.details.frozenAt === frozenAt.toISOString(),
+      );
       assert.equal(lifted.length, 1);
       assert.equal(lifted[0]!.actor, admin.id);
       assert.deepEqual(lifted[0]!.details, { frozenAt: frozenAt.toISOString(), frozenBy: admin.id, frozenReason: null });
 
-      const approved = await h.http.post(`/api/v1/elevations/${waiting.body.id}/approve`).set(bearer(approver.accessToken)).send(await withCode(approver));
+      const approved = await h.http
+        .post(`/api/v1/elevations/${waiting.body.id}/approve`)
+        .set(bearer(approver.accessToken))
+        .send(await withCode(approver));
       assert.equal(approved.status, 200, JSON.stringify(approved.body));
       assert.equal(approved.body.state, 'active');
-      const extended = await h.http.post(`/api/v1/elevations/${live.body.id}/extend`).set(bearer(tech.accessToken)).send(await withCode(tech, { durationSeconds: 300 }));
+      const extended = await h.http
+        .post(`/api/v1/elevations/${live.body.id}/extend`)
+        .set(bearer(tech.accessToken))
+        .send(await withCode(tech, { durationSeconds: 300 }));
       assert.equal(extended.status, 200, JSON.stringify(extended.body));
       for (const id of [live.body.id, waiting.body.id]) await h.container.services.elevations.revoke(id, 'admin', 'system', systemContext);
     });
@@ -294,10 +362,16 @@ for (const engine of engines) {
       const wrong = await h.http.post('/api/v1/tenants/globex/archive').set(bearer(admin.accessToken)).send({ code: '000000' });
       assert.equal(wrong.status, 401);
       assert.equal((await h.container.store.tenants.findById('globex'))!.frozen, null, 'a wrong code changes nothing');
-      const notAdmin = await h.http.post('/api/v1/tenants/globex/archive').set(bearer(tech.accessToken)).send(await withCode(tech));
+      const notAdmin = await h.http
+        .post('/api/v1/tenants/globex/archive')
+        .set(bearer(tech.accessToken))
+        .send(await withCode(tech));
       assert.equal(notAdmin.status, 403);
 
-      const archived = await h.http.post('/api/v1/tenants/globex/archive').set(bearer(admin.accessToken)).send(await withCode(admin, { reason: 'contract ended' }));
+      const archived = await h.http
+        .post('/api/v1/tenants/globex/archive')
+        .set(bearer(admin.accessToken))
+        .send(await withCode(admin, { reason: 'contract ended' }));
       assert.equal(archived.status, 200, JSON.stringify(archived.body));
       assert.equal(archived.body.revoked, 1);
       assert.equal(archived.body.cancelled, 1);
@@ -314,11 +388,21 @@ for (const engine of engines) {
       assert.equal(request.status, 409, JSON.stringify(request.body));
       assert.equal(request.body.error.code, 'tenant_archived');
       const offered = await h.http.get('/api/v1/me/profiles').set(bearer(tech.accessToken));
-      assert.equal(offered.body.profiles.some((p: { tenant: { id: string } }) => p.tenant.id === 'globex'), false, 'hidden from the request form');
-      const unfreeze = await h.http.post('/api/v1/tenants/globex/unfreeze').set(bearer(admin.accessToken)).send(await withCode(admin));
+      assert.equal(
+        offered.body.profiles.some((p: { tenant: { id: string } }) => p.tenant.id === 'globex'),
+        false,
+        'hidden from the request form',
+      );
+      const unfreeze = await h.http
+        .post('/api/v1/tenants/globex/unfreeze')
+        .set(bearer(admin.accessToken))
+        .send(await withCode(admin));
       assert.equal(unfreeze.status, 409);
       assert.equal(unfreeze.body.error.code, 'tenant_archived');
-      const again = await h.http.post('/api/v1/tenants/globex/archive').set(bearer(admin.accessToken)).send(await withCode(admin));
+      const again = await h.http
+        .post('/api/v1/tenants/globex/archive')
+        .set(bearer(admin.accessToken))
+        .send(await withCode(admin));
       assert.equal(again.status, 409);
 
       // Its directory is no longer used: no check, no change, no link, no profile, no review.
@@ -327,9 +411,21 @@ for (const engine of engines) {
       const patch = await h.http.patch('/api/v1/tenants/globex').set(bearer(admin.accessToken)).send({ displayName: 'Globex again' });
       assert.equal(patch.status, 409);
       const newcomer = await createTechnician(h, ['technician']);
-      const link = await h.http.post('/api/v1/tenants/globex/accounts').set(bearer(admin.accessToken)).send({ technicianId: newcomer.id, account: `msp-${tech.username.slice(0, 12)}` });
+      const link = await h.http
+        .post('/api/v1/tenants/globex/accounts')
+        .set(bearer(admin.accessToken))
+        .send({ technicianId: newcomer.id, account: `msp-${tech.username.slice(0, 12)}` });
       assert.equal(link.status, 409, JSON.stringify(link.body));
-      const newProfile = await h.http.post('/api/v1/tenants/globex/profiles').set(bearer(admin.accessToken)).send({ eligibleRoles: ['technician'], name: 'later', groups: [globexGroup], defaultDurationSeconds: 600, maxDurationSeconds: 600 });
+      const newProfile = await h.http
+        .post('/api/v1/tenants/globex/profiles')
+        .set(bearer(admin.accessToken))
+        .send({
+          eligibleRoles: ['technician'],
+          name: 'later',
+          groups: [globexGroup],
+          defaultDurationSeconds: 600,
+          maxDurationSeconds: 600,
+        });
       assert.equal(newProfile.status, 409, JSON.stringify(newProfile.body));
       const review = await h.http.post('/api/v1/reviews').set(bearer(admin.accessToken)).send({ tenantId: 'globex' });
       assert.equal(review.status, 409, JSON.stringify(review.body));

@@ -56,7 +56,9 @@ for (const engine of engines) {
     });
 
     it('when the endpoint stays the same, then the stored password is used; with the password given, a new endpoint is checked with it', async () => {
-      const sameEndpoint = await patch({ directory: { baseDn: acme.baseDn, url: acme.ldapsUrl, caCertificate: `${readFileSync(acme.caFile, 'utf8').trim()}\n` } });
+      const sameEndpoint = await patch({
+        directory: { baseDn: acme.baseDn, url: acme.ldapsUrl, caCertificate: `${readFileSync(acme.caFile, 'utf8').trim()}\n` },
+      });
       assert.equal(sameEndpoint.status, 200, JSON.stringify(sameEndpoint.body));
       assert.ok(sameEndpoint.body.connection.latencyMs >= 0);
       const withPassword = await patch({ directory: { bindDn: acme.bindDn, bindPassword: acme.bindPassword } });

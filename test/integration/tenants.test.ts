@@ -70,7 +70,11 @@ describe('tenants against real domain controllers', () => {
   });
 
   it('when the CA is another domain’s, then creation fails closed as untrusted TLS', async () => {
-    await assertRefused(tenantBody('wrong-ca', acme, { caCertificate: readFileSync(globex.caFile, 'utf8') }), 422, 'directory_tls_untrusted');
+    await assertRefused(
+      tenantBody('wrong-ca', acme, { caCertificate: readFileSync(globex.caFile, 'utf8') }),
+      422,
+      'directory_tls_untrusted',
+    );
   });
 
   it('when the bind password is wrong, then creation fails as bad credentials', async () => {
@@ -90,7 +94,9 @@ describe('tenants against real domain controllers', () => {
   });
 
   it('when the CA is not a certificate or the time zone is made up, then the answer is 400', async () => {
-    const badPem = await create(tenantBody('bad-pem', acme, { caCertificate: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----' }));
+    const badPem = await create(
+      tenantBody('bad-pem', acme, { caCertificate: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----' }),
+    );
     assert.equal(badPem.status, 400);
     const badZone = await create({ ...tenantBody('bad-zone', acme), timeZone: 'Mars/Olympus_Mons' });
     assert.equal(badZone.status, 400);
@@ -106,7 +112,10 @@ describe('tenants against real domain controllers', () => {
     assert.equal(refused.body.error.code, 'directory_bad_credentials');
     assert.equal((await h.http.post('/api/v1/tenants/acme/check').set(bearer(token))).status, 200);
 
-    const renamed = await h.http.patch('/api/v1/tenants/acme').set(bearer(token)).send({ displayName: 'ACME Ltd', timeZone: 'America/New_York' });
+    const renamed = await h.http
+      .patch('/api/v1/tenants/acme')
+      .set(bearer(token))
+      .send({ displayName: 'ACME Ltd', timeZone: 'America/New_York' });
     assert.equal(renamed.status, 200);
     assert.equal(renamed.body.tenant.displayName, 'ACME Ltd');
     assert.equal(renamed.body.connection, null);

@@ -28,7 +28,14 @@ for (const engine of engines) {
         const response = await h.http
           .post(`/api/v1/tenants/${acme.name}/profiles`)
           .set(bearer(token))
-          .send({ name: 'ticketed', groups: [`CN=Helpdesk,${acme.baseDn}`], eligibleRoles: ['technician'], defaultDurationSeconds: 60, maxDurationSeconds: 60, ticketPattern });
+          .send({
+            name: 'ticketed',
+            groups: [`CN=Helpdesk,${acme.baseDn}`],
+            eligibleRoles: ['technician'],
+            defaultDurationSeconds: 60,
+            maxDurationSeconds: 60,
+            ticketPattern,
+          });
         assert.equal(response.status, 400, `${ticketPattern}: ${JSON.stringify(response.body)}`);
         assert.equal(response.body.error.code, 'validation_failed');
         assert.equal(response.body.error.details.field, 'ticketPattern');

@@ -51,10 +51,11 @@ export function holdDirectory(h: Harness, method: keyof TenantDirectory): Direct
     } as TenantDirectory;
   };
   const hold: DirectoryHold = {
-    reached: (count = 1) => new Promise<void>((resolve) => {
-      watchers.push({ count, resolve });
-      wake();
-    }),
+    reached: (count = 1) =>
+      new Promise<void>((resolve) => {
+        watchers.push({ count, resolve });
+        wake();
+      }),
     get waiting() {
       return waiting;
     },

@@ -60,7 +60,10 @@ export async function createTestOu(domain: SambaDomain, label: string) {
         });
         await client.modify(dn, [
           new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwd(password)] }) }),
-          new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [enabled ? '512' : '514'] }) }),
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'userAccountControl', values: [enabled ? '512' : '514'] }),
+          }),
         ]);
       });
       created.push(dn);

@@ -38,9 +38,7 @@ export async function login(h: Harness, t: TestTechnician): Promise<{ accessToke
     t.totpSecret = enrol.body.secret as string;
   }
   h.clock.advance(30_000);
-  const verify = await h.http
-    .post('/api/v1/auth/mfa/verify')
-    .send({ mfaToken: step.body.mfaToken, code: await codeNow(h, t.totpSecret!) });
+  const verify = await h.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: step.body.mfaToken, code: await codeNow(h, t.totpSecret!) });
   assert.equal(verify.status, 200, JSON.stringify(verify.body));
   return { accessToken: verify.body.accessToken, refreshToken: verify.body.refreshToken };
 }

@@ -186,11 +186,13 @@ export async function startFakeSlack(botToken = `xoxb-test-${Math.random().toStr
 function checkModal(view: Record<string, unknown> | undefined): string | null {
   if (!view || view.type !== 'modal') return 'view.type must be modal';
   const title = view.title as { type?: string; text?: string } | undefined;
-  if (title?.type !== 'plain_text' || !title.text || title.text.length > 24) return 'view.title must be plain_text of at most 24 characters';
+  if (title?.type !== 'plain_text' || !title.text || title.text.length > 24)
+    return 'view.title must be plain_text of at most 24 characters';
   const blocks = (view.blocks as Array<Record<string, unknown>> | undefined) ?? [];
   if (blocks.length === 0 || blocks.length > 100) return 'view.blocks must hold 1 to 100 blocks';
   if (blocks.some((b) => b.type === 'input') && !view.submit) return 'must define submit to use input block';
-  if (typeof view.private_metadata === 'string' && view.private_metadata.length > 3000) return 'private_metadata is longer than 3000 characters';
+  if (typeof view.private_metadata === 'string' && view.private_metadata.length > 3000)
+    return 'private_metadata is longer than 3000 characters';
   const ids = blocks.map((b) => b.block_id).filter((id) => id !== undefined);
   if (new Set(ids).size !== ids.length) return 'block_id values must be unique';
   return null;

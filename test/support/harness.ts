@@ -82,19 +82,24 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const database = engine === 'postgres' ? await freshPostgresDatabase() : { url: 'sqlite:stint.db', drop: async () => {} };
   const masterKey = options.masterKey ?? randomBytes(32).toString('base64');
   const overrides = options.config ?? {};
-  const config = testConfig(merge({
-    mode: 'production',
-    dataDir,
-    database: { url: database.url },
-    redis: { url: services.redisUrl },
-    secrets: { masterKey },
-    logging: { level: 'silent' },
-    // High limits: the rate limiter has its own test, the rest must not trip it.
-    rateLimit: { loginPerWindow: 1000, mfaPerWindow: 1000, readyPerWindow: 100_000 },
-    // Each test file has its own queues.
-    queue: { prefix: `t${randomBytes(5).toString('hex')}` },
-    metrics: { token: randomBytes(24).toString('hex') },
-  }, overrides));
+  const config = testConfig(
+    merge(
+      {
+        mode: 'production',
+        dataDir,
+        database: { url: database.url },
+        redis: { url: services.redisUrl },
+        secrets: { masterKey },
+        logging: { level: 'silent' },
+        // High limits: the rate limiter has its own test, the rest must not trip it.
+        rateLimit: { loginPerWindow: 1000, mfaPerWindow: 1000, readyPerWindow: 100_000 },
+        // Each test file has its own queues.
+        queue: { prefix: `t${randomBytes(5).toString('hex')}` },
+        metrics: { token: randomBytes(24).toString('hex') },
+      },
+      overrides,
+    ),
+  );
   const clock = options.clock ?? fakeClock();
   const container = await createContainer(config, { clock, logger: createLogger('silent') });
   const { app } = createApp(container);

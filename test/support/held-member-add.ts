@@ -23,7 +23,10 @@ export function holdMemberAdd(memberDn: string): HeldMemberAdd {
     await original.apply(this, args);
     const changes: Change[] = Array.isArray(args[1]) ? args[1] : [args[1]];
     const addsMember = changes.some(
-      (c) => c.operation === 'add' && c.modification.type.toLowerCase() === 'member' && c.modification.values.some((v) => String(v).toLowerCase() === wanted),
+      (c) =>
+        c.operation === 'add' &&
+        c.modification.type.toLowerCase() === 'member' &&
+        c.modification.values.some((v) => String(v).toLowerCase() === wanted),
     );
     if (addsMember) {
       reached();

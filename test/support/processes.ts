@@ -85,9 +85,13 @@ export async function privateRedis(): Promise<PrivateServer> {
   const port = await freePort();
   let server: ChildProcess | null = null;
   const start = async () => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     server = child;
     await waitForOutput(child, /Ready to accept connections/, 30_000);
   };

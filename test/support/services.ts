@@ -45,8 +45,11 @@ export function testServices(): TestServices {
     execFileSync('bash', [`${repoRoot}scripts/services.sh`, 'start'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`scripts/services.sh start failed:
-${stdout ?? ''}${stderr ?? ''}`, { cause: error });
+    throw new Error(
+      `scripts/services.sh start failed:
+${stdout ?? ''}${stderr ?? ''}`,
+      { cause: error },
+    );
   }
   const found = read();
   if (!found) throw new Error(`scripts/services.sh start did not leave ${runDir}/services.json with every server`);

@@ -29,7 +29,9 @@ export const teamId = 'T0STINT01';
 export function slackClient(h: Harness, fake: FakeSlack, signingSecret: string) {
   function sign(path: string, body: string, options: SigningOptions = {}): SignedRequest {
     const timestamp = String(Math.floor(h.clock.now().getTime() / 1000) + (options.skewSeconds ?? 0));
-    const signature = `v0=${createHmac('sha256', options.secret ?? signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+    const signature = `v0=${createHmac('sha256', options.secret ?? signingSecret)
+      .update(`v0:${timestamp}:${body}`)
+      .digest('hex')}`;
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
@@ -86,7 +88,15 @@ export function slackClient(h: Harness, fake: FakeSlack, signingSecret: string) 
         channel: { id: message.channel, name: 'approvals' },
         message: { type: 'message', ts: message.ts, text: message.text, blocks: message.blocks },
         response_url: `https://hooks.slack.invalid/actions/${teamId}/1/x`,
-        actions: [{ type: 'button', action_id: actionId, block_id: found.blockId, value: found.value, action_ts: String(h.clock.now().getTime() / 1000) }],
+        actions: [
+          {
+            type: 'button',
+            action_id: actionId,
+            block_id: found.blockId,
+            value: found.value,
+            action_ts: String(h.clock.now().getTime() / 1000),
+          },
+        ],
       };
       const request = sign(interactionsPath, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), options);
       return { response: await send(request), request, triggerId };
@@ -94,7 +104,12 @@ export function slackClient(h: Harness, fake: FakeSlack, signingSecret: string) 
 
     /** Submits a modal Stint opened, with `values` by action id. */
     async submit(userId: string, view: FakeView, values: Record<string, string>, options: SigningOptions = {}) {
-      const blocks = (view.view.blocks as Array<{ type: string; block_id?: string; element?: { action_id?: string; type?: string; initial_value?: string } }>) ?? [];
+      const blocks =
+        (view.view.blocks as Array<{
+          type: string;
+          block_id?: string;
+          element?: { action_id?: string; type?: string; initial_value?: string };
+        }>) ?? [];
       const state: Record<string, Record<string, { type: string; value: string | null }>> = {};
       for (const block of blocks) {
         if (block.type !== 'input' || !block.block_id || !block.element?.action_id) continue;
@@ -109,7 +124,16 @@ export function slackClient(h: Harness, fake: FakeSlack, signingSecret: string) 
         api_app_id: 'A0STINT01',
         token: 'legacy-verification-token-never-checked',
         trigger_id: fake.triggerId(),
-        view: { ...view.view, id: view.id, team_id: teamId, state: { values: state }, hash: `h${view.id}`, root_view_id: view.id, app_id: 'A0STINT01', bot_id: 'B0STINT01' },
+        view: {
+          ...view.view,
+          id: view.id,
+          team_id: teamId,
+          state: { values: state },
+          hash: `h${view.id}`,
+          root_view_id: view.id,
+          app_id: 'A0STINT01',
+          bot_id: 'B0STINT01',
+        },
         response_urls: [],
         is_enterprise_install: false,
       };
@@ -123,7 +147,8 @@ function findButton(blocks: FakeMessage['blocks'], actionId: string): { blockId:
   for (const block of blocks) {
     const elements = (block.elements as Array<{ type?: string; action_id?: string; value?: string }> | undefined) ?? [];
     for (const element of elements) {
-      if (element.type === 'button' && element.action_id === actionId) return { blockId: String(block.block_id ?? ''), value: element.value ?? '' };
+      if (element.type === 'button' && element.action_id === actionId)
+        return { blockId: String(block.block_id ?? ''), value: element.value ?? '' };
     }
   }
   return null;

@@ -18,7 +18,13 @@ export async function addTenant(h: Harness, domain: SambaDomain, options: { keep
       displayName: domain.name,
       timeZone: 'UTC',
       keepAccountsDisabled: options.keepAccountsDisabled,
-      directory: { url: domain.ldapsUrl, bindDn: domain.bindDn, bindPassword: domain.bindPassword, baseDn: domain.baseDn, caCertificate: readFileSync(domain.caFile, 'utf8') },
+      directory: {
+        url: domain.ldapsUrl,
+        bindDn: domain.bindDn,
+        bindPassword: domain.bindPassword,
+        baseDn: domain.baseDn,
+        caCertificate: readFileSync(domain.caFile, 'utf8'),
+      },
     },
     'system',
     systemContext,
@@ -66,10 +72,18 @@ async function loginAtPreviousStep(h: Harness, t: TestTechnician) {
 export async function requestElevation(h: Harness, who: Operative, body: Record<string, unknown>, stillClock = false) {
   if (!stillClock) h.clock.advance(30_000);
   const code = await totpCodeAt(who.totpSecret!, h.clock.now());
-  return h.http.post('/api/v1/elevations').set({ authorization: `Bearer ${who.accessToken}` }).send({ code, ...body });
+  return h.http
+    .post('/api/v1/elevations')
+    .set({ authorization: `Bearer ${who.accessToken}` })
+    .send({ code, ...body });
 }
 
-export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await probe();
   while (!accept(last)) {

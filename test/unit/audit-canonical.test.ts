@@ -18,15 +18,86 @@ function prng(seed: number) {
 }
 
 const pieces = [
-  'a', 'Z', '0', ' ', '"', '\\', '/', '\b', '\f', '\n', '\r', '\t', '\u0000', '\u0001', '\u001f', '\u007f', '\u0080',
-  'é', 'ß', 'Ω', '€', '\u2028', '\u2029', '\ufeff', '\uffff', '日本', '😀', '\ud83d\ude00', '𝄞', '\ue000', 'CN=Help,OU=Ü',
+  'a',
+  'Z',
+  '0',
+  ' ',
+  '"',
+  '\\',
+  '/',
+  '\b',
+  '\f',
+  '\n',
+  '\r',
+  '\t',
+  '\u0000',
+  '\u0001',
+  '\u001f',
+  '\u007f',
+  '\u0080',
+  'é',
+  'ß',
+  'Ω',
+  '€',
+  '\u2028',
+  '\u2029',
+  '\ufeff',
+  '\uffff',
+  '日本',
+  '😀',
+  '\ud83d\ude00',
+  '𝄞',
+  '\ue000',
+  'CN=Help,OU=Ü',
 ];
 const numbers = [
-  0, -0, 1, -1, 42, 3600, 0.1, 0.5, -2.5, 1e21, 1e-7, 1.5e300, -1e-300, 5e-324, Number.MAX_VALUE, Number.MIN_VALUE,
-  Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, 123456789.12345679, 1 / 3, 2 ** 53 + 1, 1e20, 1e22,
+  0,
+  -0,
+  1,
+  -1,
+  42,
+  3600,
+  0.1,
+  0.5,
+  -2.5,
+  1e21,
+  1e-7,
+  1.5e300,
+  -1e-300,
+  5e-324,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  Number.MAX_SAFE_INTEGER,
+  -Number.MAX_SAFE_INTEGER,
+  2 ** 53 + 2,
+  123456789.12345679,
+  1 / 3,
+  2 ** 53 + 1,
+  1e20,
+  1e22,
 ];
 
-const asciiPieces = ['a', 'Z', '0', ' ', '-', '.', ':', '=', ',', '~', '!', '#', '[', ']', '{', '}', 'tech-1', '192.0.2.10', 'ab'.repeat(32)];
+const asciiPieces = [
+  'a',
+  'Z',
+  '0',
+  ' ',
+  '-',
+  '.',
+  ':',
+  '=',
+  ',',
+  '~',
+  '!',
+  '#',
+  '[',
+  ']',
+  '{',
+  '}',
+  'tech-1',
+  '192.0.2.10',
+  'ab'.repeat(32),
+];
 
 function generators(random: () => number, texts: readonly string[] = pieces) {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -43,7 +114,8 @@ function generators(random: () => number, texts: readonly string[] = pieces) {
   };
   const object = (depth: number): Record<string, unknown> => {
     const o: Record<string, unknown> = {};
-    for (let i = Math.floor(random() * 6); i > 0; i--) o[random() < 0.3 ? text() : pick(['groups', 'endsAt', 'b', 'a', 'aa', 'A', '10', '2', 'é', '😀', '\ue000'])] = value(depth);
+    for (let i = Math.floor(random() * 6); i > 0; i--)
+      o[random() < 0.3 ? text() : pick(['groups', 'endsAt', 'b', 'a', 'aa', 'A', '10', '2', 'é', '😀', '\ue000'])] = value(depth);
     return o;
   };
   const nullableText = () => (random() < 0.3 ? null : text());
@@ -81,13 +153,36 @@ describe('isoTime against Date.prototype.toISOString', () => {
   it('when times across and around years 0000–9999 are formatted, then every text is toISOString’s', () => {
     const random = prng(1970);
     const edges = [
-      0, -1, 1, 86_399_999, 86_400_000, -86_400_000, -62_167_219_200_000, -62_167_219_200_001, 253_402_300_799_999, 253_402_300_800_000,
-      951_782_400_000, 951_868_799_999, 4_107_542_400_000, -2_203_891_200_000, 8.64e15, -8.64e15, Date.UTC(2024, 1, 29, 23, 59, 59, 999),
-      Date.UTC(2100, 1, 28, 12), Date.UTC(2100, 2, 1), Date.UTC(1600, 1, 29), Date.UTC(0, 0, 1) - 1,
+      0,
+      -1,
+      1,
+      86_399_999,
+      86_400_000,
+      -86_400_000,
+      -62_167_219_200_000,
+      -62_167_219_200_001,
+      253_402_300_799_999,
+      253_402_300_800_000,
+      951_782_400_000,
+      951_868_799_999,
+      4_107_542_400_000,
+      -2_203_891_200_000,
+      8.64e15,
+      -8.64e15,
+      Date.UTC(2024, 1, 29, 23, 59, 59, 999),
+      Date.UTC(2100, 1, 28, 12),
+      Date.UTC(2100, 2, 1),
+      Date.UTC(1600, 1, 29),
+      Date.UTC(0, 0, 1) - 1,
     ];
     for (const ms of edges) assert.equal(isoTime(new Date(ms)), new Date(ms).toISOString(), `ms ${ms}`);
     for (let i = 0; i < 200_000; i++) {
-      const ms = i % 4 === 0 ? Math.floor((random() - 0.5) * 1.728e16) : i % 4 === 1 ? Math.floor((random() - 0.5) * 6.4e14) : Math.floor(random() * 4.2e12);
+      const ms =
+        i % 4 === 0
+          ? Math.floor((random() - 0.5) * 1.728e16)
+          : i % 4 === 1
+            ? Math.floor((random() - 0.5) * 6.4e14)
+            : Math.floor(random() * 4.2e12);
       assert.equal(isoTime(new Date(ms)), new Date(ms).toISOString(), `ms ${ms}`);
     }
     for (let day = -800_000; day < 3_000_000; day += 5) {
@@ -187,7 +282,12 @@ describe('canonical audit JSON (fast path) against the canonicalize library', ()
       target: 'elevation-7',
       requestId: null,
       sourceIp: '192.0.2.10',
-      details: { groups: ['CN=Helpdesk,OU=Groups,DC=example,DC=com'], endsAt: '2026-01-01T01:00:07.000Z', ttlMembership: true, accountEnabled: true },
+      details: {
+        groups: ['CN=Helpdesk,OU=Groups,DC=example,DC=com'],
+        endsAt: '2026-01-01T01:00:07.000Z',
+        ttlMembership: true,
+        accountEnabled: true,
+      },
       prevHash: 'ab'.repeat(32),
     };
     assert.equal(

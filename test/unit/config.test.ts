@@ -34,7 +34,11 @@ function problemsOf(load: () => unknown): string[] {
 }
 
 function assertListed(problems: string[], ...expected: string[]): void {
-  for (const text of expected) assert.ok(problems.some((p) => p.includes(text)), `"${text}" not in: ${problems.join(' | ')}`);
+  for (const text of expected)
+    assert.ok(
+      problems.some((p) => p.includes(text)),
+      `"${text}" not in: ${problems.join(' | ')}`,
+    );
 }
 
 describe('loading configuration', () => {
@@ -54,9 +58,17 @@ describe('loading configuration', () => {
     const config = loadConfig({ env: withKey(), files: [] });
     assert.equal(config.elevation.activationLeaseSeconds, 15);
     assert.equal(config.queue.leaseCheckIntervalSeconds, 5);
-    assertListed(problemsOf(() => loadConfig({ env: withKey({ STINT_ELEVATION__ACTIVATION_LEASE_SECONDS: '1' }), files: [] })), 'elevation.activationLeaseSeconds');
     assertListed(
-      problemsOf(() => loadConfig({ env: withKey({ STINT_ELEVATION__ACTIVATION_LEASE_SECONDS: '10', STINT_QUEUE__LEASE_CHECK_INTERVAL_SECONDS: '10' }), files: [] })),
+      problemsOf(() => loadConfig({ env: withKey({ STINT_ELEVATION__ACTIVATION_LEASE_SECONDS: '1' }), files: [] })),
+      'elevation.activationLeaseSeconds',
+    );
+    assertListed(
+      problemsOf(() =>
+        loadConfig({
+          env: withKey({ STINT_ELEVATION__ACTIVATION_LEASE_SECONDS: '10', STINT_QUEUE__LEASE_CHECK_INTERVAL_SECONDS: '10' }),
+          files: [],
+        }),
+      ),
       'queue.leaseCheckIntervalSeconds',
     );
   });
@@ -88,7 +100,12 @@ describe('loading configuration', () => {
 
   it('when a variable names a snake_case key, then it maps to the camelCase setting', () => {
     const config = loadConfig({
-      env: withKey({ STINT_SERVER__BODY_LIMIT_BYTES: '2048', STINT_AUTH__MFA_MAX_FAILURES: '3', STINT_QUEUE__RECONCILE_INTERVAL_SECONDS: '45', STINT_DATA_DIR: '/var/lib/stint' }),
+      env: withKey({
+        STINT_SERVER__BODY_LIMIT_BYTES: '2048',
+        STINT_AUTH__MFA_MAX_FAILURES: '3',
+        STINT_QUEUE__RECONCILE_INTERVAL_SECONDS: '45',
+        STINT_DATA_DIR: '/var/lib/stint',
+      }),
       files: [],
     });
     assert.equal(config.server.bodyLimitBytes, 2048);
@@ -110,13 +127,14 @@ describe('loading configuration', () => {
   });
 
   it('when previous master keys come as "a,b", then they become a list', () => {
-    const list = (value: string) => loadConfig({ env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: value }), files: [] }).secrets.previousMasterKeys;
+    const list = (value: string) =>
+      loadConfig({ env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: value }), files: [] }).secrets.previousMasterKeys;
     const [a, b] = [otherKey(1), otherKey(2)];
     assert.deepEqual(list(`${a},${b}`), [a, b]);
     assert.deepEqual(list(` ${a} , ${b} ,`), [a, b]);
   });
 
-  it('when the scripts\' own STINT_ variables are set, then they are not read as configuration', () => {
+  it("when the scripts' own STINT_ variables are set, then they are not read as configuration", () => {
     const scriptVariables = {
       STINT_REDIS_PORT: '6390',
       STINT_PG_PORT: '5440',
@@ -147,7 +165,9 @@ describe('loading configuration', () => {
 const msp = { url: 'ldaps://dc1.msp.example:636', caFile: '/etc/stint/msp-ca.pem', userPrincipalSuffix: 'msp.example' };
 
 function yamlLines(values: Record<string, string>, indent: number): string {
-  return Object.entries(values).map(([key, value]) => `${' '.repeat(indent)}${key}: ${value}\n`).join('');
+  return Object.entries(values)
+    .map(([key, value]) => `${' '.repeat(indent)}${key}: ${value}\n`)
+    .join('');
 }
 
 /** Asserts that no problem, nor the error's message, contains `secret`. */
@@ -173,7 +193,12 @@ describe('configuration problems', () => {
   it('when the LDAP identity source is plain ldap:// from a variable, then the problem names the variable, beside the other problems', () => {
     const problems = problemsOf(() =>
       loadConfig({
-        env: withKey({ STINT_AUTH__LDAP__URL: 'ldap://dc1.msp.example', STINT_AUTH__LDAP__CA_FILE: msp.caFile, STINT_AUTH__LDAP__USER_PRINCIPAL_SUFFIX: msp.userPrincipalSuffix, STINT_SERVER__PORT: 'eighty' }),
+        env: withKey({
+          STINT_AUTH__LDAP__URL: 'ldap://dc1.msp.example',
+          STINT_AUTH__LDAP__CA_FILE: msp.caFile,
+          STINT_AUTH__LDAP__USER_PRINCIPAL_SUFFIX: msp.userPrincipalSuffix,
+          STINT_SERVER__PORT: 'eighty',
+        }),
         files: [],
       }),
     );
@@ -183,13 +208,19 @@ describe('configuration problems', () => {
   it('when the LDAP identity source URL names no host, then it is refused in either mode', () => {
     for (const mode of ['production', 'development']) {
       const file = yamlFile(`mode: ${mode}\nauth:\n  ldap:\n${yamlLines({ ...msp, url: 'ldaps://' }, 4)}`);
-      assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [file] })), 'auth.ldap.url: The directory URL names no host');
+      assertListed(
+        problemsOf(() => loadConfig({ env: withKey(), files: [file] })),
+        'auth.ldap.url: The directory URL names no host',
+      );
     }
   });
 
   it('when the LDAP identity source URL is not LDAP, then it is refused', () => {
     const file = yamlFile(`auth:\n  ldap:\n${yamlLines({ ...msp, url: 'https://dc1.msp.example' }, 4)}`);
-    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [file] })), 'auth.ldap.url: The directory URL must use ldaps://');
+    assertListed(
+      problemsOf(() => loadConfig({ env: withKey(), files: [file] })),
+      'auth.ldap.url: The directory URL must use ldaps://',
+    );
   });
 
   it('when a variable is set but empty, then that is a problem naming it, rather than 0 or an empty value', () => {
@@ -199,28 +230,47 @@ describe('configuration problems', () => {
   });
 
   it('when a file gives a number setting no value, then that is a problem rather than 0', () => {
-    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [yamlFile('server:\n  port:\n')] })), 'server.port');
-    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [yamlFile('server:\n  port: ""\n')] })), 'server.port');
+    assertListed(
+      problemsOf(() => loadConfig({ env: withKey(), files: [yamlFile('server:\n  port:\n')] })),
+      'server.port',
+    );
+    assertListed(
+      problemsOf(() => loadConfig({ env: withKey(), files: [yamlFile('server:\n  port: ""\n')] })),
+      'server.port',
+    );
   });
 
   it('when a variable has an empty section or key, then that is a problem naming it', () => {
-    assertListed(problemsOf(() => loadConfig({ env: withKey({ STINT_SERVER____PORT: '1' }), files: [] })), 'STINT_SERVER____PORT: not a setting name');
+    assertListed(
+      problemsOf(() => loadConfig({ env: withKey({ STINT_SERVER____PORT: '1' }), files: [] })),
+      'STINT_SERVER____PORT: not a setting name',
+    );
   });
 
   it('when the master key is not 32 bytes, then it is a problem that does not show the key', () => {
     for (const key of [Buffer.alloc(16, 9).toString('base64'), Buffer.alloc(33, 9).toString('base64'), 'c2hvcnQ=']) {
-      assertListed(assertNotShown(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key }, files: [] }), key), 'secrets.masterKey: must be 32 bytes', 'STINT_SECRETS__MASTER_KEY');
+      assertListed(
+        assertNotShown(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key }, files: [] }), key),
+        'secrets.masterKey: must be 32 bytes',
+        'STINT_SECRETS__MASTER_KEY',
+      );
     }
   });
 
   it('when the master key is not base64, then it is a problem that does not show the key', () => {
     const key = `${masterKey.slice(0, 20)}!*${masterKey.slice(22)}`;
-    assertListed(assertNotShown(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key }, files: [] }), key.slice(0, 20)), 'secrets.masterKey: is not base64');
+    assertListed(
+      assertNotShown(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY: key }, files: [] }), key.slice(0, 20)),
+      'secrets.masterKey: is not base64',
+    );
   });
 
   it('when a previous master key is malformed, then the problem says which one, without showing it', () => {
     const bad = 'not-a-key-at-all';
-    const problems = assertNotShown(() => loadConfig({ env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: `${otherKey(3)},${bad}` }), files: [] }), bad);
+    const problems = assertNotShown(
+      () => loadConfig({ env: withKey({ STINT_SECRETS__PREVIOUS_MASTER_KEYS: `${otherKey(3)},${bad}` }), files: [] }),
+      bad,
+    );
     assertListed(problems, 'secrets.previousMasterKeys.1: is not base64', 'STINT_SECRETS__PREVIOUS_MASTER_KEYS');
     assert.equal(problems.length, 1, problems.join(' | '));
   });
@@ -233,35 +283,61 @@ describe('configuration problems', () => {
 
   it('when the master key file is missing or holds no valid key, then it is a problem that does not show the content', () => {
     const missing = join(dir, 'missing.key');
-    assertListed(problemsOf(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY_FILE: missing }, files: [] })), `secrets.masterKeyFile: ${missing} cannot be read`);
+    assertListed(
+      problemsOf(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY_FILE: missing }, files: [] })),
+      `secrets.masterKeyFile: ${missing} cannot be read`,
+    );
     const short = join(dir, 'short.key');
     const shortKey = Buffer.alloc(24, 5).toString('base64');
     writeFileSync(short, shortKey);
-    assertListed(assertNotShown(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY_FILE: short }, files: [] }), shortKey), 'secrets.masterKeyFile', 'must be 32 bytes');
+    assertListed(
+      assertNotShown(() => loadConfig({ env: { STINT_SECRETS__MASTER_KEY_FILE: short }, files: [] }), shortKey),
+      'secrets.masterKeyFile',
+      'must be 32 bytes',
+    );
   });
 
   it('when there is no master key, then a ConfigError lists it, since secrets have no default', () => {
-    assertListed(problemsOf(() => loadConfig({ env: {}, files: [] })), 'secrets: a master key is required');
+    assertListed(
+      problemsOf(() => loadConfig({ env: {}, files: [] })),
+      'secrets: a master key is required',
+    );
   });
 
   it('when both a master key and a master key file are set, then that is a problem', () => {
-    assertListed(problemsOf(() => loadConfig({ env: withKey({ STINT_SECRETS__MASTER_KEY_FILE: '/run/secrets/key' }), files: [] })), 'not both');
+    assertListed(
+      problemsOf(() => loadConfig({ env: withKey({ STINT_SECRETS__MASTER_KEY_FILE: '/run/secrets/key' }), files: [] })),
+      'not both',
+    );
   });
 
   it('when several things are wrong, then all of them are listed at once', () => {
     const file = yamlFile('server:\n  port: 70000\nnonsense: true\naudit:\n  retentionDays: 3\n');
     const problems = problemsOf(() => loadConfig({ env: { STINT_REDIS__URL: 'http://cache:6379' }, files: [file] }));
-    assertListed(problems, 'server.port', 'nonsense', 'audit.retentionDays: must be at least 7 days', 'redis.url', 'master key is required');
+    assertListed(
+      problems,
+      'server.port',
+      'nonsense',
+      'audit.retentionDays: must be at least 7 days',
+      'redis.url',
+      'master key is required',
+    );
     assert.equal(problems.length, 5, problems.join(' | '));
   });
 
   it('when a variable names an unknown setting, then it is reported like a typo in a file', () => {
-    assertListed(problemsOf(() => loadConfig({ env: withKey({ STINT_SERVR__HOST: '0.0.0.0' }), files: [] })), 'servr');
+    assertListed(
+      problemsOf(() => loadConfig({ env: withKey({ STINT_SERVR__HOST: '0.0.0.0' }), files: [] })),
+      'servr',
+    );
   });
 
   it('when settings are unknown, then each is reported once, by its path and the variable it came from', () => {
     const problems = problemsOf(() => loadConfig({ env: withKey({ STINT_SERVR__HOST: '0.0.0.0', STINT_SERVER__PROT: '80' }), files: [] }));
-    assert.deepEqual(problems.sort(), ['server.prot: unknown setting (from STINT_SERVER__PROT)', 'servr: unknown setting (from STINT_SERVR__HOST)']);
+    assert.deepEqual(problems.sort(), [
+      'server.prot: unknown setting (from STINT_SERVER__PROT)',
+      'servr: unknown setting (from STINT_SERVR__HOST)',
+    ]);
   });
 
   it('when a YAML file is broken, missing or not a mapping, then each problem names its file, beside the other problems', () => {
@@ -269,7 +345,11 @@ describe('configuration problems', () => {
     const list = yamlFile('- a\n- b\n');
     const missing = join(dir, 'missing.yaml');
     const problems = problemsOf(() => loadConfig({ env: {}, files: [broken, list, missing] }));
-    for (const file of [broken, list, missing]) assert.ok(problems.some((p) => p.startsWith(`${file}:`)), `${file} not named in ${problems.join(' | ')}`);
+    for (const file of [broken, list, missing])
+      assert.ok(
+        problems.some((p) => p.startsWith(`${file}:`)),
+        `${file} not named in ${problems.join(' | ')}`,
+      );
     assertListed(problems, 'the top level must be a mapping', 'master key is required');
   });
 });
@@ -307,15 +387,35 @@ describe('SIEM targets', () => {
 
   it('when a production target uses plain tcp to another host, then it is refused unless allowed; loopback and tls pass', () => {
     const remote = 'name: soc, host: siem.example, port: 514, protocol: tcp';
-    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [target(remote)] })), 'siem.targets.0.protocol', 'plain tcp');
+    assertListed(
+      problemsOf(() => loadConfig({ env: withKey(), files: [target(remote)] })),
+      'siem.targets.0.protocol',
+      'plain tcp',
+    );
     assert.equal(loadConfig({ env: withKey(), files: [target(`${remote}, allowPlaintext: true`)] }).siem.targets[0]!.protocol, 'tcp');
-    assert.equal(loadConfig({ env: withKey(), files: [target('name: local, host: 127.0.0.1, port: 514, protocol: tcp')] }).siem.targets[0]!.format, 'json');
-    assert.equal(loadConfig({ env: withKey({ STINT_MODE: 'development' }), files: [target(remote)] }).siem.targets[0]!.host, 'siem.example');
-    assert.equal(loadConfig({ env: withKey(), files: [target('name: soc, host: siem.example, port: 6514, protocol: tls, format: cef')] }).siem.targets[0]!.format, 'cef');
+    assert.equal(
+      loadConfig({ env: withKey(), files: [target('name: local, host: 127.0.0.1, port: 514, protocol: tcp')] }).siem.targets[0]!.format,
+      'json',
+    );
+    assert.equal(
+      loadConfig({ env: withKey({ STINT_MODE: 'development' }), files: [target(remote)] }).siem.targets[0]!.host,
+      'siem.example',
+    );
+    assert.equal(
+      loadConfig({ env: withKey(), files: [target('name: soc, host: siem.example, port: 6514, protocol: tls, format: cef')] }).siem
+        .targets[0]!.format,
+      'cef',
+    );
   });
 
   it('when two targets share a name or a tcp target names a CA, then both problems are listed', () => {
-    const file = yamlFile('siem:\n  targets:\n    - { name: a, host: 127.0.0.1, port: 514, protocol: tcp, caFile: /x.pem }\n    - { name: a, host: 127.0.0.1, port: 6514, protocol: tls }\n');
-    assertListed(problemsOf(() => loadConfig({ env: withKey(), files: [file] })), 'used twice', 'caFile is for protocol tls');
+    const file = yamlFile(
+      'siem:\n  targets:\n    - { name: a, host: 127.0.0.1, port: 514, protocol: tcp, caFile: /x.pem }\n    - { name: a, host: 127.0.0.1, port: 6514, protocol: tls }\n',
+    );
+    assertListed(
+      problemsOf(() => loadConfig({ env: withKey(), files: [file] })),
+      'used twice',
+      'caFile is for protocol tls',
+    );
   });
 });

@@ -22,9 +22,22 @@ describe('tenant account eligibility', () => {
   });
 
   it('when the account is a computer, a managed service, a trust or a service account, then it is refused and says what it is', () => {
-    assert.match(accountIneligibility(person({ objectClasses: ['top', 'person', 'organizationalPerson', 'user', 'computer'], userAccountControl: 532480 }))!, /computer/);
-    assert.match(accountIneligibility(person({ objectClasses: ['top', 'person', 'organizationalPerson', 'user', 'computer', 'msDS-GroupManagedServiceAccount'] }))!, /computer|gMSA/);
-    assert.match(accountIneligibility(person({ objectClasses: ['top', 'person', 'organizationalPerson', 'user', 'msDS-ManagedServiceAccount'] }))!, /managed service/);
+    assert.match(
+      accountIneligibility(
+        person({ objectClasses: ['top', 'person', 'organizationalPerson', 'user', 'computer'], userAccountControl: 532480 }),
+      )!,
+      /computer/,
+    );
+    assert.match(
+      accountIneligibility(
+        person({ objectClasses: ['top', 'person', 'organizationalPerson', 'user', 'computer', 'msDS-GroupManagedServiceAccount'] }),
+      )!,
+      /computer|gMSA/,
+    );
+    assert.match(
+      accountIneligibility(person({ objectClasses: ['top', 'person', 'organizationalPerson', 'user', 'msDS-ManagedServiceAccount'] }))!,
+      /managed service/,
+    );
     assert.match(accountIneligibility(person({ userAccountControl: 0x0800 | 0x2 }))!, /interdomain trust/);
     assert.match(accountIneligibility(person({ userAccountControl: 0x2000 }))!, /server trust/);
     assert.match(accountIneligibility(person({ servicePrincipalNames: 1 }))!, /servicePrincipalName/);
@@ -32,7 +45,8 @@ describe('tenant account eligibility', () => {
   });
 
   it('when the account is built-in or well known, adminCount=1, or in a protected group at any depth, then it is refused', () => {
-    for (const rid of [500, 501, 502, 503, 999]) assert.match(accountIneligibility(person({ sid: `${domain}-${rid}` }))!, new RegExp(`RID ${rid}`));
+    for (const rid of [500, 501, 502, 503, 999])
+      assert.match(accountIneligibility(person({ sid: `${domain}-${rid}` }))!, new RegExp(`RID ${rid}`));
     assert.match(accountIneligibility(person({ adminCount: 1 }))!, /adminCount=1/);
     assert.match(accountIneligibility(person({ primaryGroupId: 512 }))!, /primary group is Domain Admins/);
     assert.match(accountIneligibility(person({ tokenGroupSids: [`${domain}-513`, `${domain}-512`] }))!, /Domain Admins/);

@@ -15,7 +15,13 @@ const start = Date.UTC(2026, 0, 1, 9, 0, 0, 123);
 const inputs: AuditEventInput[] = [
   { actor: 'system', action: 'tenant.created', tenantId: 'acme', target: 'acme', details: { timeZone: 'Europe/Berlin' } },
   { actor: 'tech-1', action: 'auth.login.succeeded', requestId: 'req-1', sourceIp: '192.0.2.10' },
-  { actor: 'tech-1', action: 'elevation.requested', tenantId: 'acme', target: 'elev-1', details: { profile: 'helpdesk', durationSeconds: 3600, groups: ['Helpdesk'] } },
+  {
+    actor: 'tech-1',
+    action: 'elevation.requested',
+    tenantId: 'acme',
+    target: 'elev-1',
+    details: { profile: 'helpdesk', durationSeconds: 3600, groups: ['Helpdesk'] },
+  },
   { actor: 'tech-2', action: 'elevation.activated', tenantId: 'acme', target: 'elev-1', details: { approvedBy: 'tech-2' } },
   { actor: 'system', action: 'elevation.expired', tenantId: 'acme', target: 'elev-1', details: { lagMs: 120 } },
 ];
@@ -109,7 +115,12 @@ describe('audit hash chain', () => {
 
   it('when a forged event that links correctly and has its own valid hash is inserted, then the event after it is reported', () => {
     const events = chain();
-    const forged = chainAuditEvent({ actor: 'intruder', action: 'technician.updated', target: 'intruder', details: { roles: ['admin'] } }, 3, bySeq(events, 2).hash, new Date(start + 1500));
+    const forged = chainAuditEvent(
+      { actor: 'intruder', action: 'technician.updated', target: 'intruder', details: { roles: ['admin'] } },
+      3,
+      bySeq(events, 2).hash,
+      new Date(start + 1500),
+    );
     assert.equal(findChainBreak([...events.slice(0, 2), forged], genesisHash), null, 'the forged event on its own looks valid');
 
     const inserted = [...events.slice(0, 2), forged, ...events.slice(2)];
@@ -146,11 +157,13 @@ describe('audit hash chain', () => {
   it('when optional fields are left out, then they are null, details are empty, and the hash is the same as with them explicit', () => {
     const at = new Date(start);
     const bare = chainAuditEvent({ actor: 'system', action: 'auth.logout' }, 1, genesisHash, at);
-    const explicit = chainAuditEvent({ actor: 'system', action: 'auth.logout', tenantId: null, target: null, requestId: null, sourceIp: null, details: {} }, 1, genesisHash, at);
-    assert.deepEqual(
-      [bare.tenantId, bare.target, bare.requestId, bare.sourceIp, bare.details],
-      [null, null, null, null, {}],
+    const explicit = chainAuditEvent(
+      { actor: 'system', action: 'auth.logout', tenantId: null, target: null, requestId: null, sourceIp: null, details: {} },
+      1,
+      genesisHash,
+      at,
     );
+    assert.deepEqual([bare.tenantId, bare.target, bare.requestId, bare.sourceIp, bare.details], [null, null, null, null, {}]);
     assert.equal(bare.hash, explicit.hash);
   });
 });

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fromFileTime, guidToBytes, guidToString, isAccountEnabled, memberRefByGuid, memberRefWithDn, parseMemberRef, ridOf, sidToString, toFileTime, withAccountEnabled } from '../../src/domain/ad.ts';
+import {
+  fromFileTime,
+  guidToBytes,
+  guidToString,
+  isAccountEnabled,
+  memberRefByGuid,
+  memberRefWithDn,
+  parseMemberRef,
+  ridOf,
+  sidToString,
+  toFileTime,
+  withAccountEnabled,
+} from '../../src/domain/ad.ts';
 import { noApproval } from '../../src/domain/approval.ts';
 import { canTransition, checkRequest, isFinal } from '../../src/domain/elevation.ts';
 import { DomainError } from '../../src/domain/errors.ts';
@@ -8,9 +20,26 @@ import { assertProfileRules, isEligible, type AccessProfile } from '../../src/do
 import { protectionReason } from '../../src/domain/protected-groups.ts';
 
 const profile = (changes: Partial<AccessProfile> = {}): AccessProfile => ({
-  id: 'p', tenantId: 't', name: 'helpdesk', description: '', groups: [], eligibleTechnicians: ['tech-1'], eligibleRoles: ['approver'],
-  defaultDurationSeconds: 3600, maxDurationSeconds: 7200, maxTotalDurationSeconds: 7200, approval: noApproval, windows: [], workstations: [], requireJustification: false, ticketPattern: null,
-  status: 'active', suspendedReason: null, createdAt: new Date(0), updatedAt: new Date(0), ...changes,
+  id: 'p',
+  tenantId: 't',
+  name: 'helpdesk',
+  description: '',
+  groups: [],
+  eligibleTechnicians: ['tech-1'],
+  eligibleRoles: ['approver'],
+  defaultDurationSeconds: 3600,
+  maxDurationSeconds: 7200,
+  maxTotalDurationSeconds: 7200,
+  approval: noApproval,
+  windows: [],
+  workstations: [],
+  requireJustification: false,
+  ticketPattern: null,
+  status: 'active',
+  suspendedReason: null,
+  createdAt: new Date(0),
+  updatedAt: new Date(0),
+  ...changes,
 });
 const refusedOn = (field: string) => (e: unknown) => e instanceof DomainError && e.details?.field === field;
 
@@ -62,7 +91,8 @@ describe('protected groups', () => {
   it('when a group is a privileged builtin or domain group, then it is protected by SID or RID', () => {
     assert.match(protectionReason(group('S-1-5-32-544'))!, /Administrators/);
     assert.match(protectionReason(group('S-1-5-32-551'))!, /Backup Operators/);
-    for (const rid of [512, 516, 517, 518, 519, 520, 521, 526, 527]) assert.ok(protectionReason(group(`S-1-5-21-1-2-3-${rid}`)), `RID ${rid}`);
+    for (const rid of [512, 516, 517, 518, 519, 520, 521, 526, 527])
+      assert.ok(protectionReason(group(`S-1-5-21-1-2-3-${rid}`)), `RID ${rid}`);
   });
   it('when a group is DnsAdmins, has adminCount=1 or is on the tenant’s list, then it is protected', () => {
     assert.equal(protectionReason(group('S-1-5-21-1-2-3-1101', 'DnsAdmins')), 'DnsAdmins');
@@ -103,7 +133,14 @@ describe('elevation rules', () => {
   });
 
   it('when a ticket pattern could backtrack without bound, then saving it is refused, and a stored one is never run', () => {
-    const base = { defaultDurationSeconds: 60, maxDurationSeconds: 60, maxTotalDurationSeconds: 60, approval: noApproval, windows: [], workstations: [] };
+    const base = {
+      defaultDurationSeconds: 60,
+      maxDurationSeconds: 60,
+      maxTotalDurationSeconds: 60,
+      approval: noApproval,
+      windows: [],
+      workstations: [],
+    };
     for (const pattern of ['(\\d+)+X', '(a|a)*b', '(x+x+)+y', '\\d*\\d*\\d*X']) {
       assert.throws(() => assertProfileRules({ ...base, ticketPattern: pattern }), refusedOn('ticketPattern'), pattern);
     }
@@ -113,10 +150,16 @@ describe('elevation rules', () => {
     // A profile stored before patterns were proven: refused at once, not after 2^26 steps.
     const stored = profile({ ticketPattern: '(\\d+)+X' });
     const started = performance.now();
-    assert.throws(() => checkRequest(stored, { ticket: '1'.repeat(26) }), (error: unknown) => {
-      assert.ok(error instanceof DomainError && error.code === 'validation_failed' && /not safe to run/.test(error.message), String(error));
-      return true;
-    });
+    assert.throws(
+      () => checkRequest(stored, { ticket: '1'.repeat(26) }),
+      (error: unknown) => {
+        assert.ok(
+          error instanceof DomainError && error.code === 'validation_failed' && /not safe to run/.test(error.message),
+          String(error),
+        );
+        return true;
+      },
+    );
     assert.ok(performance.now() - started < 1000, 'the stored pattern was run');
     assert.throws(() => checkRequest(profile({ ticketPattern: 'INC-[0-9]+' }), { ticket: `INC-${'1'.repeat(200)}` }), refusedOn('ticket'));
     assert.throws(() => checkRequest(profile(), { ticket: 'x'.repeat(101) }), refusedOn('ticket'));
@@ -129,15 +172,31 @@ describe('elevation rules', () => {
   });
 
   it('when a profile is saved, then impossible durations, windows, patterns and workstation names are refused', () => {
-    const base = { defaultDurationSeconds: 60, maxDurationSeconds: 60, maxTotalDurationSeconds: 60, approval: noApproval, windows: [], ticketPattern: null, workstations: [] };
+    const base = {
+      defaultDurationSeconds: 60,
+      maxDurationSeconds: 60,
+      maxTotalDurationSeconds: 60,
+      approval: noApproval,
+      windows: [],
+      ticketPattern: null,
+      workstations: [],
+    };
     assert.throws(() => assertProfileRules({ ...base, defaultDurationSeconds: 61 }), refusedOn('defaultDurationSeconds'));
     assert.throws(() => assertProfileRules({ ...base, windows: [{ days: [7], start: '09:00', end: '17:00' }] }), refusedOn('windows'));
     assert.throws(() => assertProfileRules({ ...base, windows: [{ days: [1], start: '17:00', end: '09:00' }] }), refusedOn('windows'));
     assert.throws(() => assertProfileRules({ ...base, ticketPattern: '([' }), refusedOn('ticketPattern'));
     assert.throws(() => assertProfileRules({ ...base, workstations: ['bad name'] }), refusedOn('workstations'));
     assert.throws(() => assertProfileRules({ ...base, maxTotalDurationSeconds: 59 }), refusedOn('maxTotalDurationSeconds'));
-    assert.throws(() => assertProfileRules({ ...base, approval: { ...noApproval, required: 2, approvers: ['only-one'] } }), refusedOn('approval.approvers'));
-    assert.throws(() => assertProfileRules({ ...base, approval: { ...noApproval, timeoutSeconds: 10 } }), refusedOn('approval.timeoutSeconds'));
-    assert.doesNotThrow(() => assertProfileRules({ ...base, windows: [{ days: [1, 2], start: '08:00', end: '18:00' }], workstations: ['JUMP01'] }));
+    assert.throws(
+      () => assertProfileRules({ ...base, approval: { ...noApproval, required: 2, approvers: ['only-one'] } }),
+      refusedOn('approval.approvers'),
+    );
+    assert.throws(
+      () => assertProfileRules({ ...base, approval: { ...noApproval, timeoutSeconds: 10 } }),
+      refusedOn('approval.timeoutSeconds'),
+    );
+    assert.doesNotThrow(() =>
+      assertProfileRules({ ...base, windows: [{ days: [1, 2], start: '08:00', end: '18:00' }], workstations: ['JUMP01'] }),
+    );
   });
 });

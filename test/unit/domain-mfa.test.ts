@@ -31,13 +31,22 @@ describe('MFA lockout', () => {
   });
 
   it('when attempts are numbered before checking, then the first five are checked and the sixth is not', () => {
-    assert.deepEqual(attempts(6).map((n) => mayCheckAttempt(n, defaultLockoutPolicy)), [true, true, true, true, true, false]);
+    assert.deepEqual(
+      attempts(6).map((n) => mayCheckAttempt(n, defaultLockoutPolicy)),
+      [true, true, true, true, true, false],
+    );
   });
 
   it('when a policy allows three failures, then the third failure locks and a fourth attempt is not checked', () => {
     const strict: MfaLockoutPolicy = { maxFailures: 3, lockoutMs: minute };
-    assert.deepEqual(attempts(4).map((n) => failedAttemptLocks(n, strict)), [false, false, true, true]);
-    assert.deepEqual(attempts(4).map((n) => mayCheckAttempt(n, strict)), [true, true, true, false]);
+    assert.deepEqual(
+      attempts(4).map((n) => failedAttemptLocks(n, strict)),
+      [false, false, true, true],
+    );
+    assert.deepEqual(
+      attempts(4).map((n) => mayCheckAttempt(n, strict)),
+      [true, true, true, false],
+    );
   });
 
   it('when a lock is set, then it ends exactly one lockout period later', () => {
@@ -78,7 +87,20 @@ describe('TOTP code shape', () => {
   });
 
   it('when a code is anything else, then it is malformed', () => {
-    const bad = ['', '12345', '1234567', '12345a', ' 123456', '123456 ', '123456\n', '123 456', '+12345', '-12345', '１２３４５６', '١٢٣٤٥٦'];
+    const bad = [
+      '',
+      '12345',
+      '1234567',
+      '12345a',
+      ' 123456',
+      '123456 ',
+      '123456\n',
+      '123 456',
+      '+12345',
+      '-12345',
+      '１２３４５６',
+      '١٢٣٤٥٦',
+    ];
     for (const code of bad) assert.equal(isWellFormedTotpCode(code), false, JSON.stringify(code));
   });
 });

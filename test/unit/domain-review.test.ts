@@ -62,7 +62,13 @@ describe('protected membership', () => {
 
   it('when a group carries adminCount=1 or is a builtin protected group, then it counts', () => {
     assert.match(protectedMembership([dnOf('Odd')], [group('Odd', 4001, [], 1)], null)!.reason, /adminCount/);
-    const admins: GroupNode = { dn: 'CN=Administrators,CN=Builtin,DC=acme,DC=test', sid: 'S-1-5-32-544', name: 'Administrators', adminCount: null, memberOf: [] };
+    const admins: GroupNode = {
+      dn: 'CN=Administrators,CN=Builtin,DC=acme,DC=test',
+      sid: 'S-1-5-32-544',
+      name: 'Administrators',
+      adminCount: null,
+      memberOf: [],
+    };
     assert.match(protectedMembership([admins.dn], [admins], null)!.reason, /Administrators/);
   });
 
@@ -97,7 +103,17 @@ describe('findings of one MSP account', () => {
   });
 
   it('when the account is in a protected group through nesting, then the finding is critical and says so', () => {
-    const { findings } = accountFindings(account({ protectedMembership: { protectedDn: dnOf('Domain Admins'), reason: 'Domain Admins (RID 512)', path: [dnOf('Nest'), dnOf('Domain Admins')] } }), settings, now);
+    const { findings } = accountFindings(
+      account({
+        protectedMembership: {
+          protectedDn: dnOf('Domain Admins'),
+          reason: 'Domain Admins (RID 512)',
+          path: [dnOf('Nest'), dnOf('Domain Admins')],
+        },
+      }),
+      settings,
+      now,
+    );
     assert.equal(findings.length, 1);
     assert.equal(findings[0]!.severity, 'critical');
     assert.equal(findings[0]!.kind, 'protected_group_member');
@@ -125,16 +141,30 @@ describe('findings of one MSP account', () => {
 
   it('when the account is not in Protected Users, then that is a low finding', () => {
     const { findings } = accountFindings(account({ inProtectedUsers: false }), settings, now);
-    assert.deepEqual(findings.map((f) => [f.kind, f.severity]), [['not_in_protected_users', 'low']]);
+    assert.deepEqual(
+      findings.map((f) => [f.kind, f.severity]),
+      [['not_in_protected_users', 'low']],
+    );
   });
 });
 
 describe('counts, order and digest', () => {
-  const f = (severity: 'critical' | 'high' | 'low', subject: string) => ({ severity, kind: 'member_without_grant' as const, subject, technicianId: null, summary: subject, action: null, details: {} });
+  const f = (severity: 'critical' | 'high' | 'low', subject: string) => ({
+    severity,
+    kind: 'member_without_grant' as const,
+    subject,
+    technicianId: null,
+    summary: subject,
+    action: null,
+    details: {},
+  });
   it('when findings are counted and ordered, then the most severe come first', () => {
     const list = [f('low', 'a'), f('critical', 'b'), f('high', 'c'), f('critical', 'a')];
     assert.deepEqual(countBySeverity(list), { critical: 2, high: 1, medium: 0, low: 1, info: 0 });
-    assert.deepEqual(bySeverity(list).map((x) => `${x.severity}:${x.subject}`), ['critical:a', 'critical:b', 'high:c', 'low:a']);
+    assert.deepEqual(
+      bySeverity(list).map((x) => `${x.severity}:${x.subject}`),
+      ['critical:a', 'critical:b', 'high:c', 'low:a'],
+    );
   });
   it('when one finding changes, then the digest changes', () => {
     const list = [f('low', 'a')];

@@ -23,7 +23,12 @@ const daysBefore = (at: Date, days: number, hhmm?: string) => {
   }
   return d;
 };
-const past = (tenantId: string, requestedAt: Date, state: PastRequest['state'] = 'expired'): PastRequest => ({ tenantId, requestedAt, state, activated: state !== 'denied' });
+const past = (tenantId: string, requestedAt: Date, state: PastRequest['state'] = 'expired'): PastRequest => ({
+  tenantId,
+  requestedAt,
+  state,
+  activated: state !== 'denied',
+});
 
 const input = (changes: Partial<RiskInput> = {}): RiskInput => ({
   at: monday('10:00'),
@@ -74,8 +79,16 @@ describe('risk: the baseline of usual hours', () => {
     assert.ok(hours.length >= 20);
     assert.equal(isUsualHour(hourOfWeek(now, 'UTC'), hours), true);
     assert.equal(isUsualHour(hourOfWeek(new Date('2026-11-05T22:30:00Z'), 'UTC'), hours), true, 'Thursday night, from the other weekdays');
-    assert.equal(isUsualHour(hourOfWeek(new Date('2026-11-04T10:00:00Z'), 'UTC'), hours), false, 'office hours: the prior no longer counts');
-    assert.equal(isUsualHour(hourOfWeek(new Date('2026-11-07T22:30:00Z'), 'UTC'), hours), false, 'Saturday night: weekdays say nothing about weekends');
+    assert.equal(
+      isUsualHour(hourOfWeek(new Date('2026-11-04T10:00:00Z'), 'UTC'), hours),
+      false,
+      'office hours: the prior no longer counts',
+    );
+    assert.equal(
+      isUsualHour(hourOfWeek(new Date('2026-11-07T22:30:00Z'), 'UTC'), hours),
+      false,
+      'Saturday night: weekdays say nothing about weekends',
+    );
   });
 
   it('when the history is short, then working hours stay usual, and they fade as the learned pattern takes over', () => {
@@ -86,7 +99,11 @@ describe('risk: the baseline of usual hours', () => {
     assert.equal(isUsualHour(mondayNine, afternoons(10)), true);
     assert.equal(isUsualHour(mondayNine, afternoons(15)), false, 'the prior is half gone and nothing supports Monday 09:00');
     assert.equal(isUsualHour(hourOfWeek(monday('14:00'), 'UTC'), afternoons(15)), true, 'Monday afternoon, from the Tuesday afternoons');
-    assert.equal(isUsualHour(hourOfWeek(monday('03:00'), 'UTC'), afternoons(1).concat([hourOfWeek(monday('03:00'), 'UTC')])), true, 'an hour once used is usual early on');
+    assert.equal(
+      isUsualHour(hourOfWeek(monday('03:00'), 'UTC'), afternoons(1).concat([hourOfWeek(monday('03:00'), 'UTC')])),
+      true,
+      'an hour once used is usual early on',
+    );
   });
 
   it('when one odd request sits among hundreds, then its hour does not become usual', () => {
@@ -114,7 +131,9 @@ describe('risk: the score and its reasons', () => {
     assert.deepEqual(signals(r), ['unusual_hour']);
     assert.equal(r.score, riskDefaults.points.unusualHour);
     assert.match(r.reasons[0]!.detail, /^Wednesday 03:00 Europe\/London is outside this technician's usual hours \(25 past requests\)$/);
-    const day = assessRisk(input({ at: new Date('2026-11-04T10:20:00Z'), timeZone: 'Europe/London', history: weekdayHistory(at, 25, '10:00') }));
+    const day = assessRisk(
+      input({ at: new Date('2026-11-04T10:20:00Z'), timeZone: 'Europe/London', history: weekdayHistory(at, 25, '10:00') }),
+    );
     assert.deepEqual(day.reasons, []);
   });
 
@@ -135,17 +154,33 @@ describe('risk: the score and its reasons', () => {
     const minutesAgo = (m: number) => new Date(at.getTime() - m * 60_000);
     const two = [past('globex', minutesAgo(14)), past('initech', minutesAgo(3))];
     const r = assessRisk(input({ at, history: two }));
-    assert.deepEqual(r.reasons, [{ signal: 'fan_out', points: 60, detail: 'requests into 3 tenants within 15 minutes (acme, globex, initech)' }]);
+    assert.deepEqual(r.reasons, [
+      { signal: 'fan_out', points: 60, detail: 'requests into 3 tenants within 15 minutes (acme, globex, initech)' },
+    ]);
     assert.equal(isRiskFlagged(r, 50), true);
-    assert.equal(assessRisk(input({ at, history: [...two, past('umbrella', minutesAgo(1), 'denied')] })).score, 70, 'a denied request still counts as an attempt');
-    assert.deepEqual(assessRisk(input({ at, history: [past('globex', minutesAgo(16)), past('initech', minutesAgo(3))] })).reasons, [], 'one is outside the window');
-    assert.deepEqual(assessRisk(input({ at, history: [past('acme', minutesAgo(5)), past('globex', minutesAgo(3))] })).reasons, [], 'the same tenant twice is two tenants');
+    assert.equal(
+      assessRisk(input({ at, history: [...two, past('umbrella', minutesAgo(1), 'denied')] })).score,
+      70,
+      'a denied request still counts as an attempt',
+    );
+    assert.deepEqual(
+      assessRisk(input({ at, history: [past('globex', minutesAgo(16)), past('initech', minutesAgo(3))] })).reasons,
+      [],
+      'one is outside the window',
+    );
+    assert.deepEqual(
+      assessRisk(input({ at, history: [past('acme', minutesAgo(5)), past('globex', minutesAgo(3))] })).reasons,
+      [],
+      'the same tenant twice is two tenants',
+    );
     const custom = { ...riskDefaults, fanOut: { windowMinutes: 30, tenants: 2 } };
     assert.equal(assessRisk(input({ at, history: [past('globex', minutesAgo(20))] }), custom).score, 60, 'configurable window and count');
   });
 
   it('when codes failed recently, then each adds points up to a cap, and a lockout adds more', () => {
-    assert.deepEqual(assessRisk(input({ mfa: { failures: 2, lockedOut: false } })).reasons, [{ signal: 'mfa_failures', points: 20, detail: '2 failed codes in the last 24 hours' }]);
+    assert.deepEqual(assessRisk(input({ mfa: { failures: 2, lockedOut: false } })).reasons, [
+      { signal: 'mfa_failures', points: 20, detail: '2 failed codes in the last 24 hours' },
+    ]);
     assert.equal(assessRisk(input({ mfa: { failures: 4, lockedOut: false } })).score, 30);
     assert.equal(assessRisk(input({ mfa: { failures: 5, lockedOut: true } })).score, 40);
   });

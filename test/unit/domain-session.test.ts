@@ -2,13 +2,24 @@
 // an access token never outlives its session.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accessTokenExpiry, defaultSessionPolicy, refreshVerdict, type SessionPolicy, type SessionTimes } from '../../src/domain/session.ts';
+import {
+  accessTokenExpiry,
+  defaultSessionPolicy,
+  refreshVerdict,
+  type SessionPolicy,
+  type SessionTimes,
+} from '../../src/domain/session.ts';
 
 const minute = 60_000;
 const hour = 60 * minute;
 const t0 = Date.UTC(2026, 5, 1, 8, 0);
 const at = (ms: number) => new Date(t0 + ms);
-const session = (changes: Partial<SessionTimes> = {}): SessionTimes => ({ createdAt: at(0), lastRefreshedAt: at(0), revokedAt: null, ...changes });
+const session = (changes: Partial<SessionTimes> = {}): SessionTimes => ({
+  createdAt: at(0),
+  lastRefreshedAt: at(0),
+  revokedAt: null,
+  ...changes,
+});
 const verdict = (changes: Partial<SessionTimes>, now: number) => refreshVerdict(session(changes), at(now), defaultSessionPolicy);
 
 describe('session refresh', () => {

@@ -26,7 +26,11 @@ describe('directory URL', () => {
   it('when the URL has another scheme, then it is refused in either mode', () => {
     for (const url of ['http://dc1.acme.example', 'https://dc1.acme.example', 'ldapi://%2Fvar%2Frun%2Fldapi']) {
       for (const production of [true, false]) {
-        assert.throws(() => assertDirectoryUrlAllowed(url, production), refusedWith('directory_insecure'), `${url} production=${production}`);
+        assert.throws(
+          () => assertDirectoryUrlAllowed(url, production),
+          refusedWith('directory_insecure'),
+          `${url} production=${production}`,
+        );
       }
     }
   });
@@ -45,7 +49,18 @@ describe('directory URL', () => {
 
 describe('time zones', () => {
   it('when the name is an IANA time zone, then it is valid', () => {
-    const zones = ['Europe/Berlin', 'America/New_York', 'America/Argentina/Buenos_Aires', 'America/Port-au-Prince', 'Asia/Kolkata', 'Europe/Kyiv', 'UTC', 'Etc/UTC', 'Etc/GMT+5', 'Etc/GMT-14'];
+    const zones = [
+      'Europe/Berlin',
+      'America/New_York',
+      'America/Argentina/Buenos_Aires',
+      'America/Port-au-Prince',
+      'Asia/Kolkata',
+      'Europe/Kyiv',
+      'UTC',
+      'Etc/UTC',
+      'Etc/GMT+5',
+      'Etc/GMT-14',
+    ];
     for (const zone of zones) assert.equal(isValidTimeZone(zone), true, zone);
   });
 
@@ -72,7 +87,12 @@ describe('tenant ids', () => {
 });
 
 describe('where a stored bind password may be sent', () => {
-  const stored = { url: 'ldaps://dc1.acme.test', bindDn: 'CN=stint,CN=Users,DC=acme,DC=test', baseDn: 'DC=acme,DC=test', caCertificate: 'PEM-A\n' };
+  const stored = {
+    url: 'ldaps://dc1.acme.test',
+    bindDn: 'CN=stint,CN=Users,DC=acme,DC=test',
+    baseDn: 'DC=acme,DC=test',
+    caCertificate: 'PEM-A\n',
+  };
   it('when only the spelling of the same server changes, or the base DN, then it is the same endpoint', () => {
     for (const url of ['ldaps://DC1.acme.test', 'ldaps://dc1.acme.test:636', 'ldaps://dc1.acme.test/']) {
       assert.equal(changesPasswordEndpoint(stored, { ...stored, url }), false, url);

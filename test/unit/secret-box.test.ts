@@ -95,7 +95,8 @@ describe('secret box', () => {
       await assert.rejects(box.open(text, context), (error: unknown) => {
         assert.ok(keyUnavailable(error), `expected key_unavailable, got ${String(error)}`);
         const message = (error as Error).message;
-        for (const secret of [plaintext, encoded, Buffer.from(encoded, 'base64').toString('base64url'), 'another value']) assert.ok(!message.includes(secret), message);
+        for (const secret of [plaintext, encoded, Buffer.from(encoded, 'base64').toString('base64url'), 'another value'])
+          assert.ok(!message.includes(secret), message);
         return true;
       });
     }
@@ -107,7 +108,10 @@ describe('secret box', () => {
       const fields = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, unknown>;
       return Buffer.from(JSON.stringify({ ...fields, kid: 'x'.repeat(500) })).toString('base64url');
     });
-    await assert.rejects(createSecretBox(newKey()).open(claimed, context), (error: unknown) => keyUnavailable(error) && !(error as Error).message.includes('xxxx'));
+    await assert.rejects(
+      createSecretBox(newKey()).open(claimed, context),
+      (error: unknown) => keyUnavailable(error) && !(error as Error).message.includes('xxxx'),
+    );
   });
 
   it('when the sealed text is not a JWE at all, then opening is refused with key_unavailable and it counts as stale', async () => {
@@ -134,8 +138,16 @@ describe('master keys', () => {
 
   it('when a key is not base64 text, then it is refused without being repeated, even where Node would decode it to 32 bytes', () => {
     const encoded = randomBytes(32).toString('base64');
-    for (const mangled of [`${encoded.slice(0, 10)}!${encoded.slice(10)}`, `${encoded.slice(0, 20)} ${encoded.slice(20)}`, encoded.replace(/=$/, '==')]) {
-      assert.throws(() => parseMasterKey(mangled), (error: unknown) => /32 bytes/.test((error as Error).message) && !(error as Error).message.includes(encoded.slice(0, 10)), mangled);
+    for (const mangled of [
+      `${encoded.slice(0, 10)}!${encoded.slice(10)}`,
+      `${encoded.slice(0, 20)} ${encoded.slice(20)}`,
+      encoded.replace(/=$/, '=='),
+    ]) {
+      assert.throws(
+        () => parseMasterKey(mangled),
+        (error: unknown) => /32 bytes/.test((error as Error).message) && !(error as Error).message.includes(encoded.slice(0, 10)),
+        mangled,
+      );
     }
   });
 

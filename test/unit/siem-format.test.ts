@@ -10,7 +10,12 @@ const identity = { hostname: 'stint-test', facility: 13, version: '0.1.0' };
 const forged = 'ok\n<109>1 2026-01-01T00:00:00.000Z evil stint - auth.login.succeeded [stint@32473 seq="999"] {"seq":999}\r\n99 <13>1 x';
 
 function event(details: Record<string, unknown>, action: AuditEvent['action'] = 'elevation.requested'): AuditEvent {
-  return chainAuditEvent({ actor: 'tech-1', action, tenantId: 'acme|corp', target: 'e=1', details }, 7, genesisHash, new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)));
+  return chainAuditEvent(
+    { actor: 'tech-1', action, tenantId: 'acme|corp', target: 'e=1', details },
+    7,
+    genesisHash,
+    new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)),
+  );
 }
 
 describe('syslog wire format', () => {
@@ -50,7 +55,13 @@ describe('syslog wire format', () => {
   });
 
   it('when an action is a failure or refusal, then it is sent as a warning; others as notices', () => {
-    assert.equal(parseSyslogLine(syslogMessage(event({ username: 'u', reason: 'bad_password' }, 'auth.login.failed'), 'json', identity)).pri, 13 * 8 + 4);
-    assert.equal(parseSyslogLine(syslogMessage(event({ stage: 'password', identitySource: 'local' }, 'auth.login.succeeded'), 'json', identity)).pri, 13 * 8 + 5);
+    assert.equal(
+      parseSyslogLine(syslogMessage(event({ username: 'u', reason: 'bad_password' }, 'auth.login.failed'), 'json', identity)).pri,
+      13 * 8 + 4,
+    );
+    assert.equal(
+      parseSyslogLine(syslogMessage(event({ stage: 'password', identitySource: 'local' }, 'auth.login.succeeded'), 'json', identity)).pri,
+      13 * 8 + 5,
+    );
   });
 });

@@ -28,7 +28,13 @@ describe('slack command', () => {
       durationSeconds: undefined,
       justification: 'printer queue',
     });
-    assert.deepEqual(parseCommand('request acme helpdesk'), { kind: 'request', tenant: 'acme', profile: 'helpdesk', durationSeconds: undefined, justification: undefined });
+    assert.deepEqual(parseCommand('request acme helpdesk'), {
+      kind: 'request',
+      tenant: 'acme',
+      profile: 'helpdesk',
+      durationSeconds: undefined,
+      justification: undefined,
+    });
   });
 
   it('when the command is incomplete or unknown, then usage or help is the answer', () => {

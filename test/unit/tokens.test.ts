@@ -54,7 +54,12 @@ interface Deployment {
 }
 
 function deployment(settings: Partial<TokenSettings> = {}, keys = memoryKeyRepository(), box = newBox()): Deployment {
-  const tokens = createTokenService(keys, box, createRandomSource(), { issuer: 'stint', audience: 'stint-api', longestTokenLifetimeMs: lifetimeMs, ...settings });
+  const tokens = createTokenService(keys, box, createRandomSource(), {
+    issuer: 'stint',
+    audience: 'stint-api',
+    longestTokenLifetimeMs: lifetimeMs,
+    ...settings,
+  });
   return { tokens, keys, box };
 }
 
@@ -103,7 +108,7 @@ describe('access tokens', () => {
     await assert.rejects(ours.tokens.verifyAccessToken(await theirs.tokens.issueAccessToken(accessClaims, t0), t0), isTokenInvalid);
   });
 
-  it('when a token was signed by another deployment\'s key, then it is refused', async () => {
+  it("when a token was signed by another deployment's key, then it is refused", async () => {
     const ours = await withKey();
     const stranger = await withKey();
     await assert.rejects(ours.tokens.verifyAccessToken(await issue(stranger), t0), isTokenInvalid);
@@ -121,7 +126,9 @@ describe('access tokens', () => {
     const publicJwk = (await d.tokens.jwks(t0)).keys[0]!;
     const payload = (await issue(d)).split('.')[1]!;
     const header = b64({ alg: 'HS256', kid: publicJwk.kid, typ: 'at+jwt' });
-    const signature = createHmac('sha256', Buffer.from(publicJwk.x as string, 'base64url')).update(`${header}.${payload}`).digest('base64url');
+    const signature = createHmac('sha256', Buffer.from(publicJwk.x as string, 'base64url'))
+      .update(`${header}.${payload}`)
+      .digest('base64url');
     await assert.rejects(d.tokens.verifyAccessToken(`${header}.${payload}.${signature}`, t0), isTokenInvalid);
   });
 
@@ -142,7 +149,8 @@ describe('access tokens', () => {
 
   it('when the text is not a token at all, then it is refused as token_invalid', async () => {
     const d = await withKey();
-    for (const text of ['', 'abc', 'a.b.c']) await assert.rejects(d.tokens.verifyAccessToken(text, t0), isTokenInvalid, JSON.stringify(text));
+    for (const text of ['', 'abc', 'a.b.c'])
+      await assert.rejects(d.tokens.verifyAccessToken(text, t0), isTokenInvalid, JSON.stringify(text));
   });
 });
 
@@ -173,7 +181,10 @@ describe('signing keys', () => {
     const privateJwk = JSON.parse(await d.box.open(record.privateJwkSealed, `signing-key:${record.kid}`)) as { d: string };
     assert.ok(!record.privateJwkSealed.includes(privateJwk.d));
     const published = (await d.tokens.jwks(t0)).keys;
-    assert.deepEqual(published.map((k) => [k.kid, k.kty, k.crv, k.alg, k.use, 'd' in k]), [[record.kid, 'OKP', 'Ed25519', 'EdDSA', 'sig', false]]);
+    assert.deepEqual(
+      published.map((k) => [k.kid, k.kty, k.crv, k.alg, k.use, 'd' in k]),
+      [[record.kid, 'OKP', 'Ed25519', 'EdDSA', 'sig', false]],
+    );
   });
 
   it('when the key rotates, then new tokens use the new key, old tokens still verify and the JWKS lists both', async () => {
@@ -198,7 +209,10 @@ describe('signing keys', () => {
 
     await assert.rejects(d.tokens.verifyAccessToken(old, afterGrace), isTokenInvalid);
     assert.equal((await d.tokens.verifyAccessToken(fresh, afterGrace)).technicianId, 'tech-1', 'the current key still verifies');
-    assert.deepEqual((await d.tokens.jwks(afterGrace)).keys.map((k) => k.kid), [secondKid]);
+    assert.deepEqual(
+      (await d.tokens.jwks(afterGrace)).keys.map((k) => k.kid),
+      [secondKid],
+    );
   });
 
   it('when another replica rotated the key, then a token signed with the new key verifies at once here', async () => {
@@ -235,7 +249,10 @@ describe('signing keys shared by several processes', () => {
     const [ahead, behind] = [deployment({}, keys, box), deployment({}, keys, box)];
     await ahead.tokens.rotate(later(5000), ahead.keys);
     const rotated = await behind.tokens.rotate(t0, behind.keys);
-    assert.deepEqual(keys.records.filter((k) => k.retiredAt === null).map((k) => k.kid), [rotated]);
+    assert.deepEqual(
+      keys.records.filter((k) => k.retiredAt === null).map((k) => k.kid),
+      [rotated],
+    );
     assert.equal(headerOf(await issue(ahead, later(6000))).kid, rotated);
   });
 

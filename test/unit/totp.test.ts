@@ -76,7 +76,7 @@ describe('TOTP matching', () => {
 
   it('when the code is malformed, then the answer is no match rather than an error', async () => {
     const now = new Date(stepStart);
-    for (const code of ['', 'abcdef', '12345', '1234567', ' 12345', (await totpCodeAt(secret, now, 8))]) {
+    for (const code of ['', 'abcdef', '12345', '1234567', ' 12345', await totpCodeAt(secret, now, 8)]) {
       assert.equal(await engine.match(secret, code, now), null, JSON.stringify(code));
     }
   });

@@ -2,7 +2,17 @@
 // (EdDSA, Ed25519, `kid` = the key's RFC 7638 thumbprint, `typ` naming what is signed). Its keys
 // are not the token keys: they rotate on their own and are never dropped from the published set,
 // so an export or checkpoint signed years ago still verifies with today's JWKS.
-import { CompactSign, calculateJwkThumbprint, compactVerify, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import {
+  CompactSign,
+  calculateJwkThumbprint,
+  compactVerify,
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+} from 'jose';
 import { DomainError } from '../../domain/errors.ts';
 import type { AuditSignatureVerifier, AuditSigner, SecretBox, SigningKeyRecord, SigningKeyRepository } from '../../services/ports.ts';
 
@@ -68,15 +78,21 @@ export function createAuditSignatureVerifier(): AuditSignatureVerifier {
       } catch {
         throw new DomainError('signature_invalid', 'not a JWS', { reason: 'malformed' });
       }
-      if (header.typ !== type) throw new DomainError('signature_invalid', `a ${String(header.typ)} where a ${type} belongs`, { reason: 'wrong_type' });
+      if (header.typ !== type)
+        throw new DomainError('signature_invalid', `a ${String(header.typ)} where a ${type} belongs`, { reason: 'wrong_type' });
       const kid = typeof header.kid === 'string' ? header.kid : '';
       try {
         const { payload } = await compactVerify(jws, createLocalJWKSet(jwks as { keys: JWK[] }), { algorithms: ['EdDSA'] });
         return { payload: JSON.parse(new TextDecoder().decode(payload)) as unknown, kid };
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === 'ERR_JWKS_NO_MATCHING_KEY') throw new DomainError('signature_invalid', `signed by an unknown key (kid ${kid || 'none'})`, { reason: 'unknown_key', kid });
-        if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw new DomainError('signature_invalid', `the signature does not match (kid ${kid}): forged or altered`, { reason: 'bad_signature', kid });
+        if (code === 'ERR_JWKS_NO_MATCHING_KEY')
+          throw new DomainError('signature_invalid', `signed by an unknown key (kid ${kid || 'none'})`, { reason: 'unknown_key', kid });
+        if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED')
+          throw new DomainError('signature_invalid', `the signature does not match (kid ${kid}): forged or altered`, {
+            reason: 'bad_signature',
+            kid,
+          });
         throw new DomainError('signature_invalid', `cannot check the signature: ${(error as Error).message}`, { reason: 'malformed', kid });
       }
     },

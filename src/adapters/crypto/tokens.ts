@@ -162,7 +162,8 @@ export function createTokenService(
         return (await attempt(await loadKeys(now))).payload;
       } catch (error) {
         // Perhaps a key created by another process since the cache was filled.
-        if ((error as { code?: string }).code === 'ERR_JWKS_NO_MATCHING_KEY') return (await attempt(await reloadForUnknownKey(now))).payload;
+        if ((error as { code?: string }).code === 'ERR_JWKS_NO_MATCHING_KEY')
+          return (await attempt(await reloadForUnknownKey(now))).payload;
         throw error;
       }
     } catch (error) {

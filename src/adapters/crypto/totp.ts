@@ -54,6 +54,11 @@ export function createTotpEngine(random: RandomSource): TotpEngine {
 }
 
 /** A code for `secret` at `at`; used by the demo and the tests to act as an authenticator app. */
-export function totpCodeAt(secret: string, at: Date, digits = totpDigits, algorithm: 'sha1' | 'sha256' | 'sha512' = 'sha1'): Promise<string> {
+export function totpCodeAt(
+  secret: string,
+  at: Date,
+  digits = totpDigits,
+  algorithm: 'sha1' | 'sha256' | 'sha512' = 'sha1',
+): Promise<string> {
   return generate({ secret, epoch: Math.floor(at.getTime() / 1000), period: totpPeriodSeconds, digits: digits as 6, algorithm });
 }

@@ -2,7 +2,16 @@
 import { InvalidCredentialsError, NoSuchObjectError, StrongAuthRequiredError, ConfidentialityRequiredError } from 'ldapts';
 import { DomainError } from '../../domain/errors.ts';
 
-const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
+const unreachableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
 
 function isTlsError(code: string | undefined, message: string): boolean {
   if (code === undefined) return /certificate|self[- ]signed|altname|TLS/i.test(message);

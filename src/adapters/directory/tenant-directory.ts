@@ -30,7 +30,18 @@ import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory 
 import { translateDirectoryError } from './errors.ts';
 
 const inChain = '1.2.840.113556.1.4.1941';
-const accountAttributes = ['distinguishedName', 'objectGUID', 'sAMAccountName', 'userPrincipalName', 'userAccountControl', 'accountExpires', 'logonHours', 'userWorkstations', 'lastLogonTimestamp', 'primaryGroupID'];
+const accountAttributes = [
+  'distinguishedName',
+  'objectGUID',
+  'sAMAccountName',
+  'userPrincipalName',
+  'userAccountControl',
+  'accountExpires',
+  'logonHours',
+  'userWorkstations',
+  'lastLogonTimestamp',
+  'primaryGroupID',
+];
 /**
  * What tells whether an account may be a tenant account (domain/account-eligibility.ts), read with
  * the account itself on base reads: tokenGroups (every group SID at any depth, the primary group
@@ -169,16 +180,27 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
    * outside the domain, as a global catalog keeps them), each with its objectSid from the
    * extended-DN form: those objects are not readable through this domain's DC.
    */
-  async function forestRootParents(holders: ReadonlyArray<{ dn: string; memberOf: readonly string[] }>): Promise<Array<{ holder: string; dn: string; sid: string }>> {
+  async function forestRootParents(
+    holders: ReadonlyArray<{ dn: string; memberOf: readonly string[] }>,
+  ): Promise<Array<{ holder: string; dn: string; sid: string }>> {
     const { domain, forestRoot } = await namingContexts();
     if (forestRoot.toLowerCase() === domain.toLowerCase()) return [];
     const outside = (dn: string) => !dn.toLowerCase().endsWith(domain.toLowerCase());
     const found: Array<{ holder: string; dn: string; sid: string }> = [];
     for (const holder of holders.filter((h) => h.memberOf.some(outside))) {
-      const entry = await run('nesting', async (client) => (await client.search(holder.dn, { scope: 'base', filter: '(objectClass=group)', attributes: ['memberOf'] }, [new Control(extendedDn)])).searchEntries[0]);
+      const entry = await run(
+        'nesting',
+        async (client) =>
+          (
+            await client.search(holder.dn, { scope: 'base', filter: '(objectClass=group)', attributes: ['memberOf'] }, [
+              new Control(extendedDn),
+            ])
+          ).searchEntries[0],
+      );
       for (const value of entry ? strings(entry, 'memberOf') : []) {
         const parsed = /^<GUID=[0-9a-f]+>;<SID=([0-9a-f]+)>;(.+)$/i.exec(value);
-        if (parsed && outside(parsed[2]!)) found.push({ holder: holder.dn, dn: parsed[2]!, sid: sidToString(Buffer.from(parsed[1]!, 'hex')) });
+        if (parsed && outside(parsed[2]!))
+          found.push({ holder: holder.dn, dn: parsed[2]!, sid: sidToString(Buffer.from(parsed[1]!, 'hex')) });
       }
     }
     return found;
@@ -199,7 +221,13 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
   async function searchOne(baseDn: string, filter: Filter | string, attributes: string[], scope: 'base' | 'sub' = 'sub') {
     return run('search', async (client) => {
       try {
-        const { searchEntries } = await client.search(baseDn, { scope, filter, attributes, explicitBufferAttributes: binary, sizeLimit: 2 });
+        const { searchEntries } = await client.search(baseDn, {
+          scope,
+          filter,
+          attributes,
+          explicitBufferAttributes: binary,
+          sizeLimit: 2,
+        });
         if (searchEntries.length > 1) throw new DomainError('conflict', 'More than one directory object matches');
         return searchEntries[0] ?? null;
       } catch (error) {
@@ -219,7 +247,15 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
     });
     const base = await nestingBase();
     return run('nesting', async (client) =>
-      (await client.search(base, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } })).searchEntries.map(toGroup),
+      (
+        await client.search(base, {
+          scope: 'sub',
+          filter,
+          attributes: groupAttributes,
+          explicitBufferAttributes: binary,
+          paged: { pageSize: 500 },
+        })
+      ).searchEntries.map(toGroup),
     );
   }
 
@@ -242,7 +278,11 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       const entry = extended
         ? await run('read-back', async (client) => {
             try {
-              const { searchEntries } = await client.search(groupDn, { scope: 'base', filter: '(objectClass=group)', attributes: [attribute] }, [new Control(extendedDn)]);
+              const { searchEntries } = await client.search(
+                groupDn,
+                { scope: 'base', filter: '(objectClass=group)', attributes: [attribute] },
+                [new Control(extendedDn)],
+              );
               return searchEntries[0] ?? null;
             } catch (error) {
               if (error instanceof NoSuchObjectError) return null;
@@ -306,8 +346,11 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
           new OrFilter({ filters: part.map((dn) => new EqualityFilter({ attribute: 'distinguishedName', value: dn })) }),
         ],
       });
-      const entries = await run('read-back', async (client) =>
-        (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['distinguishedName'], paged: { pageSize: 500 } })).searchEntries,
+      const entries = await run(
+        'read-back',
+        async (client) =>
+          (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['distinguishedName'], paged: { pageSize: 500 } }))
+            .searchEntries,
       );
       for (const entry of entries) found.add(entry.dn.toLowerCase());
     }
@@ -326,11 +369,23 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
     const filter = new AndFilter({
       filters: [
         new EqualityFilter({ attribute: 'memberOf', value: groupDn }),
-        new OrFilter({ filters: guids.map((guid) => new EqualityFilter({ attribute: 'objectGUID', value: Buffer.from(guidToBytes(guid)) })) }),
+        new OrFilter({
+          filters: guids.map((guid) => new EqualityFilter({ attribute: 'objectGUID', value: Buffer.from(guidToBytes(guid)) })),
+        }),
       ],
     });
-    const entries = await run('read-back', async (client) =>
-      (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'], paged: { pageSize: 500 } })).searchEntries,
+    const entries = await run(
+      'read-back',
+      async (client) =>
+        (
+          await client.search(session.baseDn, {
+            scope: 'sub',
+            filter,
+            attributes: ['objectGUID'],
+            explicitBufferAttributes: ['objectGUID'],
+            paged: { pageSize: 500 },
+          })
+        ).searchEntries,
     );
     const found = new Set<string>();
     for (const entry of entries) {
@@ -345,10 +400,13 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
   async function changeMembers(operation: 'add' | 'delete', groupDn: string, values: string[], failures: string[]): Promise<void> {
     if (values.length === 0) return;
     try {
-      await run(operation === 'add' ? 'add-members' : 'remove-members', (client) => client.modify(groupDn, memberChange(operation, values)));
+      await run(operation === 'add' ? 'add-members' : 'remove-members', (client) =>
+        client.modify(groupDn, memberChange(operation, values)),
+      );
     } catch (error) {
       if (!isValueConflict(error)) {
-        if (error instanceof NoSuchObjectError) throw new DomainError('directory_error', `The group ${groupDn} or a member no longer exists`);
+        if (error instanceof NoSuchObjectError)
+          throw new DomainError('directory_error', `The group ${groupDn} or a member no longer exists`);
         throw error;
       }
       if (values.length === 1) {
@@ -375,7 +433,11 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
           : new EqualityFilter({ attribute: 'sAMAccountName', value: identifier });
       const entry = filter
         ? // Any user object, computers included (they are users too), so a refusal says what it found.
-          await searchOne(session.baseDn, new AndFilter({ filters: [new EqualityFilter({ attribute: 'objectClass', value: 'user' }), filter] }), [...accountAttributes, ...eligibilityAttributes.filter((a) => a !== 'tokenGroups')])
+          await searchOne(
+            session.baseDn,
+            new AndFilter({ filters: [new EqualityFilter({ attribute: 'objectClass', value: 'user' }), filter] }),
+            [...accountAttributes, ...eligibilityAttributes.filter((a) => a !== 'tokenGroups')],
+          )
         : await searchOne(identifier, '(objectClass=user)', [...accountAttributes, ...eligibilityAttributes], 'base');
       return entry ? toAccount(entry, !filter) : null;
     },
@@ -394,9 +456,21 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
         chunks(guids, readChunk).map(async (part) => {
           // A Buffer value: ldapts re-encodes escaped bytes of 0x80 and up in a filter string as
           // UTF-8, so such a filter would match nothing.
-          const filter = new OrFilter({ filters: part.map((guid) => new EqualityFilter({ attribute: 'objectGUID', value: Buffer.from(guidToBytes(guid)) })) });
-          const entries = await run('resolve-accounts', async (client) =>
-            (await client.search(session.baseDn, { scope: 'sub', filter, attributes: ['objectGUID'], explicitBufferAttributes: ['objectGUID'], paged: { pageSize: 500 } })).searchEntries,
+          const filter = new OrFilter({
+            filters: part.map((guid) => new EqualityFilter({ attribute: 'objectGUID', value: Buffer.from(guidToBytes(guid)) })),
+          });
+          const entries = await run(
+            'resolve-accounts',
+            async (client) =>
+              (
+                await client.search(session.baseDn, {
+                  scope: 'sub',
+                  filter,
+                  attributes: ['objectGUID'],
+                  explicitBufferAttributes: ['objectGUID'],
+                  paged: { pageSize: 500 },
+                })
+              ).searchEntries,
           );
           for (const entry of entries) {
             const guid = buffer(entry, 'objectGUID');
@@ -424,12 +498,21 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
         ],
       });
       const entries = await run('search-groups', async (client) => {
-        for await (const page of client.searchPaginated(session.baseDn, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: limit + 1 } })) {
+        for await (const page of client.searchPaginated(session.baseDn, {
+          scope: 'sub',
+          filter,
+          attributes: groupAttributes,
+          explicitBufferAttributes: binary,
+          paged: { pageSize: limit + 1 },
+        })) {
           return page.searchEntries;
         }
         return [];
       });
-      const groups = entries.slice(0, limit).map(toGroup).map(({ memberOf: _memberOf, ...group }) => group);
+      const groups = entries
+        .slice(0, limit)
+        .map(toGroup)
+        .map(({ memberOf: _memberOf, ...group }) => group);
       groups.sort((a, b) => a.name.localeCompare(b.name));
       return { groups, truncated: entries.length > limit };
     },
@@ -464,7 +547,8 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
         const reason = protectionReason(node as GroupFacts, extra);
         if (reason) {
           const path: string[] = [];
-          for (let at: string | null | undefined = node.dn; at; at = previous.get(at.toLowerCase())) path.unshift(byDn.get(at.toLowerCase())?.dn ?? at);
+          for (let at: string | null | undefined = node.dn; at; at = previous.get(at.toLowerCase()))
+            path.unshift(byDn.get(at.toLowerCase())?.dn ?? at);
           return { protectedDn: node.dn, reason, path };
         }
         for (const next of node.memberOf) queue.push({ parent: next, child: node.dn });
@@ -475,7 +559,12 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       // A child domain: the forest root's Enterprise Admins and Schema Admins (its SID + 519, 518) and the like.
       for (const parent of await forestRootParents([{ dn: group.dn, memberOf: parents }, ...ancestors])) {
         const reason = protectionReason({ dn: parent.dn, sid: parent.sid, name: '', adminCount: null }, extra);
-        if (reason) return { protectedDn: parent.dn, reason: `${reason} in the forest root`, path: parent.holder === group.dn ? [group.dn, parent.dn] : [group.dn, parent.holder, parent.dn] };
+        if (reason)
+          return {
+            protectedDn: parent.dn,
+            reason: `${reason} in the forest root`,
+            path: parent.holder === group.dn ? [group.dn, parent.dn] : [group.dn, parent.holder, parent.dn],
+          };
       }
       return null;
     },
@@ -487,10 +576,12 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       if (changes.userAccountControl !== undefined) replace('userAccountControl', [String(changes.userAccountControl)]);
       if (changes.accountExpires !== undefined) replace('accountExpires', [changes.accountExpires]);
       if (changes.logonHours !== undefined) {
-        if (changes.logonHours !== null && changes.logonHours.length !== 21) throw new DomainError('validation_failed', 'logonHours is 21 bytes');
+        if (changes.logonHours !== null && changes.logonHours.length !== 21)
+          throw new DomainError('validation_failed', 'logonHours is 21 bytes');
         replace('logonHours', changes.logonHours === null ? ([] as string[]) : [Buffer.from(changes.logonHours)]);
       }
-      if (changes.userWorkstations !== undefined) replace('userWorkstations', changes.userWorkstations === null ? [] : [changes.userWorkstations]);
+      if (changes.userWorkstations !== undefined)
+        replace('userWorkstations', changes.userWorkstations === null ? [] : [changes.userWorkstations]);
       if (list.length === 0) return;
       await run('update-account', (client) => client.modify(dn, list));
     },
@@ -501,7 +592,8 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       await changeMembers('add', groupDn, values, failures);
       const present = await currentMembers(groupDn, memberDns);
       const missing = memberDns.filter((dn) => !present.has(dn.toLowerCase()));
-      if (missing.length) throw new DomainError('directory_error', `The directory did not keep ${missing.length} new member(s) of ${groupDn}`);
+      if (missing.length)
+        throw new DomainError('directory_error', `The directory did not keep ${missing.length} new member(s) of ${groupDn}`);
     },
 
     async removeMembers(groupDn, memberDns) {
@@ -517,7 +609,9 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
         // names another object or none) failed it whole. Read which still are, and remove exactly
         // those, by GUID where known; only a change racing this one splits the batch further.
         const present = await currentMembers(groupDn, memberDns);
-        const left = refs.flatMap((r, i) => (present.has(memberDns[i]!.toLowerCase()) ? [r.guid ? memberRefByGuid(r.guid) : memberDns[i]!] : []));
+        const left = refs.flatMap((r, i) =>
+          present.has(memberDns[i]!.toLowerCase()) ? [r.guid ? memberRefByGuid(r.guid) : memberDns[i]!] : [],
+        );
         await changeMembers('delete', groupDn, left, []);
       }
       // Absent counts as removed only once a read-back confirms it; so does every batched delete.
@@ -539,18 +633,26 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
       });
       const base = await nestingBase();
       const groups = await run('account-groups', async (client) =>
-        (await client.search(base, { scope: 'sub', filter, attributes: groupAttributes, explicitBufferAttributes: binary, paged: { pageSize: 500 } }))
-          .searchEntries.map(toGroup),
+        (
+          await client.search(base, {
+            scope: 'sub',
+            filter,
+            attributes: groupAttributes,
+            explicitBufferAttributes: binary,
+            paged: { pageSize: 500 },
+          })
+        ).searchEntries.map(toGroup),
       );
       return { direct: strings(own, 'memberOf'), groups };
     },
 
     groupMembers: (groupDn) => groupMembers(groupDn),
 
-    supportsTtlMembership: () => (ttlSupport ??= detectTtlSupport().catch((error: unknown) => {
-      ttlSupport = undefined;
-      throw error;
-    })),
+    supportsTtlMembership: () =>
+      (ttlSupport ??= detectTtlSupport().catch((error: unknown) => {
+        ttlSupport = undefined;
+        throw error;
+      })),
   };
 
   async function detectTtlSupport(): Promise<boolean> {
@@ -558,6 +660,8 @@ export function createTenantDirectory(session: LdapSession, what: string): Tenan
     const configuration = root ? first(root, 'configurationNamingContext') : undefined;
     if (!configuration) return false;
     const partitions = await searchOne(`CN=Partitions,${configuration}`, '(objectClass=*)', ['msDS-EnabledFeature'], 'base');
-    return partitions ? strings(partitions, 'msDS-EnabledFeature').some((f) => /^CN=Privileged Access Management Feature,/i.test(f)) : false;
+    return partitions
+      ? strings(partitions, 'msDS-EnabledFeature').some((f) => /^CN=Privileged Access Management Feature,/i.test(f))
+      : false;
   }
 }

@@ -8,16 +8,47 @@ import { isoTime, type AuditAction } from '../../domain/audit.ts';
 import type { ExportFormat, ExportRecord } from '../../domain/audit-export.ts';
 import type { DecodedRecord, ExportDecoder, ExportEncoder, TableEncoder } from '../../services/ports.ts';
 
-const auditColumns = ['record', 'seq', 'at', 'actor', 'action', 'tenant_id', 'target', 'request_id', 'source_ip', 'details', 'prev_hash', 'hash', 'to_seq', 'jws'] as const;
+const auditColumns = [
+  'record',
+  'seq',
+  'at',
+  'actor',
+  'action',
+  'tenant_id',
+  'target',
+  'request_id',
+  'source_ip',
+  'details',
+  'prev_hash',
+  'hash',
+  'to_seq',
+  'jws',
+] as const;
 
 const csvLine = (values: unknown[], escapeFormulas = false) =>
   stringify([values], { record_delimiter: '\n', quoted_match: /^$/, escape_formulas: escapeFormulas });
 
 function csvRow(r: ExportRecord): unknown[] {
   if (r.record === 'event') {
-    return ['event', r.seq, isoTime(r.at), r.actor, r.action, r.tenantId, r.target, r.requestId, r.sourceIp, JSON.stringify(r.details), r.prevHash, r.hash, null, null];
+    return [
+      'event',
+      r.seq,
+      isoTime(r.at),
+      r.actor,
+      r.action,
+      r.tenantId,
+      r.target,
+      r.requestId,
+      r.sourceIp,
+      JSON.stringify(r.details),
+      r.prevHash,
+      r.hash,
+      null,
+      null,
+    ];
   }
-  if (r.record === 'omitted') return ['omitted', r.fromSeq, null, null, null, null, null, null, null, null, r.prevHash, r.lastHash, r.toSeq, null];
+  if (r.record === 'omitted')
+    return ['omitted', r.fromSeq, null, null, null, null, null, null, null, null, r.prevHash, r.lastHash, r.toSeq, null];
   return ['manifest', null, null, null, null, null, null, null, null, null, null, null, null, r.jws];
 }
 
@@ -44,7 +75,12 @@ function ndjsonLine(r: ExportRecord): string {
 
 export function auditExportEncoder(format: ExportFormat): ExportEncoder {
   if (format === 'csv') {
-    return { contentType: 'text/csv; charset=utf-8', extension: 'csv', preamble: () => csvLine([...auditColumns]), record: (r) => csvLine(csvRow(r)) };
+    return {
+      contentType: 'text/csv; charset=utf-8',
+      extension: 'csv',
+      preamble: () => csvLine([...auditColumns]),
+      record: (r) => csvLine(csvRow(r)),
+    };
   }
   return { contentType: 'application/x-ndjson', extension: 'ndjson', preamble: () => '', record: ndjsonLine };
 }
@@ -94,7 +130,13 @@ function toRecord(f: Record<string, unknown>): ExportRecord {
       };
     }
     case 'omitted':
-      return { record: 'omitted', fromSeq: integer(f.fromSeq), toSeq: integer(f.toSeq), prevHash: text(f.prevHash), lastHash: text(f.lastHash) };
+      return {
+        record: 'omitted',
+        fromSeq: integer(f.fromSeq),
+        toSeq: integer(f.toSeq),
+        prevHash: text(f.prevHash),
+        lastHash: text(f.lastHash),
+      };
     case 'manifest':
       return { record: 'manifest', jws: text(f.jws) };
     default:
@@ -179,7 +221,10 @@ function csvDecoder(): ExportDecoder {
 }
 
 function csvFields(cells: Array<string | null>): Record<string, unknown> {
-  const c = Object.fromEntries(auditColumns.map((name, i) => [name, cells[i] ?? null])) as Record<(typeof auditColumns)[number], string | null>;
+  const c = Object.fromEntries(auditColumns.map((name, i) => [name, cells[i] ?? null])) as Record<
+    (typeof auditColumns)[number],
+    string | null
+  >;
   if (c.record === 'event') {
     let details: unknown;
     try {
@@ -187,7 +232,20 @@ function csvFields(cells: Array<string | null>): Record<string, unknown> {
     } catch {
       throw new Malformed('details are not JSON');
     }
-    return { record: c.record, seq: c.seq, at: c.at, actor: c.actor, action: c.action, tenantId: c.tenant_id, target: c.target, requestId: c.request_id, sourceIp: c.source_ip, details, prevHash: c.prev_hash, hash: c.hash };
+    return {
+      record: c.record,
+      seq: c.seq,
+      at: c.at,
+      actor: c.actor,
+      action: c.action,
+      tenantId: c.tenant_id,
+      target: c.target,
+      requestId: c.request_id,
+      sourceIp: c.source_ip,
+      details,
+      prevHash: c.prev_hash,
+      hash: c.hash,
+    };
   }
   if (c.record === 'omitted') return { record: c.record, fromSeq: c.seq, toSeq: c.to_seq, prevHash: c.prev_hash, lastHash: c.hash };
   return { record: c.record, jws: c.jws };

@@ -80,11 +80,23 @@ export function createMetrics(sources: MetricSources) {
       },
     });
   const seconds = (d: Date | null | undefined) => (d ? d.getTime() / 1000 : null);
-  siemGauge('stint_siem_backlog_events', 'Audit events not yet forwarded to the SIEM target (chain head minus its cursor)', (t) => t.backlog);
-  siemGauge('stint_siem_oldest_unforwarded_age_seconds', 'Age of the oldest audit event the SIEM target has not received (0: none waiting)', (t) => t.oldestUnforwardedAgeSeconds);
+  siemGauge(
+    'stint_siem_backlog_events',
+    'Audit events not yet forwarded to the SIEM target (chain head minus its cursor)',
+    (t) => t.backlog,
+  );
+  siemGauge(
+    'stint_siem_oldest_unforwarded_age_seconds',
+    'Age of the oldest audit event the SIEM target has not received (0: none waiting)',
+    (t) => t.oldestUnforwardedAgeSeconds,
+  );
   siemGauge('stint_siem_stalled', '1 while the SIEM target cannot be reached', (t) => (t.state === 'stalled' ? 1 : 0));
-  siemGauge('stint_siem_last_success_timestamp_seconds', 'When the SIEM target last took events (Unix time; absent: never)', (t) => seconds(t.lastSuccessAt));
-  siemGauge('stint_siem_last_error_timestamp_seconds', 'When forwarding to the SIEM target last failed (Unix time; absent: never)', (t) => seconds(t.lastError?.at));
+  siemGauge('stint_siem_last_success_timestamp_seconds', 'When the SIEM target last took events (Unix time; absent: never)', (t) =>
+    seconds(t.lastSuccessAt),
+  );
+  siemGauge('stint_siem_last_error_timestamp_seconds', 'When forwarding to the SIEM target last failed (Unix time; absent: never)', (t) =>
+    seconds(t.lastError?.at),
+  );
 
   const ldapLatency = new Histogram({
     name: 'stint_ldap_operation_seconds',

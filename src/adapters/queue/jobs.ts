@@ -15,7 +15,15 @@ import {
   type RevocationJobs,
 } from '../../services/ports.ts';
 
-export const queueNames = { revocations: 'revocations', reconcile: 'reconcile', leases: 'leases', notifications: 'notifications', siem: 'siem', audit: 'audit', reviews: 'reviews' } as const;
+export const queueNames = {
+  revocations: 'revocations',
+  reconcile: 'reconcile',
+  leases: 'leases',
+  notifications: 'notifications',
+  siem: 'siem',
+  audit: 'audit',
+  reviews: 'reviews',
+} as const;
 
 const uuid = /^[0-9a-f-]{36}$/;
 
@@ -70,7 +78,15 @@ export function createQueues(redis: Redis, prefix: string) {
     audit,
     reviews,
     async close() {
-      await Promise.all([revocations.close(), reconcile.close(), leases.close(), notifications.close(), siem.close(), audit.close(), reviews.close()]);
+      await Promise.all([
+        revocations.close(),
+        reconcile.close(),
+        leases.close(),
+        notifications.close(),
+        siem.close(),
+        audit.close(),
+        reviews.close(),
+      ]);
     },
   };
 }
@@ -234,7 +250,9 @@ export function createQueuedNotifications(queue: Queue<NotificationJobData>): No
   return {
     async publish(notices) {
       if (notices.length === 0) return;
-      await queue.addBulk(notices.map((notice) => ({ name: notice.kind, data: { notice }, opts: { ...notificationJobOptions, jobId: noticeJobId(notice) } })));
+      await queue.addBulk(
+        notices.map((notice) => ({ name: notice.kind, data: { notice }, opts: { ...notificationJobOptions, jobId: noticeJobId(notice) } })),
+      );
     },
   };
 }

@@ -21,7 +21,11 @@ export const structuredDataId = 'stint@32473';
 
 /** Failures, refusals, drift and risky requests are warnings (4); everything else is a notice (5). */
 export function syslogSeverity(action: string): number {
-  return /\.(failed|denied|locked|replay_refused|refresh_reuse_detected|revocation_overdue|forwarding_stalled|backlog_exceeded|refused_protected_group|risk_flagged)$/.test(action) || action.startsWith('kill_switch.') || action.startsWith('drift.')
+  return /\.(failed|denied|locked|replay_refused|refresh_reuse_detected|revocation_overdue|forwarding_stalled|backlog_exceeded|refused_protected_group|risk_flagged)$/.test(
+    action,
+  ) ||
+    action.startsWith('kill_switch.') ||
+    action.startsWith('drift.')
     ? 4
     : 5;
 }
@@ -58,7 +62,10 @@ export const cefHeader = (value: string) => value.replace(/[\\|]/g, (c) => `\\${
 
 /** A CEF extension value: `\` and `=` escaped, line breaks written as `\n` / `\r` (CEF: "Multi-line fields"). */
 export const cefValue = (value: string) =>
-  value.replace(/[\\=]/g, (c) => `\\${c}`).replace(/\r\n|\n/g, '\\n').replace(/\r/g, '\\r');
+  value
+    .replace(/[\\=]/g, (c) => `\\${c}`)
+    .replace(/\r\n|\n/g, '\\n')
+    .replace(/\r/g, '\\r');
 
 /** CEF severity 0–10 from the syslog severity. */
 const cefSeverity = (action: string) => (syslogSeverity(action) === 4 ? 7 : 3);
@@ -84,7 +91,9 @@ export function cefBody(event: AuditEvent, version: string): string {
     ['cs6Label', 'prevHash'],
     ['cs6', event.prevHash],
   ];
-  const header = ['CEF:0', 'Stint', 'Stint', version, event.action, event.action, String(cefSeverity(event.action))].map((field, i) => (i === 0 ? field : cefHeader(field)));
+  const header = ['CEF:0', 'Stint', 'Stint', version, event.action, event.action, String(cefSeverity(event.action))].map((field, i) =>
+    i === 0 ? field : cefHeader(field),
+  );
   const pairs = extension.filter((pair): pair is [string, string] => pair[1] !== null).map(([key, value]) => `${key}=${cefValue(value)}`);
   return `${header.join('|')}|${pairs.join(' ')}`;
 }

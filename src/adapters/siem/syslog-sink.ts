@@ -36,9 +36,17 @@ export function createSyslogSink(target: SyslogTarget, options: SyslogSinkOption
       const s =
         target.protocol === 'tls'
           ? // The CA file is read at each connection, so a renewed file is picked up without a restart.
-            connectTls({ host: target.host, port: target.port, ca: target.caFile ? readFileSync(target.caFile) : undefined, minVersion: 'TLSv1.2' })
+            connectTls({
+              host: target.host,
+              port: target.port,
+              ca: target.caFile ? readFileSync(target.caFile) : undefined,
+              minVersion: 'TLSv1.2',
+            })
           : connectTcp({ host: target.host, port: target.port });
-      const timer = setTimeout(() => s.destroy(new Error(`connecting to ${target.host}:${target.port} timed out`)), options.connectTimeoutMs);
+      const timer = setTimeout(
+        () => s.destroy(new Error(`connecting to ${target.host}:${target.port} timed out`)),
+        options.connectTimeoutMs,
+      );
       s.once(target.protocol === 'tls' ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.off('error', reject);

@@ -29,7 +29,12 @@ export function slackSignature(signingSecret: string, timestamp: string, rawBody
 
 const refused = (why: string) => new DomainError('unauthenticated', `This request is not signed by Slack: ${why}`);
 
-export function createSlackRequestVerifier(deps: { signingSecret: string; redis: Redis; keyPrefix: string; clock: Clock }): SlackRequestVerifier {
+export function createSlackRequestVerifier(deps: {
+  signingSecret: string;
+  redis: Redis;
+  keyPrefix: string;
+  clock: Clock;
+}): SlackRequestVerifier {
   const { signingSecret, redis, keyPrefix, clock } = deps;
   return {
     async verify({ timestamp, signature, rawBody }) {

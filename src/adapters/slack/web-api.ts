@@ -38,19 +38,28 @@ async function call<T>(method: string, work: () => Promise<T>): Promise<T> {
 }
 
 export function createSlackApi(deps: { botToken: string; apiUrl: string; log: EventLog; interactive: boolean }): SlackApi {
-  const web = client(deps.botToken, deps.apiUrl, deps.log, deps.interactive
-    ? { retryConfig: { retries: 0 }, timeout: 2500 }
-    : { retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 4000 }, timeout: 10_000 });
+  const web = client(
+    deps.botToken,
+    deps.apiUrl,
+    deps.log,
+    deps.interactive
+      ? { retryConfig: { retries: 0 }, timeout: 2500 }
+      : { retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 4000 }, timeout: 10_000 },
+  );
   return {
     async postMessage(channel, message) {
-      const answer = await call('chat.postMessage', () => web.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, unfurl_links: false }));
+      const answer = await call('chat.postMessage', () =>
+        web.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, unfurl_links: false }),
+      );
       return { channel: answer.channel ?? channel, ts: answer.ts! };
     },
     async updateMessage(channel, ts, message) {
       await call('chat.update', () => web.chat.update({ channel, ts, text: message.text, blocks: (message.blocks ?? []) as never }));
     },
     async postEphemeral(channel, user, message) {
-      await call('chat.postEphemeral', () => web.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks as never }));
+      await call('chat.postEphemeral', () =>
+        web.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks as never }),
+      );
     },
     async openView(triggerId, view) {
       const answer = await call('views.open', () => web.views.open({ trigger_id: triggerId, view: view as never }));

@@ -49,13 +49,21 @@ export function tenantAccountRepository(db: Kysely<Database>): TenantAccountRepo
       return (await base().where('tenant_id', '=', tenantId).orderBy('sam_account_name').execute()).map(toAccount);
     },
     async updateDn(id, dn, samAccountName, at) {
-      await db.updateTable('tenant_accounts').set({ dn, sam_account_name: samAccountName, updated_at: at.getTime() }).where('id', '=', id).execute();
+      await db
+        .updateTable('tenant_accounts')
+        .set({ dn, sam_account_name: samAccountName, updated_at: at.getTime() })
+        .where('id', '=', id)
+        .execute();
     },
     async delete(id) {
       await db.deleteFrom('tenant_accounts').where('id', '=', id).execute();
     },
     async countForTenant(tenantId) {
-      const row = await db.selectFrom('tenant_accounts').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('tenant_accounts')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };

@@ -100,7 +100,11 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
         });
         await trx.updateTable('audit_head').set({ hash: prevHash }).where('id', '=', 1).execute();
         // 11 columns a row: 80 rows stay under SQLite's default limit of bound parameters.
-        for (let i = 0; i < rows.length; i += 80) await trx.insertInto('audit_events').values(rows.slice(i, i + 80)).execute();
+        for (let i = 0; i < rows.length; i += 80)
+          await trx
+            .insertInto('audit_events')
+            .values(rows.slice(i, i + 80))
+            .execute();
       });
     },
 
@@ -118,13 +122,7 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
     },
 
     async range(fromSeq, limit) {
-      const rows = await db
-        .selectFrom('audit_events')
-        .selectAll()
-        .where('seq', '>=', fromSeq)
-        .orderBy('seq', 'asc')
-        .limit(limit)
-        .execute();
+      const rows = await db.selectFrom('audit_events').selectAll().where('seq', '>=', fromSeq).orderBy('seq', 'asc').limit(limit).execute();
       return rows.map(toEvent);
     },
 
@@ -134,17 +132,29 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
     },
 
     async anchor() {
-      const row = await db.selectFrom('audit_head').select(['purged_through_seq', 'anchor_hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('audit_head')
+        .select(['purged_through_seq', 'anchor_hash'])
+        .where('id', '=', 1)
+        .executeTakeFirstOrThrow();
       return { purgedThroughSeq: Number(row.purged_through_seq), hash: row.anchor_hash };
     },
 
     async firstSeqAtOrAfter(at) {
-      const row = await db.selectFrom('audit_events').select((eb) => eb.fn.min('seq').as('seq')).where('at', '>=', at.getTime()).executeTakeFirst();
+      const row = await db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.min('seq').as('seq'))
+        .where('at', '>=', at.getTime())
+        .executeTakeFirst();
       return row?.seq == null ? null : Number(row.seq);
     },
 
     async lastSeqBefore(at) {
-      const row = await db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).where('at', '<', at.getTime()).executeTakeFirst();
+      const row = await db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .where('at', '<', at.getTime())
+        .executeTakeFirst();
       return row?.seq == null ? null : Number(row.seq);
     },
 
@@ -179,7 +189,13 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
     },
 
     async checkpointCovering(seq) {
-      const row = await db.selectFrom('audit_checkpoints').selectAll().where('seq', '>=', seq).orderBy('seq', 'asc').limit(1).executeTakeFirst();
+      const row = await db
+        .selectFrom('audit_checkpoints')
+        .selectAll()
+        .where('seq', '>=', seq)
+        .orderBy('seq', 'asc')
+        .limit(1)
+        .executeTakeFirst();
       return row ? toCheckpoint(row) : null;
     },
 

@@ -39,8 +39,12 @@ function toElevation(row: Selectable<ElevationsTable>, decisions: Decision[] = [
     extension: row.extension === null ? null : fromExtensionJson(row.extension),
     extendedSeconds: row.extended_seconds,
     decisions,
-    risk: row.risk_score === null ? null : { score: row.risk_score, reasons: row.risk_reasons === null ? [] : (JSON.parse(row.risk_reasons) as RiskReason[]) },
-    lease: row.lease_holder === null || row.lease_until === null ? null : { holder: row.lease_holder, until: new Date(Number(row.lease_until)) },
+    risk:
+      row.risk_score === null
+        ? null
+        : { score: row.risk_score, reasons: row.risk_reasons === null ? [] : (JSON.parse(row.risk_reasons) as RiskReason[]) },
+    lease:
+      row.lease_holder === null || row.lease_until === null ? null : { holder: row.lease_holder, until: new Date(Number(row.lease_until)) },
   };
 }
 
@@ -50,7 +54,9 @@ function fromExtensionJson(text: string): PendingExtension {
 }
 
 const extensionJson = (e: PendingExtension | null) =>
-  e === null ? null : JSON.stringify({ seconds: e.seconds, round: e.round, requestedAt: e.requestedAt.getTime(), deadline: e.deadline.getTime() });
+  e === null
+    ? null
+    : JSON.stringify({ seconds: e.seconds, round: e.round, requestedAt: e.requestedAt.getTime(), deadline: e.deadline.getTime() });
 
 export function elevationRepository(db: Kysely<Database>): ElevationRepository {
   const base = () => db.selectFrom('elevations').selectAll();
@@ -157,7 +163,11 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
         found.sort((a, b) => b.requested_at - a.requested_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         return withDecisions(found.slice(0, filter.limit ?? 1000));
       }
-      const rows = await query.orderBy('requested_at', 'desc').orderBy('id').limit(filter.limit ?? 1000).execute();
+      const rows = await query
+        .orderBy('requested_at', 'desc')
+        .orderBy('id')
+        .limit(filter.limit ?? 1000)
+        .execute();
       return withDecisions(rows);
     },
 
@@ -237,7 +247,14 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
     async addDecision(elevationId, d) {
       const result = await db
         .insertInto('elevation_decisions')
-        .values({ elevation_id: elevationId, round: d.round, approver_id: d.approverId, decision: d.decision, reason: d.reason, decided_at: d.at.getTime() })
+        .values({
+          elevation_id: elevationId,
+          round: d.round,
+          approver_id: d.approverId,
+          decision: d.decision,
+          reason: d.reason,
+          decided_at: d.at.getTime(),
+        })
         .onConflict((oc) => oc.columns(['elevation_id', 'round', 'approver_id']).doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
@@ -256,7 +273,11 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
     },
 
     async recordSteps(id, steps, at) {
-      await db.updateTable('elevations').set({ steps: JSON.stringify(steps), updated_at: at.getTime() }).where('id', '=', id).execute();
+      await db
+        .updateTable('elevations')
+        .set({ steps: JSON.stringify(steps), updated_at: at.getTime() })
+        .where('id', '=', id)
+        .execute();
     },
 
     async updateAccountDn(id, dn, at) {
@@ -278,7 +299,11 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
     },
 
     async countByState() {
-      const rows = await db.selectFrom('elevations').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+      const rows = await db
+        .selectFrom('elevations')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('state')
+        .execute();
       return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
     },
 
@@ -291,11 +316,22 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
         .orderBy('requested_at', 'desc')
         .limit(limit)
         .execute();
-      return rows.reverse().map((r) => ({ tenantId: r.tenant_id, requestedAt: new Date(Number(r.requested_at)), state: r.state as ElevationState, activated: r.activated_at !== null }));
+      return rows.reverse().map((r) => ({
+        tenantId: r.tenant_id,
+        requestedAt: new Date(Number(r.requested_at)),
+        state: r.state as ElevationState,
+        activated: r.activated_at !== null,
+      }));
     },
 
     async elevatedTenants(technicianId) {
-      const rows = await db.selectFrom('elevations').select('tenant_id').distinct().where('technician_id', '=', technicianId).where('activated_at', 'is not', null).execute();
+      const rows = await db
+        .selectFrom('elevations')
+        .select('tenant_id')
+        .distinct()
+        .where('technician_id', '=', technicianId)
+        .where('activated_at', 'is not', null)
+        .execute();
       return rows.map((r) => r.tenant_id);
     },
 
@@ -310,7 +346,11 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
     },
 
     async countForTenant(tenantId) {
-      const row = await db.selectFrom('elevations').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('elevations')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };

@@ -13,18 +13,28 @@ const camel = (column: string) => column.replace(/_([a-z])/g, (_m, c: string) =>
 /** Column names only, never the values (a value may be a secret or personal data). */
 function sqliteColumns(message: string): string[] {
   const listed = /constraint failed: (.+)$/.exec(message)?.[1] ?? '';
-  return listed.split(',').map((c) => c.trim().split('.').pop() ?? '').filter((c) => /^[a-z_]+$/.test(c));
+  return listed
+    .split(',')
+    .map((c) => c.trim().split('.').pop() ?? '')
+    .filter((c) => /^[a-z_]+$/.test(c));
 }
 
 function pgColumns(detail: unknown, column: unknown): string[] {
   if (typeof column === 'string') return [column];
   const listed = typeof detail === 'string' ? /^Key \(([^)]+)\)=/.exec(detail)?.[1] : undefined;
-  return (listed ?? '').split(',').map((c) => c.trim()).filter((c) => /^[a-z_]+$/.test(c));
+  return (listed ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => /^[a-z_]+$/.test(c));
 }
 
 function conflict(columns: string[]): DomainError {
   const fields = columns.map(camel);
-  return new DomainError('conflict', fields.length ? `Another record already has this ${fields.join(', ')}` : 'This conflicts with another record', fields.length ? { fields } : undefined);
+  return new DomainError(
+    'conflict',
+    fields.length ? `Another record already has this ${fields.join(', ')}` : 'This conflicts with another record',
+    fields.length ? { fields } : undefined,
+  );
 }
 
 function invalid(message: string, columns: string[] = []): DomainError {
@@ -38,7 +48,8 @@ function invalid(message: string, columns: string[] = []): DomainError {
 // busy timeout.
 const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const pgUnavailable = /^(08[0-9A-Z]{3}|57P0[123]|53300|25006)$/;
-const pgConnectionMessages = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection terminated unexpectedly)/;
+const pgConnectionMessages =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection terminated unexpectedly)/;
 const sqliteBusy = new Set([5, 6]);
 
 function unavailable(error: unknown): DomainError {
@@ -63,7 +74,8 @@ export function translateStoreError(error: unknown): unknown {
   const message = typeof e.message === 'string' ? e.message : '';
   if (e.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && (e.errcode & 0xff) === sqliteConstraint) {
     if (e.errcode === sqliteExtended.unique || e.errcode === sqliteExtended.primaryKey) return conflict(sqliteColumns(message));
-    if (e.errcode === sqliteExtended.foreignKey) return new DomainError('conflict', 'This refers to a record that does not exist, or is still referred to');
+    if (e.errcode === sqliteExtended.foreignKey)
+      return new DomainError('conflict', 'This refers to a record that does not exist, or is still referred to');
     return invalid('A value is not allowed here', sqliteColumns(message));
   }
   // pg: SQLSTATE class 23 is an integrity constraint, class 22 a value the column cannot hold.

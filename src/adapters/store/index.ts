@@ -37,7 +37,9 @@ function repositories(db: Kysely<Database>): StoreRepositories {
     reviews: reviewRepository(db),
   };
   // Constraint violations and values the engine cannot hold become Stint's codes here (errors.ts).
-  return Object.fromEntries(Object.entries(all).map(([name, repository]) => [name, translatingErrors(repository)])) as unknown as StoreRepositories;
+  return Object.fromEntries(
+    Object.entries(all).map(([name, repository]) => [name, translatingErrors(repository)]),
+  ) as unknown as StoreRepositories;
 }
 
 export function createStore(db: Kysely<Database>): Store {
@@ -56,8 +58,12 @@ export function createStore(db: Kysely<Database>): Store {
     async probeWritable() {
       // Read-only questions, no lock: /readyz asks them of every replica every few seconds.
       if (db.getExecutor().adapter instanceof PostgresAdapter) {
-        const { rows } = await sql<{ standby: boolean; readOnly: string }>`select pg_is_in_recovery() as standby, current_setting('transaction_read_only') as "readOnly"`.execute(db);
-        if (rows[0]?.standby || rows[0]?.readOnly === 'on') throw new Error('the database is read-only (a standby, or default_transaction_read_only)');
+        const { rows } = await sql<{
+          standby: boolean;
+          readOnly: string;
+        }>`select pg_is_in_recovery() as standby, current_setting('transaction_read_only') as "readOnly"`.execute(db);
+        if (rows[0]?.standby || rows[0]?.readOnly === 'on')
+          throw new Error('the database is read-only (a standby, or default_transaction_read_only)');
         return;
       }
       const { rows } = await sql<{ query_only: number }>`pragma query_only`.execute(db);

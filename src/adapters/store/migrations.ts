@@ -174,9 +174,15 @@ const elevationCore: Migration = {
 const approvals: Migration = {
   async up(db: Kysely<any>) {
     const noApproval = JSON.stringify({ required: 0, approvers: [], timeoutSeconds: 3600, reapproveExtensions: false });
-    await db.schema.alterTable('access_profiles').addColumn('approval', 'text', (c) => c.notNull().defaultTo(noApproval)).execute();
+    await db.schema
+      .alterTable('access_profiles')
+      .addColumn('approval', 'text', (c) => c.notNull().defaultTo(noApproval))
+      .execute();
     await db.schema.alterTable('access_profiles').addColumn('max_total_duration_seconds', 'integer').execute();
-    await db.updateTable('access_profiles').set({ max_total_duration_seconds: sql`max_duration_seconds` }).execute();
+    await db
+      .updateTable('access_profiles')
+      .set({ max_total_duration_seconds: sql`max_duration_seconds` })
+      .execute();
     await db.schema.alterTable('tenants').addColumn('slack_channel', 'text').execute();
     for (const [name, type] of [
       ['approvals_required', 'integer'],
@@ -188,7 +194,13 @@ const approvals: Migration = {
     ] as const) {
       await db.schema
         .alterTable('elevations')
-        .addColumn(name, type, (c) => (name === 'approvals_required' || name === 'extended_seconds' ? c.notNull().defaultTo(0) : name === 'approver_ids' ? c.notNull().defaultTo('[]') : c))
+        .addColumn(name, type, (c) =>
+          name === 'approvals_required' || name === 'extended_seconds'
+            ? c.notNull().defaultTo(0)
+            : name === 'approver_ids'
+              ? c.notNull().defaultTo('[]')
+              : c,
+        )
         .execute();
     }
     // One row per approver per round: the primary key is what makes "one approver counts once" hold under races.
@@ -259,8 +271,14 @@ const auditProof: Migration = {
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('retired_at', 'bigint')
       .execute();
-    await db.schema.alterTable('audit_head').addColumn('purged_through_seq', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
-    await db.schema.alterTable('audit_head').addColumn('anchor_hash', 'text', (c) => c.notNull().defaultTo(genesisHash)).execute();
+    await db.schema
+      .alterTable('audit_head')
+      .addColumn('purged_through_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .alterTable('audit_head')
+      .addColumn('anchor_hash', 'text', (c) => c.notNull().defaultTo(genesisHash))
+      .execute();
     await db.schema.createIndex('elevations_requested').on('elevations').columns(['requested_at', 'id']).execute();
   },
   async down(db: Kysely<any>) {
@@ -276,7 +294,10 @@ const auditProof: Migration = {
 // member is reported once while it stays.
 const drift: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema.alterTable('tenants').addColumn('drift_mode', 'text', (c) => c.notNull().defaultTo('remove')).execute();
+    await db.schema
+      .alterTable('tenants')
+      .addColumn('drift_mode', 'text', (c) => c.notNull().defaultTo('remove'))
+      .execute();
     await db.schema
       .createTable('drift_reports')
       .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
@@ -301,7 +322,10 @@ const risk: Migration = {
   async up(db: Kysely<any>) {
     await db.schema.alterTable('elevations').addColumn('risk_score', 'integer').execute();
     await db.schema.alterTable('elevations').addColumn('risk_reasons', 'text').execute();
-    await db.schema.alterTable('tenants').addColumn('risk_threshold', 'integer', (c) => c.notNull().defaultTo(50)).execute();
+    await db.schema
+      .alterTable('tenants')
+      .addColumn('risk_threshold', 'integer', (c) => c.notNull().defaultTo(50))
+      .execute();
     await db.schema.createIndex('elevations_technician_requested').on('elevations').columns(['technician_id', 'requested_at']).execute();
   },
   async down(db: Kysely<any>) {
@@ -316,9 +340,18 @@ const risk: Migration = {
 // their findings.
 const reviews: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema.alterTable('tenants').addColumn('review_schedule', 'text', (c) => c.notNull().defaultTo('0 6 * * 1')).execute();
-    await db.schema.alterTable('tenants').addColumn('inactive_days', 'integer', (c) => c.notNull().defaultTo(45)).execute();
-    await db.schema.alterTable('tenants').addColumn('disable_inactive', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable('tenants')
+      .addColumn('review_schedule', 'text', (c) => c.notNull().defaultTo('0 6 * * 1'))
+      .execute();
+    await db.schema
+      .alterTable('tenants')
+      .addColumn('inactive_days', 'integer', (c) => c.notNull().defaultTo(45))
+      .execute();
+    await db.schema
+      .alterTable('tenants')
+      .addColumn('disable_inactive', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
     await db.schema
       .createTable('reviews')
       .addColumn('id', 'text', (c) => c.primaryKey())

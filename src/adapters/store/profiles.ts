@@ -52,7 +52,15 @@ export function profileRepository(db: Kysely<Database>): ProfileRepository {
     async insert(p, at) {
       await db
         .insertInto('access_profiles')
-        .values({ id: p.id, tenant_id: p.tenantId, ...columns(p), status: 'active', suspended_reason: null, created_at: at.getTime(), updated_at: at.getTime() })
+        .values({
+          id: p.id,
+          tenant_id: p.tenantId,
+          ...columns(p),
+          status: 'active',
+          suspended_reason: null,
+          created_at: at.getTime(),
+          updated_at: at.getTime(),
+        })
         .execute();
     },
     async findById(id) {
@@ -70,16 +78,28 @@ export function profileRepository(db: Kysely<Database>): ProfileRepository {
       return (await base().orderBy('tenant_id').orderBy('name').execute()).map(toProfile);
     },
     async update(id, p, at) {
-      await db.updateTable('access_profiles').set({ ...columns(p), updated_at: at.getTime() }).where('id', '=', id).execute();
+      await db
+        .updateTable('access_profiles')
+        .set({ ...columns(p), updated_at: at.getTime() })
+        .where('id', '=', id)
+        .execute();
     },
     async setStatus(id, status, reason, at) {
-      await db.updateTable('access_profiles').set({ status, suspended_reason: reason, updated_at: at.getTime() }).where('id', '=', id).execute();
+      await db
+        .updateTable('access_profiles')
+        .set({ status, suspended_reason: reason, updated_at: at.getTime() })
+        .where('id', '=', id)
+        .execute();
     },
     async delete(id) {
       await db.deleteFrom('access_profiles').where('id', '=', id).execute();
     },
     async countForTenant(tenantId) {
-      const row = await db.selectFrom('access_profiles').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('access_profiles')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };

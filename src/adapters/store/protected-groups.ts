@@ -6,7 +6,13 @@ import type { Database } from './schema.ts';
 export function tenantProtectedGroupRepository(db: Kysely<Database>): TenantProtectedGroupRepository {
   return {
     async listForTenant(tenantId) {
-      const rows = await db.selectFrom('tenant_protected_groups').selectAll().where('tenant_id', '=', tenantId).orderBy('name').orderBy('object_guid').execute();
+      const rows = await db
+        .selectFrom('tenant_protected_groups')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .orderBy('name')
+        .orderBy('object_guid')
+        .execute();
       return rows.map((row) => ({
         tenantId: row.tenant_id,
         guid: row.object_guid,
@@ -34,7 +40,11 @@ export function tenantProtectedGroupRepository(db: Kysely<Database>): TenantProt
     },
 
     async remove(tenantId, guid) {
-      const deleted = await db.deleteFrom('tenant_protected_groups').where('tenant_id', '=', tenantId).where('object_guid', '=', guid.toLowerCase()).executeTakeFirst();
+      const deleted = await db
+        .deleteFrom('tenant_protected_groups')
+        .where('tenant_id', '=', tenantId)
+        .where('object_guid', '=', guid.toLowerCase())
+        .executeTakeFirst();
       return Number(deleted.numDeletedRows) > 0;
     },
   };

@@ -16,7 +16,13 @@ function toReview(row: Selectable<ReviewsTable>): Review {
     requestedAt: new Date(Number(row.requested_at)),
     startedAt: time(row.started_at),
     finishedAt: time(row.finished_at),
-    counts: { critical: Number(row.critical), high: Number(row.high), medium: Number(row.medium), low: Number(row.low), info: Number(row.info) },
+    counts: {
+      critical: Number(row.critical),
+      high: Number(row.high),
+      medium: Number(row.medium),
+      low: Number(row.low),
+      info: Number(row.info),
+    },
     signedOffBy: row.signed_off_by,
     signedOffAt: time(row.signed_off_at),
     signOffComment: row.signoff_comment,
@@ -111,18 +117,16 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
 
     async findings(id) {
       const rows = await db.selectFrom('review_findings').selectAll().where('review_id', '=', id).orderBy('position').execute();
-      return rows.map(
-        (r): StoredFinding => ({
-          position: Number(r.position),
-          severity: (severities as readonly string[]).includes(r.severity) ? (r.severity as Severity) : 'info',
-          kind: (findingKinds as readonly string[]).includes(r.kind) ? (r.kind as FindingKind) : 'directory_unreachable',
-          subject: r.subject,
-          technicianId: r.technician_id,
-          summary: r.summary,
-          action: r.action,
-          details: JSON.parse(r.details) as StoredFinding['details'],
-        }),
-      );
+      return rows.map((r): StoredFinding => ({
+        position: Number(r.position),
+        severity: (severities as readonly string[]).includes(r.severity) ? (r.severity as Severity) : 'info',
+        kind: (findingKinds as readonly string[]).includes(r.kind) ? (r.kind as FindingKind) : 'directory_unreachable',
+        subject: r.subject,
+        technicianId: r.technician_id,
+        summary: r.summary,
+        action: r.action,
+        details: JSON.parse(r.details) as StoredFinding['details'],
+      }));
     },
 
     async signOff(id, by, comment, at) {

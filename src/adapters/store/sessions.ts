@@ -50,12 +50,7 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
     },
 
     async revoke(id, at) {
-      await db
-        .updateTable('sessions')
-        .set({ revoked_at: at.getTime() })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .execute();
+      await db.updateTable('sessions').set({ revoked_at: at.getTime() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
     },
 
     async revokeAllForTechnician(technicianId, at) {

@@ -39,7 +39,12 @@ export function siemCursorRepository(db: Kysely<Database>): SiemCursorRepository
     },
 
     async advance(target, seq, at) {
-      await db.updateTable('siem_cursors').set({ last_seq: seq, updated_at: at.getTime() }).where('target', '=', target).where('last_seq', '<', seq).execute();
+      await db
+        .updateTable('siem_cursors')
+        .set({ last_seq: seq, updated_at: at.getTime() })
+        .where('target', '=', target)
+        .where('last_seq', '<', seq)
+        .execute();
     },
 
     async update(target, patch, at) {
@@ -70,7 +75,12 @@ export function siemCursorRepository(db: Kysely<Database>): SiemCursorRepository
     },
 
     async release(target, owner) {
-      await db.updateTable('siem_cursors').set({ lease_owner: null, lease_until: null }).where('target', '=', target).where('lease_owner', '=', owner).execute();
+      await db
+        .updateTable('siem_cursors')
+        .set({ lease_owner: null, lease_until: null })
+        .where('target', '=', target)
+        .where('lease_owner', '=', owner)
+        .execute();
     },
   };
 }

@@ -3,7 +3,10 @@ import type { SigningKeyRepository } from '../../services/ports.ts';
 import type { Database } from './schema.ts';
 
 /** Token keys (`signing_keys`) and audit keys (`audit_signing_keys`) share one shape. */
-export function signingKeyRepository(db: Kysely<Database>, table: 'signing_keys' | 'audit_signing_keys' = 'signing_keys'): SigningKeyRepository {
+export function signingKeyRepository(
+  db: Kysely<Database>,
+  table: 'signing_keys' | 'audit_signing_keys' = 'signing_keys',
+): SigningKeyRepository {
   return {
     async insert(k) {
       await db
@@ -32,12 +35,7 @@ export function signingKeyRepository(db: Kysely<Database>, table: 'signing_keys'
     },
 
     async retireAllExcept(kid, at) {
-      await db
-        .updateTable(table)
-        .set({ retired_at: at.getTime() })
-        .where('kid', '!=', kid)
-        .where('retired_at', 'is', null)
-        .execute();
+      await db.updateTable(table).set({ retired_at: at.getTime() }).where('kid', '!=', kid).where('retired_at', 'is', null).execute();
     },
 
     async replaceSealedPrivateKey(kid, sealed) {

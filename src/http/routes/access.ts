@@ -40,7 +40,12 @@ const profileView = z.object({
   defaultDurationSeconds: z.number(),
   maxDurationSeconds: z.number(),
   maxTotalDurationSeconds: z.number(),
-  approval: z.object({ required: z.number(), approvers: z.array(z.string()), timeoutSeconds: z.number(), reapproveExtensions: z.boolean() }),
+  approval: z.object({
+    required: z.number(),
+    approvers: z.array(z.string()),
+    timeoutSeconds: z.number(),
+    reapproveExtensions: z.boolean(),
+  }),
   windows: z.array(z.object({ days: z.array(z.number()), start: z.string(), end: z.string() })),
   workstations: z.array(z.string()),
   requireJustification: z.boolean(),
@@ -78,7 +83,13 @@ const protectedGroupView = z.object({
   name: z.string(),
   addedAt: z.iso.datetime(),
 });
-const presentProtectedGroup = (g: TenantProtectedGroup) => ({ guid: g.guid, sid: g.sid, dn: g.dn, name: g.name, addedAt: g.addedAt.toISOString() });
+const presentProtectedGroup = (g: TenantProtectedGroup) => ({
+  guid: g.guid,
+  sid: g.sid,
+  dn: g.dn,
+  name: g.name,
+  addedAt: g.addedAt.toISOString(),
+});
 const guidParams = z.object({ id: z.string().min(1).max(40), guid: z.string().regex(guidPattern, 'an objectGUID') });
 
 export function accessRoutes(services: Services): Route[] {
@@ -133,11 +144,15 @@ export function accessRoutes(services: Services): Route[] {
     defineRoute({
       method: 'get',
       path: '/api/v1/tenants/:id/protected-groups',
-      summary: 'The groups this tenant adds to the protected list (docs/security-model.md, Protected groups): never grantable, nor anything nested in them, and no account in them may be elevated',
+      summary:
+        'The groups this tenant adds to the protected list (docs/security-model.md, Protected groups): never grantable, nor anything nested in them, and no account in them may be elevated',
       tag: 'profiles',
       ...admin,
       params: tenantParams,
-      responses: { 200: { description: 'The tenant’s own protected groups', schema: z.object({ groups: z.array(protectedGroupView) }) }, 404: { description: 'No such tenant' } },
+      responses: {
+        200: { description: 'The tenant’s own protected groups', schema: z.object({ groups: z.array(protectedGroupView) }) },
+        404: { description: 'No such tenant' },
+      },
       async handler({ params }) {
         return { status: 200, body: { groups: (await services.protectedGroups.list(params.id)).map(presentProtectedGroup) } };
       },
@@ -156,7 +171,10 @@ export function accessRoutes(services: Services): Route[] {
         422: { description: 'No such group in the tenant’s directory' },
       },
       async handler({ params, body, principal, context }) {
-        return { status: 201, body: presentProtectedGroup(await services.protectedGroups.add(params.id, body.group, principal!.technician.id, context)) };
+        return {
+          status: 201,
+          body: presentProtectedGroup(await services.protectedGroups.add(params.id, body.group, principal!.technician.id, context)),
+        };
       },
     }),
     defineRoute({
@@ -175,7 +193,8 @@ export function accessRoutes(services: Services): Route[] {
     defineRoute({
       method: 'get',
       path: '/api/v1/tenants/:id/groups',
-      summary: 'Search the tenant’s directory for groups to put in a profile; each says whether it is protected, why, and through which nesting',
+      summary:
+        'Search the tenant’s directory for groups to put in a profile; each says whether it is protected, why, and through which nesting',
       tag: 'profiles',
       ...admin,
       params: tenantParams,
@@ -241,7 +260,10 @@ export function accessRoutes(services: Services): Route[] {
       body: profileInputSchema,
       responses: { 200: { description: 'Updated', schema: profileView }, 422: { description: 'A group is protected' } },
       async handler({ params, body, principal, context }) {
-        return { status: 200, body: presentProfile(await services.profiles.update(params.id, params.itemId, body, principal!.technician.id, context)) };
+        return {
+          status: 200,
+          body: presentProfile(await services.profiles.update(params.id, params.itemId, body, principal!.technician.id, context)),
+        };
       },
     }),
     defineRoute({

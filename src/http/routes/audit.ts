@@ -44,7 +44,10 @@ const exportQuery = z
     technician: z.string().min(1).max(128).optional().describe('The actor: a technician id, `system` or a Slack user'),
     action: z.enum(auditActions).optional(),
   })
-  .refine((q) => q.fromSeq === undefined || q.toSeq === undefined || q.fromSeq <= q.toSeq, { message: 'fromSeq must not be after toSeq', path: ['fromSeq'] });
+  .refine((q) => q.fromSeq === undefined || q.toSeq === undefined || q.fromSeq <= q.toSeq, {
+    message: 'fromSeq must not be after toSeq',
+    path: ['fromSeq'],
+  });
 
 export function exportFilterOf(q: z.infer<typeof exportQuery>): ExportFilter {
   const filter: ExportFilter = {};
@@ -184,7 +187,10 @@ export function auditRoutes(services: Services, siem: Pick<SiemForwarding, 'stat
       query: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
       responses: { 200: { description: 'Checkpoints', schema: z.object({ checkpoints: z.array(checkpointView) }) } },
       async handler({ query: q }) {
-        return { status: 200, body: { checkpoints: (await services.audit.listCheckpoints((q as { limit: number }).limit)).map(presentCheckpoint) } };
+        return {
+          status: 200,
+          body: { checkpoints: (await services.audit.listCheckpoints((q as { limit: number }).limit)).map(presentCheckpoint) },
+        };
       },
     }),
     defineRoute({

@@ -57,7 +57,11 @@ export function authRoutes(
 ): Route[] {
   const answer = (tokens: Tokens, kind: 'bearer' | 'cookie') =>
     kind === 'cookie'
-      ? { status: 200, body: { tokenType: 'Cookie', expiresAt: tokens.accessTokenExpiresAt.toISOString() }, cookies: sessionCookies(tokens, web.csrf) }
+      ? {
+          status: 200,
+          body: { tokenType: 'Cookie', expiresAt: tokens.accessTokenExpiresAt.toISOString() },
+          cookies: sessionCookies(tokens, web.csrf),
+        }
       : { status: 200, body: presentTokens(tokens) };
   return [
     defineRoute({
@@ -68,7 +72,10 @@ export function authRoutes(
       auth: 'none',
       before: [limits.login],
       body: loginBody,
-      responses: { 200: { description: 'Password accepted; TOTP next', schema: loginAnswer }, 401: { description: 'Wrong username or password' } },
+      responses: {
+        200: { description: 'Password accepted; TOTP next', schema: loginAnswer },
+        401: { description: 'Wrong username or password' },
+      },
       async handler({ body, context }) {
         const result = await services.auth.login(body.username, body.password, context);
         return { status: 200, body: { ...result, expiresAt: result.expiresAt.toISOString() } };
@@ -82,7 +89,10 @@ export function authRoutes(
       auth: 'none',
       before: [limits.mfa],
       body: mfaTokenBody,
-      responses: { 200: { description: 'Scan the QR code, then verify a first code', schema: enrolmentAnswer }, 409: { description: 'Already enrolled' } },
+      responses: {
+        200: { description: 'Scan the QR code, then verify a first code', schema: enrolmentAnswer },
+        409: { description: 'Already enrolled' },
+      },
       async handler({ body, context }) {
         return { status: 200, body: await services.auth.startEnrolment(body.mfaToken, context) };
       },
@@ -96,7 +106,10 @@ export function authRoutes(
       before: [limits.mfa],
       body: verifyBody,
       responses: {
-        200: { description: 'Session tokens (session: cookie — in HttpOnly cookies, with a CSRF token cookie)', schema: z.union([tokensAnswer, cookieSessionAnswer]) },
+        200: {
+          description: 'Session tokens (session: cookie — in HttpOnly cookies, with a CSRF token cookie)',
+          schema: z.union([tokensAnswer, cookieSessionAnswer]),
+        },
         401: { description: 'Wrong or replayed code' },
         423: { description: 'Locked after too many wrong codes' },
       },

@@ -18,7 +18,8 @@ export function elevationHistoryRoutes(services: Services): Route[] {
     defineRoute({
       method: 'get',
       path: '/api/v1/elevations/export',
-      summary: 'Every elevation in a time range: requester, tenant, profile, groups, justification, ticket, approvals, activation, end and why (audited)',
+      summary:
+        'Every elevation in a time range: requester, tenant, profile, groups, justification, ticket, approvals, activation, end and why (audited)',
       tag: 'elevations',
       auth: 'session',
       roles: ['auditor', 'admin'],

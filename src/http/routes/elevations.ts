@@ -29,18 +29,30 @@ export const elevationView = z.object({
     required: z.number(),
     approvers: z.array(z.string()).describe('who may approve; empty: any approver of the tenant'),
     deadline: z.iso.datetime().nullable(),
-    decisions: z.array(z.object({ round: z.number(), approverId: z.string(), decision: z.enum(['approve', 'deny']), reason: z.string().nullable(), at: z.iso.datetime() })),
+    decisions: z.array(
+      z.object({
+        round: z.number(),
+        approverId: z.string(),
+        decision: z.enum(['approve', 'deny']),
+        reason: z.string().nullable(),
+        at: z.iso.datetime(),
+      }),
+    ),
   }),
   clampedToWindowEnd: z.iso.datetime().nullable().describe('set when the grant was cut short to end with its window'),
   extendedSeconds: z.number(),
-  pendingExtension: z.object({ seconds: z.number(), round: z.number(), requestedAt: z.iso.datetime(), deadline: z.iso.datetime() }).nullable(),
+  pendingExtension: z
+    .object({ seconds: z.number(), round: z.number(), requestedAt: z.iso.datetime(), deadline: z.iso.datetime() })
+    .nullable(),
   risk: z
     .object({
       score: z.number().int().min(0).max(100),
       reasons: z.array(z.object({ signal: z.enum(riskSignals), points: z.number(), detail: z.string() })),
     })
     .nullable()
-    .describe('the risk score at request time and what made it up (docs/security-model.md, Risk signals); null for requests from before risk scoring'),
+    .describe(
+      'the risk score at request time and what made it up (docs/security-model.md, Risk signals); null for requests from before risk scoring',
+    ),
 });
 
 export function presentElevation(e: Elevation) {
@@ -65,14 +77,28 @@ export function presentElevation(e: Elevation) {
       required: e.approvalsRequired,
       approvers: e.approverIds,
       deadline: iso(e.approvalDeadline),
-      decisions: e.decisions.map((d) => ({ round: d.round, approverId: d.approverId, decision: d.decision, reason: d.reason, at: d.at.toISOString() })),
+      decisions: e.decisions.map((d) => ({
+        round: d.round,
+        approverId: d.approverId,
+        decision: d.decision,
+        reason: d.reason,
+        at: d.at.toISOString(),
+      })),
     },
-    clampedToWindowEnd: e.windowClosesAt && e.endsAt && e.windowClosesAt.getTime() === e.endsAt.getTime() ? e.windowClosesAt.toISOString() : null,
+    clampedToWindowEnd:
+      e.windowClosesAt && e.endsAt && e.windowClosesAt.getTime() === e.endsAt.getTime() ? e.windowClosesAt.toISOString() : null,
     extendedSeconds: e.extendedSeconds,
     pendingExtension: e.extension
-      ? { seconds: e.extension.seconds, round: e.extension.round, requestedAt: e.extension.requestedAt.toISOString(), deadline: e.extension.deadline.toISOString() }
+      ? {
+          seconds: e.extension.seconds,
+          round: e.extension.round,
+          requestedAt: e.extension.requestedAt.toISOString(),
+          deadline: e.extension.deadline.toISOString(),
+        }
       : null,
-    risk: e.risk ? { score: e.risk.score, reasons: e.risk.reasons.map((r) => ({ signal: r.signal, points: r.points, detail: r.detail })) } : null,
+    risk: e.risk
+      ? { score: e.risk.score, reasons: e.risk.reasons.map((r) => ({ signal: r.signal, points: r.points, detail: r.detail })) }
+      : null,
   };
 }
 
@@ -91,12 +117,24 @@ const requestableView = z.object({
 
 const codeBody = z.strictObject({ code: z.string().min(1).max(16) });
 const denyBody = z.strictObject({ code: z.string().min(1).max(16), reason: z.string().trim().min(1).max(500).optional() });
-const extendBody = z.strictObject({ durationSeconds: z.number().int().positive().max(7 * 24 * 3600), code: z.string().min(1).max(16) });
+const extendBody = z.strictObject({
+  durationSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600),
+  code: z.string().min(1).max(16),
+});
 
 const requestBody = z.strictObject({
   tenant: z.string().min(1).max(40),
   profile: z.string().min(1).max(64),
-  durationSeconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
+  durationSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600)
+    .optional(),
   justification: z.string().max(1000).optional(),
   ticket: z.string().max(100).optional(),
   code: z.string().min(1).max(16),
@@ -120,12 +158,24 @@ export function elevationRoutes(services: Services): Route[] {
       roles: ['technician'],
       body: requestBody,
       responses: {
-        201: { description: 'Active: the account is in the groups until endsAt (clampedToWindowEnd says when a window cut it short)', schema: elevationView },
-        202: { description: 'Waiting for approval (state pending_approval); the grant’s clock starts at activation', schema: elevationView },
+        201: {
+          description: 'Active: the account is in the groups until endsAt (clampedToWindowEnd says when a window cut it short)',
+          schema: elevationView,
+        },
+        202: {
+          description: 'Waiting for approval (state pending_approval); the grant’s clock starts at activation',
+          schema: elevationView,
+        },
         401: { description: 'Wrong or replayed TOTP code' },
         403: { description: 'Not eligible' },
-        409: { description: 'Already held or awaited; the tenant is archived (tenant_archived); or the grant was ended (kill switch) while it was being activated, and undone' },
-        422: { description: 'Bad duration, justification or ticket; no linked account; a group became protected; outside the profile’s windows (details.opensAt)' },
+        409: {
+          description:
+            'Already held or awaited; the tenant is archived (tenant_archived); or the grant was ended (kill switch) while it was being activated, and undone',
+        },
+        422: {
+          description:
+            'Bad duration, justification or ticket; no linked account; a group became protected; outside the profile’s windows (details.opensAt)',
+        },
         423: { description: 'The tenant is frozen by its kill switch (tenant_frozen) until an admin lifts it' },
         502: { description: 'The directory refused a change; everything done was undone and the elevation is failed' },
       },
@@ -216,13 +266,25 @@ export function elevationRoutes(services: Services): Route[] {
       responses: {
         200: { description: 'Counted; the elevation as it stands now (active once enough approvals arrived)', schema: elevationView },
         401: { description: 'Wrong or replayed TOTP code' },
-        403: { description: 'Not an approver for this request, or the requester themselves; or, at the last approval, the requester is suspended or no longer eligible (the request ends failed)' },
-        409: { description: 'Already decided by this approver, or nothing waits for approval (decided, lapsed, withdrawn); or, at the last approval, the profile was suspended or its groups changed while the request waited (it ends failed); the tenant is archived' },
-        422: { description: 'At the last approval: a group of the request has become protected, or was renamed, moved or deleted (the request ends failed)' },
+        403: {
+          description:
+            'Not an approver for this request, or the requester themselves; or, at the last approval, the requester is suspended or no longer eligible (the request ends failed)',
+        },
+        409: {
+          description:
+            'Already decided by this approver, or nothing waits for approval (decided, lapsed, withdrawn); or, at the last approval, the profile was suspended or its groups changed while the request waited (it ends failed); the tenant is archived',
+        },
+        422: {
+          description:
+            'At the last approval: a group of the request has become protected, or was renamed, moved or deleted (the request ends failed)',
+        },
         423: { description: 'The tenant is frozen by its kill switch (tenant_frozen)' },
       },
       async handler({ params, body, principal, context }) {
-        return { status: 200, body: presentElevation(await services.elevations.approve(principal!.technician, params.id, body.code, context)) };
+        return {
+          status: 200,
+          body: presentElevation(await services.elevations.approve(principal!.technician, params.id, body.code, context)),
+        };
       },
     }),
     defineRoute({
@@ -272,14 +334,27 @@ export function elevationRoutes(services: Services): Route[] {
         200: { description: 'Extended (endsAt moved), or waiting for approval again (pendingExtension set)', schema: elevationView },
         401: { description: 'Wrong or replayed TOTP code' },
         403: { description: 'Not the owner, or the owner is suspended or no longer eligible' },
-        409: { description: 'Not active, or an extension already waits, or the profile is suspended or its groups changed; the tenant is archived' },
-        422: { description: 'Beyond the profile’s maximum total duration, or past the window’s end, or a group of the grant has become protected' },
+        409: {
+          description:
+            'Not active, or an extension already waits, or the profile is suspended or its groups changed; the tenant is archived',
+        },
+        422: {
+          description:
+            'Beyond the profile’s maximum total duration, or past the window’s end, or a group of the grant has become protected',
+        },
         423: { description: 'The tenant is frozen by its kill switch (tenant_frozen)' },
       },
       async handler({ params, body, principal, context }) {
         return {
           status: 200,
-          body: presentElevation(await services.elevations.extend(principal!.technician, params.id, { durationSeconds: body.durationSeconds, code: body.code }, context)),
+          body: presentElevation(
+            await services.elevations.extend(
+              principal!.technician,
+              params.id,
+              { durationSeconds: body.durationSeconds, code: body.code },
+              context,
+            ),
+          ),
         };
       },
     }),

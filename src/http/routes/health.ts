@@ -101,11 +101,15 @@ export function healthRoutes(
     defineRoute({
       method: 'get',
       path: '/readyz',
-      summary: 'Ready: the store answers, Redis answers, and the store accepts writes (the audit log can be written). Answers are reused for 2 s; rate limited per address',
+      summary:
+        'Ready: the store answers, Redis answers, and the store accepts writes (the audit log can be written). Answers are reused for 2 s; rate limited per address',
       tag: 'health',
       auth: 'none',
       before: [limits.ready],
-      responses: { 200: { description: 'Ready', schema: readiness }, 503: { description: 'Not ready: the checks say which part is failing', schema: readiness } },
+      responses: {
+        200: { description: 'Ready', schema: readiness },
+        503: { description: 'Not ready: the checks say which part is failing', schema: readiness },
+      },
       async handler() {
         const answer = await ready();
         return { status: answer.status === 'ready' ? 200 : 503, body: answer };
@@ -114,7 +118,8 @@ export function healthRoutes(
     defineRoute({
       method: 'get',
       path: '/metrics',
-      summary: 'Prometheus metrics: elevations by state, revocation lag, queue depth, LDAP latency, SIEM backlog per target. Needs the metrics token where one is set; on its own address where metrics.listen is set',
+      summary:
+        'Prometheus metrics: elevations by state, revocation lag, queue depth, LDAP latency, SIEM backlog per target. Needs the metrics token where one is set; on its own address where metrics.listen is set',
       tag: 'health',
       auth: 'none',
       responses: {

@@ -38,7 +38,8 @@ export function killSwitchRoutes(services: Services): Route[] {
     defineRoute({
       ...common,
       path: '/api/v1/tenants/:id/kill-switch',
-      summary: 'Freeze one tenant (no request, approval or extension until an admin lifts it) and end every grant and request in it, those being activated included',
+      summary:
+        'Freeze one tenant (no request, approval or extension until an admin lifts it) and end every grant and request in it, those being activated included',
       responses: {
         200: { description: 'Done', schema: outcome.extend({ frozen: z.literal(true) }) },
         401: { description: 'Wrong or replayed TOTP code' },

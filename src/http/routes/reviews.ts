@@ -63,7 +63,11 @@ export function reviewRoutes(services: Services): Route[] {
       auth: 'session',
       roles: ['auditor', 'admin'],
       body: z.strictObject({ tenantId }),
-      responses: { 202: { description: 'Queued', schema: reviewView }, 404: { description: 'No such tenant' }, 409: { description: 'The tenant is archived' } },
+      responses: {
+        202: { description: 'Queued', schema: reviewView },
+        404: { description: 'No such tenant' },
+        409: { description: 'The tenant is archived' },
+      },
       async handler({ body, principal, context }) {
         return { status: 202, body: present(await services.reviews.request(body.tenantId, principal!.technician.id, context)) };
       },
@@ -90,7 +94,10 @@ export function reviewRoutes(services: Services): Route[] {
       auth: 'session',
       roles: ['auditor', 'admin'],
       params: idParams,
-      responses: { 200: { description: 'The review', schema: reviewView.extend({ findings: z.array(findingView) }) }, 404: { description: 'Not found' } },
+      responses: {
+        200: { description: 'The review', schema: reviewView.extend({ findings: z.array(findingView) }) },
+        404: { description: 'Not found' },
+      },
       async handler({ params }) {
         const { review, findings } = await services.reviews.get(params.id);
         return { status: 200, body: { ...present(review), findings: findings.map(presentFinding) } };

@@ -9,26 +9,34 @@ import { defineRoute, type HandlerInput, type Route } from '../route.ts';
 
 const slackAnswer = z.union([
   z.object({ response_type: z.literal('ephemeral'), text: z.string() }).describe('A message only the user sees'),
-  z.object({ response_action: z.enum(['errors', 'update']) }).loose().describe('For a modal submission: errors by input, or a new view'),
+  z
+    .object({ response_action: z.enum(['errors', 'update']) })
+    .loose()
+    .describe('For a modal submission: errors by input, or a new view'),
   z.object({}).describe('Acknowledged; nothing to show'),
 ]);
 
 export function slackRoutes(slack: SlackService, bodyLimitBytes: number): Route[] {
   const rawBody = express.raw({ type: () => true, limit: bodyLimitBytes });
-  const receive = (kind: 'command' | 'interaction') => async ({ req, context }: HandlerInput<unknown, unknown, unknown>) => {
-    const ack = await slack.receive(
-      kind,
-      {
-        timestamp: req.get('x-slack-request-timestamp'),
-        signature: req.get('x-slack-signature'),
-        rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-      },
-      context,
-    );
-    return { status: 200, body: ack.body };
-  };
+  const receive =
+    (kind: 'command' | 'interaction') =>
+    async ({ req, context }: HandlerInput<unknown, unknown, unknown>) => {
+      const ack = await slack.receive(
+        kind,
+        {
+          timestamp: req.get('x-slack-request-timestamp'),
+          signature: req.get('x-slack-signature'),
+          rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+        },
+        context,
+      );
+      return { status: 200, body: ack.body };
+    };
   const responses = {
-    200: { description: 'Acknowledged within Slack’s 3 s; slow work (the directory, approvals) carries on afterwards', schema: slackAnswer },
+    200: {
+      description: 'Acknowledged within Slack’s 3 s; slow work (the directory, approvals) carries on afterwards',
+      schema: slackAnswer,
+    },
     401: { description: 'Missing or wrong X-Slack-Signature, or X-Slack-Request-Timestamp more than 5 minutes off; nothing was done' },
   };
   return [

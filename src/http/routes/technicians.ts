@@ -8,7 +8,10 @@ import { defineRoute, idParams, type Route } from '../route.ts';
 const role = z.enum(roles);
 const displayName = z.string().trim().min(1).max(128);
 const email = z.email().max(254);
-const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id such as U012AB3CD').nullable();
+const slackUserId = z
+  .string()
+  .regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id such as U012AB3CD')
+  .nullable();
 const tenantId = z.string().min(1).max(40);
 
 export const technicianView = z.object({
@@ -27,17 +30,16 @@ export const technicianView = z.object({
   updatedAt: z.iso.datetime(),
 });
 
-const createBody = z
-  .strictObject({
-    username: z.string().min(2).max(64),
-    displayName,
-    email,
-    slackUserId: slackUserId.optional(),
-    roles: z.array(role).min(1).max(4),
-    approverTenants: z.array(tenantId).max(500).optional(),
-    identitySource: z.enum(['local', 'ldap']).default('local'),
-    password: z.string().min(12).max(256).optional(),
-  });
+const createBody = z.strictObject({
+  username: z.string().min(2).max(64),
+  displayName,
+  email,
+  slackUserId: slackUserId.optional(),
+  roles: z.array(role).min(1).max(4),
+  approverTenants: z.array(tenantId).max(500).optional(),
+  identitySource: z.enum(['local', 'ldap']).default('local'),
+  password: z.string().min(12).max(256).optional(),
+});
 
 const updateBody = z
   .strictObject({
@@ -82,7 +84,8 @@ export function technicianRoutes(services: Services): Route[] {
     defineRoute({
       method: 'get',
       path: '/api/v1/technicians/names',
-      summary: 'Technicians by name for pickers: id, username and display name only. Admins and auditors see everyone; an approver sees those linked in the tenants they approve for, and themselves',
+      summary:
+        'Technicians by name for pickers: id, username and display name only. Admins and auditors see everyone; an approver sees those linked in the tenants they approve for, and themselves',
       tag: 'technicians',
       auth: 'session',
       roles: ['admin', 'auditor', 'approver'],
@@ -118,9 +121,15 @@ export function technicianRoutes(services: Services): Route[] {
       roles: ['admin'],
       params: idParams,
       body: updateBody,
-      responses: { 200: { description: 'Updated', schema: technicianView }, 409: { description: 'Would leave no active admin, or the Slack user id is taken' } },
+      responses: {
+        200: { description: 'Updated', schema: technicianView },
+        409: { description: 'Would leave no active admin, or the Slack user id is taken' },
+      },
       async handler({ params, body, principal, context }) {
-        return { status: 200, body: presentTechnician(await services.technicians.update(params.id, body, principal!.technician.id, context)) };
+        return {
+          status: 200,
+          body: presentTechnician(await services.technicians.update(params.id, body, principal!.technician.id, context)),
+        };
       },
     }),
     defineRoute({

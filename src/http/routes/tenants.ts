@@ -7,18 +7,36 @@ import type { Services } from '../../container.ts';
 import { presentTenant } from '../../services/tenant-service.ts';
 import { defineRoute, idParams, type Route } from '../route.ts';
 
-const pem = z.string().min(1).max(64 * 1024).regex(/-----BEGIN CERTIFICATE-----/, 'a PEM certificate');
+const pem = z
+  .string()
+  .min(1)
+  .max(64 * 1024)
+  .regex(/-----BEGIN CERTIFICATE-----/, 'a PEM certificate');
 const dn = z.string().min(3).max(1024);
-const reviewSchedule = z.string().min(9).max(100).describe('A five-field cron pattern in the tenant’s time zone (default "0 6 * * 1": Mondays at 06:00)');
-const inactiveDays = z.number().int().min(inactiveDaysRange.min).max(inactiveDaysRange.max).describe('No elevation and no logon for this many days: inactive (default 45)');
+const reviewSchedule = z
+  .string()
+  .min(9)
+  .max(100)
+  .describe('A five-field cron pattern in the tenant’s time zone (default "0 6 * * 1": Mondays at 06:00)');
+const inactiveDays = z
+  .number()
+  .int()
+  .min(inactiveDaysRange.min)
+  .max(inactiveDaysRange.max)
+  .describe('No elevation and no logon for this many days: inactive (default 45)');
 const disableInactive = z.boolean().describe('Reviews disable inactive MSP accounts (default false: reported only)');
 const riskThreshold = z
   .number()
   .int()
   .min(riskThresholdRange.min)
   .max(riskThresholdRange.max)
-  .describe(`risk score (0–100) from which a request needs approval even where its profile grants at once, and raises an alert; default ${defaultRiskThreshold}`);
-const slackChannel = z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD').nullable();
+  .describe(
+    `risk score (0–100) from which a request needs approval even where its profile grants at once, and raises an alert; default ${defaultRiskThreshold}`,
+  );
+const slackChannel = z
+  .string()
+  .regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id such as C012AB3CD')
+  .nullable();
 
 export const tenantView = z.object({
   id: z.string(),
@@ -33,13 +51,21 @@ export const tenantView = z.object({
   disableInactive: z.boolean(),
   riskThreshold: z.number().int().describe('a request scoring at or above this (0–100) needs approval and raises an alert'),
   frozen: z
-    .object({ at: z.iso.datetime(), by: z.string().describe('the admin who threw the kill switch or archived the tenant'), reason: z.string().nullable() })
+    .object({
+      at: z.iso.datetime(),
+      by: z.string().describe('the admin who threw the kill switch or archived the tenant'),
+      reason: z.string().nullable(),
+    })
     .nullable()
-    .describe('set by the tenant kill switch (or an archive): no request, approval or extension (423 tenant_frozen) until an admin lifts it'),
+    .describe(
+      'set by the tenant kill switch (or an archive): no request, approval or extension (423 tenant_frozen) until an admin lifts it',
+    ),
   archived: z
     .object({ at: z.iso.datetime(), by: z.string() })
     .nullable()
-    .describe('an archived tenant grants nothing ever again (409 tenant_archived) and its directory is no longer used; its records stay for the audit. Final'),
+    .describe(
+      'an archived tenant grants nothing ever again (409 tenant_archived) and its directory is no longer used; its records stay for the audit. Final',
+    ),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -149,7 +175,9 @@ export function tenantRoutes(services: Services): Route[] {
       body: updateBody,
       responses: {
         200: { description: 'Updated', schema: answer },
-        422: { description: 'The directory connection failed, or a new URL, CA or bind DN came without the bind password (password_required)' },
+        422: {
+          description: 'The directory connection failed, or a new URL, CA or bind DN came without the bind password (password_required)',
+        },
       },
       async handler({ params, body, principal, context }) {
         const { tenant, connection } = await services.tenants.update(params.id, body, principal!.technician.id, context);
@@ -199,7 +227,10 @@ export function tenantRoutes(services: Services): Route[] {
         409: { description: 'Not frozen, or archived (archiving is final)' },
       },
       async handler({ params, body, principal, context }) {
-        return { status: 200, body: presentTenant(await services.elevations.unfreezeTenant(principal!.technician, params.id, body, context)) };
+        return {
+          status: 200,
+          body: presentTenant(await services.elevations.unfreezeTenant(principal!.technician, params.id, body, context)),
+        };
       },
     }),
     defineRoute({
@@ -223,7 +254,10 @@ export function tenantRoutes(services: Services): Route[] {
         },
         401: { description: 'Wrong or replayed TOTP code' },
         404: { description: 'No such tenant' },
-        409: { description: 'Already archived; or some grant is not confirmed ended yet (the tenant stays frozen: archive again once the reconciler has ended it)' },
+        409: {
+          description:
+            'Already archived; or some grant is not confirmed ended yet (the tenant stays frozen: archive again once the reconciler has ended it)',
+        },
       },
       async handler({ params, body, principal, context }) {
         const result = await services.elevations.archiveTenant(principal!.technician, params.id, body, context);

@@ -48,7 +48,12 @@ function actionsOf(p: Profile) {
   edit.addEventListener('click', () => startEdit(p));
   const remove = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Delete ${p.name}` }, 'Delete');
   remove.addEventListener('click', async () => {
-    if (!confirm(`Delete the profile ${p.name} in ${tenantSelect.value}? Nobody can request it afterwards. (A profile with open elevations is kept.)`)) return;
+    if (
+      !confirm(
+        `Delete the profile ${p.name} in ${tenantSelect.value}? Nobody can request it afterwards. (A profile with open elevations is kept.)`,
+      )
+    )
+      return;
     try {
       await api('DELETE', `${tenantPath()}/profiles/${encodeURIComponent(p.id)}`);
       status.textContent = `Deleted ${p.name} in ${tenantSelect.value}.`;
@@ -71,8 +76,16 @@ async function loadProfiles() {
         { 'data-profile': p.name },
         h('th', { scope: 'row' }, p.name, p.description ? h('p', { class: 'hint' }, p.description) : null),
         h('td', {}, h('ul', { class: 'plain' }, ...p.groups.map((g) => h('li', { title: g.dn }, g.name)))),
-        h('td', {}, `${minutes(p.defaultDurationSeconds)} by default, up to ${minutes(p.maxDurationSeconds)} (${minutes(p.maxTotalDurationSeconds)} in all)`),
-        h('td', {}, p.approval.required === 0 ? 'None' : `${p.approval.required}${p.approval.reapproveExtensions ? ', again for extensions' : ''}`),
+        h(
+          'td',
+          {},
+          `${minutes(p.defaultDurationSeconds)} by default, up to ${minutes(p.maxDurationSeconds)} (${minutes(p.maxTotalDurationSeconds)} in all)`,
+        ),
+        h(
+          'td',
+          {},
+          p.approval.required === 0 ? 'None' : `${p.approval.required}${p.approval.reapproveExtensions ? ', again for extensions' : ''}`,
+        ),
         h('td', { class: `state state-${p.status}` }, p.status === 'active' ? 'Active' : `Suspended: ${p.suspendedReason ?? ''}`),
         actionsOf(p),
       ),
@@ -87,12 +100,21 @@ function showProtected(error: ApiFailure) {
   finding.replaceChildren(
     h('strong', {}, 'Refused: a protected group. '),
     error.message,
-    h('dl', {},
-      h('dt', {}, 'Group'), h('dd', { class: 'mono' }, String(d.group ?? '')),
-      h('dt', {}, 'Protected group'), h('dd', { class: 'mono' }, String(d.protectedGroup ?? '')),
-      h('dt', {}, 'Reason'), h('dd', {}, String(d.reason ?? ''))),
+    h(
+      'dl',
+      {},
+      h('dt', {}, 'Group'),
+      h('dd', { class: 'mono' }, String(d.group ?? '')),
+      h('dt', {}, 'Protected group'),
+      h('dd', { class: 'mono' }, String(d.protectedGroup ?? '')),
+      h('dt', {}, 'Reason'),
+      h('dd', {}, String(d.reason ?? '')),
+    ),
     ...(path.length > 1
-      ? [h('p', {}, 'Nesting path (each group is a member of the next):'), h('ol', { class: 'nesting' }, ...path.map((dn) => h('li', { class: 'mono' }, dn)))]
+      ? [
+          h('p', {}, 'Nesting path (each group is a member of the next):'),
+          h('ol', { class: 'nesting' }, ...path.map((dn) => h('li', { class: 'mono' }, dn))),
+        ]
       : []),
   );
   finding.hidden = false;
@@ -101,7 +123,11 @@ function showProtected(error: ApiFailure) {
   groupsField.focus();
 }
 
-const pickedDns = () => groupsField.value.split('\n').map((s) => s.trim()).filter(Boolean);
+const pickedDns = () =>
+  groupsField.value
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** One search result: an Add button, or the refusal in words with the nesting path. */
 function choice(g: GroupChoice) {
@@ -169,7 +195,8 @@ function startEdit(p: Profile) {
   setField('name', p.name);
   setField('description', p.description);
   groupsField.value = p.groups.map((g) => g.dn).join('\n');
-  for (const box of form.querySelectorAll<HTMLInputElement>('input[name="eligibleRoles"]')) box.checked = p.eligibleRoles.includes(box.value);
+  for (const box of form.querySelectorAll<HTMLInputElement>('input[name="eligibleRoles"]'))
+    box.checked = p.eligibleRoles.includes(box.value);
   setField('defaultMinutes', String(Math.round(p.defaultDurationSeconds / 60)));
   setField('maxMinutes', String(Math.round(p.maxDurationSeconds / 60)));
   setField('totalMinutes', String(Math.round(p.maxTotalDurationSeconds / 60)));
@@ -207,7 +234,8 @@ form.addEventListener('submit', async (event) => {
   const number = (name: string) => Math.round(Number(text(name)));
   const was = editing;
   // Durations are edited in minutes; a stored value that is not whole minutes is kept unless changed.
-  const seconds = (name: string, before: number | undefined) => (before !== undefined && Math.round(before / 60) === number(name) ? before : number(name) * 60);
+  const seconds = (name: string, before: number | undefined) =>
+    before !== undefined && Math.round(before / 60) === number(name) ? before : number(name) * 60;
   const body: Record<string, unknown> = {
     name: text('name'),
     groups: pickedDns(),

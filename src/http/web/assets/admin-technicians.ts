@@ -37,7 +37,12 @@ function rolesForm(t: Technician) {
       {},
       h('legend', {}, 'Roles'),
       ...allRoles.map((r) =>
-        h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'roles', value: r, ...(t.roles.includes(r) ? { checked: '' } : {}) }), ` ${r}`),
+        h(
+          'label',
+          { class: 'check' },
+          h('input', { type: 'checkbox', name: 'roles', value: r, ...(t.roles.includes(r) ? { checked: '' } : {}) }),
+          ` ${r}`,
+        ),
       ),
     ),
     h('label', { for: `approver-tenants-${t.id}` }, 'Approves for tenants (ids, comma-separated)'),
@@ -48,7 +53,10 @@ function rolesForm(t: Technician) {
     event.preventDefault();
     clearError(form);
     const data = new FormData(form);
-    const approverTenants = String(data.get('approverTenants')).split(',').map((s) => s.trim()).filter(Boolean);
+    const approverTenants = String(data.get('approverTenants'))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     try {
       await api('PATCH', `/api/v1/technicians/${encodeURIComponent(t.id)}`, { roles: data.getAll('roles').map(String), approverTenants });
       status.textContent = `${t.username}: roles saved.`;
@@ -64,7 +72,13 @@ function card(t: Technician, accounts: Account[]) {
   const suspended = t.status === 'suspended';
   const toggle = h('button', { type: 'button', class: 'secondary' }, suspended ? `Reactivate ${t.username}` : `Suspend ${t.username}`);
   toggle.addEventListener('click', () => {
-    if (!suspended && !confirm(`Suspend ${t.username}? Their sessions end at once; their grants run on until they end (use the kill switch to end them now).`)) return;
+    if (
+      !suspended &&
+      !confirm(
+        `Suspend ${t.username}? Their sessions end at once; their grants run on until they end (use the kill switch to end them now).`,
+      )
+    )
+      return;
     void run(async () => {
       await api('PATCH', `/api/v1/technicians/${encodeURIComponent(t.id)}`, { status: suspended ? 'active' : 'suspended' });
       return `${t.username}: ${suspended ? 'active again' : 'suspended'}.`;
@@ -81,12 +95,18 @@ function card(t: Technician, accounts: Account[]) {
   const kill = h('button', { type: 'button', class: 'danger', 'aria-label': `Kill switch for ${t.username}` }, 'Kill switch…');
   kill.addEventListener('click', () => killTechnician(t, status, load));
   const accountItems = accounts.map((a) => {
-    const unlink = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Unlink ${a.samAccountName} in ${a.tenantId}` }, 'Unlink');
-    unlink.addEventListener('click', () =>
-      void run(async () => {
-        await api('DELETE', `/api/v1/tenants/${encodeURIComponent(a.tenantId)}/accounts/${encodeURIComponent(a.id)}`);
-        return `${a.samAccountName} in ${a.tenantId}: unlinked.`;
-      }),
+    const unlink = h(
+      'button',
+      { type: 'button', class: 'secondary small', 'aria-label': `Unlink ${a.samAccountName} in ${a.tenantId}` },
+      'Unlink',
+    );
+    unlink.addEventListener(
+      'click',
+      () =>
+        void run(async () => {
+          await api('DELETE', `/api/v1/tenants/${encodeURIComponent(a.tenantId)}/accounts/${encodeURIComponent(a.id)}`);
+          return `${a.samAccountName} in ${a.tenantId}: unlinked.`;
+        }),
     );
     return h('li', {}, `${a.tenantId}: ${a.samAccountName} `, h('span', { class: 'hint mono' }, a.dn), ' ', unlink);
   });
@@ -97,12 +117,23 @@ function card(t: Technician, accounts: Account[]) {
     h(
       'dl',
       {},
-      h('dt', {}, 'Id'), h('dd', { class: 'mono' }, t.id),
-      h('dt', {}, 'Email'), h('dd', {}, t.email),
-      h('dt', {}, 'Status'), h('dd', { class: `state state-${t.status}` }, suspended ? 'Suspended' : 'Active'),
-      h('dt', {}, 'Signs in with'), h('dd', {}, t.identitySource === 'local' ? 'a Stint password' : 'the MSP directory (LDAP)'),
-      h('dt', {}, 'MFA'), h('dd', {}, t.mfaEnrolled ? 'Enrolled' : 'Not enrolled (enrols at next login)', t.mfaLockedUntil ? `; locked until ${new Date(t.mfaLockedUntil).toLocaleString()}` : ''),
-      h('dt', {}, 'Linked accounts'), h('dd', {}, accountItems.length ? h('ul', {}, ...accountItems) : 'None'),
+      h('dt', {}, 'Id'),
+      h('dd', { class: 'mono' }, t.id),
+      h('dt', {}, 'Email'),
+      h('dd', {}, t.email),
+      h('dt', {}, 'Status'),
+      h('dd', { class: `state state-${t.status}` }, suspended ? 'Suspended' : 'Active'),
+      h('dt', {}, 'Signs in with'),
+      h('dd', {}, t.identitySource === 'local' ? 'a Stint password' : 'the MSP directory (LDAP)'),
+      h('dt', {}, 'MFA'),
+      h(
+        'dd',
+        {},
+        t.mfaEnrolled ? 'Enrolled' : 'Not enrolled (enrols at next login)',
+        t.mfaLockedUntil ? `; locked until ${new Date(t.mfaLockedUntil).toLocaleString()}` : '',
+      ),
+      h('dt', {}, 'Linked accounts'),
+      h('dd', {}, accountItems.length ? h('ul', {}, ...accountItems) : 'None'),
     ),
     rolesForm(t),
     h('div', { class: 'buttons' }, toggle, reset, kill),
@@ -110,23 +141,48 @@ function card(t: Technician, accounts: Account[]) {
 }
 
 async function load() {
-  const [{ technicians }, found] = await Promise.all([api<{ technicians: Technician[] }>('GET', '/api/v1/technicians'), loadTenants('open')]);
+  const [{ technicians }, found] = await Promise.all([
+    api<{ technicians: Technician[] }>('GET', '/api/v1/technicians'),
+    loadTenants('open'),
+  ]);
   tenants = found;
-  const accounts = (await Promise.all(tenants.map((t) => api<{ accounts: Account[] }>('GET', `/api/v1/tenants/${encodeURIComponent(t.id)}/accounts`)))).flatMap((a) => a.accounts);
-  byId('technicians').replaceChildren(...technicians.map((t) => card(t, accounts.filter((a) => a.technicianId === t.id))));
+  const accounts = (
+    await Promise.all(tenants.map((t) => api<{ accounts: Account[] }>('GET', `/api/v1/tenants/${encodeURIComponent(t.id)}/accounts`)))
+  ).flatMap((a) => a.accounts);
+  byId('technicians').replaceChildren(
+    ...technicians.map((t) =>
+      card(
+        t,
+        accounts.filter((a) => a.technicianId === t.id),
+      ),
+    ),
+  );
   const keep = (select: HTMLSelectElement, options: HTMLOptionElement[]) => {
     const chosen = select.value;
     select.replaceChildren(...options);
     if (chosen) select.value = chosen;
   };
-  keep(byId<HTMLSelectElement>('link-technician'), technicians.map((t) => h('option', { value: t.id }, `${t.displayName} (${t.username})`)));
-  keep(byId<HTMLSelectElement>('link-tenant'), tenants.map((t) => h('option', { value: t.id }, `${t.displayName} (${t.id})`)));
+  keep(
+    byId<HTMLSelectElement>('link-technician'),
+    technicians.map((t) => h('option', { value: t.id }, `${t.displayName} (${t.username})`)),
+  );
+  keep(
+    byId<HTMLSelectElement>('link-tenant'),
+    tenants.map((t) => h('option', { value: t.id }, `${t.displayName} (${t.id})`)),
+  );
   const approves = byId('new-approver-tenants');
   const ticked = new Set(Array.from(approves.querySelectorAll<HTMLInputElement>('input:checked'), (box) => box.value));
   approves.replaceChildren(
     h('legend', {}, 'Approves for tenants'),
     ...(tenants.length
-      ? tenants.map((t) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'approverTenants', value: t.id, ...(ticked.has(t.id) ? { checked: '' } : {}) }), ` ${t.displayName} (${t.id})`))
+      ? tenants.map((t) =>
+          h(
+            'label',
+            { class: 'check' },
+            h('input', { type: 'checkbox', name: 'approverTenants', value: t.id, ...(ticked.has(t.id) ? { checked: '' } : {}) }),
+            ` ${t.displayName} (${t.id})`,
+          ),
+        )
       : [h('p', { class: 'hint' }, 'No tenants yet.')]),
   );
 }
@@ -172,7 +228,10 @@ linkForm.addEventListener('submit', async (event) => {
   const data = new FormData(linkForm);
   const tenant = String(data.get('tenant'));
   try {
-    const a = await api<Account>('POST', `/api/v1/tenants/${encodeURIComponent(tenant)}/accounts`, { technicianId: String(data.get('technicianId')), account: String(data.get('account')).trim() });
+    const a = await api<Account>('POST', `/api/v1/tenants/${encodeURIComponent(tenant)}/accounts`, {
+      technicianId: String(data.get('technicianId')),
+      account: String(data.get('account')).trim(),
+    });
     status.textContent = `Linked ${a.samAccountName} in ${tenant}.`;
     (linkForm.elements.namedItem('account') as HTMLInputElement).value = '';
     await load();

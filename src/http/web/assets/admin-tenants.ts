@@ -41,7 +41,11 @@ function row(t: Tenant) {
   const state = t.archived
     ? h('span', { class: 'tenant-state', 'data-state': 'archived' }, `Archived ${new Date(t.archived.at).toLocaleString()}`)
     : t.frozen
-      ? h('span', { class: 'tenant-state', 'data-state': 'frozen' }, `Frozen by its kill switch ${new Date(t.frozen.at).toLocaleString()}${t.frozen.reason ? `: ${t.frozen.reason}` : ''}`)
+      ? h(
+          'span',
+          { class: 'tenant-state', 'data-state': 'frozen' },
+          `Frozen by its kill switch ${new Date(t.frozen.at).toLocaleString()}${t.frozen.reason ? `: ${t.frozen.reason}` : ''}`,
+        )
       : null;
   // An archived tenant is kept for the audit only: nothing to check, edit or end any more.
   const actions = t.archived ? [] : [check, edit, guard, ...(t.frozen ? [unfreeze] : [kill]), archive];
@@ -137,7 +141,9 @@ let editing: Tenant | null = null;
 const input = (name: string) => form.elements.namedItem(name) as HTMLInputElement;
 
 function connectionText(c: { baseDn: string; latencyMs: number } | null): string {
-  return c ? `Connection checked: LDAPS verified, bound, and found ${c.baseDn} in ${Math.round(c.latencyMs)} ms.` : 'The connection was not changed, so it was not checked again.';
+  return c
+    ? `Connection checked: LDAPS verified, bound, and found ${c.baseDn} in ${Math.round(c.latencyMs)} ms.`
+    : 'The connection was not changed, so it was not checked again.';
 }
 
 function startEdit(t: Tenant) {
@@ -188,14 +194,27 @@ function bodyOf(t: Tenant | null): Record<string, unknown> {
     slackChannel: text('slackChannel') || null,
     keepAccountsDisabled: data.has('keepAccountsDisabled'),
   };
-  const directory: Record<string, string> = { url: text('url'), bindDn: text('bindDn'), baseDn: text('baseDn'), caCertificate: text('caCertificate') };
+  const directory: Record<string, string> = {
+    url: text('url'),
+    bindDn: text('bindDn'),
+    baseDn: text('baseDn'),
+    caCertificate: text('caCertificate'),
+  };
   // Passwords may begin or end with spaces: taken as typed.
   const password = String(data.get('bindPassword') ?? '');
   if (!t) return { id: text('id'), ...fields, directory: { ...directory, bindPassword: password } };
-  const before: Record<string, unknown> = { displayName: t.displayName, timeZone: t.timeZone, driftMode: t.driftMode, slackChannel: t.slackChannel, keepAccountsDisabled: t.keepAccountsDisabled };
+  const before: Record<string, unknown> = {
+    displayName: t.displayName,
+    timeZone: t.timeZone,
+    driftMode: t.driftMode,
+    slackChannel: t.slackChannel,
+    keepAccountsDisabled: t.keepAccountsDisabled,
+  };
   const changed: Record<string, unknown> = Object.fromEntries(Object.entries(fields).filter(([k, v]) => v !== before[k]));
   const beforeDirectory: Record<string, string> = { ...t.directory, caCertificate: t.directory.caCertificate.trim() };
-  const changedDirectory: Record<string, string> = Object.fromEntries(Object.entries(directory).filter(([k, v]) => v !== beforeDirectory[k]));
+  const changedDirectory: Record<string, string> = Object.fromEntries(
+    Object.entries(directory).filter(([k, v]) => v !== beforeDirectory[k]),
+  );
   if (password) changedDirectory.bindPassword = password;
   if (Object.keys(changedDirectory).length > 0) changed.directory = changedDirectory;
   return changed;
@@ -216,7 +235,11 @@ form.addEventListener('submit', async (event) => {
   checkResult.textContent = body.directory ? 'Checking the connection…' : 'Saving…';
   try {
     const answer = was
-      ? await api<{ tenant: Tenant; connection: { baseDn: string; latencyMs: number } | null }>('PATCH', `/api/v1/tenants/${encodeURIComponent(was.id)}`, body)
+      ? await api<{ tenant: Tenant; connection: { baseDn: string; latencyMs: number } | null }>(
+          'PATCH',
+          `/api/v1/tenants/${encodeURIComponent(was.id)}`,
+          body,
+        )
       : await api<{ tenant: Tenant; connection: { baseDn: string; latencyMs: number } | null }>('POST', '/api/v1/tenants', body);
     stopEdit();
     checkResult.dataset.result = 'ok';

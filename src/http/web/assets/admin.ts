@@ -42,7 +42,10 @@ function outcomeText(o: KillOutcome): string {
   return `${o.revoked} grant${o.revoked === 1 ? '' : 's'} ended, ${o.cancelled} request${o.cancelled === 1 ? '' : 's'} withdrawn${o.stillRevoking ? `, ${o.stillRevoking} still being revoked (the reconciler finishes them)` : ''}.`;
 }
 
-const bodyOf = (values: Record<string, string>, code: string) => ({ code, ...(values.reason?.trim() ? { reason: values.reason.trim() } : {}) });
+const bodyOf = (values: Record<string, string>, code: string) => ({
+  code,
+  ...(values.reason?.trim() ? { reason: values.reason.trim() } : {}),
+});
 
 export function killTenant(tenant: Tenant, statusEl: HTMLElement, done: () => Promise<void>): void {
   openCodeDialog({
@@ -81,7 +84,11 @@ export function archiveTenant(tenant: Tenant, statusEl: HTMLElement, done: () =>
     fields: [reasonField(`archive-reason-${tenant.id}`)],
     statusEl,
     async action(values, code) {
-      const outcome = await api<{ revoked: number; cancelled: number }>('POST', `/api/v1/tenants/${encodeURIComponent(tenant.id)}/archive`, bodyOf(values, code));
+      const outcome = await api<{ revoked: number; cancelled: number }>(
+        'POST',
+        `/api/v1/tenants/${encodeURIComponent(tenant.id)}/archive`,
+        bodyOf(values, code),
+      );
       await done();
       return `Archived ${tenant.id}: ${outcomeText({ ...outcome, stillRevoking: 0 })}`;
     },
@@ -96,7 +103,11 @@ export function killTechnician(t: Technician, statusEl: HTMLElement, done: () =>
     fields: [reasonField(`kill-reason-${t.id}`)],
     statusEl,
     async action(values, code) {
-      const outcome = await api<KillOutcome & { endedSessions: number }>('POST', `/api/v1/technicians/${encodeURIComponent(t.id)}/kill-switch`, bodyOf(values, code));
+      const outcome = await api<KillOutcome & { endedSessions: number }>(
+        'POST',
+        `/api/v1/technicians/${encodeURIComponent(t.id)}/kill-switch`,
+        bodyOf(values, code),
+      );
       await done();
       return `Kill switch for ${t.username}: suspended, ${outcome.endedSessions} session${outcome.endedSessions === 1 ? '' : 's'} ended, ${outcomeText(outcome)}`;
     },

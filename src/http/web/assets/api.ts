@@ -33,9 +33,13 @@ async function send(method: Method, path: string, body: unknown): Promise<Respon
 async function sendOnSession(method: Method, path: string, body: unknown): Promise<Response> {
   let res = await send(method, path, body);
   if (res.status === 401 && !path.startsWith('/api/v1/auth/')) {
-    const failure = await res.clone().json().catch(() => null);
+    const failure = await res
+      .clone()
+      .json()
+      .catch(() => null);
     // Only a lapsed session is worth a refresh; a wrong TOTP code must not be sent twice.
-    if (failure?.error?.code === 'token_invalid' && (await send('POST', '/api/v1/auth/refresh', {})).ok) res = await send(method, path, body);
+    if (failure?.error?.code === 'token_invalid' && (await send('POST', '/api/v1/auth/refresh', {})).ok)
+      res = await send(method, path, body);
   }
   return res;
 }
@@ -48,7 +52,12 @@ async function failureOf(res: Response): Promise<ApiFailure> {
   } catch {
     data = undefined;
   }
-  return new ApiFailure(res.status, data?.error?.code ?? 'error', data?.error?.message ?? `The server answered ${res.status}`, data?.error?.details);
+  return new ApiFailure(
+    res.status,
+    data?.error?.code ?? 'error',
+    data?.error?.message ?? `The server answered ${res.status}`,
+    data?.error?.details,
+  );
 }
 
 export async function api<T>(method: Method, path: string, body?: unknown): Promise<T> {

@@ -32,12 +32,23 @@ function card(e: Elevation, index: number) {
     { class: 'decision', 'data-elevation': e.id, 'aria-label': `Decide: ${heading}` },
     h('div', { role: 'alert', class: 'error' }),
     h('label', { for: codeId }, 'TOTP code'),
-    h('input', { id: codeId, name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: '6', required: '' }),
+    h('input', {
+      id: codeId,
+      name: 'code',
+      inputmode: 'numeric',
+      autocomplete: 'one-time-code',
+      pattern: '[0-9]{6}',
+      maxlength: '6',
+      required: '',
+    }),
     h('label', { for: reasonId }, 'Reason (shown to the requester when denying; optional)'),
     h('input', { id: reasonId, name: 'reason', maxlength: '500' }),
-    h('div', { class: 'buttons' },
+    h(
+      'div',
+      { class: 'buttons' },
       h('button', { type: 'submit', value: 'approve' }, 'Approve'),
-      h('button', { type: 'submit', value: 'deny', class: 'secondary' }, 'Deny')),
+      h('button', { type: 'submit', value: 'deny', class: 'secondary' }, 'Deny'),
+    ),
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -49,9 +60,16 @@ function card(e: Elevation, index: number) {
         code: takeCode(form),
         ...(decision === 'deny' && reason ? { reason } : {}),
       });
-      const outcome = decision === 'deny' ? 'denied'
-        : extension ? (after.pendingExtension ? 'approval counted' : `extension approved; it now ends ${formatTime(after.endsAt)}`)
-          : after.state === 'active' ? 'approved and now active' : 'approval counted';
+      const outcome =
+        decision === 'deny'
+          ? 'denied'
+          : extension
+            ? after.pendingExtension
+              ? 'approval counted'
+              : `extension approved; it now ends ${formatTime(after.endsAt)}`
+            : after.state === 'active'
+              ? 'approved and now active'
+              : 'approval counted';
       status.textContent = `${heading}: ${outcome}.`;
       await load();
     } catch (error) {
@@ -66,15 +84,26 @@ function card(e: Elevation, index: number) {
     h(
       'dl',
       {},
-      h('dt', {}, 'Requested'), h('dd', {}, formatTime(e.requestedAt)),
-      h('dt', {}, 'Groups'), h('dd', {}, e.groups.map((g) => g.name).join(', ')),
+      h('dt', {}, 'Requested'),
+      h('dd', {}, formatTime(e.requestedAt)),
+      h('dt', {}, 'Groups'),
+      h('dd', {}, e.groups.map((g) => g.name).join(', ')),
       extension ? h('dt', {}, 'Extend by') : h('dt', {}, 'Duration'),
-      h('dd', {}, `${Math.round((extension ? extension.seconds : e.durationSeconds) / 60)} minutes${extension ? ` (it ends ${formatTime(e.endsAt)} now)` : ''}`),
-      h('dt', {}, 'Justification'), h('dd', {}, e.justification ?? '—'),
-      h('dt', {}, 'Ticket'), h('dd', {}, e.ticket ?? '—'),
-      h('dt', {}, 'Risk'), riskDetails(e),
-      h('dt', {}, 'Approvals'), h('dd', {}, `${approved} of ${e.approval.required}`),
-      h('dt', {}, 'Decide by'), h('dd', {}, formatTime(extension ? extension.deadline : e.approval.deadline)),
+      h(
+        'dd',
+        {},
+        `${Math.round((extension ? extension.seconds : e.durationSeconds) / 60)} minutes${extension ? ` (it ends ${formatTime(e.endsAt)} now)` : ''}`,
+      ),
+      h('dt', {}, 'Justification'),
+      h('dd', {}, e.justification ?? '—'),
+      h('dt', {}, 'Ticket'),
+      h('dd', {}, e.ticket ?? '—'),
+      h('dt', {}, 'Risk'),
+      riskDetails(e),
+      h('dt', {}, 'Approvals'),
+      h('dd', {}, `${approved} of ${e.approval.required}`),
+      h('dt', {}, 'Decide by'),
+      h('dd', {}, formatTime(extension ? extension.deadline : e.approval.deadline)),
     ),
     form,
   );

@@ -38,7 +38,13 @@ const instant = (local: string) => (local ? new Date(local).toISOString() : '');
 
 function filters(): Record<string, string> {
   const f: Record<string, string> = {};
-  for (const [key, v] of Object.entries({ from: instant(value('from')), to: instant(value('to')), tenant: value('tenant'), actor: value('actor'), action: value('action') })) {
+  for (const [key, v] of Object.entries({
+    from: instant(value('from')),
+    to: instant(value('to')),
+    tenant: value('tenant'),
+    actor: value('actor'),
+    action: value('action'),
+  })) {
     if (v) f[key] = v;
   }
   return f;
@@ -50,8 +56,19 @@ function filters(): Record<string, string> {
  */
 function updateExportLinks() {
   const f = filters();
-  const audit = new URLSearchParams({ ...(f.from && { from: f.from }), ...(f.to && { to: f.to }), ...(f.tenant && { tenant: f.tenant }), ...(f.actor && { technician: f.actor }), ...(f.action && { action: f.action }) });
-  const history = new URLSearchParams({ ...(f.from && { from: f.from }), ...(f.to && { to: f.to }), ...(f.tenant && { tenant: f.tenant }), ...(f.actor && { technician: f.actor }) });
+  const audit = new URLSearchParams({
+    ...(f.from && { from: f.from }),
+    ...(f.to && { to: f.to }),
+    ...(f.tenant && { tenant: f.tenant }),
+    ...(f.actor && { technician: f.actor }),
+    ...(f.action && { action: f.action }),
+  });
+  const history = new URLSearchParams({
+    ...(f.from && { from: f.from }),
+    ...(f.to && { to: f.to }),
+    ...(f.tenant && { tenant: f.tenant }),
+    ...(f.actor && { technician: f.actor }),
+  });
   const link = (id: string, path: string, params: URLSearchParams, format: string) => {
     byId<HTMLAnchorElement>(id).href = `${path}?${new URLSearchParams([...params, ['format', format]])}`;
   };
@@ -80,7 +97,9 @@ function showDetail(e: AuditEvent) {
     ['Previous hash', e.prevHash],
     ['Hash', e.hash],
   ];
-  byId('detail-fields').replaceChildren(...pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { class: k.endsWith('hash') || k === 'Hash' ? 'mono' : '' }, v)]));
+  byId('detail-fields').replaceChildren(
+    ...pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { class: k.endsWith('hash') || k === 'Hash' ? 'mono' : '' }, v)]),
+  );
   byId('detail-json').textContent = JSON.stringify(e.details, null, 2);
   section.hidden = false;
   section.focus();
@@ -111,7 +130,10 @@ async function load(before: number | undefined) {
   );
   const first = shown[0]?.seq;
   const last = shown[shown.length - 1]?.seq;
-  status.textContent = shown.length === 0 ? 'No events match.' : `Page ${pages.length}: events ${last} to ${first}${nextBefore === null ? ' (the oldest that match)' : ''}.`;
+  status.textContent =
+    shown.length === 0
+      ? 'No events match.'
+      : `Page ${pages.length}: events ${last} to ${first}${nextBefore === null ? ' (the oldest that match)' : ''}.`;
   older.disabled = nextBefore === null;
   newer.disabled = pages.length <= 1;
 }
@@ -146,13 +168,19 @@ newer.addEventListener('click', () => {
 
 /** The catalogue of actions, read from the API description (the `action` query parameter's enum). */
 async function loadActions() {
-  const doc = await api<{ paths: Record<string, { get?: { parameters?: Array<{ name: string; schema?: { enum?: string[] } }> } }> }>('GET', '/api/v1/openapi.json');
+  const doc = await api<{ paths: Record<string, { get?: { parameters?: Array<{ name: string; schema?: { enum?: string[] } }> } }> }>(
+    'GET',
+    '/api/v1/openapi.json',
+  );
   const actions = doc.paths['/api/v1/audit']?.get?.parameters?.find((p) => p.name === 'action')?.schema?.enum ?? [];
   byId('action').append(...[...actions].sort().map((a) => h('option', { value: a }, a)));
 }
 
 async function loadTechnicians() {
-  const { technicians } = await api<{ technicians: Array<{ id: string; username: string; displayName: string }> }>('GET', '/api/v1/technicians/names');
+  const { technicians } = await api<{ technicians: Array<{ id: string; username: string; displayName: string }> }>(
+    'GET',
+    '/api/v1/technicians/names',
+  );
   for (const t of technicians) names.set(t.id, `${t.displayName} (${t.username})`);
   byId('actor').append(...technicians.map((t) => h('option', { value: t.id }, names.get(t.id)!)));
 }

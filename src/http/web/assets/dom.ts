@@ -4,7 +4,11 @@ import { ApiFailure, api, type Me } from './api.ts';
 
 type Child = Node | string | null | undefined | false;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
   for (const child of children) if (child) el.append(child);
@@ -25,7 +29,8 @@ export function showError(form: HTMLFormElement, error: unknown): void {
   if (region) {
     region.textContent = '';
     region.append(h('strong', {}, 'Not done: '), message);
-    const issues = error instanceof ApiFailure ? (error.details?.issues as Array<{ path: string; message: string }> | undefined) : undefined;
+    const issues =
+      error instanceof ApiFailure ? (error.details?.issues as Array<{ path: string; message: string }> | undefined) : undefined;
     if (issues?.length) region.append(h('ul', {}, ...issues.map((i) => h('li', {}, `${i.path.replace(/^body\./, '')}: ${i.message}`))));
   }
   const fields = (error instanceof ApiFailure ? fieldsOf(error) : [])
@@ -114,12 +119,29 @@ export function openCodeDialog(opts: CodeDialogOptions): void {
     h('div', { role: 'alert', class: 'error' }),
     ...(opts.fields ?? []),
     h('label', { for: `dialog-code-${n}` }, 'TOTP code'),
-    h('input', { id: `dialog-code-${n}`, name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: '6', required: '' }),
-    h('div', { class: 'buttons' },
+    h('input', {
+      id: `dialog-code-${n}`,
+      name: 'code',
+      inputmode: 'numeric',
+      autocomplete: 'one-time-code',
+      pattern: '[0-9]{6}',
+      maxlength: '6',
+      required: '',
+    }),
+    h(
+      'div',
+      { class: 'buttons' },
       h('button', { type: 'submit', value: 'confirm' }, opts.confirmLabel),
-      h('button', { type: 'button', class: 'secondary', 'data-close': '' }, 'Cancel')),
+      h('button', { type: 'button', class: 'secondary', 'data-close': '' }, 'Cancel'),
+    ),
   );
-  const dialog = h('dialog', { 'aria-labelledby': `dialog-title-${n}` }, h('h2', { id: `dialog-title-${n}` }, opts.title), h('p', { class: 'warning' }, opts.warning), form);
+  const dialog = h(
+    'dialog',
+    { 'aria-labelledby': `dialog-title-${n}` },
+    h('h2', { id: `dialog-title-${n}` }, opts.title),
+    h('p', { class: 'warning' }, opts.warning),
+    form,
+  );
   const close = () => {
     dialog.close();
     dialog.remove();
@@ -158,7 +180,8 @@ export function field(id: string, label: string, attrs: Record<string, string> =
 }
 
 /** The message of an API failure, for a status line. */
-export const failureText = (error: unknown) => `Not done: ${error instanceof ApiFailure ? error.message : 'something went wrong; try again.'}`;
+export const failureText = (error: unknown) =>
+  `Not done: ${error instanceof ApiFailure ? error.message : 'something went wrong; try again.'}`;
 
 /** The code a form asks for, cleared after use: a TOTP code is good once. */
 export function takeCode(form: HTMLFormElement): string {

@@ -16,7 +16,12 @@ export interface Elevation {
   endedAt: string | null;
   revocationReason: string | null;
   failureReason: string | null;
-  approval: { required: number; approvers: string[]; deadline: string | null; decisions: Array<{ round: number; approverId: string; decision: string; at: string }> };
+  approval: {
+    required: number;
+    approvers: string[];
+    deadline: string | null;
+    decisions: Array<{ round: number; approverId: string; decision: string; at: string }>;
+  };
   clampedToWindowEnd: string | null;
   extendedSeconds: number;
   pendingExtension: { seconds: number; round: number; requestedAt: string; deadline: string } | null;

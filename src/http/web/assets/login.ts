@@ -26,7 +26,10 @@ passwordForm.addEventListener('submit', async (event) => {
   clearError(passwordForm);
   const data = new FormData(passwordForm);
   try {
-    const answer = await api<LoginAnswer>('POST', '/api/v1/auth/login', { username: String(data.get('username')), password: String(data.get('password')) });
+    const answer = await api<LoginAnswer>('POST', '/api/v1/auth/login', {
+      username: String(data.get('username')),
+      password: String(data.get('password')),
+    });
     mfaToken = answer.mfaToken;
     if (answer.next === 'enrol') {
       const enrolment = await api<Enrolment>('POST', '/api/v1/auth/mfa/enrol', { mfaToken });

@@ -3,7 +3,13 @@
 import { ApiFailure, api, requireSession } from './api.ts';
 import { byId, clearError, field, formatTime, h, openCodeDialog, setUpHeader, showError } from './dom.ts';
 
-interface Counts { critical: number; high: number; medium: number; low: number; info: number }
+interface Counts {
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  info: number;
+}
 
 interface Review {
   id: string;
@@ -46,7 +52,11 @@ async function loadList() {
   byId('empty').hidden = reviews.length > 0;
   byId('reviews').replaceChildren(
     ...reviews.map((r) => {
-      const open = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Open the review of ${r.tenantId} from ${formatTime(r.requestedAt)}` }, 'Open');
+      const open = h(
+        'button',
+        { type: 'button', class: 'secondary small', 'aria-label': `Open the review of ${r.tenantId} from ${formatTime(r.requestedAt)}` },
+        'Open',
+      );
       open.addEventListener('click', () => void show(r.id));
       return h(
         'tr',
@@ -79,14 +89,21 @@ async function show(id: string) {
     ['Trigger', review.trigger === 'scheduled' ? 'scheduled' : `on demand${review.requestedBy ? ` by ${review.requestedBy}` : ''}`],
     ['Finished', formatTime(review.finishedAt)],
     ['Findings', severities.map((s) => `${s} ${review.counts[s]}`).join(', ')],
-    ['Sign-off', review.signOff ? `${review.signOff.by} at ${formatTime(review.signOff.at)}${review.signOff.comment ? `: ${review.signOff.comment}` : ''}` : 'not signed off'],
+    [
+      'Sign-off',
+      review.signOff
+        ? `${review.signOff.by} at ${formatTime(review.signOff.at)}${review.signOff.comment ? `: ${review.signOff.comment}` : ''}`
+        : 'not signed off',
+    ],
   ];
   byId('detail-fields').replaceChildren(...pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
   byId<HTMLAnchorElement>('export-csv').href = `/api/v1/reviews/${encodeURIComponent(id)}/export?format=csv`;
   byId<HTMLAnchorElement>('export-json').href = `/api/v1/reviews/${encodeURIComponent(id)}/export?format=json`;
   signoff.hidden = !(me.roles.includes('auditor') && !review.signOff && (review.status === 'completed' || review.status === 'incomplete'));
   byId('findings').replaceChildren(
-    ...(review.findings.length === 0 ? [h('p', {}, review.status === 'queued' || review.status === 'running' ? 'The review is still running.' : 'No findings.')] : []),
+    ...(review.findings.length === 0
+      ? [h('p', {}, review.status === 'queued' || review.status === 'running' ? 'The review is still running.' : 'No findings.')]
+      : []),
     ...severities
       .map((s) => ({ s, list: review.findings.filter((f) => f.severity === s) }))
       .filter(({ list }) => list.length > 0)
@@ -98,8 +115,32 @@ async function show(id: string) {
           h(
             'table',
             {},
-            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Finding'), h('th', { scope: 'col' }, 'Kind'), h('th', { scope: 'col' }, 'Subject'), h('th', { scope: 'col' }, 'Done'))),
-            h('tbody', {}, ...list.map((f) => h('tr', { 'data-kind': f.kind }, h('td', {}, f.summary), h('td', {}, f.kind.replace(/_/g, ' ')), h('td', { class: 'mono' }, f.subject), h('td', {}, f.action ?? '—')))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'col' }, 'Finding'),
+                h('th', { scope: 'col' }, 'Kind'),
+                h('th', { scope: 'col' }, 'Subject'),
+                h('th', { scope: 'col' }, 'Done'),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              ...list.map((f) =>
+                h(
+                  'tr',
+                  { 'data-kind': f.kind },
+                  h('td', {}, f.summary),
+                  h('td', {}, f.kind.replace(/_/g, ' ')),
+                  h('td', { class: 'mono' }, f.subject),
+                  h('td', {}, f.action ?? '—'),
+                ),
+              ),
+            ),
           ),
         ),
       ),
@@ -118,7 +159,10 @@ signoff.addEventListener('click', () => {
     fields: [field('signoff-comment', 'Comment (optional)', { name: 'comment', maxlength: '2000' })],
     statusEl: status,
     async action(values, code) {
-      await api('POST', `/api/v1/reviews/${encodeURIComponent(review.id)}/signoff`, { code, ...(values.comment?.trim() ? { comment: values.comment.trim() } : {}) });
+      await api('POST', `/api/v1/reviews/${encodeURIComponent(review.id)}/signoff`, {
+        code,
+        ...(values.comment?.trim() ? { comment: values.comment.trim() } : {}),
+      });
       await loadList();
       await show(review.id);
       return `The review of ${review.tenantId} is signed off.`;
@@ -152,6 +196,8 @@ filterForm.addEventListener('submit', async (event) => {
 
 await loadList();
 const wanted = new URLSearchParams(location.search).get('id');
-if (wanted) await show(wanted).catch((error: unknown) => {
-  status.textContent = error instanceof ApiFailure ? `That review could not be opened: ${error.message}` : 'That review could not be opened.';
-});
+if (wanted)
+  await show(wanted).catch((error: unknown) => {
+    status.textContent =
+      error instanceof ApiFailure ? `That review could not be opened: ${error.message}` : 'That review could not be opened.';
+  });

@@ -1,7 +1,19 @@
 // The technician's page: the profiles I may request, the request form, and my elevations with a
 // live countdown, extend, revoke and cancel.
 import { ApiFailure, api, requireSession } from './api.ts';
-import { byId, clearError, field, formatRemaining, formatTime, h, homeOf, openCodeDialog, setUpHeader, showError, takeCode } from './dom.ts';
+import {
+  byId,
+  clearError,
+  field,
+  formatRemaining,
+  formatTime,
+  h,
+  homeOf,
+  openCodeDialog,
+  setUpHeader,
+  showError,
+  takeCode,
+} from './dom.ts';
 import { stateName, type Elevation } from './elevations.ts';
 
 interface RequestableProfile {
@@ -47,16 +59,18 @@ function describeChoice() {
   byId('ticket-hint').textContent = p.ticketPattern ? `Required; must match ${p.ticketPattern}.` : 'Optional.';
   about.append(
     h('p', {}, p.description || 'No description.'),
-    h('p', {}, `Groups: ${p.groups.join(', ')}. Up to ${Math.floor(p.maxDurationSeconds / 60)} minutes. `,
-      p.approvalsRequired > 0 ? `Needs ${p.approvalsRequired} approval${p.approvalsRequired > 1 ? 's' : ''}.` : 'Granted at once.'),
+    h(
+      'p',
+      {},
+      `Groups: ${p.groups.join(', ')}. Up to ${Math.floor(p.maxDurationSeconds / 60)} minutes. `,
+      p.approvalsRequired > 0 ? `Needs ${p.approvalsRequired} approval${p.approvalsRequired > 1 ? 's' : ''}.` : 'Granted at once.',
+    ),
   );
 }
 
 async function loadProfiles() {
   profiles = (await api<{ profiles: RequestableProfile[] }>('GET', '/api/v1/me/profiles')).profiles;
-  select.replaceChildren(
-    ...profiles.map((p) => h('option', { value: keyOf(p) }, `${p.tenant.displayName} — ${p.name}`)),
-  );
+  select.replaceChildren(...profiles.map((p) => h('option', { value: keyOf(p) }, `${p.tenant.displayName} — ${p.name}`)));
   byId('no-profiles').hidden = profiles.length > 0;
   form.hidden = profiles.length === 0;
   describeChoice();
@@ -79,8 +93,10 @@ form.addEventListener('submit', async (event) => {
       e.state === 'active'
         ? `Granted: ${p.name} in ${p.tenant.displayName} until ${formatTime(e.endsAt)}${e.clampedToWindowEnd ? ' (cut short to the end of the profile’s window)' : ''}.`
         : `Requested: ${p.name} in ${p.tenant.displayName} waits for approval${
-          p.approvalsRequired === 0 && e.risk ? ` because it looks unusual (risk ${e.risk.score} of 100: ${e.risk.reasons.map((r) => r.detail).join('; ')})` : ''
-        }.`;
+            p.approvalsRequired === 0 && e.risk
+              ? ` because it looks unusual (risk ${e.risk.score} of 100: ${e.risk.reasons.map((r) => r.detail).join('; ')})`
+              : ''
+          }.`;
     justification.value = '';
     ticket.value = '';
     await loadElevations();
@@ -97,7 +113,8 @@ function actionButton(label: string, e: Elevation, action: 'revoke' | 'cancel') 
     button.setAttribute('disabled', '');
     try {
       await api('POST', `/api/v1/elevations/${encodeURIComponent(e.id)}/${action}`);
-      byId('list-status').textContent = `${e.profile} in ${e.tenantId}: ${action === 'revoke' ? 'revoked' : e.state === 'active' ? 'extension request withdrawn' : 'cancelled'}.`;
+      byId('list-status').textContent =
+        `${e.profile} in ${e.tenantId}: ${action === 'revoke' ? 'revoked' : e.state === 'active' ? 'extension request withdrawn' : 'cancelled'}.`;
     } catch (error) {
       byId('list-status').textContent = `Not done: ${error instanceof ApiFailure ? error.message : 'something went wrong'}`;
     }
@@ -125,12 +142,24 @@ function extendButton(e: Elevation) {
       title: `Extend ${name}`,
       warning: `It now ends ${formatTime(e.endsAt)}.`,
       confirmLabel: 'Extend',
-      fields: [field(`extend-minutes-${e.id}`, 'Extend by (minutes)', { name: 'minutes', type: 'number', min: '1', step: '1', value: '15', required: '' })],
+      fields: [
+        field(`extend-minutes-${e.id}`, 'Extend by (minutes)', {
+          name: 'minutes',
+          type: 'number',
+          min: '1',
+          step: '1',
+          value: '15',
+          required: '',
+        }),
+      ],
       statusEl: byId('list-status'),
       async action(values, code) {
         let after: Elevation;
         try {
-          after = await api<Elevation>('POST', `/api/v1/elevations/${encodeURIComponent(e.id)}/extend`, { durationSeconds: Math.round(Number(values.minutes) * 60), code });
+          after = await api<Elevation>('POST', `/api/v1/elevations/${encodeURIComponent(e.id)}/extend`, {
+            durationSeconds: Math.round(Number(values.minutes) * 60),
+            code,
+          });
         } catch (error) {
           throw error instanceof ApiFailure && error.code === 'extension_refused' ? extensionRefusal(error) : error;
         }
@@ -150,10 +179,13 @@ function timeCell(e: Elevation) {
       'td',
       {},
       h('span', { class: 'countdown', 'data-ends-at': e.endsAt }, ''),
-      e.pendingExtension ? h('p', { class: 'hint' }, `Extension by ${Math.round(e.pendingExtension.seconds / 60)} minutes: waiting for approval.`) : null,
+      e.pendingExtension
+        ? h('p', { class: 'hint' }, `Extension by ${Math.round(e.pendingExtension.seconds / 60)} minutes: waiting for approval.`)
+        : null,
     );
   }
-  if (e.state === 'pending_approval') return h('td', {}, `${e.approval.decisions.filter((d) => d.decision === 'approve').length} of ${e.approval.required} approvals`);
+  if (e.state === 'pending_approval')
+    return h('td', {}, `${e.approval.decisions.filter((d) => d.decision === 'approve').length} of ${e.approval.required} approvals`);
   return h('td', {}, formatTime(e.endedAt));
 }
 
@@ -170,7 +202,10 @@ function actionsCell(e: Elevation) {
 }
 
 async function loadElevations() {
-  const { elevations } = await api<{ elevations: Elevation[] }>('GET', `/api/v1/elevations?technician=${encodeURIComponent(me.id)}&limit=50`);
+  const { elevations } = await api<{ elevations: Elevation[] }>(
+    'GET',
+    `/api/v1/elevations?technician=${encodeURIComponent(me.id)}&limit=50`,
+  );
   byId('no-elevations').hidden = elevations.length > 0;
   list.replaceChildren(
     ...elevations.map((e) =>
