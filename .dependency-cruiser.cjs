@@ -28,7 +28,7 @@ module.exports = {
       comment: 'adapters may use the domain and the port declarations, nothing above them',
       severity: 'error',
       from: { path: '^src/adapters/' },
-      to: { path: '^src/(http|cli|container|main|services/(?!ports\\.ts|context\\.ts))' },
+      to: { path: '^src/(http|cli|container|main|services/(?!ports/|context\\.ts))' },
     },
     {
       name: 'only-the-container-knows-adapters',

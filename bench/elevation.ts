@@ -17,7 +17,7 @@ import { AlreadyExistsError, Attribute, Change, type Client, EqualityFilter } fr
 import supertest from 'supertest';
 import { guidToString, toFileTime } from '../src/domain/ad.ts';
 import { createApp } from '../src/http/app.ts';
-import type { Elevation } from '../src/services/ports.ts';
+import type { Elevation } from '../src/domain/elevation.ts';
 import { runningClock } from '../test/support/clock.ts';
 import { adminClient, createTestOu } from '../test/support/directory.ts';
 import { bearer, createTechnician, login } from '../test/support/factories.ts';

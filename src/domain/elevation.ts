@@ -1,49 +1,11 @@
-// The elevation state machine and request rules (docs/architecture.md, Words and Requesting).
+// An elevation, its value types and the request rules (docs/architecture.md, Words and Requesting);
+// its states and their transitions are in elevation-state.ts.
 import { DomainError } from './errors.ts';
 import { maxJustificationLength, type AccessProfile } from './profile.ts';
 import { assertTicketMatches, maxTicketLength } from './ticket-pattern.ts';
-
-export const elevationStates = [
-  'pending_approval',
-  'activating',
-  'active',
-  'revoking',
-  'expired',
-  'revoked',
-  'denied',
-  'cancelled',
-  'failed',
-] as const;
-export type ElevationState = (typeof elevationStates)[number];
-
-export const revocationReasons = ['expired', 'self', 'admin', 'kill_switch', 'drift', 'policy'] as const;
-export type RevocationReason = (typeof revocationReasons)[number];
-
-const transitions: Record<ElevationState, readonly ElevationState[]> = {
-  pending_approval: ['activating', 'denied', 'cancelled'],
-  // `revoking`: a kill switch ends a grant mid-activation; its activation then finds it gone and undoes itself.
-  activating: ['active', 'failed', 'revoking'],
-  active: ['revoking'],
-  revoking: ['expired', 'revoked'],
-  expired: [],
-  revoked: [],
-  denied: [],
-  cancelled: [],
-  failed: [],
-};
-
-export function canTransition(from: ElevationState, to: ElevationState): boolean {
-  return transitions[from].includes(to);
-}
-
-export function assertTransition(from: ElevationState, to: ElevationState): void {
-  if (!canTransition(from, to)) throw new DomainError('conflict', `An elevation that is ${from} cannot become ${to}`);
-}
-
-export const isFinal = (state: ElevationState) => transitions[state].length === 0;
-
-/** States in which the technician may hold the membership in the directory. */
-export const holdingStates: readonly ElevationState[] = ['activating', 'active', 'revoking'];
+import type { Decision } from './approval.ts';
+import type { RiskAssessment } from './risk.ts';
+import type { ElevationState, RevocationReason } from './elevation-state.ts';
 
 export interface ElevationRequest {
   durationSeconds?: number;
@@ -80,3 +42,84 @@ export function checkRequest(profile: AccessProfile, request: ElevationRequest):
   }
   return duration;
 }
+
+export interface ElevationGroup {
+  dn: string;
+  guid: string;
+  name: string;
+}
+
+/** What activation changed in the directory, so a failure or a crash can be undone exactly. */
+export interface ActivationSteps {
+  previousUserAccountControl: number | null;
+  previousAccountExpires: string | null;
+  /** Base64 of the account's logonHours before its first live grant (null: none set); absent in records from before windows. */
+  previousLogonHours?: string | null;
+  previousUserWorkstations?: string | null;
+  enabled: boolean;
+  groupsAdded: string[];
+  ttlMembership: boolean;
+}
+
+export interface Elevation {
+  id: string;
+  tenantId: string;
+  profileId: string;
+  profileName: string;
+  technicianId: string;
+  accountId: string;
+  accountDn: string;
+  accountGuid: string;
+  groups: ElevationGroup[];
+  state: ElevationState;
+  durationSeconds: number;
+  justification: string | null;
+  ticket: string | null;
+  requestedAt: Date;
+  activatedAt: Date | null;
+  endsAt: Date | null;
+  endedAt: Date | null;
+  revocationReason: RevocationReason | null;
+  failureReason: string | null;
+  steps: ActivationSteps | null;
+  overdueAlertedAt: Date | null;
+  updatedAt: Date;
+  /** Approvals the request needs (0: none); a snapshot of the profile's rule at request time. */
+  approvalsRequired: number;
+  /** Who may approve (empty: any approver of the tenant). */
+  approverIds: string[];
+  /** A request still pending at this time ends `cancelled`. */
+  approvalDeadline: Date | null;
+  /** Set when the grant was cut short to end with its window: that window's end. */
+  windowClosesAt: Date | null;
+  /** An extension waiting for approval. */
+  extension: PendingExtension | null;
+  /** Seconds added by extensions so far. */
+  extendedSeconds: number;
+  /** Approvers' decisions, every round. */
+  decisions: Decision[];
+  /** The risk score and its reasons at request time (docs/security-model.md, Risk signals); null for requests from before risk scoring. */
+  risk: RiskAssessment | null;
+  /** While `activating`: the lease of the process doing it (renewed while it works); null otherwise. */
+  lease?: ActivationLease | null;
+}
+
+/** Who is activating an elevation, and until when unless renewed (docs/architecture.md, Activation leases). */
+export interface ActivationLease {
+  holder: string;
+  until: Date;
+}
+
+export interface PendingExtension {
+  seconds: number;
+  /** The decision round it is approved in (1 for the first extension, …). */
+  round: number;
+  requestedAt: Date;
+  deadline: Date;
+}
+
+/**
+ * A revocation job becomes ready this long before its grant's end, and the service waits for the
+ * end itself: thousands of delayed jobs due together are promoted before the end, not after it.
+ */
+export const revocationLeadMs = 1000;

@@ -33,7 +33,7 @@
 // needs approval even where its profile would grant it at once, and an alert goes out. So no single
 // signal but fan-out reaches the default threshold, and two or three together do.
 import { DateTime } from 'luxon';
-import type { ElevationState } from './elevation.ts';
+import type { ElevationState } from './elevation-state.ts';
 
 export const riskSignals = ['first_in_tenant', 'unusual_hour', 'fan_out', 'mfa_failures'] as const;
 export type RiskSignal = (typeof riskSignals)[number];

@@ -4,7 +4,7 @@
 // which only a page of this origin can read (from a non-HttpOnly cookie) and set; a cross-site
 // form post can do neither, and is refused before anything happens.
 import type { Request } from 'express';
-import type { CsrfTokens } from '../services/ports.ts';
+import type { CsrfTokens } from './csrf-tokens.ts';
 import { DomainError } from '../domain/errors.ts';
 
 export const cookieNames = { access: 'stint_session', refresh: 'stint_refresh', csrf: 'stint_csrf' } as const;

@@ -6,7 +6,10 @@ import { accountIneligibility } from '../domain/account-eligibility.ts';
 import { DomainError } from '../domain/errors.ts';
 import { protectedMembership } from '../domain/review.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, DirectoryAccount, RandomSource, Store, StoreRepositories, TenantAccount } from './ports.ts';
+import type { Clock, RandomSource } from './ports/runtime.ts';
+import type { DirectoryAccount } from './ports/directory.ts';
+import type { Store, StoreRepositories } from './ports/store.ts';
+import type { TenantAccount } from './ports/tenants.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
 export type AccountService = ReturnType<typeof createAccountService>;

@@ -4,7 +4,8 @@
 import type { DriftMode } from '../domain/tenant.ts';
 import { systemContext } from './context.ts';
 import { normaliseProfileInput, type ProfileInput, type ProfileService } from './profile-service.ts';
-import type { SecretBox, Store } from './ports.ts';
+import type { SecretBox } from './ports/crypto.ts';
+import type { Store } from './ports/store.ts';
 import type { ProtectedGroupService } from './protected-group-service.ts';
 import { bindPasswordContext, type TenantService } from './tenant-service.ts';
 

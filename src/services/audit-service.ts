@@ -17,16 +17,10 @@ import {
 } from '../domain/audit-export.ts';
 import { DomainError } from '../domain/errors.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
-import type {
-  AuditFilter,
-  AuditSignatureVerifier,
-  AuditSigner,
-  Clock,
-  ExportEncoder,
-  ForwardingProgress,
-  StoredCheckpoint,
-  Store,
-} from './ports.ts';
+import type { AuditFilter, AuditSignatureVerifier, AuditSigner, ExportEncoder, StoredCheckpoint } from './ports/audit.ts';
+import type { Clock } from './ports/runtime.ts';
+import type { ForwardingProgress } from './ports/siem.ts';
+import type { Store } from './ports/store.ts';
 
 export type AuditService = ReturnType<typeof createAuditService>;
 

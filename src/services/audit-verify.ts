@@ -18,7 +18,7 @@ import {
   type ExportManifest,
 } from '../domain/audit-export.ts';
 import { DomainError } from '../domain/errors.ts';
-import type { AuditSignatureVerifier, DecodedRecord, ExportDecoder, LineChunkChecker } from './ports.ts';
+import type { AuditSignatureVerifier, DecodedRecord, ExportDecoder, LineChunkChecker } from './ports/audit.ts';
 
 export type Jwks = { keys: Array<Record<string, unknown>> };
 

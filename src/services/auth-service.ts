@@ -6,18 +6,11 @@ import { accessTokenExpiry, refreshVerdict, type SessionPolicy } from '../domain
 import type { IdentitySourceKind } from '../domain/technician.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
 import { totpSecretContext, type MfaService } from './mfa-service.ts';
-import type {
-  Clock,
-  IdentitySource,
-  PasswordHasher,
-  RandomSource,
-  SecretBox,
-  SessionRecord,
-  Store,
-  TechnicianRecord,
-  TokenService,
-  TotpEngine,
-} from './ports.ts';
+import type { Clock, RandomSource } from './ports/runtime.ts';
+import type { IdentitySource, TokenService } from './ports/identity.ts';
+import type { PasswordHasher, SecretBox, TotpEngine } from './ports/crypto.ts';
+import type { SessionRecord, TechnicianRecord } from './ports/technicians.ts';
+import type { Store } from './ports/store.ts';
 
 export interface AuthServiceDeps {
   store: Store;

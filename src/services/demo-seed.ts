@@ -2,7 +2,9 @@
 // technician whose authenticator is pre-enrolled so the printed secret works at once.
 import { systemContext } from './context.ts';
 import { totpSecretContext } from './mfa-service.ts';
-import type { Clock, SecretBox, Store, TotpEngine } from './ports.ts';
+import type { Clock } from './ports/runtime.ts';
+import type { SecretBox, TotpEngine } from './ports/crypto.ts';
+import type { Store } from './ports/store.ts';
 import type { AccountService } from './account-service.ts';
 import type { ProfileService } from './profile-service.ts';
 import type { TenantAccess } from './tenant-access.ts';

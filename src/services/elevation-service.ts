@@ -5,7 +5,8 @@
 import { isAccountEnabled, memberRefWithDn, toFileTime, withAccountEnabled } from '../domain/ad.ts';
 import { assertMayDecide, tally, type Decision, type DecisionKind } from '../domain/approval.ts';
 import type { AuditAction } from '../domain/audit.ts';
-import { checkRequest, holdingStates, type ElevationState, type RevocationReason } from '../domain/elevation.ts';
+import { checkRequest } from '../domain/elevation.ts';
+import { holdingStates, type ElevationState, type RevocationReason } from '../domain/elevation-state.ts';
 import { DomainError, type ErrorCode } from '../domain/errors.ts';
 import { isEligible, type AccessProfile } from '../domain/profile.ts';
 import { assertTenantOpen } from '../domain/tenant.ts';
@@ -17,27 +18,14 @@ import { accountWriteRefusal, auditNotEligible, recordAccountMove, type Eligibil
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import type { MemberRemoval } from './member-removal.ts';
 import type { MfaService } from './mfa-service.ts';
-import {
-  revocationLeadMs,
-  type AccountChanges,
-  type ActivationSteps,
-  type Clock,
-  type DirectoryAccount,
-  type DirectoryGroup,
-  type Elevation,
-  type ElevationGroup,
-  type ElevationFilter,
-  type EventLog,
-  type Notice,
-  type Notifications,
-  type RandomSource,
-  type RevocationJobs,
-  type Store,
-  type StoreRepositories,
-  type TechnicianRecord,
-  type TenantDirectory,
-  type TenantRecord,
-} from './ports.ts';
+import { revocationLeadMs, type ActivationSteps, type Elevation, type ElevationGroup } from '../domain/elevation.ts';
+import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory } from './ports/directory.ts';
+import type { Clock, EventLog, RandomSource } from './ports/runtime.ts';
+import type { ElevationFilter, RevocationJobs } from './ports/elevations.ts';
+import type { Notice, Notifications } from './ports/notifications.ts';
+import type { Store, StoreRepositories } from './ports/store.ts';
+import type { TechnicianRecord } from './ports/technicians.ts';
+import type { TenantRecord } from './ports/tenants.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
 export interface ElevationSettings {

@@ -2,7 +2,11 @@
 // and signing-key rotation.
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import { totpSecretContext } from './mfa-service.ts';
-import type { Clock, SecretBox, SigningKeyRepository, Store, TokenService } from './ports.ts';
+import type { Clock } from './ports/runtime.ts';
+import type { SecretBox } from './ports/crypto.ts';
+import type { SigningKeyRepository } from './ports/audit.ts';
+import type { Store } from './ports/store.ts';
+import type { TokenService } from './ports/identity.ts';
 import { bindPasswordContext } from './tenant-service.ts';
 
 export type KeyService = ReturnType<typeof createKeyService>;

@@ -3,7 +3,7 @@
 // single modifies, and each modify of a large group costs more the larger it is). At most one
 // batch per group is in flight; whatever arrives meanwhile forms the next batch, so batches grow
 // with the load. Each caller hears back only once a read-back confirms its member is gone.
-import type { TenantDirectory } from './ports.ts';
+import type { TenantDirectory } from './ports/directory.ts';
 
 export interface MemberRemovalSettings {
   /** How long the first removal for an idle group waits for company. */

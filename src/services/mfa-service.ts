@@ -11,7 +11,11 @@ import {
   type MfaLockoutPolicy,
 } from '../domain/mfa.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, EventLog, Notifications, SecretBox, Store, StoreRepositories, TechnicianRecord, TotpEngine } from './ports.ts';
+import type { Clock, EventLog } from './ports/runtime.ts';
+import type { Notifications } from './ports/notifications.ts';
+import type { SecretBox, TotpEngine } from './ports/crypto.ts';
+import type { Store, StoreRepositories } from './ports/store.ts';
+import type { TechnicianRecord } from './ports/technicians.ts';
 
 export interface MfaServiceDeps {
   store: Store;

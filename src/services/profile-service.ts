@@ -6,7 +6,9 @@ import { DomainError } from '../domain/errors.ts';
 import { assertProfileRules, profileNamePattern, type AccessProfile, type ProfileGroup } from '../domain/profile.ts';
 import { roles } from '../domain/roles.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, RandomSource, Store, TenantDirectory } from './ports.ts';
+import type { Clock, RandomSource } from './ports/runtime.ts';
+import type { Store } from './ports/store.ts';
+import type { TenantDirectory } from './ports/directory.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM');

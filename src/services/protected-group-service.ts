@@ -5,7 +5,10 @@
 import { guidPattern } from '../domain/ad.ts';
 import { DomainError } from '../domain/errors.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, Store, TenantDirectory, TenantProtectedGroup } from './ports.ts';
+import type { Clock } from './ports/runtime.ts';
+import type { Store } from './ports/store.ts';
+import type { TenantDirectory } from './ports/directory.ts';
+import type { TenantProtectedGroup } from './ports/tenants.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
 export type ProtectedGroupService = ReturnType<typeof createProtectedGroupService>;

@@ -7,7 +7,7 @@
 // review is `incomplete`: it never passes silently. An auditor signs a review off with a fresh
 // TOTP code; everything is audited; a summary goes to Slack.
 import { isAccountEnabled, withAccountEnabled } from '../domain/ad.ts';
-import type { ElevationState } from '../domain/elevation.ts';
+import type { ElevationState } from '../domain/elevation-state.ts';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import type { ProfileGroup } from '../domain/profile.ts';
 import {
@@ -23,21 +23,14 @@ import {
 import { accountWriteRefusal, auditNotEligible, recordAccountMove } from './account-service.ts';
 import { auditOrigin, systemContext, type RequestContext } from './context.ts';
 import type { MfaService } from './mfa-service.ts';
-import type {
-  Clock,
-  Elevation,
-  EventLog,
-  Notifications,
-  RandomSource,
-  Review,
-  ReviewJobs,
-  StoredFinding,
-  Store,
-  TableEncoder,
-  TenantAccount,
-  TenantDirectory,
-  TenantRecord,
-} from './ports.ts';
+import type { Clock, EventLog, RandomSource } from './ports/runtime.ts';
+import type { Elevation } from '../domain/elevation.ts';
+import type { Notifications } from './ports/notifications.ts';
+import type { Review, ReviewJobs, StoredFinding } from './ports/reviews.ts';
+import type { Store } from './ports/store.ts';
+import type { TableEncoder } from './ports/audit.ts';
+import type { TenantAccount, TenantRecord } from './ports/tenants.ts';
+import type { TenantDirectory } from './ports/directory.ts';
 import type { StreamedExport } from './audit-service.ts';
 import type { TenantAccess } from './tenant-access.ts';
 

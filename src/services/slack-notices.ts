@@ -5,17 +5,12 @@
 // the store at the time of sending, so a late or repeated notice shows the current truth.
 import type { Decision } from '../domain/approval.ts';
 import { hasAnyRole } from '../domain/roles.ts';
-import type {
-  Clock,
-  Elevation,
-  EventLog,
-  ExpiryWarnings,
-  Notice,
-  SlackApi,
-  SlackApprovalMessages,
-  Store,
-  TechnicianRecord,
-} from './ports.ts';
+import type { Clock, EventLog } from './ports/runtime.ts';
+import type { Elevation } from '../domain/elevation.ts';
+import type { ExpiryWarnings, Notice } from './ports/notifications.ts';
+import type { SlackApi, SlackApprovalMessages } from './ports/slack.ts';
+import type { Store } from './ports/store.ts';
+import type { TechnicianRecord } from './ports/technicians.ts';
 import {
   activatedDm,
   alertMessage,

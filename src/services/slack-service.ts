@@ -8,18 +8,12 @@ import type { Decision } from '../domain/approval.ts';
 import { DomainError } from '../domain/errors.ts';
 import { isEligible } from '../domain/profile.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type {
-  Clock,
-  Elevation,
-  ElevationFilter,
-  EventLog,
-  SlackApi,
-  SlackRequestVerifier,
-  SlackSignedRequest,
-  SlackView,
-  Store,
-  TechnicianRecord,
-} from './ports.ts';
+import type { Clock, EventLog } from './ports/runtime.ts';
+import type { Elevation } from '../domain/elevation.ts';
+import type { ElevationFilter } from './ports/elevations.ts';
+import type { SlackApi, SlackRequestVerifier, SlackSignedRequest, SlackView } from './ports/slack.ts';
+import type { Store } from './ports/store.ts';
+import type { TechnicianRecord } from './ports/technicians.ts';
 import {
   actionIds,
   callbackIds,

@@ -4,17 +4,11 @@ import { DomainError } from '../domain/errors.ts';
 import { hasRole, type Role } from '../domain/roles.ts';
 import { usernamePattern, type IdentitySourceKind, type Technician, type TechnicianStatus } from '../domain/technician.ts';
 import { auditOrigin, type Actor, type RequestContext } from './context.ts';
-import type {
-  Clock,
-  EventLog,
-  Notifications,
-  PasswordHasher,
-  RandomSource,
-  Store,
-  StoreRepositories,
-  TechnicianPatch,
-  TechnicianRecord,
-} from './ports.ts';
+import type { Clock, EventLog, RandomSource } from './ports/runtime.ts';
+import type { Notifications } from './ports/notifications.ts';
+import type { PasswordHasher } from './ports/crypto.ts';
+import type { Store, StoreRepositories } from './ports/store.ts';
+import type { TechnicianPatch, TechnicianRecord } from './ports/technicians.ts';
 
 export interface TechnicianServiceDeps {
   store: Store;

@@ -14,7 +14,12 @@ import {
   type Tenant,
 } from '../domain/tenant.ts';
 import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, DirectoryProbe, EventLog, ReviewSchedules, SecretBox, Store, TenantPatch, TenantRecord } from './ports.ts';
+import type { Clock, EventLog } from './ports/runtime.ts';
+import type { DirectoryProbe } from './ports/directory.ts';
+import type { ReviewSchedules } from './ports/reviews.ts';
+import type { SecretBox } from './ports/crypto.ts';
+import type { Store } from './ports/store.ts';
+import type { TenantPatch, TenantRecord } from './ports/tenants.ts';
 
 export interface TenantServiceDeps {
   store: Store;

@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
 import { readApplyFile } from '../../src/cli/apply-file.ts';
 import { systemContext } from '../../src/services/context.ts';
-import type { Elevation } from '../../src/services/ports.ts';
+import type { Elevation } from '../../src/domain/elevation.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
 import { runningClock } from '../support/clock.ts';
 import { createTestOu, membersOf } from '../support/directory.ts';

@@ -7,7 +7,7 @@ import { findChainBreak, genesisHash, type AuditEvent, type AuditEventInput } fr
 import { createSyslogSink } from '../../src/adapters/siem/syslog-sink.ts';
 import { createRandomSource } from '../../src/adapters/crypto/random.ts';
 import { createSiemForwarding } from '../../src/services/siem-forwarding.ts';
-import type { Notice } from '../../src/services/ports.ts';
+import type { Notice } from '../../src/services/ports/notifications.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import { runningClock } from '../support/clock.ts';
 import { bearer, createTechnician, login } from '../support/factories.ts';

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
 import { systemContext } from '../../src/services/context.ts';
-import type { Elevation } from '../../src/services/ports.ts';
+import type { Elevation } from '../../src/domain/elevation.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
 import { runningClock } from '../support/clock.ts';
 import { createTestOu, membersOf } from '../support/directory.ts';

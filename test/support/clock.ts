@@ -1,5 +1,5 @@
 // Clocks the test moves by hand, so TOTP steps, token expiry and lockouts are exact.
-import type { Clock } from '../../src/services/ports.ts';
+import type { Clock } from '../../src/services/ports/runtime.ts';
 
 export interface FakeClock extends Clock {
   set(at: Date | number): void;

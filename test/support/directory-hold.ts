@@ -2,7 +2,7 @@
 // rather than by luck: every call of one TenantDirectory method made while the hold is closed waits
 // until the test releases it. The real directory does the work afterwards; nothing is faked.
 import type { Harness } from './harness.ts';
-import type { TenantDirectory } from '../../src/services/ports.ts';
+import type { TenantDirectory } from '../../src/services/ports/directory.ts';
 
 export interface DirectoryHold {
   /** Resolves once `count` calls are waiting at the hold. */

@@ -14,7 +14,8 @@ import {
   withAccountEnabled,
 } from '../../src/domain/ad.ts';
 import { noApproval } from '../../src/domain/approval.ts';
-import { canTransition, checkRequest, isFinal } from '../../src/domain/elevation.ts';
+import { checkRequest } from '../../src/domain/elevation.ts';
+import { canTransition, isFinal } from '../../src/domain/elevation-state.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import { assertProfileRules, isEligible, type AccessProfile } from '../../src/domain/profile.ts';
 import { protectionReason } from '../../src/domain/protected-groups.ts';

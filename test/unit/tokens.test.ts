@@ -8,7 +8,9 @@ import { createRandomSource } from '../../src/adapters/crypto/random.ts';
 import { createSecretBox, parseMasterKey } from '../../src/adapters/crypto/secret-box.ts';
 import { createTokenService, keyCacheMs, retiredKeyGraceMs, type TokenSettings } from '../../src/adapters/crypto/tokens.ts';
 import { DomainError } from '../../src/domain/errors.ts';
-import type { SecretBox, SigningKeyRecord, SigningKeyRepository, TokenService } from '../../src/services/ports.ts';
+import type { SecretBox } from '../../src/services/ports/crypto.ts';
+import type { SigningKeyRecord, SigningKeyRepository } from '../../src/services/ports/audit.ts';
+import type { TokenService } from '../../src/services/ports/identity.ts';
 
 interface MemoryKeyRepository extends SigningKeyRepository {
   records: SigningKeyRecord[];

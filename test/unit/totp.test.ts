@@ -5,7 +5,7 @@ import { createRandomSource } from '../../src/adapters/crypto/random.ts';
 import { createTotpEngine, totpCodeAt } from '../../src/adapters/crypto/totp.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import { timeStepAt } from '../../src/domain/mfa.ts';
-import type { RandomSource } from '../../src/services/ports.ts';
+import type { RandomSource } from '../../src/services/ports/runtime.ts';
 
 /** ASCII "12345678901234567890", the SHA-1 seed of RFC 6238 appendix B, in base32. */
 const rfcSecret = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';

@@ -14,7 +14,8 @@ import {
   type JWK,
 } from 'jose';
 import { DomainError } from '../../domain/errors.ts';
-import type { AuditSignatureVerifier, AuditSigner, SecretBox, SigningKeyRecord, SigningKeyRepository } from '../../services/ports.ts';
+import type { AuditSignatureVerifier, AuditSigner, SigningKeyRecord, SigningKeyRepository } from '../../services/ports/audit.ts';
+import type { SecretBox } from '../../services/ports/crypto.ts';
 
 const keyContext = (kid: string) => `audit-signing-key:${kid}`;
 

@@ -1,6 +1,6 @@
 // argon2id password hashes (PHC strings) through @node-rs/argon2, OWASP's minimum parameters.
 import { hash, verify } from '@node-rs/argon2';
-import type { PasswordHasher } from '../../services/ports.ts';
+import type { PasswordHasher } from '../../services/ports/crypto.ts';
 
 const options = { algorithm: 2 /* Argon2id */, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
 import { DomainError } from '../../domain/errors.ts';
-import type { SecretBox } from '../../services/ports.ts';
+import type { SecretBox } from '../../services/ports/crypto.ts';
 
 export interface MasterKey {
   id: string;

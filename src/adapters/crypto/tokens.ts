@@ -16,15 +16,10 @@ import {
   type JWTPayload,
 } from 'jose';
 import { DomainError } from '../../domain/errors.ts';
-import type {
-  AccessClaims,
-  MfaChallengeClaims,
-  RandomSource,
-  SecretBox,
-  SigningKeyRecord,
-  SigningKeyRepository,
-  TokenService,
-} from '../../services/ports.ts';
+import type { AccessClaims, MfaChallengeClaims, TokenService } from '../../services/ports/identity.ts';
+import type { RandomSource } from '../../services/ports/runtime.ts';
+import type { SecretBox } from '../../services/ports/crypto.ts';
+import type { SigningKeyRecord, SigningKeyRepository } from '../../services/ports/audit.ts';
 
 export interface TokenSettings {
   issuer: string;

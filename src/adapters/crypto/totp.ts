@@ -6,7 +6,8 @@ import { ScureBase32Plugin } from 'otplib';
 import QRCode from 'qrcode';
 import { DomainError } from '../../domain/errors.ts';
 import { isWellFormedTotpCode, totpAcceptedDrift, totpDigits, totpPeriodSeconds, totpSecretBytes } from '../../domain/mfa.ts';
-import type { RandomSource, TotpEngine } from '../../services/ports.ts';
+import type { RandomSource } from '../../services/ports/runtime.ts';
+import type { TotpEngine } from '../../services/ports/crypto.ts';
 
 const base32 = new ScureBase32Plugin();
 

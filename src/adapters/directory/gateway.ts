@@ -2,7 +2,8 @@
 // operations, rebuilt when a connection breaks or the tenant's settings change.
 import { createHash } from 'node:crypto';
 import { ResultCodeError, type Client } from 'ldapts';
-import type { DirectoryGateway, TenantDirectory, TenantRecord } from '../../services/ports.ts';
+import type { DirectoryGateway, TenantDirectory } from '../../services/ports/directory.ts';
+import type { TenantRecord } from '../../services/ports/tenants.ts';
 import { closeQuietly, openLdapClient, type LdapClientOptions } from './client.ts';
 import { createTenantDirectory } from './tenant-directory.ts';
 

@@ -1,7 +1,7 @@
 // The `ldap` identity source: a technician's password is checked by binding as them to the MSP's
 // own directory (by user principal name), over LDAPS verified with the configured CA.
 import { InvalidCredentialsError } from 'ldapts';
-import type { IdentitySource } from '../../services/ports.ts';
+import type { IdentitySource } from '../../services/ports/identity.ts';
 import { closeQuietly, openLdapClient, type LdapClientOptions } from './client.ts';
 import { translateDirectoryError } from './errors.ts';
 

@@ -1,7 +1,7 @@
 // Checks a tenant's directory connection: LDAPS with the given CA, bind, read the base DN.
 import { performance } from 'node:perf_hooks';
 import { DomainError } from '../../domain/errors.ts';
-import type { DirectoryProbe } from '../../services/ports.ts';
+import type { DirectoryProbe } from '../../services/ports/directory.ts';
 import { assertPemCertificate, closeQuietly, openLdapClient, type LdapClientOptions } from './client.ts';
 import { translateDirectoryError } from './errors.ts';
 

@@ -26,7 +26,7 @@ import type { AccountEligibilityFacts } from '../../domain/account-eligibility.t
 import { guidFromMemberRef, guidToBytes, guidToString, memberRefByGuid, parseMemberRef, sidToString } from '../../domain/ad.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { protectionReason, type GroupFacts, type ProtectedFinding } from '../../domain/protected-groups.ts';
-import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory } from '../../services/ports.ts';
+import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory } from '../../services/ports/directory.ts';
 import { translateDirectoryError } from './errors.ts';
 
 const inChain = '1.2.840.113556.1.4.1941';

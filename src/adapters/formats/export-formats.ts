@@ -6,7 +6,7 @@ import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { isoTime, type AuditAction } from '../../domain/audit.ts';
 import type { ExportFormat, ExportRecord } from '../../domain/audit-export.ts';
-import type { DecodedRecord, ExportDecoder, ExportEncoder, TableEncoder } from '../../services/ports.ts';
+import type { DecodedRecord, ExportDecoder, ExportEncoder, TableEncoder } from '../../services/ports/audit.ts';
 
 const auditColumns = [
   'record',

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { checkLineChunk, type LineChunkResult } from '../../domain/audit-export.ts';
-import type { LineChunkChecker } from '../../services/ports.ts';
+import type { LineChunkChecker } from '../../services/ports/audit.ts';
 import { auditExportDecoder } from './export-formats.ts';
 
 /** One thread per core, the calling one included, up to four. */

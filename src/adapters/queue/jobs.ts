@@ -4,16 +4,11 @@
 // "expires soon" reminders; the worker renders them from the store.
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
-  revocationLeadMs,
-  type Clock,
-  type ExpiryWarnings,
-  type Notice,
-  type Notifications,
-  type ReviewJobs,
-  type ReviewSchedules,
-  type RevocationJobs,
-} from '../../services/ports.ts';
+import { revocationLeadMs } from '../../domain/elevation.ts';
+import type { Clock } from '../../services/ports/runtime.ts';
+import type { ExpiryWarnings, Notice, Notifications } from '../../services/ports/notifications.ts';
+import type { ReviewJobs, ReviewSchedules } from '../../services/ports/reviews.ts';
+import type { RevocationJobs } from '../../services/ports/elevations.ts';
 
 export const queueNames = {
   revocations: 'revocations',

@@ -1,7 +1,7 @@
 // The Redis connection behind BullMQ. Redis holds only jobs; it must never evict them.
 import { Redis } from 'ioredis';
 import { DomainError } from '../../domain/errors.ts';
-import type { QueueHealth } from '../../services/ports.ts';
+import type { QueueHealth } from '../../services/ports/queue.ts';
 
 /**
  * Two kinds of connection (BullMQ's own advice): a worker's waits for Redis forever — its blocking

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { AuditEvent } from '../../domain/audit.ts';
-import type { Clock, SiemSink } from '../../services/ports.ts';
+import type { Clock } from '../../services/ports/runtime.ts';
+import type { SiemSink } from '../../services/ports/siem.ts';
 import { octetCountedFrame, syslogMessage, type SiemBodyFormat, type SyslogIdentity } from './format.ts';
 
 export interface SyslogTarget {

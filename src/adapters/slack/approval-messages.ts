@@ -2,7 +2,7 @@
 // can be updated when someone decides. Kept in Redis beside the jobs: it is presentation only (the
 // decision itself lives in the store), and should it be lost the messages simply stay as posted.
 import type { Redis } from 'ioredis';
-import type { SlackApprovalMessages } from '../../services/ports.ts';
+import type { SlackApprovalMessages } from '../../services/ports/slack.ts';
 
 /** Longer than any approval can wait, so an approval's messages are still known when the grant ends. */
 const keepSeconds = 14 * 24 * 3600;

@@ -6,7 +6,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DomainError } from '../../domain/errors.ts';
-import type { Clock, SlackRequestVerifier } from '../../services/ports.ts';
+import type { Clock } from '../../services/ports/runtime.ts';
+import type { SlackRequestVerifier } from '../../services/ports/slack.ts';
 
 /** Slack's own bound: a request signed more than this far from our clock is refused. */
 export const maxSkewSeconds = 300;

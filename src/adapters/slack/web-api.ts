@@ -3,7 +3,8 @@
 // 3 s a trigger id lives) are not retried; the worker's calls get a short retry here and the
 // queue's own retries after that. Slack's error strings are kept in the error message.
 import { LogLevel, WebClient, type Logger as SlackLogger, type WebClientOptions } from '@slack/web-api';
-import type { EventLog, SlackApi } from '../../services/ports.ts';
+import type { EventLog } from '../../services/ports/runtime.ts';
+import type { SlackApi } from '../../services/ports/slack.ts';
 
 /** Slack's SDK logs through this; debug lines (which echo request bodies) are dropped. */
 function sdkLogger(log: EventLog): SlackLogger {

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { TenantAccount, TenantAccountRepository } from '../../services/ports.ts';
+import type { TenantAccount, TenantAccountRepository } from '../../services/ports/tenants.ts';
 import type { Database, TenantAccountsTable } from './schema.ts';
 
 function toAccount(row: Selectable<TenantAccountsTable>): TenantAccount {

@@ -1,7 +1,7 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import { chainAuditEvent, type AuditAction, type AuditEvent, type AuditEventInput } from '../../domain/audit.ts';
 import { auditDetailsProblem } from '../../domain/audit-catalogue.ts';
-import type { AuditRepository, StoredCheckpoint } from '../../services/ports.ts';
+import type { AuditRepository, StoredCheckpoint } from '../../services/ports/audit.ts';
 import type { AuditCheckpointsTable, AuditEventsTable, Database } from './schema.ts';
 
 function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {

@@ -1,7 +1,7 @@
 // What drift detection has already reported (migration 0006_drift): one row per member per managed
 // group, kept while the member stays, so the audit is not flooded every reconcile.
 import type { Kysely } from 'kysely';
-import type { DriftReport, DriftReportRepository } from '../../services/ports.ts';
+import type { DriftReport, DriftReportRepository } from '../../services/ports/reviews.ts';
 import type { Database } from './schema.ts';
 
 export function driftReportRepository(db: Kysely<Database>): DriftReportRepository {

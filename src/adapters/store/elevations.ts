@@ -1,8 +1,9 @@
 import type { Kysely, Selectable } from 'kysely';
-import { holdingStates, type ElevationState, type RevocationReason } from '../../domain/elevation.ts';
+import { holdingStates, type ElevationState, type RevocationReason } from '../../domain/elevation-state.ts';
 import type { Decision, DecisionKind } from '../../domain/approval.ts';
 import type { RiskReason } from '../../domain/risk.ts';
-import type { Elevation, ElevationRepository, PendingExtension } from '../../services/ports.ts';
+import type { Elevation, PendingExtension } from '../../domain/elevation.ts';
+import type { ElevationRepository } from '../../services/ports/elevations.ts';
 import type { Database, ElevationsTable } from './schema.ts';
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));

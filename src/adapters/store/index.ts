@@ -2,7 +2,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
-import type { Store, StoreRepositories } from '../../services/ports.ts';
+import type { Store, StoreRepositories } from '../../services/ports/store.ts';
 import type { Database } from './schema.ts';
 import { translateStoreError, translatingErrors } from './errors.ts';
 import { tenantAccountRepository } from './accounts.ts';

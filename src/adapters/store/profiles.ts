@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AccessProfile, ProfileStatus } from '../../domain/profile.ts';
 import type { Role } from '../../domain/roles.ts';
-import type { ProfileRepository } from '../../services/ports.ts';
+import type { ProfileRepository } from '../../services/ports/tenants.ts';
 import type { AccessProfilesTable, Database } from './schema.ts';
 
 function toProfile(row: Selectable<AccessProfilesTable>): AccessProfile {

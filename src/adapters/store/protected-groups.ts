@@ -1,6 +1,6 @@
 // The groups each tenant adds to the protected list (migration 0010_tenant_protected_groups).
 import type { Kysely } from 'kysely';
-import type { TenantProtectedGroupRepository } from '../../services/ports.ts';
+import type { TenantProtectedGroupRepository } from '../../services/ports/tenants.ts';
 import type { Database } from './schema.ts';
 
 export function tenantProtectedGroupRepository(db: Kysely<Database>): TenantProtectedGroupRepository {

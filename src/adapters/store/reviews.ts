@@ -1,7 +1,7 @@
 // Access reviews and their findings (migration 0008_reviews).
 import type { Kysely, Selectable } from 'kysely';
 import { findingKinds, reviewStatuses, severities, type FindingKind, type ReviewStatus, type Severity } from '../../domain/review.ts';
-import type { Review, ReviewRepository, StoredFinding } from '../../services/ports.ts';
+import type { Review, ReviewRepository, StoredFinding } from '../../services/ports/reviews.ts';
 import type { Database, ReviewsTable } from './schema.ts';
 
 const time = (value: number | string | null) => (value === null ? null : new Date(Number(value)));

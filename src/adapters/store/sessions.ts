@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { SessionRecord, SessionRepository } from '../../services/ports.ts';
+import type { SessionRecord, SessionRepository } from '../../services/ports/technicians.ts';
 import type { Database, SessionsTable } from './schema.ts';
 
 function toRecord(row: Selectable<SessionsTable>): SessionRecord {

@@ -1,6 +1,6 @@
 // Where forwarding to each SIEM target stands (migration 0005_siem_cursors).
 import type { Kysely, Selectable } from 'kysely';
-import type { SiemCursor, SiemCursorRepository } from '../../services/ports.ts';
+import type { SiemCursor, SiemCursorRepository } from '../../services/ports/siem.ts';
 import type { Database, SiemCursorsTable } from './schema.ts';
 
 const date = (ms: number | string | null) => (ms === null ? null : new Date(Number(ms)));

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { SigningKeyRepository } from '../../services/ports.ts';
+import type { SigningKeyRepository } from '../../services/ports/audit.ts';
 import type { Database } from './schema.ts';
 
 /** Token keys (`signing_keys`) and audit keys (`audit_signing_keys`) share one shape. */

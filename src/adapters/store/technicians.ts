@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Role } from '../../domain/roles.ts';
 import type { IdentitySourceKind, TechnicianStatus } from '../../domain/technician.ts';
-import type { NewTechnician, TechnicianPatch, TechnicianRecord, TechnicianRepository } from '../../services/ports.ts';
+import type { NewTechnician, TechnicianPatch, TechnicianRecord, TechnicianRepository } from '../../services/ports/technicians.ts';
 import type { Database, TechniciansTable } from './schema.ts';
 
 const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { TenantRecord, TenantRepository } from '../../services/ports.ts';
+import type { TenantRecord, TenantRepository } from '../../services/ports/tenants.ts';
 import type { Database, TenantsTable } from './schema.ts';
 
 function toRecord(row: Selectable<TenantsTable>): TenantRecord {

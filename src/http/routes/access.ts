@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { guidPattern } from '../../domain/ad.ts';
 import type { AccessProfile } from '../../domain/profile.ts';
-import type { TenantAccount, TenantProtectedGroup } from '../../services/ports.ts';
+import type { TenantAccount, TenantProtectedGroup } from '../../services/ports/tenants.ts';
 import { profileInputSchema } from '../../services/profile-service.ts';
 import { defineRoute, type Route } from '../route.ts';
 

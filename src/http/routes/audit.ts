@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { auditActions, type AuditEvent } from '../../domain/audit.ts';
 import { exportFormats, type ExportFilter } from '../../domain/audit-export.ts';
-import type { StoredCheckpoint } from '../../services/ports.ts';
+import type { StoredCheckpoint } from '../../services/ports/audit.ts';
 import type { SiemForwarding, SiemTargetStatus } from '../../services/siem-forwarding.ts';
 import { defineRoute, type Route } from '../route.ts';
 

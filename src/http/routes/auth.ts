@@ -1,7 +1,7 @@
 // Login → TOTP (enrolment on first login) → session; refresh; logout; who am I.
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import type { CsrfTokens } from '../../services/ports.ts';
+import type { CsrfTokens } from '../csrf-tokens.ts';
 import type { Services } from '../../container.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { assertSameOriginRequest, clearedCookies, cookieNames, readCookie, sessionCookies } from '../browser-session.ts';

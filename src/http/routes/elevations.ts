@@ -1,9 +1,9 @@
 // Elevations: request (with a fresh TOTP code), approve or deny, cancel, extend, read, and revoke.
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
-import { elevationStates } from '../../domain/elevation.ts';
+import { elevationStates } from '../../domain/elevation-state.ts';
 import { riskSignals } from '../../domain/risk.ts';
-import type { Elevation } from '../../services/ports.ts';
+import type { Elevation } from '../../domain/elevation.ts';
 import { defineRoute, idParams, type Route } from '../route.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

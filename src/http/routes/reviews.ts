@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { findingKinds, reviewStatuses, reviewTriggers, severities } from '../../domain/review.ts';
-import type { Review, StoredFinding } from '../../services/ports.ts';
+import type { Review, StoredFinding } from '../../services/ports/reviews.ts';
 import { reviewExportFormats } from '../../services/review-service.ts';
 import { defineRoute, idParams, type Route } from '../route.ts';
 
