@@ -24,6 +24,19 @@ module.exports = {
       to: { path: '^src/(adapters|http|cli|container|main)' },
     },
     {
+      name: 'contexts-entered-by-index',
+      comment: 'a service context (src/services/<context>/) is used from outside only through its index.ts',
+      severity: 'error',
+      from: { pathNot: '^src/services/(elevations|access|tenants|audit|reviews|slack|siem)/' },
+      to: { path: '^src/services/(elevations|access|tenants|audit|reviews|slack|siem)/(?!index\\.ts$)' },
+    },
+    {
+      name: 'contexts-enter-each-other-by-index',
+      severity: 'error',
+      from: { path: '^src/services/([^/]+)/' },
+      to: { path: '^src/services/(elevations|access|tenants|audit|reviews|slack|siem)/(?!index\\.ts$)', pathNot: '^src/services/$1/' },
+    },
+    {
       name: 'adapters-implement-ports',
       comment: 'adapters may use the domain and the port declarations, nothing above them',
       severity: 'error',

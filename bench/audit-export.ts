@@ -17,8 +17,8 @@ import { createSecretBox, parseMasterKey } from '../src/adapters/crypto/secret-b
 import { auditExportDecoder, auditExportEncoder } from '../src/adapters/formats/export-formats.ts';
 import { createStore, migrateToLatest, openDatabase } from '../src/adapters/store/index.ts';
 import type { AuditEventInput } from '../src/domain/audit.ts';
-import { createAuditService, noForwardingTargets } from '../src/services/audit-service.ts';
-import { createExportVerifier } from '../src/services/audit-verify.ts';
+import { createAuditService, noForwardingTargets } from '../src/services/audit/index.ts';
+import { createExportVerifier } from '../src/services/audit/index.ts';
 import { createLineChunkPool, defaultVerifyThreads } from '../src/adapters/formats/line-chunk-pool.ts';
 import { systemContext } from '../src/services/context.ts';
 

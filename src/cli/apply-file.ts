@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { defaultInactiveDays, defaultReviewSchedule, inactiveDaysRange, reviewScheduleProblem } from '../domain/review.ts';
 import { defaultRiskThreshold, riskThresholdRange } from '../domain/risk.ts';
 import { driftModes } from '../domain/tenant.ts';
-import type { TenantPlan } from '../services/apply-service.ts';
-import { profileInputSchema } from '../services/profile-service.ts';
+import type { TenantPlan } from '../services/tenants/index.ts';
+import { profileInputSchema } from '../services/tenants/index.ts';
 
 const fileSchema = z.strictObject({
   tenants: z.array(

@@ -16,13 +16,13 @@ import {
 } from '../container.ts';
 import { auditActions, type AuditAction } from '../domain/audit.ts';
 import { exportFormats, type ExportFilter, type ExportFormat } from '../domain/audit-export.ts';
-import type { StreamedExport } from '../services/audit-service.ts';
+import type { StreamedExport } from '../services/audit/index.ts';
 import { roles, type Role } from '../domain/roles.ts';
 import { systemContext } from '../services/context.ts';
-import { seedDemo, type DemoDomain } from '../services/demo-seed.ts';
+import { seedDemo, type DemoDomain } from './demo-seed.ts';
 import { readApplyFile } from './apply-file.ts';
-import { presentTechnician } from '../services/technician-service.ts';
-import { presentTenant } from '../services/tenant-service.ts';
+import { presentTechnician } from '../services/access/index.ts';
+import { presentTenant } from '../services/tenants/index.ts';
 import { serve } from '../main.ts';
 
 function print(value: unknown): void {

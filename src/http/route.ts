@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DomainError } from '../domain/errors.ts';
 import { hasAnyRole, type Role } from '../domain/roles.ts';
 import type { RequestContext } from '../services/context.ts';
-import type { Principal } from '../services/auth-service.ts';
+import type { Principal } from '../services/access/index.ts';
 import type { CookieInstruction } from './browser-session.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete';

@@ -8,7 +8,7 @@ import { QueueEvents } from 'bullmq';
 import { compactVerify, createLocalJWKSet } from 'jose';
 import { queueNames } from '../../src/adapters/queue/jobs.ts';
 import type { AuditEvent } from '../../src/domain/audit.ts';
-import type { PurgeReport } from '../../src/services/audit-service.ts';
+import type { PurgeReport } from '../../src/services/audit/index.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
 import { runningClock } from '../support/clock.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';

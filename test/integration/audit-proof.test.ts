@@ -11,8 +11,8 @@ import { createAuditSignatureVerifier, createAuditSigner } from '../../src/adapt
 import { openDatabase } from '../../src/adapters/store/connect.ts';
 import { auditExportDecoder, auditExportEncoder } from '../../src/adapters/formats/export-formats.ts';
 import { createOfflineExportVerifier } from '../../src/container.ts';
-import { createAuditService } from '../../src/services/audit-service.ts';
-import { createExportVerifier } from '../../src/services/audit-verify.ts';
+import { createAuditService } from '../../src/services/audit/index.ts';
+import { createExportVerifier } from '../../src/services/audit/index.ts';
 import { bearer, createTechnician, login } from '../support/factories.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { seedDemo } from '../../src/services/demo-seed.ts';
+import { seedDemo } from '../../src/cli/demo-seed.ts';
 import { createTestOu, deleteEntry } from '../support/directory.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { testServices } from '../support/services.ts';

@@ -7,7 +7,7 @@ import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
 import { createDirectoryGateway } from '../../src/adapters/directory/gateway.ts';
 import { revocationJobId } from '../../src/adapters/queue/jobs.ts';
 import { fromFileTime, isAccountEnabled, memberRefByGuid, memberRefWithDn } from '../../src/domain/ad.ts';
-import { createTenantAccess } from '../../src/services/tenant-access.ts';
+import { createTenantAccess } from '../../src/services/tenants/index.ts';
 import { runningClock } from '../support/clock.ts';
 import { addMember, canBind, createTestOu, domainAdminsDn, membersOf, readUser, renameEntry } from '../support/directory.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';

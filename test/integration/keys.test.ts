@@ -14,7 +14,7 @@ import { parseMasterKey } from '../../src/adapters/crypto/secret-box.ts';
 import { createTokenService } from '../../src/adapters/crypto/tokens.ts';
 import { systemContext } from '../../src/services/context.ts';
 import { createStore, openDatabase } from '../../src/adapters/store/index.ts';
-import { createKeyService } from '../../src/services/key-service.ts';
+import { createKeyService } from '../../src/services/access/index.ts';
 import type { SigningKeyRepository } from '../../src/services/ports/audit.ts';
 import type { Store } from '../../src/services/ports/store.ts';
 import { engines, startHarness, testConfig, type Harness } from '../support/harness.ts';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { totpCodeAt } from '../../src/adapters/crypto/totp.ts';
-import { totpSecretContext } from '../../src/services/mfa-service.ts';
+import { totpSecretContext } from '../../src/services/access/index.ts';
 import type { SecretBox } from '../../src/services/ports/crypto.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
 import { createTechnician } from '../support/factories.ts';

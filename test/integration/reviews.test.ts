@@ -14,7 +14,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { Attribute, Change } from 'ldapts';
 import { toFileTime } from '../../src/domain/ad.ts';
 import { systemContext } from '../../src/services/context.ts';
-import { bindPasswordContext } from '../../src/services/tenant-service.ts';
+import { bindPasswordContext } from '../../src/services/tenants/index.ts';
 import { reviewSchedulerId } from '../../src/adapters/queue/jobs.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
 import { runningClock } from '../support/clock.ts';

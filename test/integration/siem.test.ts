@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { findChainBreak, genesisHash, type AuditEvent, type AuditEventInput } from '../../src/domain/audit.ts';
 import { createSyslogSink } from '../../src/adapters/siem/syslog-sink.ts';
 import { createRandomSource } from '../../src/adapters/crypto/random.ts';
-import { createSiemForwarding } from '../../src/services/siem-forwarding.ts';
+import { createSiemForwarding } from '../../src/services/siem/index.ts';
 import type { Notice } from '../../src/services/ports/notifications.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import { runningClock } from '../support/clock.ts';

@@ -5,8 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findChainBreak, genesisHash } from '../../src/domain/audit.ts';
-import { bindPasswordContext } from '../../src/services/tenant-service.ts';
-import { totpSecretContext } from '../../src/services/mfa-service.ts';
+import { bindPasswordContext } from '../../src/services/tenants/index.ts';
+import { totpSecretContext } from '../../src/services/access/index.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
 import { createTechnician } from '../support/factories.ts';
 

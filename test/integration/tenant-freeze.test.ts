@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isAccountEnabled } from '../../src/domain/ad.ts';
 import { systemContext } from '../../src/services/context.ts';
-import type { TenantAccess } from '../../src/services/tenant-access.ts';
+import type { TenantAccess } from '../../src/services/tenants/index.ts';
 import type { TenantDirectory } from '../../src/services/ports/directory.ts';
 import { createTestOu, membersOf, readUser } from '../support/directory.ts';
 import { bearer, codeNow, createTechnician, login } from '../support/factories.ts';

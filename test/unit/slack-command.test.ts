@@ -1,7 +1,7 @@
 // The `/stint` command line: verbs, durations and free-text justification.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCommand, parseDuration } from '../../src/services/slack-service.ts';
+import { parseCommand, parseDuration } from '../../src/services/slack/index.ts';
 
 describe('slack command', () => {
   it('when durations are written like 30m, 2h, 1h30m or 1d, then they are read as seconds; anything else is not a duration', () => {

@@ -4,7 +4,7 @@
 // never holds up or undoes a grant.
 import { DelayedError, type Job } from 'bullmq';
 import { parseNotificationJob } from '../../src/adapters/queue/jobs.ts';
-import type { SlackNotices } from '../../src/services/slack-notices.ts';
+import type { SlackNotices } from '../../src/services/slack/index.ts';
 
 export function notificationProcessor(notices: SlackNotices) {
   return async (job: Job, token?: string) => {

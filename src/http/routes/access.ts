@@ -4,7 +4,7 @@ import type { Services } from '../../container.ts';
 import { guidPattern } from '../../domain/ad.ts';
 import type { AccessProfile } from '../../domain/profile.ts';
 import type { TenantAccount, TenantProtectedGroup } from '../../services/ports/tenants.ts';
-import { profileInputSchema } from '../../services/profile-service.ts';
+import { profileInputSchema } from '../../services/tenants/index.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const tenantParams = z.object({ id: z.string().min(1).max(40) });

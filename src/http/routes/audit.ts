@@ -4,7 +4,7 @@ import type { Services } from '../../container.ts';
 import { auditActions, type AuditEvent } from '../../domain/audit.ts';
 import { exportFormats, type ExportFilter } from '../../domain/audit-export.ts';
 import type { StoredCheckpoint } from '../../services/ports/audit.ts';
-import type { SiemForwarding, SiemTargetStatus } from '../../services/siem-forwarding.ts';
+import type { SiemForwarding, SiemTargetStatus } from '../../services/siem/index.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const query = z.strictObject({

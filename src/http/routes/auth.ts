@@ -5,7 +5,7 @@ import type { CsrfTokens } from '../csrf-tokens.ts';
 import type { Services } from '../../container.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { assertSameOriginRequest, clearedCookies, cookieNames, readCookie, sessionCookies } from '../browser-session.ts';
-import { presentTechnician } from '../../services/technician-service.ts';
+import { presentTechnician } from '../../services/access/index.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { technicianView } from './technicians.ts';
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { findingKinds, reviewStatuses, reviewTriggers, severities } from '../../domain/review.ts';
 import type { Review, StoredFinding } from '../../services/ports/reviews.ts';
-import { reviewExportFormats } from '../../services/review-service.ts';
+import { reviewExportFormats } from '../../services/reviews/index.ts';
 import { defineRoute, idParams, type Route } from '../route.ts';
 
 const tenantId = z.string().min(1).max(40);

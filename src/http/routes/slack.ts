@@ -4,7 +4,7 @@
 // Slack's: an empty 200, an ephemeral message, or a modal response action.
 import express from 'express';
 import { z } from 'zod';
-import type { SlackService } from '../../services/slack-service.ts';
+import type { SlackService } from '../../services/slack/index.ts';
 import { defineRoute, type HandlerInput, type Route } from '../route.ts';
 
 const slackAnswer = z.union([

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Services } from '../../container.ts';
 import { roles } from '../../domain/roles.ts';
-import { presentTechnician } from '../../services/technician-service.ts';
+import { presentTechnician } from '../../services/access/index.ts';
 import { defineRoute, idParams, type Route } from '../route.ts';
 
 const role = z.enum(roles);

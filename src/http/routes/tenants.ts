@@ -4,7 +4,7 @@ import { inactiveDaysRange } from '../../domain/review.ts';
 import { defaultRiskThreshold, riskThresholdRange } from '../../domain/risk.ts';
 import { driftModes } from '../../domain/tenant.ts';
 import type { Services } from '../../container.ts';
-import { presentTenant } from '../../services/tenant-service.ts';
+import { presentTenant } from '../../services/tenants/index.ts';
 import { defineRoute, idParams, type Route } from '../route.ts';
 
 const pem = z

@@ -111,3 +111,9 @@ export interface DirectoryGateway {
   forTenant(tenant: TenantRecord, bindPassword: () => Promise<string>): Promise<TenantDirectory>;
   close(): Promise<void>;
 }
+
+/** Member removals coalesced per group (adapters/directory/member-removal.ts). */
+export interface MemberRemoval {
+  /** Resolves once `memberDn` is confirmed absent from `groupDn`. */
+  remove(tenantId: string, directory: TenantDirectory, groupDn: string, memberDn: string): Promise<void>;
+}

@@ -1,7 +1,7 @@
 // The audit trail's use cases (docs/architecture.md, The audit chain): reading it, checking the stored chain, signed
 // checkpoints of its head, streamed exports with a signed manifest, and retention.
 import { createHash } from 'node:crypto';
-import { findChainBreak, genesisHash, type ChainBreak } from '../domain/audit.ts';
+import { findChainBreak, genesisHash, type ChainBreak } from '../../domain/audit.ts';
 import {
   checkpointType,
   dayMs,
@@ -14,13 +14,13 @@ import {
   type ExportManifest,
   type ExportRecord,
   type OmittedRun,
-} from '../domain/audit-export.ts';
-import { DomainError } from '../domain/errors.ts';
-import { auditOrigin, systemContext, type RequestContext } from './context.ts';
-import type { AuditFilter, AuditSignatureVerifier, AuditSigner, ExportEncoder, StoredCheckpoint } from './ports/audit.ts';
-import type { Clock } from './ports/runtime.ts';
-import type { ForwardingProgress } from './ports/siem.ts';
-import type { Store } from './ports/store.ts';
+} from '../../domain/audit-export.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { auditOrigin, systemContext, type RequestContext } from '../context.ts';
+import type { AuditFilter, AuditSignatureVerifier, AuditSigner, ExportEncoder, StoredCheckpoint } from '../ports/audit.ts';
+import type { Clock } from '../ports/runtime.ts';
+import type { ForwardingProgress } from '../ports/siem.ts';
+import type { Store } from '../ports/store.ts';
 
 export type AuditService = ReturnType<typeof createAuditService>;
 

@@ -2,14 +2,14 @@
 // moved or renamed account is still found (docs/architecture.md, Tenant accounts). One per technician per tenant, and only an
 // account that may be one (domain/account-eligibility.ts): never a computer, service, trust,
 // built-in or protected account, checked at link time and again before every write to it.
-import { accountIneligibility } from '../domain/account-eligibility.ts';
-import { DomainError } from '../domain/errors.ts';
-import { protectedMembership } from '../domain/review.ts';
-import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, RandomSource } from './ports/runtime.ts';
-import type { DirectoryAccount } from './ports/directory.ts';
-import type { Store, StoreRepositories } from './ports/store.ts';
-import type { TenantAccount } from './ports/tenants.ts';
+import { accountIneligibility } from '../../domain/account-eligibility.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { protectedMembership } from '../../domain/review.ts';
+import { auditOrigin, type RequestContext } from '../context.ts';
+import type { Clock, RandomSource } from '../ports/runtime.ts';
+import type { DirectoryAccount } from '../ports/directory.ts';
+import type { Store, StoreRepositories } from '../ports/store.ts';
+import type { TenantAccount } from '../ports/tenants.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
 export type AccountService = ReturnType<typeof createAccountService>;

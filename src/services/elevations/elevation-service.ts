@@ -2,31 +2,31 @@
 // with the store as the source of truth. State is written before the directory is touched, every
 // directory write is read back, a failed activation is undone, and the reconciler finishes or
 // undoes whatever a crash left half-done.
-import { isAccountEnabled, memberRefWithDn, toFileTime, withAccountEnabled } from '../domain/ad.ts';
-import { assertMayDecide, tally, type Decision, type DecisionKind } from '../domain/approval.ts';
-import type { AuditAction } from '../domain/audit.ts';
-import { checkRequest } from '../domain/elevation.ts';
-import { holdingStates, type ElevationState, type RevocationReason } from '../domain/elevation-state.ts';
-import { DomainError, type ErrorCode } from '../domain/errors.ts';
-import { isEligible, type AccessProfile } from '../domain/profile.ts';
-import { assertTenantOpen } from '../domain/tenant.ts';
-import type { ProtectedFinding } from '../domain/protected-groups.ts';
-import { assessRisk, isRiskFlagged, riskDefaults, type RiskAssessment, type RiskSettings } from '../domain/risk.ts';
-import { hasAnyRole, hasRole } from '../domain/roles.ts';
-import { checkWindow, localTime, logonHoursFor, unionLogonHours } from '../domain/windows.ts';
-import { accountWriteRefusal, auditNotEligible, recordAccountMove, type EligibilityStep } from './account-service.ts';
-import { auditOrigin, systemContext, type RequestContext } from './context.ts';
-import type { MemberRemoval } from './member-removal.ts';
-import type { MfaService } from './mfa-service.ts';
-import { revocationLeadMs, type ActivationSteps, type Elevation, type ElevationGroup } from '../domain/elevation.ts';
-import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory } from './ports/directory.ts';
-import type { Clock, EventLog, RandomSource } from './ports/runtime.ts';
-import type { ElevationFilter, RevocationJobs } from './ports/elevations.ts';
-import type { Notice, Notifications } from './ports/notifications.ts';
-import type { Store, StoreRepositories } from './ports/store.ts';
-import type { TechnicianRecord } from './ports/technicians.ts';
-import type { TenantRecord } from './ports/tenants.ts';
-import type { TenantAccess } from './tenant-access.ts';
+import { isAccountEnabled, memberRefWithDn, toFileTime, withAccountEnabled } from '../../domain/ad.ts';
+import { assertMayDecide, tally, type Decision, type DecisionKind } from '../../domain/approval.ts';
+import type { AuditAction } from '../../domain/audit.ts';
+import { checkRequest } from '../../domain/elevation.ts';
+import { holdingStates, type ElevationState, type RevocationReason } from '../../domain/elevation-state.ts';
+import { DomainError, type ErrorCode } from '../../domain/errors.ts';
+import { isEligible, type AccessProfile } from '../../domain/profile.ts';
+import { assertTenantOpen } from '../../domain/tenant.ts';
+import type { ProtectedFinding } from '../../domain/protected-groups.ts';
+import { assessRisk, isRiskFlagged, riskDefaults, type RiskAssessment, type RiskSettings } from '../../domain/risk.ts';
+import { hasAnyRole, hasRole } from '../../domain/roles.ts';
+import { checkWindow, localTime, logonHoursFor, unionLogonHours } from '../../domain/windows.ts';
+import { accountWriteRefusal, auditNotEligible, recordAccountMove, type EligibilityStep } from '../tenants/index.ts';
+import { auditOrigin, systemContext, type RequestContext } from '../context.ts';
+import type { MemberRemoval } from '../ports/directory.ts';
+import type { MfaService } from '../access/index.ts';
+import { revocationLeadMs, type ActivationSteps, type Elevation, type ElevationGroup } from '../../domain/elevation.ts';
+import type { AccountChanges, DirectoryAccount, DirectoryGroup, TenantDirectory } from '../ports/directory.ts';
+import type { Clock, EventLog, RandomSource } from '../ports/runtime.ts';
+import type { ElevationFilter, RevocationJobs } from '../ports/elevations.ts';
+import type { Notice, Notifications } from '../ports/notifications.ts';
+import type { Store, StoreRepositories } from '../ports/store.ts';
+import type { TechnicianRecord } from '../ports/technicians.ts';
+import type { TenantRecord } from '../ports/tenants.ts';
+import type { TenantAccess } from '../tenants/index.ts';
 
 export interface ElevationSettings {
   accountExpirySkewMs: number;

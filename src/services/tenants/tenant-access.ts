@@ -1,9 +1,9 @@
 // Opens a tenant's directory with its sealed bind password; shared by the use cases that touch AD.
-import { DomainError } from '../domain/errors.ts';
-import type { DirectoryGateway, TenantDirectory } from './ports/directory.ts';
-import type { SecretBox } from './ports/crypto.ts';
-import type { Store } from './ports/store.ts';
-import type { TenantRecord } from './ports/tenants.ts';
+import { DomainError } from '../../domain/errors.ts';
+import type { DirectoryGateway, TenantDirectory } from '../ports/directory.ts';
+import type { SecretBox } from '../ports/crypto.ts';
+import type { Store } from '../ports/store.ts';
+import type { TenantRecord } from '../ports/tenants.ts';
 import { bindPasswordContext } from './tenant-service.ts';
 
 export interface TenantAccess {

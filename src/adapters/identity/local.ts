@@ -1,6 +1,6 @@
 // The `local` identity source: argon2id hashes kept in the store (the embedded default).
-import type { IdentitySource } from './ports/identity.ts';
-import type { PasswordHasher } from './ports/crypto.ts';
+import type { IdentitySource } from '../../services/ports/identity.ts';
+import type { PasswordHasher } from '../../services/ports/crypto.ts';
 
 export function createLocalIdentitySource(hasher: PasswordHasher): IdentitySource {
   return {

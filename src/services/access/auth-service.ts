@@ -1,16 +1,16 @@
 // Login (docs/security-model.md, Login, TOTP and sessions): password against the technician's identity source, then TOTP (enrolling on first
 // login), then a session of short access tokens and rotating refresh tokens.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { DomainError } from '../domain/errors.ts';
-import { accessTokenExpiry, refreshVerdict, type SessionPolicy } from '../domain/session.ts';
-import type { IdentitySourceKind } from '../domain/technician.ts';
-import { auditOrigin, type RequestContext } from './context.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { accessTokenExpiry, refreshVerdict, type SessionPolicy } from '../../domain/session.ts';
+import type { IdentitySourceKind } from '../../domain/technician.ts';
+import { auditOrigin, type RequestContext } from '../context.ts';
 import { totpSecretContext, type MfaService } from './mfa-service.ts';
-import type { Clock, RandomSource } from './ports/runtime.ts';
-import type { IdentitySource, TokenService } from './ports/identity.ts';
-import type { PasswordHasher, SecretBox, TotpEngine } from './ports/crypto.ts';
-import type { SessionRecord, TechnicianRecord } from './ports/technicians.ts';
-import type { Store } from './ports/store.ts';
+import type { Clock, RandomSource } from '../ports/runtime.ts';
+import type { IdentitySource, TokenService } from '../ports/identity.ts';
+import type { PasswordHasher, SecretBox, TotpEngine } from '../ports/crypto.ts';
+import type { SessionRecord, TechnicianRecord } from '../ports/technicians.ts';
+import type { Store } from '../ports/store.ts';
 
 export interface AuthServiceDeps {
   store: Store;

@@ -3,14 +3,14 @@
 // approver's DM, updated in place as decisions come in; DMs to the requester on activation, before
 // the end, on extension and when it ends; alerts to the alert channel. Everything is rendered from
 // the store at the time of sending, so a late or repeated notice shows the current truth.
-import type { Decision } from '../domain/approval.ts';
-import { hasAnyRole } from '../domain/roles.ts';
-import type { Clock, EventLog } from './ports/runtime.ts';
-import type { Elevation } from '../domain/elevation.ts';
-import type { ExpiryWarnings, Notice } from './ports/notifications.ts';
-import type { SlackApi, SlackApprovalMessages } from './ports/slack.ts';
-import type { Store } from './ports/store.ts';
-import type { TechnicianRecord } from './ports/technicians.ts';
+import type { Decision } from '../../domain/approval.ts';
+import { hasAnyRole } from '../../domain/roles.ts';
+import type { Clock, EventLog } from '../ports/runtime.ts';
+import type { Elevation } from '../../domain/elevation.ts';
+import type { ExpiryWarnings, Notice } from '../ports/notifications.ts';
+import type { SlackApi, SlackApprovalMessages } from '../ports/slack.ts';
+import type { Store } from '../ports/store.ts';
+import type { TechnicianRecord } from '../ports/technicians.ts';
 import {
   activatedDm,
   alertMessage,

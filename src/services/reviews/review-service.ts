@@ -6,10 +6,10 @@
 // because a group became protected. A directory that cannot be read is a critical finding and the
 // review is `incomplete`: it never passes silently. An auditor signs a review off with a fresh
 // TOTP code; everything is audited; a summary goes to Slack.
-import { isAccountEnabled, withAccountEnabled } from '../domain/ad.ts';
-import type { ElevationState } from '../domain/elevation-state.ts';
-import { DomainError, isDomainError } from '../domain/errors.ts';
-import type { ProfileGroup } from '../domain/profile.ts';
+import { isAccountEnabled, withAccountEnabled } from '../../domain/ad.ts';
+import type { ElevationState } from '../../domain/elevation-state.ts';
+import { DomainError, isDomainError } from '../../domain/errors.ts';
+import type { ProfileGroup } from '../../domain/profile.ts';
 import {
   accountFindings,
   bySeverity,
@@ -19,20 +19,20 @@ import {
   protectedMembership,
   type ReviewFinding,
   type ReviewStatus,
-} from '../domain/review.ts';
-import { accountWriteRefusal, auditNotEligible, recordAccountMove } from './account-service.ts';
-import { auditOrigin, systemContext, type RequestContext } from './context.ts';
-import type { MfaService } from './mfa-service.ts';
-import type { Clock, EventLog, RandomSource } from './ports/runtime.ts';
-import type { Elevation } from '../domain/elevation.ts';
-import type { Notifications } from './ports/notifications.ts';
-import type { Review, ReviewJobs, StoredFinding } from './ports/reviews.ts';
-import type { Store } from './ports/store.ts';
-import type { TableEncoder } from './ports/audit.ts';
-import type { TenantAccount, TenantRecord } from './ports/tenants.ts';
-import type { TenantDirectory } from './ports/directory.ts';
-import type { StreamedExport } from './audit-service.ts';
-import type { TenantAccess } from './tenant-access.ts';
+} from '../../domain/review.ts';
+import { accountWriteRefusal, auditNotEligible, recordAccountMove } from '../tenants/index.ts';
+import { auditOrigin, systemContext, type RequestContext } from '../context.ts';
+import type { MfaService } from '../access/index.ts';
+import type { Clock, EventLog, RandomSource } from '../ports/runtime.ts';
+import type { Elevation } from '../../domain/elevation.ts';
+import type { Notifications } from '../ports/notifications.ts';
+import type { Review, ReviewJobs, StoredFinding } from '../ports/reviews.ts';
+import type { Store } from '../ports/store.ts';
+import type { TableEncoder } from '../ports/audit.ts';
+import type { TenantAccount, TenantRecord } from '../ports/tenants.ts';
+import type { TenantDirectory } from '../ports/directory.ts';
+import type { StreamedExport } from '../audit/index.ts';
+import type { TenantAccess } from '../tenants/index.ts';
 
 const liveStates: ElevationState[] = ['activating', 'active', 'revoking'];
 /** Directory error codes that mean the review could not read the tenant's domain. */

@@ -16,9 +16,9 @@ import {
   type Checkpoint,
   type ExportFormat,
   type ExportManifest,
-} from '../domain/audit-export.ts';
-import { DomainError } from '../domain/errors.ts';
-import type { AuditSignatureVerifier, DecodedRecord, ExportDecoder, LineChunkChecker } from './ports/audit.ts';
+} from '../../domain/audit-export.ts';
+import { DomainError } from '../../domain/errors.ts';
+import type { AuditSignatureVerifier, DecodedRecord, ExportDecoder, LineChunkChecker } from '../ports/audit.ts';
 
 export type Jwks = { keys: Array<Record<string, unknown>> };
 

@@ -1,13 +1,13 @@
 // Key management: master-key rotation (re-seal every secret at rest under the current master key)
 // and signing-key rotation.
-import { auditOrigin, systemContext, type RequestContext } from './context.ts';
+import { auditOrigin, systemContext, type RequestContext } from '../context.ts';
 import { totpSecretContext } from './mfa-service.ts';
-import type { Clock } from './ports/runtime.ts';
-import type { SecretBox } from './ports/crypto.ts';
-import type { SigningKeyRepository } from './ports/audit.ts';
-import type { Store } from './ports/store.ts';
-import type { TokenService } from './ports/identity.ts';
-import { bindPasswordContext } from './tenant-service.ts';
+import type { Clock } from '../ports/runtime.ts';
+import type { SecretBox } from '../ports/crypto.ts';
+import type { SigningKeyRepository } from '../ports/audit.ts';
+import type { Store } from '../ports/store.ts';
+import type { TokenService } from '../ports/identity.ts';
+import { bindPasswordContext } from '../tenants/index.ts';
 
 export type KeyService = ReturnType<typeof createKeyService>;
 

@@ -1,14 +1,14 @@
 // Access profiles: groups are resolved from the directory and refused when protected, directly or
 // through nesting at any depth (docs/security-model.md, Protected groups); the refusal names the protected group and the path.
 import { z } from 'zod';
-import { defaultApprovalTimeoutSeconds, type ApprovalRule } from '../domain/approval.ts';
-import { DomainError } from '../domain/errors.ts';
-import { assertProfileRules, profileNamePattern, type AccessProfile, type ProfileGroup } from '../domain/profile.ts';
-import { roles } from '../domain/roles.ts';
-import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, RandomSource } from './ports/runtime.ts';
-import type { Store } from './ports/store.ts';
-import type { TenantDirectory } from './ports/directory.ts';
+import { defaultApprovalTimeoutSeconds, type ApprovalRule } from '../../domain/approval.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { assertProfileRules, profileNamePattern, type AccessProfile, type ProfileGroup } from '../../domain/profile.ts';
+import { roles } from '../../domain/roles.ts';
+import { auditOrigin, type RequestContext } from '../context.ts';
+import type { Clock, RandomSource } from '../ports/runtime.ts';
+import type { Store } from '../ports/store.ts';
+import type { TenantDirectory } from '../ports/directory.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM');

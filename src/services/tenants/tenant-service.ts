@@ -1,9 +1,9 @@
 // Managing tenants (admin). Creating or changing a tenant's directory connection first proves it
 // works (LDAPS with the given CA, bind, base DN); bind passwords are stored only sealed and never
 // returned.
-import { DomainError } from '../domain/errors.ts';
-import { defaultInactiveDays, defaultReviewSchedule, inactiveDaysRange, reviewScheduleProblem } from '../domain/review.ts';
-import { defaultRiskThreshold, isValidRiskThreshold, riskThresholdRange } from '../domain/risk.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { defaultInactiveDays, defaultReviewSchedule, inactiveDaysRange, reviewScheduleProblem } from '../../domain/review.ts';
+import { defaultRiskThreshold, isValidRiskThreshold, riskThresholdRange } from '../../domain/risk.ts';
 import {
   assertDirectoryUrlAllowed,
   changesPasswordEndpoint,
@@ -12,14 +12,14 @@ import {
   type DirectoryConnection,
   type DriftMode,
   type Tenant,
-} from '../domain/tenant.ts';
-import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, EventLog } from './ports/runtime.ts';
-import type { DirectoryProbe } from './ports/directory.ts';
-import type { ReviewSchedules } from './ports/reviews.ts';
-import type { SecretBox } from './ports/crypto.ts';
-import type { Store } from './ports/store.ts';
-import type { TenantPatch, TenantRecord } from './ports/tenants.ts';
+} from '../../domain/tenant.ts';
+import { auditOrigin, type RequestContext } from '../context.ts';
+import type { Clock, EventLog } from '../ports/runtime.ts';
+import type { DirectoryProbe } from '../ports/directory.ts';
+import type { ReviewSchedules } from '../ports/reviews.ts';
+import type { SecretBox } from '../ports/crypto.ts';
+import type { Store } from '../ports/store.ts';
+import type { TenantPatch, TenantRecord } from '../ports/tenants.ts';
 
 export interface TenantServiceDeps {
   store: Store;

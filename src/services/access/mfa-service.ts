@@ -1,7 +1,7 @@
 // Verifies a fresh TOTP code for a technician (docs/security-model.md, Login, TOTP and sessions): current step ±1, a step accepted once is
 // never accepted again (replay, audited), and 5 consecutive failures lock for 15 minutes
 // (audited). Login uses it, and so will every step-up (elevate, approve, extend, sign-off).
-import { DomainError } from '../domain/errors.ts';
+import { DomainError } from '../../domain/errors.ts';
 import {
   failedAttemptLocks,
   isReplay,
@@ -9,13 +9,13 @@ import {
   lockedUntilAfter,
   mayCheckAttempt,
   type MfaLockoutPolicy,
-} from '../domain/mfa.ts';
-import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, EventLog } from './ports/runtime.ts';
-import type { Notifications } from './ports/notifications.ts';
-import type { SecretBox, TotpEngine } from './ports/crypto.ts';
-import type { Store, StoreRepositories } from './ports/store.ts';
-import type { TechnicianRecord } from './ports/technicians.ts';
+} from '../../domain/mfa.ts';
+import { auditOrigin, type RequestContext } from '../context.ts';
+import type { Clock, EventLog } from '../ports/runtime.ts';
+import type { Notifications } from '../ports/notifications.ts';
+import type { SecretBox, TotpEngine } from '../ports/crypto.ts';
+import type { Store, StoreRepositories } from '../ports/store.ts';
+import type { TechnicianRecord } from '../ports/technicians.ts';
 
 export interface MfaServiceDeps {
   store: Store;

@@ -1,14 +1,14 @@
 // Managing technicians (admin): create, update roles and status, suspend (ends sessions at once),
 // reset MFA. Every change is audited in the same transaction.
-import { DomainError } from '../domain/errors.ts';
-import { hasRole, type Role } from '../domain/roles.ts';
-import { usernamePattern, type IdentitySourceKind, type Technician, type TechnicianStatus } from '../domain/technician.ts';
-import { auditOrigin, type Actor, type RequestContext } from './context.ts';
-import type { Clock, EventLog, RandomSource } from './ports/runtime.ts';
-import type { Notifications } from './ports/notifications.ts';
-import type { PasswordHasher } from './ports/crypto.ts';
-import type { Store, StoreRepositories } from './ports/store.ts';
-import type { TechnicianPatch, TechnicianRecord } from './ports/technicians.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { hasRole, type Role } from '../../domain/roles.ts';
+import { usernamePattern, type IdentitySourceKind, type Technician, type TechnicianStatus } from '../../domain/technician.ts';
+import { auditOrigin, type Actor, type RequestContext } from '../context.ts';
+import type { Clock, EventLog, RandomSource } from '../ports/runtime.ts';
+import type { Notifications } from '../ports/notifications.ts';
+import type { PasswordHasher } from '../ports/crypto.ts';
+import type { Store, StoreRepositories } from '../ports/store.ts';
+import type { TechnicianPatch, TechnicianRecord } from '../ports/technicians.ts';
 
 export interface TechnicianServiceDeps {
   store: Store;

@@ -1,11 +1,11 @@
 // Tenants and profiles as code (`stint apply -f`): creates what is missing, updates what differs,
 // leaves the rest untouched, so applying the same file twice changes nothing the second time.
 // Nothing is deleted: a tenant or profile missing from the file is reported, not removed.
-import type { DriftMode } from '../domain/tenant.ts';
-import { systemContext } from './context.ts';
+import type { DriftMode } from '../../domain/tenant.ts';
+import { systemContext } from '../context.ts';
 import { normaliseProfileInput, type ProfileInput, type ProfileService } from './profile-service.ts';
-import type { SecretBox } from './ports/crypto.ts';
-import type { Store } from './ports/store.ts';
+import type { SecretBox } from '../ports/crypto.ts';
+import type { Store } from '../ports/store.ts';
 import type { ProtectedGroupService } from './protected-group-service.ts';
 import { bindPasswordContext, type TenantService } from './tenant-service.ts';
 

@@ -3,7 +3,7 @@
 // single modifies, and each modify of a large group costs more the larger it is). At most one
 // batch per group is in flight; whatever arrives meanwhile forms the next batch, so batches grow
 // with the load. Each caller hears back only once a read-back confirms its member is gone.
-import type { TenantDirectory } from './ports/directory.ts';
+import type { TenantDirectory, MemberRemoval } from '../../services/ports/directory.ts';
 
 export interface MemberRemovalSettings {
   /** How long the first removal for an idle group waits for company. */
@@ -28,9 +28,7 @@ interface GroupLane {
   timer: NodeJS.Timeout | null;
 }
 
-export type MemberRemoval = ReturnType<typeof createMemberRemoval>;
-
-export function createMemberRemoval(settings: MemberRemovalSettings) {
+export function createMemberRemoval(settings: MemberRemovalSettings): MemberRemoval {
   const lanes = new Map<string, GroupLane>();
   const running = new Map<string, number>();
   const queued = new Map<string, Array<() => void>>();

@@ -7,16 +7,16 @@
 // Order matters: activation writes its `activating` state before it touches the directory, so the
 // members are read first and the grants after; a member added for a grant is then always seen
 // with its grant. Before anything is removed, the membership and the grants are read once more.
-import type { ProfileGroup } from '../domain/profile.ts';
-import type { ElevationState } from '../domain/elevation-state.ts';
-import type { MemberRemoval } from './member-removal.ts';
-import type { Clock, EventLog } from './ports/runtime.ts';
-import type { DriftReport } from './ports/reviews.ts';
-import type { Notifications } from './ports/notifications.ts';
-import type { Store } from './ports/store.ts';
-import type { TenantAccount, TenantRecord } from './ports/tenants.ts';
-import type { TenantDirectory } from './ports/directory.ts';
-import type { TenantAccess } from './tenant-access.ts';
+import type { ProfileGroup } from '../../domain/profile.ts';
+import type { ElevationState } from '../../domain/elevation-state.ts';
+import type { MemberRemoval } from '../ports/directory.ts';
+import type { Clock, EventLog } from '../ports/runtime.ts';
+import type { DriftReport } from '../ports/reviews.ts';
+import type { Notifications } from '../ports/notifications.ts';
+import type { Store } from '../ports/store.ts';
+import type { TenantAccount, TenantRecord } from '../ports/tenants.ts';
+import type { TenantDirectory } from '../ports/directory.ts';
+import type { TenantAccess } from '../tenants/index.ts';
 
 /** A grant in these states keeps (or is getting, or is giving up) its memberships: not drift. */
 const liveStates: ElevationState[] = ['activating', 'active', 'revoking'];

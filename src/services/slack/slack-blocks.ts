@@ -1,11 +1,11 @@
 // What Stint shows in Slack, as Block Kit: the approval message with its Approve/Deny buttons, the
 // TOTP modals, the results shown in a modal, and the DMs. Pure functions of what the store holds;
 // times are written with Slack's date token so each reader sees their own time zone.
-import type { Decision } from '../domain/approval.ts';
-import type { RiskAssessment } from '../domain/risk.ts';
-import type { Elevation } from '../domain/elevation.ts';
-import type { Review, StoredFinding } from './ports/reviews.ts';
-import type { SlackBlock, SlackMessage, SlackView } from './ports/slack.ts';
+import type { Decision } from '../../domain/approval.ts';
+import type { RiskAssessment } from '../../domain/risk.ts';
+import type { Elevation } from '../../domain/elevation.ts';
+import type { Review, StoredFinding } from '../ports/reviews.ts';
+import type { SlackBlock, SlackMessage, SlackView } from '../ports/slack.ts';
 
 export const actionIds = { approve: 'stint_approve', deny: 'stint_deny' } as const;
 export const callbackIds = { request: 'stint_request', decide: 'stint_decide' } as const;

@@ -3,11 +3,11 @@
 // written and flushed. While a target is down its backlog simply stays in the store; attempts back
 // off, and an alert goes out once the backlog passes a threshold. Forwarding is audited by its
 // changes of state (started, stalled, resumed, backlog alert), never once per record.
-import type { AuditEventInput } from '../domain/audit.ts';
-import type { Clock, EventLog, RandomSource } from './ports/runtime.ts';
-import type { ForwardingProgress, SiemCursor, SiemCursorPatch, SiemSink } from './ports/siem.ts';
-import type { Notifications } from './ports/notifications.ts';
-import type { Store } from './ports/store.ts';
+import type { AuditEventInput } from '../../domain/audit.ts';
+import type { Clock, EventLog, RandomSource } from '../ports/runtime.ts';
+import type { ForwardingProgress, SiemCursor, SiemCursorPatch, SiemSink } from '../ports/siem.ts';
+import type { Notifications } from '../ports/notifications.ts';
+import type { Store } from '../ports/store.ts';
 
 export interface SiemForwardingSettings {
   /** Events read and sent at a time. */

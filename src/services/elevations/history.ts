@@ -1,12 +1,12 @@
 // The elevation history report an MSP hands a client's auditor (issue 6, item 7): one row per
 // elevation, streamed page by page (keyset on request time and id), the export itself audited.
-import type { ExportFormat } from '../domain/audit-export.ts';
-import type { Elevation } from '../domain/elevation.ts';
-import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock } from './ports/runtime.ts';
-import type { Store } from './ports/store.ts';
-import type { TableEncoder } from './ports/audit.ts';
-import type { StreamedExport } from './audit-service.ts';
+import type { ExportFormat } from '../../domain/audit-export.ts';
+import type { Elevation } from '../../domain/elevation.ts';
+import { auditOrigin, type RequestContext } from '../context.ts';
+import type { Clock } from '../ports/runtime.ts';
+import type { Store } from '../ports/store.ts';
+import type { TableEncoder } from '../ports/audit.ts';
+import type { StreamedExport } from '../audit/index.ts';
 
 export interface ElevationHistoryFilter {
   from?: Date;

@@ -1,15 +1,15 @@
 // Seeds the demo: a tenant on the local demo domain, an admin who enrols at first login, and a
 // technician whose authenticator is pre-enrolled so the printed secret works at once.
-import { systemContext } from './context.ts';
-import { totpSecretContext } from './mfa-service.ts';
-import type { Clock } from './ports/runtime.ts';
-import type { SecretBox, TotpEngine } from './ports/crypto.ts';
-import type { Store } from './ports/store.ts';
-import type { AccountService } from './account-service.ts';
-import type { ProfileService } from './profile-service.ts';
-import type { TenantAccess } from './tenant-access.ts';
-import type { TechnicianService } from './technician-service.ts';
-import type { TenantService } from './tenant-service.ts';
+import { systemContext } from '../services/context.ts';
+import { totpSecretContext } from '../services/access/index.ts';
+import type { Clock } from '../services/ports/runtime.ts';
+import type { SecretBox, TotpEngine } from '../services/ports/crypto.ts';
+import type { Store } from '../services/ports/store.ts';
+import type { AccountService } from '../services/tenants/index.ts';
+import type { ProfileService } from '../services/tenants/index.ts';
+import type { TenantAccess } from '../services/tenants/index.ts';
+import type { TechnicianService } from '../services/access/index.ts';
+import type { TenantService } from '../services/tenants/index.ts';
 
 export interface DemoDomain {
   name: string;

@@ -2,13 +2,13 @@
 // tenant's own protected groups). Picked from the tenant's directory by DN or objectGUID and kept by objectGUID and
 // objectSid; every protection check then honours them (profiles, activation, reviews, account
 // eligibility) through TenantAccess.protectedSids.
-import { guidPattern } from '../domain/ad.ts';
-import { DomainError } from '../domain/errors.ts';
-import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock } from './ports/runtime.ts';
-import type { Store } from './ports/store.ts';
-import type { TenantDirectory } from './ports/directory.ts';
-import type { TenantProtectedGroup } from './ports/tenants.ts';
+import { guidPattern } from '../../domain/ad.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { auditOrigin, type RequestContext } from '../context.ts';
+import type { Clock } from '../ports/runtime.ts';
+import type { Store } from '../ports/store.ts';
+import type { TenantDirectory } from '../ports/directory.ts';
+import type { TenantProtectedGroup } from '../ports/tenants.ts';
 import type { TenantAccess } from './tenant-access.ts';
 
 export type ProtectedGroupService = ReturnType<typeof createProtectedGroupService>;

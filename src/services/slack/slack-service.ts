@@ -4,16 +4,16 @@
 // (LDAP, approvals) carries on afterwards, its outcome shown in the modal or sent as a DM. The
 // elevation use cases do the deciding and audit it; this file adds a `slack.interaction` audit
 // event naming the Slack user, written before the use case runs, with the same request id.
-import type { Decision } from '../domain/approval.ts';
-import { DomainError } from '../domain/errors.ts';
-import { isEligible } from '../domain/profile.ts';
-import { auditOrigin, type RequestContext } from './context.ts';
-import type { Clock, EventLog } from './ports/runtime.ts';
-import type { Elevation } from '../domain/elevation.ts';
-import type { ElevationFilter } from './ports/elevations.ts';
-import type { SlackApi, SlackRequestVerifier, SlackSignedRequest, SlackView } from './ports/slack.ts';
-import type { Store } from './ports/store.ts';
-import type { TechnicianRecord } from './ports/technicians.ts';
+import type { Decision } from '../../domain/approval.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { isEligible } from '../../domain/profile.ts';
+import { auditOrigin, type RequestContext } from '../context.ts';
+import type { Clock, EventLog } from '../ports/runtime.ts';
+import type { Elevation } from '../../domain/elevation.ts';
+import type { ElevationFilter } from '../ports/elevations.ts';
+import type { SlackApi, SlackRequestVerifier, SlackSignedRequest, SlackView } from '../ports/slack.ts';
+import type { Store } from '../ports/store.ts';
+import type { TechnicianRecord } from '../ports/technicians.ts';
 import {
   actionIds,
   callbackIds,
