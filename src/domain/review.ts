@@ -195,6 +195,26 @@ export interface TenantReviewSettings {
   disableInactive: boolean;
 }
 
+/** The finding for an account with no elevation and no logon for the tenant's inactivity period. */
+function inactiveFinding(a: AccountFacts, settings: TenantReviewSettings, enabled: boolean): ReviewFinding {
+  const last = lastActivity(a.lastElevationAt, a.lastLogonTimestamp);
+  return {
+    technicianId: a.technicianId,
+    subject: a.dn,
+    severity: 'medium',
+    kind: 'inactive_account',
+    summary: `${a.username}'s account has had no elevation and no logon for ${settings.inactiveDays} days${last ? ` (last ${last.toISOString()})` : ' (never used)'}`,
+    action: enabled ? null : 'already_disabled',
+    details: {
+      inactiveDays: settings.inactiveDays,
+      lastElevationAt: a.lastElevationAt?.toISOString() ?? null,
+      lastLogonAt:
+        a.lastLogonTimestamp && /^\d+$/.test(a.lastLogonTimestamp) ? (fromFileTime(a.lastLogonTimestamp)?.toISOString() ?? null) : null,
+      disableInactive: settings.disableInactive,
+    },
+  };
+}
+
 /**
  * The findings for one linked account. `disable` says whether the review should disable it now
  * (inactive, enabled, no live grant, and the tenant asks for it); the caller marks the finding's
@@ -234,23 +254,7 @@ export function accountFindings(
     !a.hasLiveGrant &&
     isInactive({ lastElevationAt: a.lastElevationAt, lastLogonTimestamp: a.lastLogonTimestamp, now, inactiveDays: settings.inactiveDays });
   const disable = inactive && enabled && settings.disableInactive;
-  if (inactive) {
-    const last = lastActivity(a.lastElevationAt, a.lastLogonTimestamp);
-    findings.push({
-      ...who,
-      severity: 'medium',
-      kind: 'inactive_account',
-      summary: `${a.username}'s account has had no elevation and no logon for ${settings.inactiveDays} days${last ? ` (last ${last.toISOString()})` : ' (never used)'}`,
-      action: enabled ? null : 'already_disabled',
-      details: {
-        inactiveDays: settings.inactiveDays,
-        lastElevationAt: a.lastElevationAt?.toISOString() ?? null,
-        lastLogonAt:
-          a.lastLogonTimestamp && /^\d+$/.test(a.lastLogonTimestamp) ? (fromFileTime(a.lastLogonTimestamp)?.toISOString() ?? null) : null,
-        disableInactive: settings.disableInactive,
-      },
-    });
-  }
+  if (inactive) findings.push(inactiveFinding(a, settings, enabled));
   if (!a.inProtectedUsers) {
     findings.push({
       ...who,

@@ -159,14 +159,26 @@ export function isUsualHour(hour: number, pastHours: readonly number[], settings
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function assessRisk(input: RiskInput, settings: RiskSettings = riskDefaults): RiskAssessment {
-  const { points } = settings;
-  const reasons: RiskReason[] = [];
+  const reasons = [
+    firstInTenant(input, settings),
+    unusualHour(input, settings),
+    fanOut(input, settings),
+    mfaFailures(input, settings),
+  ].filter((r): r is RiskReason => r !== null);
+  const score = Math.min(
+    100,
+    reasons.reduce((sum, r) => sum + r.points, 0),
+  );
+  return { score, reasons };
+}
+
+function firstInTenant(input: RiskInput, { points }: RiskSettings): RiskReason | null {
+  if (input.elevatedTenants.has(input.tenantId)) return null;
+  return { signal: 'first_in_tenant', points: points.firstInTenant, detail: `first elevation into ${input.tenantId}` };
+}
+
+function unusualHour(input: RiskInput, settings: RiskSettings): RiskReason | null {
   const at = input.at.getTime();
-
-  if (!input.elevatedTenants.has(input.tenantId)) {
-    reasons.push({ signal: 'first_in_tenant', points: points.firstInTenant, detail: `first elevation into ${input.tenantId}` });
-  }
-
   const since = at - settings.baseline.lookbackDays * 86_400_000;
   const settled = at - settings.baseline.settleHours * 3_600_000;
   const learned = input.history.filter(
@@ -174,59 +186,55 @@ export function assessRisk(input: RiskInput, settings: RiskSettings = riskDefaul
   );
   const hour = hourOfWeek(input.at, input.timeZone);
   if (
-    !isUsualHour(
+    isUsualHour(
       hour,
       learned.map((r) => hourOfWeek(r.requestedAt, input.timeZone)),
       settings,
     )
   ) {
-    const local = DateTime.fromJSDate(input.at, { zone: input.timeZone });
-    const basis =
-      learned.length < settings.baseline.takeoverAfter
-        ? `${plural(learned.length, 'past request')}; working hours assumed until ${settings.baseline.takeoverAfter}`
-        : `${plural(learned.length, 'past request')}`;
-    reasons.push({
-      signal: 'unusual_hour',
-      points: points.unusualHour,
-      detail: `${dayNames[local.weekday - 1]} ${local.toFormat('HH:mm')} ${input.timeZone} is outside this technician's usual hours (${basis})`,
-    });
+    return null;
   }
+  const local = DateTime.fromJSDate(input.at, { zone: input.timeZone });
+  const basis =
+    learned.length < settings.baseline.takeoverAfter
+      ? `${plural(learned.length, 'past request')}; working hours assumed until ${settings.baseline.takeoverAfter}`
+      : `${plural(learned.length, 'past request')}`;
+  return {
+    signal: 'unusual_hour',
+    points: settings.points.unusualHour,
+    detail: `${dayNames[local.weekday - 1]} ${local.toFormat('HH:mm')} ${input.timeZone} is outside this technician's usual hours (${basis})`,
+  };
+}
 
+function fanOut(input: RiskInput, settings: RiskSettings): RiskReason | null {
+  const at = input.at.getTime();
   const windowStart = at - settings.fanOut.windowMinutes * 60_000;
   const tenants = new Set([
     input.tenantId,
     ...input.history.filter((r) => r.requestedAt.getTime() > windowStart && r.requestedAt.getTime() <= at).map((r) => r.tenantId),
   ]);
-  if (tenants.size >= settings.fanOut.tenants) {
-    reasons.push({
-      signal: 'fan_out',
-      points: points.fanOut + points.fanOutPerExtraTenant * (tenants.size - settings.fanOut.tenants),
-      detail: `requests into ${tenants.size} tenants within ${settings.fanOut.windowMinutes} minutes (${[...tenants].sort().join(', ')})`,
-    });
-  }
+  if (tenants.size < settings.fanOut.tenants) return null;
+  return {
+    signal: 'fan_out',
+    points: settings.points.fanOut + settings.points.fanOutPerExtraTenant * (tenants.size - settings.fanOut.tenants),
+    detail: `requests into ${tenants.size} tenants within ${settings.fanOut.windowMinutes} minutes (${[...tenants].sort().join(', ')})`,
+  };
+}
 
-  if (input.mfa.lockedOut || input.mfa.failures > 0) {
-    const window = `in the last ${plural(settings.mfa.windowHours, 'hour')}`;
-    reasons.push(
-      input.mfa.lockedOut
-        ? {
-            signal: 'mfa_failures',
-            points: points.mfaLockout,
-            detail: `MFA locked after wrong codes ${window} (${plural(input.mfa.failures, 'failed code')})`,
-          }
-        : {
-            signal: 'mfa_failures',
-            points: Math.min(points.mfaFailuresMax, points.mfaFailure * input.mfa.failures),
-            detail: `${plural(input.mfa.failures, 'failed code')} ${window}`,
-          },
-    );
-  }
-
-  const score = Math.min(
-    100,
-    reasons.reduce((sum, r) => sum + r.points, 0),
-  );
-  return { score, reasons };
+function mfaFailures(input: RiskInput, { points, mfa }: RiskSettings): RiskReason | null {
+  if (!input.mfa.lockedOut && input.mfa.failures === 0) return null;
+  const window = `in the last ${plural(mfa.windowHours, 'hour')}`;
+  return input.mfa.lockedOut
+    ? {
+        signal: 'mfa_failures',
+        points: points.mfaLockout,
+        detail: `MFA locked after wrong codes ${window} (${plural(input.mfa.failures, 'failed code')})`,
+      }
+    : {
+        signal: 'mfa_failures',
+        points: Math.min(points.mfaFailuresMax, points.mfaFailure * input.mfa.failures),
+        detail: `${plural(input.mfa.failures, 'failed code')} ${window}`,
+      };
 }
 
 /** At or above the tenant's threshold: approval is needed and an alert goes out. */
