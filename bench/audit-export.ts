@@ -30,7 +30,7 @@ function services(dir: string, masterKey: string) {
   const store = createStore(opened.db);
   const audit = createAuditService({
     store,
-    clock: { now: () => new Date() },
+    clock: { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
     signer: createAuditSigner(store.auditKeys, createSecretBox(parseMasterKey(masterKey), [])),
     signatures: createAuditSignatureVerifier(),
     encoder: auditExportEncoder,

@@ -30,6 +30,7 @@ import { createMetrics } from './adapters/metrics/prometheus.ts';
 import { assertNoEviction, createRedis, failingAsQueueUnavailable, redisHealth } from './adapters/queue/redis.ts';
 import { createSyslogSink } from './adapters/siem/syslog-sink.ts';
 import { createSlackApprovalMessages } from './adapters/slack/approval-messages.ts';
+import { slackViews } from './adapters/slack/blocks.ts';
 import { notificationsWithSlackOff } from './adapters/slack/disabled.ts';
 import { createSlackRequestVerifier } from './adapters/slack/signature.ts';
 import { createSlackApi } from './adapters/slack/web-api.ts';
@@ -57,7 +58,7 @@ import type { QueueHealth } from './services/ports/queue.ts';
 import type { Store } from './services/ports/store.ts';
 import { createSiemForwarding } from './services/siem/index.ts';
 import { createSlackNotices } from './services/slack/index.ts';
-import { createSlackService, type ElevationUseCases } from './services/slack/index.ts';
+import { createSlackService, type SlackElevationUseCases } from './services/slack/index.ts';
 import { createTechnicianService } from './services/access/index.ts';
 import { createTenantService } from './services/tenants/index.ts';
 
@@ -84,7 +85,14 @@ function secretValue(value: string | undefined, file: string | undefined): strin
  */
 function buildSlack(
   config: Config,
-  deps: { store: Store; clock: Clock; redis: Redis; queues: ReturnType<typeof createQueues>; elevations: ElevationUseCases; log: EventLog },
+  deps: {
+    store: Store;
+    clock: Clock;
+    redis: Redis;
+    queues: ReturnType<typeof createQueues>;
+    elevations: SlackElevationUseCases;
+    log: EventLog;
+  },
 ) {
   const botToken = secretValue(config.slack.botToken, config.slack.botTokenFile);
   const signingSecret = secretValue(config.slack.signingSecret, config.slack.signingSecretFile);
@@ -95,6 +103,7 @@ function buildSlack(
       store,
       clock,
       slack: api(true),
+      views: slackViews,
       verifier: failingAsQueueUnavailable(createSlackRequestVerifier({ signingSecret, redis, keyPrefix: config.queue.prefix, clock })),
       elevations: deps.elevations,
       log,
@@ -103,6 +112,7 @@ function buildSlack(
       store,
       clock,
       slack: api(false),
+      views: slackViews,
       messages: failingAsQueueUnavailable(createSlackApprovalMessages(redis, config.queue.prefix)),
       warnings: failingAsQueueUnavailable(createExpiryWarnings(deps.queues.notifications, clock)),
       alertChannel: config.slack.alertChannel ?? null,
@@ -168,7 +178,7 @@ export const createOfflineExportVerifier = (options: { threads?: number; chunkBy
 export const currentTotpCode = (secret: string): Promise<string> => totpCodeAt(secret, new Date());
 
 export async function createContainer(config: Config, options: ContainerOptions = {}) {
-  const clock: Clock = options.clock ?? { now: () => new Date() };
+  const clock: Clock = options.clock ?? { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()) };
   const logger = options.logger ?? createLogger(config.logging.level);
   const production = config.mode === 'production';
 

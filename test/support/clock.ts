@@ -6,11 +6,15 @@ export interface FakeClock extends Clock {
   advance(ms: number): void;
 }
 
+/** Sleeping takes real time, whatever the clock says (as the container's clock does). */
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 /** Stands still until moved. */
 export function fakeClock(start: Date | number = Date.UTC(2026, 10, 2, 9, 0, 10)): FakeClock {
   let current = typeof start === 'number' ? start : start.getTime();
   return {
     now: () => new Date(current),
+    sleep: realSleep,
     set: (at) => {
       current = typeof at === 'number' ? at : at.getTime();
     },
@@ -25,6 +29,7 @@ export function runningClock(): FakeClock {
   let offset = 0;
   return {
     now: () => new Date(Date.now() + offset),
+    sleep: realSleep,
     set: (at) => {
       offset = (typeof at === 'number' ? at : at.getTime()) - Date.now();
     },

@@ -1,6 +1,8 @@
 // Time, randomness and the event log: what every use case may be given instead of reaching for globals.
 export interface Clock {
   now(): Date;
+  /** Resolves after `ms` of real time; never keeps a process alive on its own. */
+  sleep(ms: number): Promise<void>;
 }
 
 /** Operational log lines (pino's shape); never given a secret. */

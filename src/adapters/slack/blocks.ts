@@ -1,33 +1,35 @@
-// What Stint shows in Slack, as Block Kit: the approval message with its Approve/Deny buttons, the
-// TOTP modals, the results shown in a modal, and the DMs. Pure functions of what the store holds;
-// times are written with Slack's date token so each reader sees their own time zone.
+// What Stint shows in Slack, as Block Kit (the SlackViews port, src/services/ports/slack.ts): the
+// approval message with its Approve/Deny buttons, the TOTP modals, the results shown in a modal, the
+// replies to `/stint`, and the DMs. Pure functions of what the store holds; times are written with
+// Slack's date token so each reader sees their own time zone.
 import type { Decision } from '../../domain/approval.ts';
+import { openRound } from '../../domain/decision-round.ts';
 import type { RiskAssessment } from '../../domain/risk.ts';
 import type { Elevation } from '../../domain/elevation.ts';
-import type { Review, StoredFinding } from '../ports/reviews.ts';
-import type { SlackBlock, SlackMessage, SlackView } from '../ports/slack.ts';
+import type { Review, StoredFinding } from '../../services/ports/reviews.ts';
+import {
+  actionIds,
+  callbackIds,
+  inputBlocks,
+  type People,
+  type RequestModalInput,
+  type SlackBlock,
+  type SlackMessage,
+  type SlackView,
+  type SlackViews,
+} from '../../services/ports/slack.ts';
 
-export const actionIds = { approve: 'stint_approve', deny: 'stint_deny' } as const;
-export const callbackIds = { request: 'stint_request', decide: 'stint_decide' } as const;
-/** Block ids of the modals' inputs: errors from a submission are shown against them. */
-export const inputBlocks = { code: 'code', justification: 'justification', ticket: 'ticket', reason: 'reason' } as const;
-
-export interface People {
-  /** Display name by technician id. */
-  name(technicianId: string): string;
-}
-
-export const shortId = (id: string) => id.slice(0, 8);
+const shortId = (id: string) => id.slice(0, 8);
 
 /** Slack escapes: &, <, > are control characters in mrkdwn and must be written as entities. */
-export const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A time in the reader's own time zone, with the ISO time as the fallback. */
-export function when(at: Date): string {
+function when(at: Date): string {
   return `<!date^${Math.floor(at.getTime() / 1000)}^{date_short_pretty} at {time}|${at.toISOString()}>`;
 }
 
-export function duration(seconds: number): string {
+function duration(seconds: number): string {
   if (seconds % 86_400 === 0) return `${seconds / 86_400} d`;
   if (seconds >= 3600) {
     const h = Math.floor(seconds / 3600);
@@ -41,13 +43,6 @@ export function duration(seconds: number): string {
 const text = (t: string): SlackBlock => ({ type: 'section', text: { type: 'mrkdwn', text: t } });
 const context = (t: string): SlackBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: t }] });
 const plain = (t: string) => ({ type: 'plain_text', text: t });
-
-/** The decision round a Slack approval message is about, and whether it is still open. */
-export function openRound(e: Elevation): number | null {
-  if (e.state === 'pending_approval') return 0;
-  if (e.extension && e.state === 'active') return e.extension.round;
-  return null;
-}
 
 function decisionsIn(e: Elevation, round: number): Decision[] {
   return e.decisions.filter((d) => d.round === round);
@@ -79,13 +74,13 @@ function outcome(e: Elevation, round: number, people: People): string {
 }
 
 /** The score with its reasons, e.g. "65/100: fan-out +60 (…), first in tenant +20 (…)". */
-export function riskSummary(risk: RiskAssessment): string {
+function riskSummary(risk: RiskAssessment): string {
   const reasons = risk.reasons.map((r) => `${r.signal.replace(/_/g, ' ')} +${r.points} (${escape(r.detail)})`);
   return `${risk.score}/100${reasons.length ? `: ${reasons.join(', ')}` : ''}`;
 }
 
 /** The message approvers see in the tenant's channel and in their DMs, for one decision round. */
-export function approvalMessage(e: Elevation, round: number, tenantName: string, people: People): SlackMessage {
+function approvalMessage(e: Elevation, round: number, tenantName: string, people: People): SlackMessage {
   const requester = escape(people.name(e.technicianId));
   const what =
     round === 0
@@ -140,19 +135,7 @@ function codeInput(): SlackBlock {
   };
 }
 
-export interface RequestModalInput {
-  tenantId: string;
-  tenantName: string;
-  profile: string;
-  durationSeconds: number | undefined;
-  defaultDurationSeconds: number;
-  justification: string | undefined;
-  requireJustification: boolean;
-  ticketPattern: string | null;
-  approvalsRequired: number;
-}
-
-export function requestModal(input: RequestModalInput, privateMetadata: string): SlackView {
+function requestModal(input: RequestModalInput, privateMetadata: string): SlackView {
   const blocks: SlackBlock[] = [
     text(
       `*${escape(input.profile)}* in *${escape(input.tenantName)}* for *${duration(input.durationSeconds ?? input.defaultDurationSeconds)}*` +
@@ -195,13 +178,7 @@ export function requestModal(input: RequestModalInput, privateMetadata: string):
   };
 }
 
-export function decideModal(
-  e: Elevation,
-  decision: 'approve' | 'deny',
-  tenantName: string,
-  people: People,
-  privateMetadata: string,
-): SlackView {
+function decideModal(e: Elevation, decision: 'approve' | 'deny', tenantName: string, people: People, privateMetadata: string): SlackView {
   const round = openRound(e) ?? 0;
   const blocks: SlackBlock[] = [...approvalMessage(e, round, tenantName, people).blocks!.filter((b) => b.type !== 'actions'), codeInput()];
   if (decision === 'deny') {
@@ -225,11 +202,11 @@ export function decideModal(
 }
 
 /** A modal that only tells something (the outcome of a submission, or that it is under way). */
-export function noticeModal(title: string, body: string): SlackView {
+function noticeModal(title: string, body: string): SlackView {
   return { type: 'modal', title: plain(title.slice(0, 24)), close: plain('Close'), blocks: [text(body)] };
 }
 
-export function describeRequestOutcome(e: Elevation): string {
+function describeRequestOutcome(e: Elevation): string {
   const what = `*${escape(e.profileName)}* in *${escape(e.tenantId)}*`;
   switch (e.state) {
     case 'pending_approval':
@@ -241,7 +218,7 @@ export function describeRequestOutcome(e: Elevation): string {
   }
 }
 
-export function describeDecisionOutcome(e: Elevation, decision: 'approve' | 'deny', people: People): string {
+function describeDecisionOutcome(e: Elevation, decision: 'approve' | 'deny', people: People): string {
   const whose = `${escape(people.name(e.technicianId))}'s request for *${escape(e.profileName)}* in *${escape(e.tenantId)}*`;
   if (decision === 'deny') return `:x: You denied ${whose}. They have been told.`;
   const round = openRound(e);
@@ -258,7 +235,7 @@ export function describeDecisionOutcome(e: Elevation, decision: 'approve' | 'den
 
 // ---- DMs to the requester ------------------------------------------------------------------
 
-export function activatedDm(e: Elevation, tenantName: string): SlackMessage {
+function activatedDm(e: Elevation, tenantName: string): SlackMessage {
   const body = `:unlock: Your access to *${escape(e.profileName)}* in *${escape(tenantName)}* is active until ${when(e.endsAt!)}.\nGroups: ${e.groups.map((g) => escape(g.name)).join(', ')}`;
   return {
     text: `Access granted: ${e.profileName} in ${tenantName}`,
@@ -266,13 +243,13 @@ export function activatedDm(e: Elevation, tenantName: string): SlackMessage {
   };
 }
 
-export function expiringDm(e: Elevation, tenantName: string, now: Date): SlackMessage {
+function expiringDm(e: Elevation, tenantName: string, now: Date): SlackMessage {
   const minutes = Math.max(1, Math.round((e.endsAt!.getTime() - now.getTime()) / 60_000));
   const body = `:hourglass_flowing_sand: Your access to *${escape(e.profileName)}* in *${escape(tenantName)}* ends in about ${minutes} min (${when(e.endsAt!)}). Extend it from Stint if you need longer.`;
   return { text: `Access ends soon: ${e.profileName} in ${tenantName}`, blocks: [text(body), context(`request ${shortId(e.id)}`)] };
 }
 
-export function extendedDm(e: Elevation, tenantName: string): SlackMessage {
+function extendedDm(e: Elevation, tenantName: string): SlackMessage {
   const body = `:arrows_counterclockwise: Your access to *${escape(e.profileName)}* in *${escape(tenantName)}* now ends ${when(e.endsAt!)}.`;
   return { text: `Access extended: ${e.profileName} in ${tenantName}`, blocks: [text(body), context(`request ${shortId(e.id)}`)] };
 }
@@ -287,7 +264,7 @@ const revocationWords: Record<string, string> = {
 };
 
 /** The DM for an elevation that reached a final state; null for states nobody needs telling about. */
-export function endedDm(e: Elevation, tenantName: string, people: People): SlackMessage | null {
+function endedDm(e: Elevation, tenantName: string, people: People): SlackMessage | null {
   const what = `*${escape(e.profileName)}* in *${escape(tenantName)}*`;
   let body: string;
   switch (e.state) {
@@ -312,14 +289,14 @@ export function endedDm(e: Elevation, tenantName: string, people: People): Slack
   return { text: `${e.profileName} in ${tenantName}: ${e.state}`, blocks: [text(body), context(`request ${shortId(e.id)}`)] };
 }
 
-export function alertMessage(alert: string, subject: string, details: Record<string, string | number>): SlackMessage {
+function alertMessage(alert: string, subject: string, details: Record<string, string | number>): SlackMessage {
   const lines = Object.entries(details).map(([k, v]) => `• ${escape(k)}: ${escape(String(v))}`);
   const body = `:rotating_light: *${escape(alert.replace(/_/g, ' '))}*: ${escape(subject)}${lines.length ? `\n${lines.join('\n')}` : ''}`;
   return { text: `Stint alert: ${alert.replace(/_/g, ' ')}: ${subject}`, blocks: [text(body)] };
 }
 
 /** A finished access review: counts by severity and the most severe findings; the rest is in the web UI. */
-export function reviewSummaryMessage(
+function reviewSummaryMessage(
   review: Review,
   tenantName: string,
   findings: readonly StoredFinding[],
@@ -341,12 +318,70 @@ export function reviewSummaryMessage(
   };
 }
 
-export function helpText(): string {
-  return [
+function help(unknownVerb?: string): string {
+  const intro = unknownVerb ? `Unknown command \`${escape(unknownVerb)}\`.\n` : '';
+  return `${intro}${[
     '*Stint*: just-in-time admin access to client domains.',
     '`/stint request <tenant> <profile> [duration] [justification…]`: ask for access (duration like `30m`, `2h`, `1h30m`); a modal asks for your authenticator code',
     '`/stint list`: your open requests and grants, and requests waiting for your approval',
     '`/stint revoke <id>`: end one of your grants now (the id from `/stint list`)',
     '`/stint help`: this text',
-  ].join('\n');
+  ].join('\n')}`;
 }
+
+// ---- Replies to `/stint` -------------------------------------------------------------------
+
+function list(mine: readonly Elevation[], waiting: readonly Elevation[], people: People): string {
+  const lines: string[] = [];
+  lines.push(mine.length ? '*Your open requests and grants*' : 'You have no open requests or grants.');
+  for (const e of mine) {
+    const until = e.state === 'active' && e.endsAt ? ` until ${when(e.endsAt)}` : '';
+    lines.push(`• \`${shortId(e.id)}\` *${escape(e.profileName)}* in *${escape(e.tenantId)}*: ${e.state.replace('_', ' ')}${until}`);
+  }
+  if (waiting.length) {
+    lines.push('*Waiting for your approval*');
+    for (const e of waiting)
+      lines.push(
+        `• \`${shortId(e.id)}\` ${escape(people.name(e.technicianId))}: *${escape(e.profileName)}* in *${escape(e.tenantId)}* for ${duration(e.durationSeconds)}`,
+      );
+  }
+  return lines.join('\n');
+}
+
+function revokeNotFound(given: string, matches: number): string {
+  return matches
+    ? `\`${escape(given)}\` matches more than one grant; give more of the id.`
+    : `You have no active grant \`${escape(given)}\`. \`/stint list\` shows yours.`;
+}
+
+function revokeStarted(e: Elevation): string {
+  return `Revoking \`${shortId(e.id)}\` (*${escape(e.profileName)}* in *${escape(e.tenantId)}*). You will get a DM once the membership is gone.`;
+}
+
+function tenantClosed(tenantId: string, why: 'archived' | 'frozen'): string {
+  return why === 'archived'
+    ? `*${escape(tenantId)}* is archived: it grants no access.`
+    : `*${escape(tenantId)}* is frozen by its kill switch: nothing can be requested there until an admin lifts the freeze.`;
+}
+
+export const slackViews: SlackViews = {
+  approvalMessage,
+  requestModal,
+  decideModal,
+  noticeModal,
+  refusal: (message) => `:no_entry: ${escape(message)}`,
+  requestOutcome: describeRequestOutcome,
+  decisionOutcome: describeDecisionOutcome,
+  help,
+  list,
+  revokeNotFound,
+  revokeStarted,
+  revokeFailed: (e, message) => `Revoking ${shortId(e.id)} did not complete: ${message}`,
+  tenantClosed,
+  activatedDm,
+  expiringDm,
+  extendedDm,
+  endedDm,
+  alertMessage,
+  reviewSummaryMessage,
+};
