@@ -175,3 +175,29 @@ describe('the in-memory store', () => {
     assert.deepEqual(await w.store.elevations.list({ tenantIds: [] }), []);
   });
 });
+
+describe('the fake directory', () => {
+  it('when a call is made to hang, then it waits for its release; a failure hook throws once, then the call answers again', async () => {
+    const { w } = await world();
+    const acme = w.domains.acme!;
+    const user = acme.addUser('msp-alice');
+    const group = acme.addGroup('Helpdesk');
+    const held = acme.hang('addMembers');
+    let done = false;
+    const adding = acme.directory.addMembers(group.dn, [user.dn]).then(() => (done = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(done, false);
+    held.release();
+    await adding;
+    assert.deepEqual(acme.members(group.dn), [user.dn]);
+
+    acme.fail('removeMembers');
+    await assert.rejects(acme.directory.removeMembers(group.dn, [user.dn]), code('directory_unreachable'));
+    // By GUID with a stale DN: removed all the same, and the read-back says so.
+    acme.rename(user.dn, `CN=msp-alice,OU=Moved,${acme.baseDn}`);
+    assert.deepEqual(await acme.directory.removeMembers(group.dn, [`<GUID=${user.guid}>;${'CN=old,DC=acme,DC=test'}`]), {
+      stillMembers: [],
+    });
+    assert.deepEqual(acme.members(group.dn), []);
+  });
+});
