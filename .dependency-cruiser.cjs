@@ -46,7 +46,7 @@ module.exports = {
     {
       name: 'only-the-container-knows-adapters',
       severity: 'error',
-      from: { path: '^src/(http|cli|services|domain|main)' },
+      from: { path: '^src/(http|cli|services|domain|main|lifecycle)' },
       to: { path: '^src/adapters/' },
     },
     {

@@ -1,5 +1,5 @@
 // The composition root: the one place that builds adapters and wires them into services. Nothing
-// connects at import time; `close()` releases everything in order.
+// connects at import time; `close()` releases everything in stages (src/lifecycle.ts).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
@@ -61,6 +61,7 @@ import { createSlackNotices } from './services/slack/index.ts';
 import { createSlackService, type SlackElevationUseCases } from './services/slack/index.ts';
 import { createTechnicianService } from './services/access/index.ts';
 import { createTenantService } from './services/tenants/index.ts';
+import { closeInStages, closer, type ShutdownStage } from './lifecycle.ts';
 
 export interface ContainerOptions {
   clock?: Clock;
@@ -359,10 +360,23 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
   };
 
-  let closing: Promise<void> | undefined;
   const slack = config.slack.enabled
     ? buildSlack(config, { store, clock, redis: producer, queues, elevations: services.elevations, log: logger })
     : null;
+  const shutdownStages: readonly ShutdownStage[] = [
+    {
+      name: 'work in hand',
+      closers: [...(slack ? [closer('slack', () => slack.service.idle())] : []), closer('siem sinks', () => siem.close())],
+    },
+    { name: 'queues', closers: [closer('queues', () => queues.close())] },
+    {
+      name: 'redis',
+      closers: [closer('redis producer', () => producer.disconnect()), closer('redis worker', () => redis.disconnect())],
+    },
+    { name: 'directories', closers: [closer('directories', () => directory.close())] },
+    { name: 'store', closers: [closer('store', () => store.close())] },
+  ];
+  let closing: Promise<void> | undefined;
 
   return {
     config,
@@ -390,18 +404,18 @@ export async function createContainer(config: Config, options: ContainerOptions 
     slack,
     /** Audit forwarding to the SIEM targets (the worker runs it); `siem.progress` tells retention how far it got. */
     siem,
-    /** Closes connections in order: Slack work in hand, queues and Redis, the directories, then the store. */
-    /** Idempotent: a second call waits for the first. */
+    /**
+     * What the container holds open, by stage, for the process's lifecycle (src/lifecycle.ts) to
+     * close after what the entry closes first (servers, queue workers): the work in hand (Slack's,
+     * the SIEM sinks), the queues, Redis, the directories, the store. Each closer closes once.
+     */
+    shutdownStages,
+    /**
+     * Closes everything in shutdownStages' order, each stage with Promise.allSettled; rejects
+     * (once every stage has run) if a closer failed. Idempotent: a second call waits for the first.
+     */
     close() {
-      closing ??= (async () => {
-        await slack?.service.idle();
-        await siem.close();
-        await queues.close();
-        producer.disconnect();
-        redis.disconnect();
-        await directory.close();
-        await store.close();
-      })();
+      closing ??= closeInStages(shutdownStages, logger);
       return closing;
     },
   };

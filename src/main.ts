@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import { createContainer, type Container } from './container.ts';
 import type { Express } from 'express';
 import { createApp, createMetricsApp } from './http/app.ts';
+import { closeInStages, closer, startLifecycle, type ShutdownStage } from './lifecycle.ts';
 
 export interface RunningApi {
   server: Server;
@@ -11,6 +12,9 @@ export interface RunningApi {
   url: string;
   /** Where /metrics is served when `metrics.listen` is set; null otherwise. */
   metricsUrl: string | null;
+  /** Stop accepting (the API's servers), then the container's stages (src/lifecycle.ts). */
+  shutdownStages: readonly ShutdownStage[];
+  /** Runs shutdownStages; idempotent. Rejects, once all have run, if a closer failed. */
   stop(): Promise<void>;
 }
 
@@ -26,6 +30,7 @@ async function listen(app: Express, host: string, port: number): Promise<{ serve
   return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}` };
 }
 
+/** Stops accepting connections, closes the idle keep-alive ones, and settles once requests in flight have finished. */
 const closing = (server: Server) =>
   new Promise<void>((resolve) => {
     server.close(() => resolve());
@@ -43,37 +48,34 @@ export async function startApi(container: Container): Promise<RunningApi> {
         throw error;
       })
     : null;
+  // Stop accepting HTTP, let requests in flight finish, then close Redis and the store.
+  const shutdownStages: readonly ShutdownStage[] = [
+    {
+      name: 'stop accepting',
+      closers: [
+        closer('http server', () => closing(server)),
+        ...(metrics ? [closer('metrics server', () => closing(metrics.server))] : []),
+      ],
+    },
+    ...container.shutdownStages,
+  ];
   let stopping: Promise<void> | undefined;
   return {
     server,
     container,
     url,
     metricsUrl: metrics?.url ?? null,
+    shutdownStages,
     stop() {
-      // Stop accepting HTTP, let requests in flight finish, then close Redis and the store.
-      stopping ??= Promise.all([closing(server), metrics && closing(metrics.server)]).then(() => container.close());
+      stopping ??= closeInStages(shutdownStages, container.logger);
       return stopping;
     },
   };
 }
 
+/** The API's bound on shutdown: requests in flight have 10 s to finish. */
 export function stopOnSignals(running: RunningApi, forceAfterMs = 10_000): void {
-  const stop = (signal: string) => {
-    running.container.logger.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      running.container.logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, forceAfterMs).unref();
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.container.logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  startLifecycle({ log: running.container.logger, stages: () => running.shutdownStages, forceAfterMs });
 }
 
 export async function serve(): Promise<RunningApi> {

@@ -1,8 +1,9 @@
 // The worker process: refuses to run unless Redis never evicts (a dropped job would be a
 // revocation that never happens: docs/architecture.md, Process roles), serves the queues, and on SIGTERM finishes the jobs in
-// hand before it exits.
+// hand before it exits (src/lifecycle.ts: queue workers → expiry batches → the container's stages).
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { createContainer } from '../src/container.ts';
+import { startLifecycle } from '../src/lifecycle.ts';
 import { startWorkers } from './runtime.ts';
 
 export async function main() {
@@ -11,21 +12,12 @@ export async function main() {
   try {
     workers = await startWorkers(container);
   } catch (error) {
-    await container.close();
+    // A closer that fails is logged by the lifecycle; the error worth reporting is the first one.
+    await container.close().catch(() => {});
     throw error;
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    container.logger.info({ signal }, 'worker shutting down');
-    setTimeout(() => process.exit(1), 30_000).unref();
-    await workers.close();
-    await container.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  const stages = [...workers.shutdownStages, ...container.shutdownStages];
+  startLifecycle({ log: container.logger, stages: () => stages });
   // Announced only once the handlers are in place: until then a SIGTERM takes the OS default and
   // kills the process outright (a supervisor reacting to "ready" at once would not get a clean stop).
   container.logger.info('worker ready');

@@ -1,11 +1,12 @@
 // Starts the queue workers for a container: revocations (many at once; the batching happens in
 // the service), the repeatable reconcile job, the audit checkpoint and retention jobs, each tenant's
 // access reviews (scheduled in the tenant's time zone, and on demand), with Slack
-// on the notifications, and with SIEM targets configured the repeatable siem job. `close()` lets
-// the jobs in hand finish.
+// on the notifications, and with SIEM targets configured the repeatable siem job. Its shutdown
+// stages (src/lifecycle.ts) let the jobs in hand finish.
 import { Worker } from 'bullmq';
 import { queueNames } from '../src/adapters/queue/jobs.ts';
 import { verifyQueueStore, type Container } from '../src/container.ts';
+import { closeInStages, closer, type ShutdownStage } from '../src/lifecycle.ts';
 import { cappedBackoff, revocationProcessor } from './processors/revocation.ts';
 import { notificationProcessor } from './processors/notifications.ts';
 import { reconcileProcessor } from './processors/reconcile.ts';
@@ -15,6 +16,9 @@ import { auditProcessor } from './processors/audit.ts';
 import { reviewProcessor } from './processors/reviews.ts';
 
 export interface RunningWorkers {
+  /** Drains the queue workers, then the expiry batches under way; the process's lifecycle runs the container's stages after. */
+  shutdownStages: readonly ShutdownStage[];
+  /** Runs shutdownStages (each closer once); rejects, once all have run, if a closer failed. */
   close(): Promise<void>;
 }
 
@@ -44,7 +48,7 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   const siem = container.siem.hasTargets
     ? new Worker(queueNames.siem, siemProcessor(container.siem), { connection, prefix, concurrency: 1 })
     : null;
-  for (const [name, worker] of [
+  const byQueue = [
     ['revocations', revocations],
     ['reconcile', reconcile],
     ['leases', leases],
@@ -52,7 +56,8 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     ['reviews', reviews],
     ...(notifications ? [['notifications', notifications] as const] : []),
     ...(siem ? [['siem', siem] as const] : []),
-  ] as const) {
+  ] as const;
+  for (const [name, worker] of byQueue) {
     worker.on('failed', (job, error) =>
       logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job failed; it will be retried'),
     );
@@ -108,20 +113,20 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
     notifications?.waitUntilReady(),
     siem?.waitUntilReady(),
   ]);
-  return {
-    async close() {
-      clearInterval(keeper);
-      await Promise.all([
-        revocations.close(),
-        reconcile.close(),
-        leases.close(),
-        audit.close(),
-        reviews.close(),
-        notifications?.close(),
-        siem?.close(),
-      ]);
-      // A revocation job ends once its memberships are gone; its batch writes the accounts after.
-      await services.elevations.idle();
+  // Stage one: each queue's worker stops taking jobs and lets those in hand finish; stage two: a
+  // revocation job ends once its memberships are gone, and its batch writes the accounts after.
+  const shutdownStages: readonly ShutdownStage[] = [
+    {
+      name: 'queue workers',
+      closers: [
+        closer('schedule keeper', () => clearInterval(keeper)),
+        ...byQueue.map(([name, worker]) => closer(`${name} worker`, () => worker.close())),
+      ],
     },
+    { name: 'expiry batches', closers: [closer('expiry batches', () => services.elevations.idle())] },
+  ];
+  return {
+    shutdownStages,
+    close: () => closeInStages(shutdownStages, logger),
   };
 }
