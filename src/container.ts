@@ -8,6 +8,7 @@ import { riskDefaults } from './domain/risk.ts';
 import { createLogger, type Logger } from './adapters/logging/logger.ts';
 import { createPasswordHasher } from './adapters/crypto/passwords.ts';
 import { createRandomSource } from './adapters/crypto/random.ts';
+import { createHashing } from './adapters/crypto/hashing.ts';
 import { createCsrfTokens } from './adapters/crypto/csrf.ts';
 import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/crypto/secret-box.ts';
 import { createAuditSignatureVerifier, createAuditSigner } from './adapters/crypto/audit-signer.ts';
@@ -292,6 +293,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       store,
       clock,
       hasher,
+      hashing: createHashing(),
       identitySources,
       mfa,
       totp,
