@@ -160,6 +160,7 @@ export const generateMasterKey = (): string => createRandomSource().bytes(32).to
 export const createOfflineExportVerifier = (options: { threads?: number; chunkBytes?: number } = {}) =>
   createExportVerifier({
     signatures: createAuditSignatureVerifier(),
+    hashing: createHashing(),
     decoder: auditExportDecoder,
     lineChunks: () => createLineChunkPool(options.threads),
     ...(options.chunkBytes !== undefined && { chunkBytes: options.chunkBytes }),
@@ -250,6 +251,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
     signer: createAuditSigner(store.auditKeys, secrets),
     signatures: createAuditSignatureVerifier(),
+    hashing: createHashing(),
     encoder: auditExportEncoder,
     // Retention never purges what a SIEM target has not received yet.
     forwarding: siem.progress,
