@@ -178,6 +178,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const secrets = createSecretBox(current, previous);
   const random = createRandomSource();
   const hasher = createPasswordHasher();
+  const hashing = createHashing();
   const totp = createTotpEngine(random);
 
   const opened = openDatabase(config.database.url, config.dataDir, {
@@ -251,7 +252,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
     signer: createAuditSigner(store.auditKeys, secrets),
     signatures: createAuditSignatureVerifier(),
-    hashing: createHashing(),
+    hashing,
     encoder: auditExportEncoder,
     // Retention never purges what a SIEM target has not received yet.
     forwarding: siem.progress,
@@ -295,7 +296,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       store,
       clock,
       hasher,
-      hashing: createHashing(),
+      hashing,
       identitySources,
       mfa,
       totp,
