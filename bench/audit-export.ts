@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { createAuditSignatureVerifier, createAuditSigner } from '../src/adapters/crypto/audit-signer.ts';
+import { createHashing } from '../src/adapters/crypto/hashing.ts';
 import { createSecretBox, parseMasterKey } from '../src/adapters/crypto/secret-box.ts';
 import { auditExportDecoder, auditExportEncoder } from '../src/adapters/formats/export-formats.ts';
 import { createStore, migrateToLatest, openDatabase } from '../src/adapters/store/index.ts';
@@ -33,6 +34,7 @@ function services(dir: string, masterKey: string) {
     clock: { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
     signer: createAuditSigner(store.auditKeys, createSecretBox(parseMasterKey(masterKey), [])),
     signatures: createAuditSignatureVerifier(),
+    hashing: createHashing(),
     encoder: auditExportEncoder,
     forwarding: noForwardingTargets,
     retentionDays: 400,
@@ -75,6 +77,7 @@ async function phase(name: string, dir: string, masterKey: string): Promise<numb
       // As `stint audit verify` runs it (records checked on worker threads), and on this thread alone.
       const verifier = createExportVerifier({
         signatures: createAuditSignatureVerifier(),
+        hashing: createHashing(),
         decoder: auditExportDecoder,
         ...(name === 'verify' && { lineChunks: () => createLineChunkPool() }),
       });

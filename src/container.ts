@@ -8,6 +8,7 @@ import { riskDefaults } from './domain/risk.ts';
 import { createLogger, type Logger } from './adapters/logging/logger.ts';
 import { createPasswordHasher } from './adapters/crypto/passwords.ts';
 import { createRandomSource } from './adapters/crypto/random.ts';
+import { createHashing } from './adapters/crypto/hashing.ts';
 import { createCsrfTokens } from './adapters/crypto/csrf.ts';
 import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/crypto/secret-box.ts';
 import { createAuditSignatureVerifier, createAuditSigner } from './adapters/crypto/audit-signer.ts';
@@ -170,6 +171,7 @@ export const generateMasterKey = (): string => createRandomSource().bytes(32).to
 export const createOfflineExportVerifier = (options: { threads?: number; chunkBytes?: number } = {}) =>
   createExportVerifier({
     signatures: createAuditSignatureVerifier(),
+    hashing: createHashing(),
     decoder: auditExportDecoder,
     lineChunks: () => createLineChunkPool(options.threads),
     ...(options.chunkBytes !== undefined && { chunkBytes: options.chunkBytes }),
@@ -187,6 +189,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const secrets = createSecretBox(current, previous);
   const random = createRandomSource();
   const hasher = createPasswordHasher();
+  const hashing = createHashing();
   const totp = createTotpEngine(random);
 
   const opened = openDatabase(config.database.url, config.dataDir, {
@@ -260,6 +263,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
     signer: createAuditSigner(store.auditKeys, secrets),
     signatures: createAuditSignatureVerifier(),
+    hashing,
     encoder: auditExportEncoder,
     // Retention never purges what a SIEM target has not received yet.
     forwarding: siem.progress,
@@ -303,6 +307,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       store,
       clock,
       hasher,
+      hashing,
       identitySources,
       mfa,
       totp,

@@ -8,6 +8,7 @@ import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { chainAuditEvent, type AuditEventInput } from '../../src/domain/audit.ts';
 import { sql } from 'kysely';
 import { createAuditSignatureVerifier, createAuditSigner } from '../../src/adapters/crypto/audit-signer.ts';
+import { createHashing } from '../../src/adapters/crypto/hashing.ts';
 import { openDatabase } from '../../src/adapters/store/connect.ts';
 import { auditExportDecoder, auditExportEncoder } from '../../src/adapters/formats/export-formats.ts';
 import { createOfflineExportVerifier } from '../../src/container.ts';
@@ -32,10 +33,11 @@ const textBody = (res: NodeJS.ReadableStream & { setEncoding(e: string): void },
  */
 async function verify(text: string, jwks: Jwks) {
   const bytes = Buffer.from(text);
-  const whole = await createExportVerifier({ signatures: createAuditSignatureVerifier(), decoder: auditExportDecoder }).verify(
-    [bytes],
-    jwks,
-  );
+  const whole = await createExportVerifier({
+    signatures: createAuditSignatureVerifier(),
+    hashing: createHashing(),
+    decoder: auditExportDecoder,
+  }).verify([bytes], jwks);
   const pieces = Array.from({ length: Math.ceil(bytes.length / 97) }, (_, i) => bytes.subarray(i * 97, (i + 1) * 97));
   const chunked = await createOfflineExportVerifier({ threads: 2, chunkBytes: 300 }).verify(pieces, jwks);
   const fewLines = await createOfflineExportVerifier({ threads: 3, chunkBytes: 1200 }).verify(pieces, jwks);
@@ -257,6 +259,7 @@ for (const engine of engines) {
         clock: h.clock,
         signer: createAuditSigner(h.container.store.auditKeys, h.container.secrets),
         signatures: createAuditSignatureVerifier(),
+        hashing: createHashing(),
         encoder: auditExportEncoder,
         forwarding: { lowestForwardedSeq: async () => 3 },
         retentionDays: 7,

@@ -26,3 +26,19 @@ export interface TotpEngine {
   keyUri(secret: string, accountName: string, issuer: string): string;
   qrCodeSvg(uri: string): Promise<string>;
 }
+
+/** SHA-256 fed piece by piece: an export's digest covers more bytes than are ever held at once. */
+export interface Sha256 {
+  update(data: string | Uint8Array): void;
+  /** The digest as lower-case hex; the hash takes no more input after this. */
+  hex(): string;
+}
+
+/** Hashing for the use cases (refresh-token hashes, export digests), implemented in src/adapters/crypto/hashing.ts. */
+export interface Hashing {
+  sha256(): Sha256;
+  /** SHA-256 of a UTF-8 string, lower-case hex. */
+  sha256Hex(text: string): string;
+  /** Compares two hex strings in constant time (false when their lengths differ). */
+  sameHex(a: string, b: string): boolean;
+}

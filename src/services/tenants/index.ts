@@ -7,8 +7,8 @@ export {
   type EligibilityStep,
   recordAccountMove,
 } from './account-service.ts';
-export { createApplyService, type TenantPlan } from './apply-service.ts';
+export { type ApplyService, createApplyService, type TenantPlan } from './apply-service.ts';
 export { createProfileService, profileInputSchema, type ProfileService } from './profile-service.ts';
-export { createProtectedGroupService } from './protected-group-service.ts';
+export { createProtectedGroupService, type ProtectedGroupService } from './protected-group-service.ts';
 export { createTenantAccess, type TenantAccess } from './tenant-access.ts';
 export { bindPasswordContext, createTenantService, presentTenant, type TenantService } from './tenant-service.ts';
