@@ -195,6 +195,19 @@ export interface TenantReviewSettings {
   disableInactive: boolean;
 }
 
+/** The account is in a protected group (directly or through nesting). */
+function protectedMemberFinding(a: AccountFacts, p: NonNullable<AccountFacts['protectedMembership']>): ReviewFinding {
+  return {
+    technicianId: a.technicianId,
+    subject: a.dn,
+    severity: 'critical',
+    kind: 'protected_group_member',
+    summary: `${a.username}'s account is in the protected group ${p.protectedDn} (${p.reason})${p.path.length > 1 ? ', through nesting' : ''}`,
+    action: null,
+    details: { protectedGroup: p.protectedDn, reason: p.reason, path: p.path, nested: p.path.length > 1 },
+  };
+}
+
 /**
  * The findings for one linked account. `disable` says whether the review should disable it now
  * (inactive, enabled, no live grant, and the tenant asks for it); the caller marks the finding's
@@ -208,17 +221,7 @@ export function accountFindings(
   const findings: ReviewFinding[] = [];
   const who = { technicianId: a.technicianId, subject: a.dn };
   const enabled = !isDisabled(a.userAccountControl);
-  if (a.protectedMembership) {
-    const p = a.protectedMembership;
-    findings.push({
-      ...who,
-      severity: 'critical',
-      kind: 'protected_group_member',
-      summary: `${a.username}'s account is in the protected group ${p.protectedDn} (${p.reason})${p.path.length > 1 ? ', through nesting' : ''}`,
-      action: null,
-      details: { protectedGroup: p.protectedDn, reason: p.reason, path: p.path, nested: p.path.length > 1 },
-    });
-  }
+  if (a.protectedMembership) findings.push(protectedMemberFinding(a, a.protectedMembership));
   if (enabled && !a.hasLiveGrant) {
     findings.push({
       ...who,

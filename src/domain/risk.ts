@@ -158,15 +158,9 @@ export function isUsualHour(hour: number, pastHours: readonly number[], settings
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-export function assessRisk(input: RiskInput, settings: RiskSettings = riskDefaults): RiskAssessment {
-  const { points } = settings;
-  const reasons: RiskReason[] = [];
+/** The request's hour is not one the technician usually works (learned from their settled past requests). */
+function unusualHourReason(input: RiskInput, settings: RiskSettings): RiskReason | null {
   const at = input.at.getTime();
-
-  if (!input.elevatedTenants.has(input.tenantId)) {
-    reasons.push({ signal: 'first_in_tenant', points: points.firstInTenant, detail: `first elevation into ${input.tenantId}` });
-  }
-
   const since = at - settings.baseline.lookbackDays * 86_400_000;
   const settled = at - settings.baseline.settleHours * 3_600_000;
   const learned = input.history.filter(
@@ -185,12 +179,26 @@ export function assessRisk(input: RiskInput, settings: RiskSettings = riskDefaul
       learned.length < settings.baseline.takeoverAfter
         ? `${plural(learned.length, 'past request')}; working hours assumed until ${settings.baseline.takeoverAfter}`
         : `${plural(learned.length, 'past request')}`;
-    reasons.push({
+    return {
       signal: 'unusual_hour',
-      points: points.unusualHour,
+      points: settings.points.unusualHour,
       detail: `${dayNames[local.weekday - 1]} ${local.toFormat('HH:mm')} ${input.timeZone} is outside this technician's usual hours (${basis})`,
-    });
+    };
   }
+  return null;
+}
+
+export function assessRisk(input: RiskInput, settings: RiskSettings = riskDefaults): RiskAssessment {
+  const { points } = settings;
+  const reasons: RiskReason[] = [];
+  const at = input.at.getTime();
+
+  if (!input.elevatedTenants.has(input.tenantId)) {
+    reasons.push({ signal: 'first_in_tenant', points: points.firstInTenant, detail: `first elevation into ${input.tenantId}` });
+  }
+
+  const unusual = unusualHourReason(input, settings);
+  if (unusual) reasons.push(unusual);
 
   const windowStart = at - settings.fanOut.windowMinutes * 60_000;
   const tenants = new Set([
