@@ -22,6 +22,7 @@ import { createAuditService, noForwardingTargets } from '../src/services/audit/i
 import { createExportVerifier } from '../src/services/audit/index.ts';
 import { createLineChunkPool, defaultVerifyThreads } from '../src/adapters/formats/line-chunk-pool.ts';
 import { systemContext } from '../src/services/context.ts';
+import { systemClock } from '../src/adapters/runtime/clock.ts';
 
 const total = Number(process.env.BENCH_EXPORT_EVENTS ?? 1_000_000);
 const pageSize = 2000;
@@ -31,7 +32,7 @@ function services(dir: string, masterKey: string) {
   const store = createStore(opened.db);
   const audit = createAuditService({
     store,
-    clock: { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+    clock: systemClock,
     signer: createAuditSigner(store.auditKeys, createSecretBox(parseMasterKey(masterKey), [])),
     signatures: createAuditSignatureVerifier(),
     hashing: createHashing(),

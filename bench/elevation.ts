@@ -238,7 +238,7 @@ async function massExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTestOu
   for (let i = 0; i < ids.length; i += 100) {
     await Promise.all(
       ids.slice(i, i + 100).map(async (id) => {
-        await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: due }, h.clock.now());
+        await h.container.store.elevations.amend(id, 'active', { endsAt: due }, h.clock.now());
         await h.container.jobs.schedule(id, due);
       }),
     );
@@ -357,7 +357,7 @@ async function spreadExpiry(h: Harness, ou: Awaited<ReturnType<typeof createTest
     await Promise.all(
       ids.slice(i, i + 100).map(async (id, j) => {
         const end = new Date(endOf(i + j));
-        await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: end }, h.clock.now());
+        await h.container.store.elevations.amend(id, 'active', { endsAt: end }, h.clock.now());
         await h.container.jobs.schedule(id, end);
       }),
     );

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './adapters/logging/logger.ts';
 import { createPasswordHasher } from './adapters/crypto/passwords.ts';
 import { createRandomSource } from './adapters/crypto/random.ts';
 import { createHashing } from './adapters/crypto/hashing.ts';
+import { systemClock, systemTimers } from './adapters/runtime/clock.ts';
 import { createCsrfTokens } from './adapters/crypto/csrf.ts';
 import { createSecretBox, parseMasterKey, type MasterKey } from './adapters/crypto/secret-box.ts';
 import { createAuditSignatureVerifier, createAuditSigner } from './adapters/crypto/audit-signer.ts';
@@ -41,9 +42,8 @@ import { createProtectedGroupService } from './services/tenants/index.ts';
 import { createApplyService } from './services/tenants/index.ts';
 import { createAuditService } from './services/audit/index.ts';
 import { createExportVerifier } from './services/audit/index.ts';
-import { createElevationHistory } from './services/elevations/index.ts';
 import { createDriftService } from './services/reviews/index.ts';
-import { createElevationService } from './services/elevations/index.ts';
+import { createElevationHistory, createElevationService } from './services/elevations/index.ts';
 import { createMemberRemoval } from './adapters/directory/member-removal.ts';
 import { createProfileService } from './services/tenants/index.ts';
 import { createReviewService } from './services/reviews/index.ts';
@@ -181,7 +181,7 @@ export const createOfflineExportVerifier = (options: { threads?: number; chunkBy
 export const currentTotpCode = (secret: string): Promise<string> => totpCodeAt(secret, new Date());
 
 export async function createContainer(config: Config, options: ContainerOptions = {}) {
-  const clock: Clock = options.clock ?? { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()) };
+  const clock: Clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logging.level);
   const production = config.mode === 'production';
 
@@ -302,6 +302,31 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   const profiles = createProfileService({ store, clock, random, access });
   const protectedGroups = createProtectedGroupService({ store, clock, access });
+  // The use cases go to http, Slack and the CLI (in `services`); the upkeep only to the worker.
+  const elevations = createElevationService({
+    store,
+    clock,
+    timers: systemTimers,
+    random,
+    access,
+    mfa,
+    jobs,
+    removal,
+    notifications,
+    log: logger,
+    settings: {
+      accountExpirySkewMs: config.elevation.accountExpirySkewSeconds * 1000,
+      overdueAfterMs: config.elevation.overdueAlertSeconds * 1000,
+      stuckAfterMs: config.elevation.stuckAfterSeconds * 1000,
+      activationLeaseMs: config.elevation.activationLeaseSeconds * 1000,
+      risk: {
+        ...riskDefaults,
+        baseline: { ...riskDefaults.baseline, lookbackDays: config.risk.baselineLookbackDays },
+        fanOut: { windowMinutes: config.risk.fanOutWindowMinutes, tenants: config.risk.fanOutTenants },
+        mfa: { windowHours: config.risk.mfaWindowHours },
+      },
+    },
+  });
   const services = {
     auth: createAuthService({
       store,
@@ -328,29 +353,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     protectedGroups,
     profiles,
     apply: createApplyService({ store, secrets, tenants, profiles, protectedGroups }),
-    elevations: createElevationService({
-      store,
-      clock,
-      random,
-      access,
-      mfa,
-      jobs,
-      removal,
-      notifications,
-      log: logger,
-      settings: {
-        accountExpirySkewMs: config.elevation.accountExpirySkewSeconds * 1000,
-        overdueAfterMs: config.elevation.overdueAlertSeconds * 1000,
-        stuckAfterMs: config.elevation.stuckAfterSeconds * 1000,
-        activationLeaseMs: config.elevation.activationLeaseSeconds * 1000,
-        risk: {
-          ...riskDefaults,
-          baseline: { ...riskDefaults.baseline, lookbackDays: config.risk.baselineLookbackDays },
-          fanOut: { windowMinutes: config.risk.fanOutWindowMinutes, tenants: config.risk.fanOutTenants },
-          mfa: { windowHours: config.risk.mfaWindowHours },
-        },
-      },
-    }),
+    elevations: elevations.useCases,
     drift: createDriftService({ store, clock, access, removal, notifications, log: logger }),
     reviews: createReviewService({
       store,
@@ -405,6 +408,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     reviewSchedules,
     metrics,
     services,
+    /** The elevations' internal operations (revocation jobs, the reconciler, lease checks): the worker's, never a route's. */
+    elevationUpkeep: elevations.upkeep,
     /** Slack's two sides, or null when slack.enabled is false. */
     slack,
     /** Audit forwarding to the SIEM targets (the worker runs it); `siem.progress` tells retention how far it got. */

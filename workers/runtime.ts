@@ -28,15 +28,19 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
   const connection = container.redis;
   const prefix = config.queue.prefix;
 
-  const revocations = new Worker(queueNames.revocations, revocationProcessor(services), {
+  const revocations = new Worker(queueNames.revocations, revocationProcessor(container.elevationUpkeep), {
     connection,
     prefix,
     concurrency: config.queue.revocationConcurrency,
     settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
   });
-  const reconcile = new Worker(queueNames.reconcile, reconcileProcessor(services), { connection, prefix, concurrency: 1 });
+  const reconcile = new Worker(queueNames.reconcile, reconcileProcessor(services, container.elevationUpkeep), {
+    connection,
+    prefix,
+    concurrency: 1,
+  });
   // Apart from the reconciler, so a long reconcile (drift in many tenants) never delays it.
-  const leases = new Worker(queueNames.leases, leaseProcessor(services), { connection, prefix, concurrency: 1 });
+  const leases = new Worker(queueNames.leases, leaseProcessor(container.elevationUpkeep), { connection, prefix, concurrency: 1 });
   const audit = new Worker(queueNames.audit, auditProcessor(services), { connection, prefix, concurrency: 1 });
   // Two reviews at a time: each reads one tenant's directory; a slow tenant does not hold up the next.
   const reviews = new Worker(queueNames.reviews, reviewProcessor(services), { connection, prefix, concurrency: 2 });
@@ -123,7 +127,7 @@ export async function startWorkers(container: Container): Promise<RunningWorkers
         ...byQueue.map(([name, worker]) => closer(`${name} worker`, () => worker.close())),
       ],
     },
-    { name: 'expiry batches', closers: [closer('expiry batches', () => services.elevations.idle())] },
+    { name: 'expiry batches', closers: [closer('expiry batches', () => container.elevationUpkeep.idle())] },
   ];
   return {
     shutdownStages,

@@ -166,10 +166,10 @@ for (const engine of engines) {
         const before = await readUser(acme, tech.accountDn);
         assert.equal(isAccountEnabled(before.userAccountControl), true);
         if (how === 'revoke') {
-          await h.container.services.elevations.revoke(granted.body.id, 'self', tech.id, systemContext);
+          await h.container.elevationUpkeep.end(granted.body.id, 'self', tech.id, systemContext);
         } else {
           h.clock.advance(601_000);
-          await h.container.services.elevations.expireDue(h.clock.now());
+          await h.container.elevationUpkeep.expire(h.clock.now());
         }
         const ended = await h.container.store.elevations.findById(granted.body.id);
         assert.equal(ended?.state, how === 'revoke' ? 'revoked' : 'expired', how);
@@ -220,7 +220,7 @@ for (const engine of engines) {
       assert.equal((await readUser(acme, tech.accountDn)).accountExpires, before.accountExpires);
       assert.equal((await h.container.store.elevations.findById(granted.body.id))?.endsAt?.toISOString(), granted.body.endsAt);
       assert.ok((await refusals()).some((d) => d.step === 'extension' && d.elevationId === granted.body.id));
-      await h.container.services.elevations.revoke(granted.body.id, 'self', tech.id, systemContext);
+      await h.container.elevationUpkeep.end(granted.body.id, 'self', tech.id, systemContext);
       await removeMember(acme, intoDomainAdmins, via);
     });
 
@@ -325,7 +325,7 @@ for (const engine of engines) {
       assert.equal(moved[0]!.from.toLowerCase(), tech.accountDn.toLowerCase());
       assert.equal(moved[0]!.to.toLowerCase(), renamed.toLowerCase());
       assert.equal((await h.container.store.accounts.find('acme', tech.id))?.dn.toLowerCase(), renamed.toLowerCase());
-      await h.container.services.elevations.revoke(res.body.id, 'self', tech.id, systemContext);
+      await h.container.elevationUpkeep.end(res.body.id, 'self', tech.id, systemContext);
       await deleteEntry(acme, renamed);
     });
 
@@ -340,12 +340,12 @@ for (const engine of engines) {
       const during = await renameEntry(acme, tech.accountDn, `mv1-${tech.username.slice(0, 10)}`);
       // Within the reconciler's look-ahead of the end (two minutes), not past it.
       h.clock.advance(540_000);
-      await h.container.services.elevations.reconcile();
-      await h.container.services.elevations.reconcile();
+      await h.container.elevationUpkeep.reconcile();
+      await h.container.elevationUpkeep.reconcile();
       let seen = await moves(tech.id);
       assert.equal(seen.length, 1, JSON.stringify(seen));
       assert.equal(seen[0]!.to.toLowerCase(), during.toLowerCase());
-      await h.container.services.elevations.revoke(granted.body.id, 'self', tech.id, systemContext);
+      await h.container.elevationUpkeep.end(granted.body.id, 'self', tech.id, systemContext);
 
       const between = await renameEntry(acme, during, `mv2-${tech.username.slice(0, 10)}`);
       for (let i = 0; i < 2; i++) {

@@ -206,7 +206,7 @@ for (const engine of engines) {
         assert.equal((await h.container.store.profiles.findById(profileId))!.status, 'suspended');
       } finally {
         await removeMember(acme, domainAdminsDn(acme), group);
-        await h.container.services.elevations.revoke(granted.body.id, 'admin', 'system', systemContext);
+        await h.container.elevationUpkeep.end(granted.body.id, 'admin', 'system', systemContext);
       }
     });
 
@@ -262,7 +262,7 @@ for (const engine of engines) {
       const asked = await requestElevation(h, tech, { tenant: 'acme', profile: 'suspend-slipped' });
       assert.equal(asked.status, 202);
       await h.container.store.technicians.update(tech.id, { status: 'suspended' }, h.clock.now());
-      const counts = await h.container.services.elevations.reconcile();
+      const counts = await h.container.elevationUpkeep.reconcile();
       assert.ok(counts.suspended >= 1, JSON.stringify(counts));
       assert.equal((await h.container.store.elevations.findById(asked.body.id))!.state, 'cancelled');
       assert.equal((await eventsOf(asked.body.id)).find((e) => e.action === 'elevation.cancelled')?.details.reason, 'technician_suspended');

@@ -97,13 +97,13 @@ for (const engine of engines) {
 
       // Before the lease lapses: not undone (its process might still be alive and finishing).
       h.clock.set(left.lease.until.getTime() - 1000);
-      assert.equal(await h.container.services.elevations.undoLapsedActivations(), 0);
-      assert.equal((await h.container.services.elevations.reconcile()).undone, 0);
+      assert.equal(await h.container.elevationUpkeep.undoLapsedActivations(), 0);
+      assert.equal((await h.container.elevationUpkeep.reconcile()).undone, 0);
       assert.equal(await isMember(tech.accountDn), true);
 
       // Once it has lapsed: the cheap check undoes it at once.
       h.clock.set(left.lease.until.getTime() + 1);
-      assert.equal(await h.container.services.elevations.undoLapsedActivations(), 1);
+      assert.equal(await h.container.elevationUpkeep.undoLapsedActivations(), 1);
       assert.equal(await isMember(tech.accountDn), false, 'out of the group');
       assert.equal(isAccountEnabled((await readUser(acme, tech.accountDn)).userAccountControl), false, 'disabled again');
       const ended = await h.container.store.elevations.findById(left.id);
@@ -111,7 +111,7 @@ for (const engine of engines) {
       assert.equal(ended!.lease, null);
       const failed = (await h.container.store.audit.list({ action: 'elevation.failed', limit: 50 })).find((e) => e.target === left.id);
       assert.deepEqual(failed?.details, { reason: 'interrupted', undone: true });
-      assert.equal(await h.container.services.elevations.undoLapsedActivations(), 0, 'undone once');
+      assert.equal(await h.container.elevationUpkeep.undoLapsedActivations(), 0, 'undone once');
     });
 
     it('when an activation is slower than its lease but its process is alive, then it renews the lease, is never undone under it, and completes', async () => {
@@ -133,8 +133,8 @@ for (const engine of engines) {
           'lease renewed',
         );
         assert.equal(renewed!.holder, slow.lease.holder);
-        assert.equal(await h.container.services.elevations.undoLapsedActivations(), 0);
-        assert.equal((await h.container.services.elevations.reconcile()).undone, 0);
+        assert.equal(await h.container.elevationUpkeep.undoLapsedActivations(), 0);
+        assert.equal((await h.container.elevationUpkeep.reconcile()).undone, 0);
         assert.equal(await isMember(tech.accountDn), true);
         hold.release();
         const response = await asked;
@@ -142,7 +142,7 @@ for (const engine of engines) {
         assert.equal(response.body.state, 'active');
         assert.equal(await isMember(tech.accountDn), true);
         assert.equal((await h.container.store.elevations.findById(slow.id))!.lease, null, 'no lease once active');
-        await h.container.services.elevations.revoke(slow.id, 'admin', 'system', systemContext);
+        await h.container.elevationUpkeep.end(slow.id, 'admin', 'system', systemContext);
       } finally {
         hold.release();
         hold.restore();
@@ -185,7 +185,7 @@ for (const engine of engines) {
         );
         // That holder's lease lapses in turn (it died too): the lease check ends it.
         h.clock.set(takenUntil.getTime() + 1);
-        assert.equal(await h.container.services.elevations.undoLapsedActivations(), 1);
+        assert.equal(await h.container.elevationUpkeep.undoLapsedActivations(), 1);
         assert.equal((await h.container.store.elevations.findById(hung.id))!.state, 'failed');
       } finally {
         hold.release();

@@ -168,10 +168,10 @@ for (const engine of engines) {
       const asked = await requestElevation(h, tech, { tenant: 'acme', profile: 'guarded' });
       assert.equal(asked.status, 202);
       h.clock.advance(59 * 60_000);
-      await h.container.services.elevations.reconcile();
+      await h.container.elevationUpkeep.reconcile();
       assert.equal((await h.container.store.elevations.findById(asked.body.id))!.state, 'pending_approval', 'not yet');
       h.clock.advance(2 * 60_000);
-      const counts = await h.container.services.elevations.reconcile();
+      const counts = await h.container.elevationUpkeep.reconcile();
       assert.equal(counts.lapsed, 1);
       const lapsed = await h.container.store.elevations.findById(asked.body.id);
       assert.equal(lapsed!.state, 'cancelled');
@@ -199,7 +199,7 @@ for (const engine of engines) {
       assert.equal(stored!.state, 'active');
       assert.equal(stored!.decisions.length, 2);
       assert.equal((await audited(asked.body.id)).filter((x) => x === 'elevation.activated').length, 1);
-      await h.container.services.elevations.revoke(asked.body.id, 'admin', 'system', systemContext);
+      await h.container.elevationUpkeep.end(asked.body.id, 'admin', 'system', systemContext);
     });
 
     it('when a profile names its approvers, then an approver of the tenant who is not named may not decide', async () => {
@@ -221,7 +221,7 @@ for (const engine of engines) {
       assert.equal(notNamed.status, 403);
       const yes = await decide(alice, asked.body.id, 'approve');
       assert.equal(yes.body.state, 'active');
-      await h.container.services.elevations.revoke(asked.body.id, 'admin', 'system', systemContext);
+      await h.container.elevationUpkeep.end(asked.body.id, 'admin', 'system', systemContext);
     });
 
     it('when approve is called with a wrong code or a bad body, then it is refused and nothing is counted', async () => {

@@ -186,7 +186,7 @@ for (const engine of engines) {
       assert.equal(counts.removed, 0);
       assert.equal(await isMember(acme, group, tech.accountDn), true, 'the grant keeps its membership');
       assert.equal((await events('drift.removed')).length, removedBefore, 'no drift audited');
-      await h.container.services.elevations.revoke(granted.body.id, 'self', tech.id, systemContext);
+      await h.container.elevationUpkeep.end(granted.body.id, 'self', tech.id, systemContext);
       assert.equal(await isMember(acme, group, tech.accountDn), false);
     });
 
@@ -204,7 +204,7 @@ for (const engine of engines) {
         updatedAt: h.clock.now(),
       };
       await h.container.store.elevations.insert(activating);
-      await h.container.services.elevations.revoke(granted.body.id, 'self', tech.id, systemContext);
+      await h.container.elevationUpkeep.end(granted.body.id, 'self', tech.id, systemContext);
       assert.equal(await isMember(acme, group, tech.accountDn), true, 'kept for the grant being activated');
       const counts = await h.container.services.drift.scan();
       assert.equal(counts.removed, 0);

@@ -194,7 +194,7 @@ describe('revocation under failure', () => {
     // Crash 2: revocation started, the directory was never told.
     await h.container.store.elevations.transition(grantOff!, 'active', 'revoking', { revocationReason: 'expired' }, stale);
     await addMember(acme, group, halfOn.accountDn).catch(() => undefined);
-    const counts = await h.container.services.elevations.reconcile();
+    const counts = await h.container.elevationUpkeep.reconcile();
     assert.ok(counts.undone >= 1 && counts.resumed >= 2, JSON.stringify(counts));
     assert.equal(await isMember(halfOn), false);
     assert.equal(await isMember(halfOff), false);
@@ -218,7 +218,7 @@ describe('revocation under failure', () => {
     const ends = await Promise.all(ids.map(async (id) => (await h.container.store.elevations.findById(id))!.endsAt!.getTime()));
     h.clock.set(Math.max(...ends) + 1000);
     const accounts = holdDirectory(h, 'updateAccount');
-    const ending = h.container.services.elevations.expireDue(h.clock.now());
+    const ending = h.container.elevationUpkeep.expire(h.clock.now());
     try {
       // An account write is waiting: the batch writes accounts only once its memberships are all gone,
       // and none of its grants is final before its slice of accounts is written.
@@ -237,7 +237,7 @@ describe('revocation under failure', () => {
         new Set(['revoking']),
         'every grant still revoking when the reconciler runs',
       );
-      const counts = await h.container.services.elevations.reconcile();
+      const counts = await h.container.elevationUpkeep.reconcile();
       assert.equal(counts.overdue, 0, JSON.stringify(counts));
       assert.equal(counts.resumed, 0, JSON.stringify(counts));
     } finally {
@@ -273,7 +273,7 @@ describe('revocation under failure', () => {
       // The first grant's job: its batch removes the membership, then waits at the account write.
       h.clock.set(first.endsAt!.getTime() + 500);
       let firstOutcome: unknown;
-      const firstJob = h.container.services.elevations.revokeIfDue(first.id).then((outcome) => (firstOutcome = outcome));
+      const firstJob = h.container.elevationUpkeep.endIfDue(first.id).then((outcome) => (firstOutcome = outcome));
       jobs.push(firstJob);
       await accounts.reached(1);
       await eventually(
@@ -287,7 +287,7 @@ describe('revocation under failure', () => {
       assert.equal(await stateOf(first.id), 'revoking', 'its account is still being written');
       // The second grant ends meanwhile: its job does not queue behind the first batch.
       h.clock.set(second.endsAt!.getTime() + 500);
-      const secondJob = h.container.services.elevations.revokeIfDue(second.id);
+      const secondJob = h.container.elevationUpkeep.endIfDue(second.id);
       jobs.push(secondJob);
       await eventually(
         () => isMember(late!),

@@ -308,7 +308,7 @@ for (const engine of engines) {
       await eventually(jobState, (s) => s === 'active', 10_000, 'the job waiting for the end');
       const created = (await h.container.queues.revocations.getJob(revocationJobId(id)))!.timestamp;
       const newEnd = new Date(new Date(granted.body.endsAt).getTime() + 5000);
-      await h.container.store.elevations.transition(id, 'active', 'active', { endsAt: newEnd }, h.clock.now());
+      await h.container.store.elevations.amend(id, 'active', { endsAt: newEnd }, h.clock.now());
       // Not lost (a job cannot schedule itself while it runs): back to delayed, for the new end.
       await eventually(jobState, (s) => s === 'delayed', 10_000, 'the job waiting again');
       const waiting = (await h.container.queues.revocations.getJob(revocationJobId(id)))!;

@@ -102,7 +102,7 @@ for (const engine of engines) {
       assert.equal(friday.body.clampedToWindowEnd, '2026-03-27T16:00:00.000Z');
       const expires = fromFileTime((await readUser(acme, tech.accountDn)).accountExpires)!;
       assert.equal(expires.toISOString(), '2026-03-27T16:05:00.000Z', 'accountExpires is the clamped end plus the skew');
-      await h.container.services.elevations.revoke(friday.body.id, 'self', tech.id, systemContext);
+      await h.container.elevationUpkeep.end(friday.body.id, 'self', tech.id, systemContext);
 
       // Saturday: closed. The next opening is Monday 09:00 in Berlin, which is now CEST (UTC+2): 07:00 UTC.
       h.clock.set(Date.UTC(2026, 2, 28, 10, 0));
@@ -130,7 +130,7 @@ for (const engine of engines) {
       assert.equal(hourOfWeekSet(hours, 0 * 24 + 10), false, 'Sunday is not in any window');
       assert.equal(hourOfWeekSet(hours, 5 * 24 + 7), true, 'Friday 09:00 CEST = 07:00 UTC');
 
-      await h.container.services.elevations.revoke(monday.body.id, 'self', tech.id, systemContext);
+      await h.container.elevationUpkeep.end(monday.body.id, 'self', tech.id, systemContext);
       const restored = await readUser(acme, tech.accountDn);
       assert.deepEqual(restored.logonHours, before.logonHours, 'the account’s own logonHours are back once the grant ends');
     });
@@ -172,7 +172,7 @@ for (const engine of engines) {
         .set(bearer(tech.accessToken))
         .send({ durationSeconds: 60, code: '000000' });
       assert.equal(wrongCode.status, 401);
-      await h.container.services.elevations.revoke(asked.body.id, 'self', tech.id, systemContext);
+      await h.container.elevationUpkeep.end(asked.body.id, 'self', tech.id, systemContext);
     });
 
     it('when the profile asks for approval again, then an extension waits for it and moves the end only once approved', async () => {
@@ -208,7 +208,7 @@ for (const engine of engines) {
         approved.body.approval.decisions.map((d: { round: number }) => d.round),
         [0, 1],
       );
-      await h.container.services.elevations.revoke(asked.body.id, 'self', tech.id, systemContext);
+      await h.container.elevationUpkeep.end(asked.body.id, 'self', tech.id, systemContext);
     });
 
     it('when the technician kill switch is thrown, then their grants in both tenants end, their pending request is withdrawn, and their session stops working', async () => {
@@ -259,7 +259,7 @@ for (const engine of engines) {
       const live = await requestElevation(h, late, { tenant: 'acme', profile: 'extendable' });
       assert.equal(live.status, 201);
       await h.container.services.technicians.update(late.id, { status: 'suspended' }, admin.id, systemContext);
-      const counts = await h.container.services.elevations.reconcile();
+      const counts = await h.container.elevationUpkeep.reconcile();
       assert.equal(counts.suspended, 1);
       const ended = await h.container.store.elevations.findById(live.body.id);
       assert.equal(ended!.state, 'revoked');
@@ -290,7 +290,7 @@ for (const engine of engines) {
         .send(await withCode(one));
       assert.equal(asTechnician.status, 403);
       assert.equal((await h.container.store.elevations.findById(g2.body.id))!.state, 'active');
-      await h.container.services.elevations.revoke(g2.body.id, 'admin', 'system', systemContext);
+      await h.container.elevationUpkeep.end(g2.body.id, 'admin', 'system', systemContext);
     });
   });
 }

@@ -223,7 +223,7 @@ for (const engine of engines) {
         'never active',
       );
 
-      await h.container.services.elevations.reconcile();
+      await h.container.elevationUpkeep.reconcile();
       assert.equal((await h.container.store.elevations.findById(midId))!.state, 'revoked', 'the reconciler leaves it ended');
       assert.equal(await isMember(acme, group, tech.accountDn), false);
       await unfreezeAcme();
@@ -317,7 +317,7 @@ for (const engine of engines) {
         .set(bearer(tech.accessToken))
         .send(await withCode(tech, { durationSeconds: 300 }));
       assert.equal(extended.status, 200, JSON.stringify(extended.body));
-      for (const id of [live.body.id, waiting.body.id]) await h.container.services.elevations.revoke(id, 'admin', 'system', systemContext);
+      for (const id of [live.body.id, waiting.body.id]) await h.container.elevationUpkeep.end(id, 'admin', 'system', systemContext);
     });
 
     it('when a replayed or reused code is sent to lift a freeze, then it stays frozen', async () => {
@@ -339,7 +339,7 @@ for (const engine of engines) {
       const waiting = await requestElevation(h, other, { tenant: 'acme', profile: 'approved' });
       assert.deepEqual([live.status, waiting.status], [201, 202]);
       await h.container.store.tenants.freeze('acme', { at: h.clock.now(), by: admin.id, reason: null });
-      const counts = await h.container.services.elevations.reconcile();
+      const counts = await h.container.elevationUpkeep.reconcile();
       assert.equal(counts.frozen, 2);
       const ended = await h.container.store.elevations.findById(live.body.id);
       assert.equal(ended!.state, 'revoked');

@@ -2,10 +2,11 @@
 // just expired is taken out by its own revocation), then drift in every managed group, then access
 // reviews whose job Redis lost.
 import type { Services } from '../../src/container.ts';
+import type { ElevationUpkeep } from '../../src/services/elevations/index.ts';
 
-export function reconcileProcessor(services: Services) {
+export function reconcileProcessor(services: Services, elevations: ElevationUpkeep) {
   return async () => {
-    const grants = await services.elevations.reconcile();
+    const grants = await elevations.reconcile();
     const drift = await services.drift.scan();
     const reviewsResumed = await services.reviews.resumeWaiting();
     return { ...grants, drift, reviewsResumed };

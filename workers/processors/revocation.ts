@@ -3,12 +3,12 @@
 // any failure (the directory unreachable, most often) is retried with a capped backoff, forever.
 import { DelayedError, type Job } from 'bullmq';
 import { parseRevocationJob } from '../../src/adapters/queue/jobs.ts';
-import type { Services } from '../../src/container.ts';
+import type { ElevationUpkeep } from '../../src/services/elevations/index.ts';
 
-export function revocationProcessor(services: Services) {
+export function revocationProcessor(elevations: ElevationUpkeep) {
   return async (job: Job, token?: string) => {
     const { elevationId } = parseRevocationJob(job.data);
-    const outcome = await services.elevations.revokeIfDue(elevationId, job.attemptsMade > 0);
+    const outcome = await elevations.endIfDue(elevationId, job.attemptsMade > 0);
     if (typeof outcome === 'string') return outcome;
     // A job cannot reschedule itself through the queue while it runs (its id is taken): it moves
     // itself back to delayed, and BullMQ's DelayedError tells the worker it is not finished.

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { holdingStates, type ElevationState, type RevocationReason } from '../../domain/elevation-state.ts';
+import { assertTransition, holdingStates, type ElevationState, type RevocationReason } from '../../domain/elevation-state.ts';
 import type { Decision, DecisionKind } from '../../domain/approval.ts';
 import type { RiskReason } from '../../domain/risk.ts';
 import type { Elevation, PendingExtension } from '../../domain/elevation.ts';
@@ -173,6 +173,7 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
     },
 
     async transition(id, from, to, changes, at, leaseHolder) {
+      assertTransition(from, to);
       const lease = to === 'activating' ? changes.lease : null;
       const result = await db
         .updateTable('elevations')
@@ -193,6 +194,34 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
         .where('id', '=', id)
         .where('state', '=', from)
         .$if(leaseHolder !== undefined, (q) => q.where('lease_holder', '=', leaseHolder!))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async amend(id, state, changes, at) {
+      const result = await db
+        .updateTable('elevations')
+        .set({
+          updated_at: at.getTime(),
+          ...(changes.endsAt !== undefined && { ends_at: ms(changes.endsAt) }),
+          ...(changes.windowClosesAt !== undefined && { window_closes_at: ms(changes.windowClosesAt) }),
+          ...(changes.extension !== undefined && { extension: extensionJson(changes.extension) }),
+          ...(changes.extendedSeconds !== undefined && { extended_seconds: changes.extendedSeconds }),
+        })
+        .where('id', '=', id)
+        .where('state', '=', state)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async lock(id, state, at) {
+      // An update of the row, guarded by its state: the row lock on PostgreSQL, the database's
+      // write lock on SQLite (which has no SELECT … FOR UPDATE), both held until the commit.
+      const result = await db
+        .updateTable('elevations')
+        .set({ updated_at: at.getTime() })
+        .where('id', '=', id)
+        .where('state', '=', state)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
@@ -225,6 +254,7 @@ export function elevationRepository(db: Kysely<Database>): ElevationRepository {
     },
 
     async transitionMany(ids, from, to, changes, at, endsBy) {
+      assertTransition(from, to);
       const moved: string[] = [];
       for (let i = 0; i < ids.length; i += 500) {
         const rows = await db

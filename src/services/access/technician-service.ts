@@ -275,7 +275,7 @@ async function withdrawPending(
     at,
   );
   for (const e of open.filter((o) => o.state === 'active' && o.extension)) {
-    if (!(await tx.elevations.transition(e.id, 'active', 'active', { extension: null }, at))) continue;
+    if (!(await tx.elevations.amend(e.id, 'active', { extension: null }, at))) continue;
     await tx.audit.append(
       {
         actor,

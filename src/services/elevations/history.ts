@@ -46,101 +46,103 @@ function endReason(e: Elevation): string | null {
   return null;
 }
 
-export function createElevationHistory(deps: {
-  store: Store;
+/** The elevation history report: one row per elevation. */
+export interface ElevationHistory {
+  /** Audited before the first row (fail closed); then streamed. */
+  export(filter: ElevationHistoryFilter, format: ExportFormat, actor: string, ctx: RequestContext): Promise<StreamedExport>;
+}
+
+interface HistoryDeps {
+  store: Pick<Store, 'technicians' | 'elevations' | 'transaction'>;
   clock: Clock;
   encoder(format: ExportFormat): TableEncoder;
   pageSize?: number;
-}) {
-  const { store, clock } = deps;
-  const pageSize = deps.pageSize ?? 500;
+}
 
-  async function* lines(filter: ElevationHistoryFilter, format: ExportFormat): AsyncGenerator<string> {
-    const encoder = deps.encoder(format);
-    // Technicians are few next to elevations; their names are looked up once.
-    const names = new Map((await store.technicians.list()).map((t) => [t.id, t.username]));
-    const name = (id: string) => names.get(id) ?? id;
-    const preamble = encoder.preamble(elevationHistoryColumns);
-    if (preamble) yield preamble;
-    let after: { requestedAt: Date; id: string } | null = null;
-    for (;;) {
-      const page = await store.elevations.history({ ...filter, after, limit: pageSize });
-      if (page.length === 0) return;
-      let chunk = '';
-      for (const e of page) {
-        const decisions = e.decisions.map((d) => ({
-          round: d.round,
-          approver: name(d.approverId),
-          approverId: d.approverId,
-          decision: d.decision,
-          reason: d.reason,
-          at: d.at.toISOString(),
-        }));
-        chunk += encoder.row(elevationHistoryColumns, {
-          id: e.id,
-          requested_at: e.requestedAt,
-          requester: name(e.technicianId),
-          requester_id: e.technicianId,
-          tenant: e.tenantId,
-          profile: e.profileName,
-          groups: format === 'csv' ? e.groups.map((g) => g.name).join('; ') : e.groups.map((g) => ({ name: g.name, dn: g.dn })),
-          duration_seconds: e.durationSeconds,
-          justification: e.justification,
-          ticket: e.ticket,
-          state: e.state,
-          approvals_required: e.approvalsRequired,
-          decisions:
-            format === 'csv'
-              ? decisions
-                  .map(
-                    (d) =>
-                      `${d.approver} ${d.decision === 'approve' ? 'approved' : 'denied'}${d.round ? ` extension ${d.round}` : ''} at ${d.at}`,
-                  )
-                  .join('; ')
-              : decisions,
-          activated_at: e.activatedAt,
-          ends_at: e.endsAt,
-          ended_at: e.endedAt,
-          end_reason: endReason(e),
-          extended_seconds: e.extendedSeconds,
-          risk_score: e.risk?.score ?? null,
-          risk_reasons: e.risk
-            ? format === 'csv'
-              ? e.risk.reasons.map((r) => `${r.signal} +${r.points}: ${r.detail}`).join('; ')
-              : e.risk.reasons
-            : null,
-        });
-      }
-      yield chunk;
-      const last = page[page.length - 1]!;
-      after = { requestedAt: last.requestedAt, id: last.id };
-    }
+export function createElevationHistory(deps: HistoryDeps): ElevationHistory {
+  return { export: (filter, format, actor, ctx) => exportHistory(deps, filter, format, actor, ctx) };
+}
+
+async function exportHistory(
+  deps: HistoryDeps,
+  filter: ElevationHistoryFilter,
+  format: ExportFormat,
+  actor: string,
+  ctx: RequestContext,
+): Promise<StreamedExport> {
+  const now = deps.clock.now();
+  await deps.store.transaction((tx) =>
+    tx.audit.append(
+      {
+        actor,
+        action: 'elevation.history_exported',
+        tenantId: filter.tenantId ?? null,
+        details: {
+          format,
+          from: filter.from?.toISOString() ?? null,
+          to: filter.to?.toISOString() ?? null,
+          tenantId: filter.tenantId ?? null,
+          technicianId: filter.technicianId ?? null,
+        },
+        ...auditOrigin(ctx),
+      },
+      now,
+    ),
+  );
+  const encoder = deps.encoder(format);
+  return { contentType: encoder.contentType, filename: `stint-elevations.${format}`, lines: lines(deps, filter, format) };
+}
+
+async function* lines(deps: HistoryDeps, filter: ElevationHistoryFilter, format: ExportFormat): AsyncGenerator<string> {
+  const encoder = deps.encoder(format);
+  // Technicians are few next to elevations; their names are looked up once.
+  const names = new Map((await deps.store.technicians.list()).map((t) => [t.id, t.username]));
+  const name = (id: string) => names.get(id) ?? id;
+  const preamble = encoder.preamble(elevationHistoryColumns);
+  if (preamble) yield preamble;
+  let after: { requestedAt: Date; id: string } | null = null;
+  for (;;) {
+    const page = await deps.store.elevations.history({ ...filter, after, limit: deps.pageSize ?? 500 });
+    if (page.length === 0) return;
+    yield page.map((e) => encoder.row(elevationHistoryColumns, historyRow(e, format, name))).join('');
+    const last = page[page.length - 1]!;
+    after = { requestedAt: last.requestedAt, id: last.id };
   }
+}
 
+/** One elevation's row: lists joined with `; ` in CSV, kept as arrays of objects in NDJSON. */
+function historyRow(e: Elevation, format: ExportFormat, name: (id: string) => string) {
+  const csv = format === 'csv';
+  const decisions = e.decisions.map((d) => ({
+    round: d.round,
+    approver: name(d.approverId),
+    approverId: d.approverId,
+    decision: d.decision,
+    reason: d.reason,
+    at: d.at.toISOString(),
+  }));
+  const decided = (d: (typeof decisions)[number]) =>
+    `${d.approver} ${d.decision === 'approve' ? 'approved' : 'denied'}${d.round ? ` extension ${d.round}` : ''} at ${d.at}`;
   return {
-    /** Audited before the first row (fail closed); then streamed. */
-    async export(filter: ElevationHistoryFilter, format: ExportFormat, actor: string, ctx: RequestContext): Promise<StreamedExport> {
-      const now = clock.now();
-      await store.transaction((tx) =>
-        tx.audit.append(
-          {
-            actor,
-            action: 'elevation.history_exported',
-            tenantId: filter.tenantId ?? null,
-            details: {
-              format,
-              from: filter.from?.toISOString() ?? null,
-              to: filter.to?.toISOString() ?? null,
-              tenantId: filter.tenantId ?? null,
-              technicianId: filter.technicianId ?? null,
-            },
-            ...auditOrigin(ctx),
-          },
-          now,
-        ),
-      );
-      const encoder = deps.encoder(format);
-      return { contentType: encoder.contentType, filename: `stint-elevations.${format}`, lines: lines(filter, format) };
-    },
+    id: e.id,
+    requested_at: e.requestedAt,
+    requester: name(e.technicianId),
+    requester_id: e.technicianId,
+    tenant: e.tenantId,
+    profile: e.profileName,
+    groups: csv ? e.groups.map((g) => g.name).join('; ') : e.groups.map((g) => ({ name: g.name, dn: g.dn })),
+    duration_seconds: e.durationSeconds,
+    justification: e.justification,
+    ticket: e.ticket,
+    state: e.state,
+    approvals_required: e.approvalsRequired,
+    decisions: csv ? decisions.map(decided).join('; ') : decisions,
+    activated_at: e.activatedAt,
+    ends_at: e.endsAt,
+    ended_at: e.endedAt,
+    end_reason: endReason(e),
+    extended_seconds: e.extendedSeconds,
+    risk_score: e.risk?.score ?? null,
+    risk_reasons: e.risk ? (csv ? e.risk.reasons.map((r) => `${r.signal} +${r.points}: ${r.detail}`).join('; ') : e.risk.reasons) : null,
   };
 }

@@ -30,7 +30,11 @@ export interface ElevationRepository {
   insert(elevation: Elevation): Promise<void>;
   findById(id: string): Promise<Elevation | null>;
   list(filter: ElevationFilter): Promise<Elevation[]>;
-  /** Moves to `to` only from `from` (optimistic); false when another process moved it first. */
+  /**
+   * Moves to `to` only from `from` (optimistic); false when another process moved it first. Only the
+   * state machine's transitions (domain/elevation-state.ts): any other move is refused (`conflict`)
+   * before the store is asked.
+   */
   transition(
     id: string,
     from: ElevationState,
@@ -54,6 +58,21 @@ export interface ElevationRepository {
     /** Only while this holder holds the activation's lease. Leaving `activating` clears the lease. */
     leaseHolder?: string,
   ): Promise<boolean>;
+  /**
+   * Changes an elevation that is still in `state`, without moving it (an active grant's end, its
+   * pending extension); false when it has left `state`.
+   */
+  amend(
+    id: string,
+    state: ElevationState,
+    changes: Partial<Pick<Elevation, 'endsAt' | 'windowClosesAt' | 'extension' | 'extendedSeconds'>>,
+    at: Date,
+  ): Promise<boolean>;
+  /**
+   * Locks the row of an elevation still in `state` until the transaction ends (concurrent lockers
+   * wait, then find what the first one wrote), marking it updated at `at`; false when it has left `state`.
+   */
+  lock(id: string, state: ElevationState, at: Date): Promise<boolean>;
   /** Extends the lease to `until` while `holder` holds it and the elevation is still `activating`; false otherwise. */
   renewLease(id: string, holder: string, until: Date): Promise<boolean>;
   /**
@@ -65,8 +84,7 @@ export interface ElevationRepository {
   addDecision(elevationId: string, decision: Decision): Promise<boolean>;
   /** Requests still waiting for approval at `at` whose deadline has passed, and active grants whose extension request has. */
   approvalsPastDeadline(at: Date): Promise<Elevation[]>;
-  /** Moves every listed elevation that is still in `from`; answers the ids it moved. */
-  /** Moves each of `ids` still in `from` (and, with `endsBy`, ending by then); answers the ids moved. */
+  /** Moves each of `ids` still in `from` (and, with `endsBy`, ending by then); answers the ids moved. A transition of the state machine only, as `transition`. */
   transitionMany(
     ids: readonly string[],
     from: ElevationState,
@@ -99,4 +117,20 @@ export interface RevocationJobs {
   schedule(elevationId: string, at: Date): Promise<void>;
   isScheduled(elevationId: string): Promise<boolean>;
   cancel(elevationId: string): Promise<void>;
+}
+
+/** A timer started through Timers; clearing it is harmless once it has run. */
+export interface Timer {
+  clear(): void;
+}
+
+/**
+ * The process's timers, for the work an elevation schedules on itself (an activation's lease kept,
+ * the next batch of expiries brought forward, an account write giving way for a while).
+ */
+export interface Timers {
+  /** Runs `run` once after `ms`; with `background`, the timer alone does not keep the process alive. */
+  timeout(ms: number, run: () => void, options?: { background?: boolean }): Timer;
+  /** Runs `run` every `ms` until cleared. */
+  interval(ms: number, run: () => void): Timer;
 }

@@ -1,7 +1,7 @@
 // Time, randomness and the event log: what every use case may be given instead of reaching for globals.
 export interface Clock {
   now(): Date;
-  /** Resolves after `ms` of real time; never keeps a process alive on its own. */
+  /** Settles after `ms` milliseconds (a clock that stands still in tests still waits for real). */
   sleep(ms: number): Promise<void>;
 }
 

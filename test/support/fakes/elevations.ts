@@ -1,6 +1,6 @@
 // In-memory elevations with their decisions (the real ones: src/adapters/store/elevations.ts), and
 // revocation jobs that record what was scheduled.
-import { holdingStates } from '../../../src/domain/elevation-state.ts';
+import { assertTransition, holdingStates } from '../../../src/domain/elevation-state.ts';
 import type { Elevation } from '../../../src/domain/elevation.ts';
 import type { ElevationRepository, RevocationJobs } from '../../../src/services/ports/elevations.ts';
 import { byText, change, conflict, copy, foreignKeyViolation, put, type StoreContext } from './memory.ts';
@@ -62,8 +62,9 @@ export function memoryElevationRepository(ctx: StoreContext): ElevationRepositor
         .slice(0, f.limit ?? 1000)
         .map(read);
     },
-    transition: async (id, from, to, changes, at, leaseHolder) =>
-      change(
+    transition: async (id, from, to, changes, at, leaseHolder) => {
+      assertTransition(from, to);
+      return change(
         ctx,
         rows,
         id,
@@ -74,6 +75,26 @@ export function memoryElevationRepository(ctx: StoreContext): ElevationRepositor
           Object.assign(e, copy(Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined))), { state: to, updatedAt: at });
           if (lease !== undefined) e.lease = lease ? copy(lease) : null;
         },
+      );
+    },
+    amend: async (id, state, changes, at) =>
+      change(
+        ctx,
+        rows,
+        id,
+        (e) => e.state === state,
+        (e) => {
+          Object.assign(e, copy(Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined))), { updatedAt: at });
+        },
+      ),
+    // No row locks here (see index.ts): a guarded touch of the row, as the real one writes.
+    lock: async (id, state, at) =>
+      change(
+        ctx,
+        rows,
+        id,
+        (e) => e.state === state,
+        (e) => (e.updatedAt = at),
       ),
     renewLease: async (id, holder, until) =>
       change(
@@ -107,6 +128,7 @@ export function memoryElevationRepository(ctx: StoreContext): ElevationRepositor
         )
         .map(read),
     async transitionMany(ids, from, to, changes, at, endsBy) {
+      assertTransition(from, to);
       const moved: string[] = [];
       for (const id of ids) {
         const done = change(
