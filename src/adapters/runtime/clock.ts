@@ -1,6 +1,6 @@
 // The system's clock and timers: the real implementations of the Clock and Timers ports.
 import type { Clock } from '../../services/ports/runtime.ts';
-import type { Timer, Timers } from '../../services/ports/elevations.ts';
+import type { Timer, Timers } from '../../services/ports/runtime.ts';
 
 export const systemClock: Clock = {
   now: () => new Date(),

@@ -16,3 +16,19 @@ export interface RandomSource {
   bytes(count: number): Buffer;
   id(): string;
 }
+
+/** A timer started through Timers; clearing it is harmless once it has run. */
+export interface Timer {
+  clear(): void;
+}
+
+/**
+ * The process's timers, for the work an elevation schedules on itself (an activation's lease kept,
+ * the next batch of expiries brought forward, an account write giving way for a while).
+ */
+export interface Timers {
+  /** Runs `run` once after `ms`; with `background`, the timer alone does not keep the process alive. */
+  timeout(ms: number, run: () => void, options?: { background?: boolean }): Timer;
+  /** Runs `run` every `ms` until cleared. */
+  interval(ms: number, run: () => void): Timer;
+}
