@@ -24,8 +24,8 @@ export interface ElevationSettings {
 
 /** The ports and settings of the elevations context. */
 export interface ElevationDeps {
-  /** Elevations, profiles, technicians, accounts, tenants, audit and sessions (in a transaction): most of the store. */
-  store: Store;
+  /** The repositories elevations read outside a transaction (inside one, `transaction` hands them all). */
+  store: Pick<Store, 'elevations' | 'profiles' | 'technicians' | 'accounts' | 'tenants' | 'audit' | 'transaction'>;
   clock: Clock;
   timers: Timers;
   random: RandomSource;
