@@ -2,6 +2,7 @@
 import { Redis } from 'ioredis';
 import { DomainError } from '../../domain/errors.ts';
 import type { QueueHealth } from '../../services/ports/queue.ts';
+import { wrapMethods } from '../method-wrapping.ts';
 
 /**
  * Two kinds of connection (BullMQ's own advice): a worker's waits for Redis forever — its blocking
@@ -34,30 +35,23 @@ export function failingAsQueueUnavailable<T extends object>(adapter: T, timeoutM
     Object.defineProperty(translated, 'cause', { value: cause, enumerable: false });
     return translated;
   };
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, member] of Object.entries(adapter as Record<string, unknown>)) {
-    wrapped[name] =
-      typeof member === 'function'
-        ? async (...args: unknown[]) => {
-            let timer: NodeJS.Timeout | undefined;
-            const call = Promise.resolve((member as (...a: unknown[]) => unknown).apply(adapter, args));
-            call.catch(() => undefined); // answered below, or too late to matter
-            const late = new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(unavailable(new Error(`no answer from Redis within ${timeoutMs} ms`))), timeoutMs);
-              timer.unref();
-            });
-            try {
-              return await Promise.race([call, late]);
-            } catch (error) {
-              if (error instanceof DomainError) throw error;
-              throw unavailable(error);
-            } finally {
-              clearTimeout(timer);
-            }
-          }
-        : member;
-  }
-  return wrapped as T;
+  return wrapMethods(adapter, (method) => async (...args) => {
+    let timer: NodeJS.Timeout | undefined;
+    const call = Promise.resolve(method(...args));
+    call.catch(() => undefined); // answered below, or too late to matter
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(unavailable(new Error(`no answer from Redis within ${timeoutMs} ms`))), timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([call, late]);
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      throw unavailable(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
 }
 
 export function redisHealth(redis: Redis): QueueHealth {

@@ -4,6 +4,7 @@
 // report them differently. A store that cannot be reached is store_unavailable (503); every other
 // error passes through unchanged.
 import { DomainError } from '../../domain/errors.ts';
+import { wrapMethods } from '../method-wrapping.ts';
 
 const sqliteConstraint = 19;
 const sqliteExtended = { unique: 2067, primaryKey: 1555, foreignKey: 787 } as const;
@@ -88,23 +89,14 @@ export function translateStoreError(error: unknown): unknown {
   return error;
 }
 
-type Repository = Record<string, unknown>;
-
 /** The same repository, each method's rejection translated. */
 export function translatingErrors<T extends object>(repository: T): T {
-  const wrapped: Repository = {};
-  for (const [name, member] of Object.entries(repository as Repository)) {
-    wrapped[name] =
-      typeof member === 'function'
-        ? (...args: unknown[]) => {
-            const result: unknown = (member as (...a: unknown[]) => unknown)(...args);
-            return result instanceof Promise
-              ? result.catch((error: unknown) => {
-                  throw translateStoreError(error);
-                })
-              : result;
-          }
-        : member;
-  }
-  return wrapped as T;
+  return wrapMethods(repository, (method) => (...args) => {
+    const result = method(...args);
+    return result instanceof Promise
+      ? result.catch((error: unknown) => {
+          throw translateStoreError(error);
+        })
+      : result;
+  });
 }
