@@ -17,7 +17,7 @@ import { engines, startHarness, testConfig, type Harness } from '../support/harn
 import { holdMemberAdd } from '../support/held-member-add.ts';
 import { waitForOutput } from '../support/processes.ts';
 import { repoRoot, testServices } from '../support/services.ts';
-import { addTenant, eventually, operative, requestElevation } from '../support/world.ts';
+import { addTenant, createProfile, eventually, operative, requestElevation } from '../support/world.ts';
 
 const { acme } = testServices().domains;
 const leaseSeconds = 6;
@@ -38,11 +38,7 @@ for (const engine of engines) {
       group = await ou.group('Lease-Ops');
       const admin = (await login(h, await createTechnician(h, ['admin']))).accessToken;
       h.clock.set(Date.now());
-      const created = await h.http
-        .post('/api/v1/tenants/acme/profiles')
-        .set(bearer(admin))
-        .send({ name: 'ops', groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 600, maxDurationSeconds: 3600 });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
+      await createProfile(h, admin, 'acme', { name: 'ops', groups: [group], defaultDurationSeconds: 600, maxDurationSeconds: 3600 });
     });
     after(async () => {
       await h.close();

@@ -8,9 +8,9 @@ import { runningClock } from '../support/clock.ts';
 import { addMember, createTestOu, membersOf } from '../support/directory.ts';
 import { holdDirectory } from '../support/directory-hold.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { bearer, createTechnician, login } from '../support/factories.ts';
+import { createTechnician, login } from '../support/factories.ts';
 import { repoRoot, testServices } from '../support/services.ts';
-import { addTenant, eventually, operative, requestElevation, type Operative } from '../support/world.ts';
+import { addTenant, createProfile, eventually, type Operative, operative, requestElevation } from '../support/world.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
 
 const { acme } = testServices().domains;
@@ -65,11 +65,7 @@ describe('revocation under failure', () => {
     group = await ou.group('Ops-Admins');
     const admin = (await login(h, await createTechnician(h, ['admin']))).accessToken;
     h.clock.set(Date.now());
-    const created = await h.http
-      .post('/api/v1/tenants/acme/profiles')
-      .set(bearer(admin))
-      .send({ name: 'ops', groups: [group], eligibleRoles: ['technician'], defaultDurationSeconds: 5, maxDurationSeconds: 600 });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await createProfile(h, admin, 'acme', { name: 'ops', groups: [group], defaultDurationSeconds: 5, maxDurationSeconds: 600 });
   });
 
   after(async () => {

@@ -8,10 +8,10 @@ import { fromFileTime, isAccountEnabled } from '../../src/domain/ad.ts';
 import { systemContext } from '../../src/services/context.ts';
 import { fakeClock } from '../support/clock.ts';
 import { createTestOu, membersOf, readUser } from '../support/directory.ts';
-import { bearer, codeNow, createTechnician, login } from '../support/factories.ts';
+import { bearer, createTechnician, login } from '../support/factories.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
 import { testServices } from '../support/services.ts';
-import { addTenant, operative, requestElevation, type Operative } from '../support/world.ts';
+import { addTenant, createProfile, operative, requestElevation, withFreshCode, type Operative } from '../support/world.ts';
 
 const { acme, globex } = testServices().domains;
 const hourOfWeekSet = (hours: Buffer, hour: number) => (hours[hour >> 3]! & (1 << (hour & 7))) !== 0;
@@ -26,17 +26,8 @@ for (const engine of engines) {
     let admin: Awaited<ReturnType<typeof createTechnician>> & { accessToken: string };
     let tech: Operative;
 
-    const profile = async (tenant: string, body: Record<string, unknown>) => {
-      const created = await h.http
-        .post(`/api/v1/tenants/${tenant}/profiles`)
-        .set(bearer(admin.accessToken))
-        .send({ eligibleRoles: ['technician'], ...body });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-    };
-    const withCode = async (who: { totpSecret: string | null }, body: Record<string, unknown> = {}) => {
-      h.clock.advance(30_000);
-      return { code: await codeNow(h, who.totpSecret!), ...body };
-    };
+    const profile = (tenant: string, body: Record<string, unknown>) => createProfile(h, admin.accessToken, tenant, body);
+    const withCode = (who: { totpSecret: string | null }, body: Record<string, unknown> = {}) => withFreshCode(h, who, body);
     /** Links `who` to a new account of the same name in globex too. */
     const linkInGlobex = async (who: Operative) => {
       const name = `msp-${who.username.slice(0, 12)}`;

@@ -69,6 +69,21 @@ async function loginAtPreviousStep(h: Harness, t: TestTechnician) {
 }
 
 /** Requests an elevation over HTTP with a fresh code (the clock moves one TOTP step first, unless `stillClock`). */
+/** Creates a profile in `tenant` through the API, as the admin holding `adminToken` (open to every technician unless `body` says otherwise). */
+export async function createProfile(h: Harness, adminToken: string, tenant: string, body: Record<string, unknown>): Promise<void> {
+  const created = await h.http
+    .post(`/api/v1/tenants/${tenant}/profiles`)
+    .set({ authorization: `Bearer ${adminToken}` })
+    .send({ eligibleRoles: ['technician'], ...body });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+}
+
+/** `body` with a fresh TOTP code of `who` (the clock moved on a step first, so it is never a replay). */
+export async function withFreshCode(h: Harness, who: { totpSecret: string | null }, body: Record<string, unknown> = {}) {
+  h.clock.advance(30_000);
+  return { code: await totpCodeAt(who.totpSecret!, h.clock.now()), ...body };
+}
+
 export async function requestElevation(h: Harness, who: Operative, body: Record<string, unknown>, stillClock = false) {
   if (!stillClock) h.clock.advance(30_000);
   const code = await totpCodeAt(who.totpSecret!, h.clock.now());
