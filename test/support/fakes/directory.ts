@@ -12,6 +12,7 @@ import type {
   DirectoryGateway,
   DirectoryGroup,
   DirectoryGroupWithParents,
+  MemberRemoval,
   TenantDirectory,
 } from '../../../src/services/ports/directory.ts';
 import type { TenantRecord } from '../../../src/services/ports/tenants.ts';
@@ -377,5 +378,29 @@ export function fakeDirectoryGateway(domains: Record<string, FakeDomain>): FakeD
       return domain.directory;
     },
     async close() {},
+  };
+}
+
+export interface FakeMemberRemoval extends MemberRemoval {
+  /** Every removal asked for, in order. */
+  readonly calls: Array<{ tenantId: string; groupDn: string; memberDn: string }>;
+}
+
+/**
+ * Member removals without the batching (the real one: src/adapters/directory/member-removal.ts):
+ * each removal is its own removeMembers call, answered as the real one answers each waiter —
+ * resolved once the read-back confirms the member gone, rejected when it is still a member or the
+ * directory failed. No linger, no timers.
+ */
+export function fakeMemberRemoval(): FakeMemberRemoval {
+  const calls: FakeMemberRemoval['calls'] = [];
+  return {
+    calls,
+    async remove(tenantId, directory, groupDn, memberDn) {
+      calls.push({ tenantId, groupDn, memberDn });
+      const { stillMembers } = await directory.removeMembers(groupDn, [memberDn]);
+      if (stillMembers.some((dn) => dn.toLowerCase() === memberDn.toLowerCase()))
+        throw new Error(`${memberDn} is still a member of ${groupDn}`);
+    },
   };
 }
