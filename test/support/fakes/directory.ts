@@ -60,8 +60,11 @@ export interface FakeDomain {
   user(dnOrSam: string): FakeUser | undefined;
   /** Moves or renames an object (its GUID and SID stay, memberships follow). */
   rename(dn: string, newDn: string): void;
-  /** The next `times` calls of `method` throw `error` (default: a directory_unavailable DomainError). */
-  fail(method: Method, error?: Error, times?: number): void;
+  /**
+   * The next `times` calls of `method` throw `error` (default: a directory_unreachable DomainError);
+   * with `after`, only once that many calls of it went through first (the second group's add, say).
+   */
+  fail(method: Method, error?: Error, times?: number, after?: number): void;
   /** Calls of `method` wait until `release()`; answers the release. */
   hang(method: Method): { release(): void };
   /** Every call, in order: the method and its first argument. */
@@ -83,7 +86,7 @@ export function fakeDomain(options: { baseDn?: string; domainSid?: string } = {}
   const users = new Map<string, FakeUser>();
   const groups = new Map<string, FakeGroup>();
   const member = new Map<string, Set<string>>();
-  const faults = new Map<Method, { error: Error; times: number }>();
+  const faults = new Map<Method, { error: Error; times: number; after: number }>();
   const hangs = new Map<Method, Promise<void>>();
   const calls: FakeDomain['calls'] = [];
   const ttls = new Map<string, Map<string, number>>();
@@ -148,7 +151,8 @@ export function fakeDomain(options: { baseDn?: string; domainSid?: string } = {}
     calls.push({ method, arg });
     await hangs.get(method);
     const fault = faults.get(method);
-    if (fault) {
+    if (fault && fault.after > 0) fault.after--;
+    else if (fault) {
       if (--fault.times <= 0) faults.delete(method);
       throw fault.error;
     }
@@ -332,8 +336,8 @@ export function fakeDomain(options: { baseDn?: string; domainSid?: string } = {}
         member.delete(lower(dn));
       }
     },
-    fail(method, error = new DomainError('directory_unreachable', 'The fake directory is down'), times = 1) {
-      faults.set(method, { error, times });
+    fail(method, error = new DomainError('directory_unreachable', 'The fake directory is down'), times = 1, after = 0) {
+      faults.set(method, { error, times, after });
     },
     hang(method) {
       let release!: () => void;

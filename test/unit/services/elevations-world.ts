@@ -186,3 +186,12 @@ export async function grantingAtOnce(input: ProfileInput = {}) {
   const admin = await h.technician('root', { roles: ['admin'] });
   return { ...h, alice, user, profile, groups, admin, acme: h.w.domains.acme! };
 }
+
+/** Lets the use cases under way run (turns of the event loop, no time) until `done` holds. */
+export async function until(done: () => boolean, what: string): Promise<void> {
+  for (let turn = 0; turn < 1000; turn++) {
+    if (done()) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`never happened: ${what}`);
+}
