@@ -63,6 +63,7 @@ export interface FakeDomain {
   /**
    * The next `times` calls of `method` throw `error` (default: a directory_unreachable DomainError);
    * with `after`, only once that many calls of it went through first (the second group's add, say).
+   * `times` 0: the method answers again.
    */
   fail(method: Method, error?: Error, times?: number, after?: number): void;
   /** Calls of `method` wait until `release()`; answers the release. */
@@ -337,7 +338,8 @@ export function fakeDomain(options: { baseDn?: string; domainSid?: string } = {}
       }
     },
     fail(method, error = new DomainError('directory_unreachable', 'The fake directory is down'), times = 1, after = 0) {
-      faults.set(method, { error, times, after });
+      if (times <= 0) faults.delete(method);
+      else faults.set(method, { error, times, after });
     },
     hang(method) {
       let release!: () => void;
