@@ -12,6 +12,7 @@ import type {
   DirectoryGateway,
   DirectoryGroup,
   DirectoryGroupWithParents,
+  MemberRemoval,
   TenantDirectory,
 } from '../../../src/services/ports/directory.ts';
 import type { TenantRecord } from '../../../src/services/ports/tenants.ts';
@@ -59,8 +60,12 @@ export interface FakeDomain {
   user(dnOrSam: string): FakeUser | undefined;
   /** Moves or renames an object (its GUID and SID stay, memberships follow). */
   rename(dn: string, newDn: string): void;
-  /** The next `times` calls of `method` throw `error` (default: a directory_unavailable DomainError). */
-  fail(method: Method, error?: Error, times?: number): void;
+  /**
+   * The next `times` calls of `method` throw `error` (default: a directory_unreachable DomainError);
+   * with `after`, only once that many calls of it went through first (the second group's add, say).
+   * `times` 0: the method answers again.
+   */
+  fail(method: Method, error?: Error, times?: number, after?: number): void;
   /** Calls of `method` wait until `release()`; answers the release. */
   hang(method: Method): { release(): void };
   /** Every call, in order: the method and its first argument. */
@@ -82,7 +87,7 @@ export function fakeDomain(options: { baseDn?: string; domainSid?: string } = {}
   const users = new Map<string, FakeUser>();
   const groups = new Map<string, FakeGroup>();
   const member = new Map<string, Set<string>>();
-  const faults = new Map<Method, { error: Error; times: number }>();
+  const faults = new Map<Method, { error: Error; times: number; after: number }>();
   const hangs = new Map<Method, Promise<void>>();
   const calls: FakeDomain['calls'] = [];
   const ttls = new Map<string, Map<string, number>>();
@@ -147,7 +152,8 @@ export function fakeDomain(options: { baseDn?: string; domainSid?: string } = {}
     calls.push({ method, arg });
     await hangs.get(method);
     const fault = faults.get(method);
-    if (fault) {
+    if (fault && fault.after > 0) fault.after--;
+    else if (fault) {
       if (--fault.times <= 0) faults.delete(method);
       throw fault.error;
     }
@@ -331,8 +337,9 @@ export function fakeDomain(options: { baseDn?: string; domainSid?: string } = {}
         member.delete(lower(dn));
       }
     },
-    fail(method, error = new DomainError('directory_unreachable', 'The fake directory is down'), times = 1) {
-      faults.set(method, { error, times });
+    fail(method, error = new DomainError('directory_unreachable', 'The fake directory is down'), times = 1, after = 0) {
+      if (times <= 0) faults.delete(method);
+      else faults.set(method, { error, times, after });
     },
     hang(method) {
       let release!: () => void;
@@ -377,5 +384,29 @@ export function fakeDirectoryGateway(domains: Record<string, FakeDomain>): FakeD
       return domain.directory;
     },
     async close() {},
+  };
+}
+
+export interface FakeMemberRemoval extends MemberRemoval {
+  /** Every removal asked for, in order. */
+  readonly calls: Array<{ tenantId: string; groupDn: string; memberDn: string }>;
+}
+
+/**
+ * Member removals without the batching (the real one: src/adapters/directory/member-removal.ts):
+ * each removal is its own removeMembers call, answered as the real one answers each waiter —
+ * resolved once the read-back confirms the member gone, rejected when it is still a member or the
+ * directory failed. No linger, no timers.
+ */
+export function fakeMemberRemoval(): FakeMemberRemoval {
+  const calls: FakeMemberRemoval['calls'] = [];
+  return {
+    calls,
+    async remove(tenantId, directory, groupDn, memberDn) {
+      calls.push({ tenantId, groupDn, memberDn });
+      const { stillMembers } = await directory.removeMembers(groupDn, [memberDn]);
+      if (stillMembers.some((dn) => dn.toLowerCase() === memberDn.toLowerCase()))
+        throw new Error(`${memberDn} is still a member of ${groupDn}`);
+    },
   };
 }
