@@ -12,8 +12,8 @@
 //   src/adapters/store/migrations.ts and raise the DomainErrors errors.ts makes of them; no
 //   engine limits (NUL in text, integer ranges) and no store_unavailable except through
 //   `unavailable(error)` (ping and transactions).
-// - Elevation transitions check the expected state (and lease holder) as the real conditional
-//   update does; they do not consult the domain's transition table themselves.
+// - Elevation transitions check the domain's transition table and the expected state (and lease
+//   holder) as the real conditional update does; `lock` is a guarded touch of the row, no lock.
 // - Directory: no LDAP, TLS or pool. The bind password is opened on every forTenant (the real
 //   gateway asks only when it rebuilds its pool). No forest root (child-domain protection), no
 //   ranged retrieval, no atomic-batch splitting; members must be objects the fake domain knows.
