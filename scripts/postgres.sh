@@ -7,7 +7,8 @@
 #   scripts/postgres.sh status         exit 0 when running, 3 when not
 # PostgreSQL refuses to run as root and the repo may sit in a root-only (0700) folder, so the
 # cluster lives outside it, in a 0700 folder owned by the postgres user:
-#   STINT_PG_DIR, default /tmp/stint-pg-<12 hex of sha256(repo path)>
+#   STINT_PG_DIR, default /tmp/stint-pg-<12 hex of sha256(absolute run dir)>, so every checkout
+#   (or worktree) sharing one STINT_RUN_DIR finds the same cluster
 # holding data/, server.log, port, and the passwords (superuser.pw, stint.pw, .pgpass; 0600),
 # which are reused on every start. Port: $STINT_PG_PORT, else the last one used if still free,
 # else the first free from 55432. Writes postgres://stint:PASSWORD@127.0.0.1:PORT/stint to
@@ -15,7 +16,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 out="$run_dir/postgres"
-cluster="${STINT_PG_DIR:-/tmp/stint-pg-$(printf '%s' "$repo" | sha256sum | cut -c1-12)}"
+cluster="${STINT_PG_DIR:-/tmp/stint-pg-$(printf '%s' "$(realpath -m "$run_dir")" | sha256sum | cut -c1-12)}"
 case "$cluster" in /*) ;; *) cluster="$PWD/$cluster" ;; esac
 data="$cluster/data"
 

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findChainBreak, genesisHash } from '../../src/domain/audit.ts';
+import { DomainError } from '../../src/domain/errors.ts';
 import { bindPasswordContext } from '../../src/services/tenants/index.ts';
 import { totpSecretContext } from '../../src/services/access/index.ts';
 import { engines, startHarness, type Harness } from '../support/harness.ts';
@@ -134,6 +135,20 @@ for (const engine of engines) {
       await store.technicians.lockMfa(technician.id, new Date(h.clock.now().getTime() + 60_000), h.clock.now());
       assert.equal(await store.technicians.countMfaAttempt(technician.id, h.clock.now()), null);
       assert.equal(await store.technicians.countMfaAttempt(technician.id, new Date(h.clock.now().getTime() + 61_000)), 1);
+    });
+
+    it('when a move the state machine does not have is asked, then the store refuses it before it writes; a lock is not a move', async () => {
+      const { elevations } = h.container.store;
+      const now = h.clock.now();
+      const refused = (error: unknown) => error instanceof DomainError && error.code === 'conflict';
+      await assert.rejects(elevations.transition('no-such-elevation', 'active', 'active', {}, now), refused);
+      await assert.rejects(elevations.transition('no-such-elevation', 'expired', 'active', {}, now), refused);
+      await assert.rejects(elevations.transitionMany(['a', 'b'], 'revoked', 'revoking', {}, now), refused);
+      // Moves the table has are asked of the database, which answers that nothing matched.
+      assert.equal(await elevations.transition('no-such-elevation', 'active', 'revoking', {}, now), false);
+      assert.deepEqual(await elevations.transitionMany(['a', 'b'], 'active', 'revoking', {}, now), []);
+      assert.equal(await elevations.lock('no-such-elevation', 'active', now), false);
+      assert.equal(await elevations.amend('no-such-elevation', 'active', { extension: null }, now), false);
     });
 
     it('when secrets are stored, then the database holds none of them in clear', async () => {
