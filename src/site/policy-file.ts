@@ -63,37 +63,55 @@ function duplicates(ctx: z.RefinementCtx, path: (string | number)[], values: rea
   });
 }
 
+/** zod's message, or `required: …` when the key is absent. */
+const required = (what: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? `required: ${what}` : undefined),
+});
+
+const accountsSchema = z
+  .strictObject(
+    { ous: list(ou), objectGuids: list(guid), samAccountNames: list(samAccountName) },
+    required('the accounts that may be elevated (ous, objectGuids, samAccountNames)'),
+  )
+  .superRefine((accounts, ctx) => {
+    if (accounts.ous.length + accounts.objectGuids.length + accounts.samAccountNames.length === 0)
+      ctx.addIssue({ code: 'custom', message: 'name at least one OU, objectGUID or sAMAccountName: no list allows no one' });
+    duplicates(ctx, ['ous'], accounts.ous, (dn) => normaliseDn(dn) ?? dn);
+    duplicates(ctx, ['objectGuids'], accounts.objectGuids);
+    duplicates(ctx, ['samAccountNames'], accounts.samAccountNames);
+  });
+
+const groupsSchema = z
+  .strictObject({ objectGuids: list(guid), sids: list(sid) }, required('the groups that may be granted (objectGuids, sids)'))
+  .superRefine((groups, ctx) => {
+    if (groups.objectGuids.length + groups.sids.length === 0)
+      ctx.addIssue({ code: 'custom', message: 'name at least one group by objectGUID or SID: no list allows nothing' });
+    groups.sids.forEach((s, i) => {
+      const reason = alwaysProtected(s);
+      if (reason) ctx.addIssue({ code: 'custom', path: ['sids', i], message: `${reason} is always refused: remove it` });
+    });
+    duplicates(ctx, ['objectGuids'], groups.objectGuids);
+    duplicates(ctx, ['sids'], groups.sids);
+  });
+
 export const sitePolicyFileSchema = z
   .strictObject({
     version: z.literal(1, 'the policy format version: 1'),
-    accounts: z.strictObject({ ous: list(ou), objectGuids: list(guid), samAccountNames: list(samAccountName) }),
-    groups: z.strictObject({ objectGuids: list(guid), sids: list(sid) }),
-    maxGrantSeconds: z.number().int().min(maxGrantSecondsRange.min).max(maxGrantSecondsRange.max),
+    accounts: accountsSchema,
+    groups: groupsSchema,
+    maxGrantSeconds: z
+      .number(required(`the longest grant, in seconds (${maxGrantSecondsRange.min} to ${maxGrantSecondsRange.max})`))
+      .int()
+      .min(maxGrantSecondsRange.min)
+      .max(maxGrantSecondsRange.max),
     graceSeconds: z.number().int().min(graceSecondsRange.min).max(graceSecondsRange.max).default(defaultGraceSeconds),
-    protectedGroups: list(sid),
+    protectedGroups: list(sid).superRefine((sids, ctx) => duplicates(ctx, [], sids)),
   })
   .superRefine((file, ctx) => {
-    const { accounts, groups } = file;
-    if (accounts.ous.length + accounts.objectGuids.length + accounts.samAccountNames.length === 0)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['accounts'],
-        message: 'name at least one OU, objectGUID or sAMAccountName: no list allows no one',
-      });
-    if (groups.objectGuids.length + groups.sids.length === 0)
-      ctx.addIssue({ code: 'custom', path: ['groups'], message: 'name at least one group by objectGUID or SID: no list allows nothing' });
-    groups.sids.forEach((s, i) => {
-      const reason = alwaysProtected(s);
-      if (reason) ctx.addIssue({ code: 'custom', path: ['groups', 'sids', i], message: `${reason} is always refused: remove it` });
-      else if (file.protectedGroups.includes(s))
+    file.groups.sids.forEach((s, i) => {
+      if (file.protectedGroups.includes(s) && !alwaysProtected(s))
         ctx.addIssue({ code: 'custom', path: ['groups', 'sids', i], message: `${s} is also in protectedGroups, which always wins` });
     });
-    duplicates(ctx, ['accounts', 'ous'], accounts.ous, (dn) => normaliseDn(dn) ?? dn);
-    duplicates(ctx, ['accounts', 'objectGuids'], accounts.objectGuids);
-    duplicates(ctx, ['accounts', 'samAccountNames'], accounts.samAccountNames);
-    duplicates(ctx, ['groups', 'objectGuids'], groups.objectGuids);
-    duplicates(ctx, ['groups', 'sids'], groups.sids);
-    duplicates(ctx, ['protectedGroups'], file.protectedGroups);
   });
 
 export class SitePolicyError extends Error {
