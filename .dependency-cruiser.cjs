@@ -50,6 +50,24 @@ module.exports = {
       to: { path: '^src/adapters/' },
     },
     {
+      name: 'site-trusts-nothing-of-stint',
+      comment:
+        "the site role (src/site/, docs/site-policy.md) runs on the client's host and enforces the client's limits even against a " +
+        'compromised Stint: it uses the pure domain, the port declarations (it answers the directory port over its channel) and ' +
+        'the directory adapter (the same tested LDAPS code, rather than a second one); never a service context, http, the cli, ' +
+        "Stint's configuration, the container or another adapter. Another adapter is added here only with its reason.",
+      severity: 'error',
+      from: { path: '^src/site/' },
+      to: { path: '^src/(?!domain/|site/|services/ports/|adapters/directory/)' },
+    },
+    {
+      name: 'only-the-cli-starts-the-site',
+      comment: 'Stint itself (API, worker, services, http) never depends on the site role; `stint site` in src/cli starts it',
+      severity: 'error',
+      from: { path: '^(src|workers)/', pathNot: '^src/(site|cli)/' },
+      to: { path: '^src/site/' },
+    },
+    {
       name: 'workers-use-job-contracts-only',
       comment: 'a processor parses its job with the contract in adapters/queue/jobs.ts and calls a service',
       severity: 'error',

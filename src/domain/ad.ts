@@ -92,3 +92,90 @@ export function withAccountEnabled(userAccountControl: number, enabled: boolean)
 export function isAccountEnabled(userAccountControl: number): boolean {
   return (userAccountControl & accountDisableFlag) === 0;
 }
+
+/** A SID in its string form (S-1-<authority>-<sub-authority>…), any case. */
+export const sidPattern = /^S-1-\d{1,14}(?:-\d{1,10}){1,15}$/i;
+
+const dnSpecials = new Set([',', '+', '"', '\\', '<', '>', ';', '=', '#']);
+
+/** One RDN value without its escapes (RFC 4514: `\,` and `\2C` alike), or null if malformed. */
+function unescapeDnValue(raw: string): string | null {
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c !== '\\') {
+      if (c === '"') return null; // quoted values (RFC 2253's older form) are not accepted here
+      out += c;
+      continue;
+    }
+    const pair = raw.slice(i + 1, i + 3);
+    if (/^[0-9a-f]{2}$/i.test(pair)) {
+      out += String.fromCharCode(parseInt(pair, 16));
+      i += 2;
+    } else if (i + 1 < raw.length && (dnSpecials.has(raw[i + 1]!) || raw[i + 1] === ' ')) {
+      out += raw[++i]!;
+    } else {
+      return null;
+    }
+  }
+  return out;
+}
+
+/** Splits on a separator that is not escaped. */
+function splitUnescaped(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && i + 1 < text.length) {
+      current += text[i]! + text[++i]!;
+    } else if (text[i] === separator) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += text[i]!;
+    }
+  }
+  parts.push(current);
+  return parts;
+}
+
+/** `type=value` in one canonical spelling: lower case, no surrounding spaces, one escape form. */
+function normaliseAttributeValue(part: string): string | null {
+  const at = part.indexOf('=');
+  if (at <= 0) return null;
+  const type = part.slice(0, at).trim().toLowerCase();
+  const value = unescapeDnValue(part.slice(at + 1).trim());
+  if (!/^[a-z][a-z0-9-]*$|^\d+(?:\.\d+)+$/.test(type) || value === null || value === '') return null;
+  const escaped = [...value.toLowerCase()].map((c) => (dnSpecials.has(c) ? `\\${c}` : c)).join('');
+  return `${type}=${escaped}`;
+}
+
+/**
+ * The RDNs of a DN, leaf first, each in one canonical spelling (attribute types and values lower
+ * case, as Active Directory compares them; spaces around separators dropped; escapes in one form;
+ * the parts of a multi-valued RDN sorted), or null when it is not a DN.
+ */
+export function dnRdns(dn: string): string[] | null {
+  if (dn.trim() === '') return null;
+  const rdns: string[] = [];
+  for (const rdn of splitUnescaped(dn, ',')) {
+    const parts = splitUnescaped(rdn, '+').map(normaliseAttributeValue);
+    if (parts.some((p) => p === null)) return null;
+    rdns.push((parts as string[]).sort().join('+'));
+  }
+  return rdns;
+}
+
+/** The DN in its canonical spelling (dnRdns), or null when it is not a DN. */
+export function normaliseDn(dn: string): string | null {
+  return dnRdns(dn)?.join(',') ?? null;
+}
+
+/** Whether `dn` is strictly below `ancestor` (directly or at any depth), compared on canonical DNs; false if either is not a DN. */
+export function isDnUnder(dn: string, ancestor: string): boolean {
+  const child = dnRdns(dn);
+  const parent = dnRdns(ancestor);
+  if (!child || !parent || child.length <= parent.length) return false;
+  const offset = child.length - parent.length;
+  return parent.every((rdn, i) => child[offset + i] === rdn);
+}
